@@ -1,0 +1,284 @@
+"""Configuration: every variable of interface §5, validated once at start-up.
+
+``Settings.load()`` is the only reader of ``os.environ`` (and of an optional ``.env`` file in the
+working directory). A malformed value raises :class:`ConfigError` naming the variable and what is
+expected; a value that only some commands need is checked by :meth:`Settings.require`, so ``demo``
+and ``sandbox`` start with nothing configured. Secrets are ``SecretStr``: hidden from ``repr``,
+logs and exception text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import time
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["ConfigError", "Settings", "parse_hhmm", "parse_zone"]
+
+_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
+_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+# What each command needs beyond the always-validated values.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "serve": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "CARTROVER_API_USER", "CARTROVER_API_KEY"),
+    "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "CARTROVER_API_USER", "CARTROVER_API_KEY"),
+    "clock": ("SLACK_BOT_TOKEN", "CARTROVER_API_USER", "CARTROVER_API_KEY"),
+    "digest": ("CARTROVER_API_USER", "CARTROVER_API_KEY"),
+    "check": (),
+    "demo": (),
+    "sandbox": (),
+}
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed; the message names the variable."""
+
+
+def parse_hhmm(text: str) -> time:
+    """``"9:05"`` or ``"09:05"`` → ``time(9, 5)``; anything else raises ``ValueError``."""
+    match = _HHMM.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a time of day; expected HH:MM, for example 09:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_zone(name: str) -> ZoneInfo:
+    """An IANA zone name → ``ZoneInfo``; an unknown name raises ``ValueError``."""
+    try:
+        if not name or name.startswith(("/", ".")) or ".." in name:
+            raise ValueError
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
+        ) from None
+
+
+def _split(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return tuple(str(part).strip() for part in value)
+
+
+CsvList = Annotated[tuple[str, ...], NoDecode]
+
+
+class Settings(BaseSettings):
+    """Typed, frozen configuration. Field names are the variable names in lower case."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=False,
+        extra="ignore",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        hide_input_in_errors=True,
+    )
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    cartrover_api_url: str = "https://api.cartrover.com"
+    cartrover_api_user: str | None = None
+    cartrover_api_key: SecretStr | None = None
+    cartrover_cancel_api_user: str | None = None
+    cartrover_cancel_api_key: SecretStr | None = None
+    database_url: str = "sqlite:///cartrover-bot.db"
+    approvers: CsvList = ()
+    allow_self_approval: bool = False
+    approval_channel: str | None = None
+    hold_request_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    digest_channel: str | None = None
+    digest_time: str = "09:00"
+    timezone: str = "UTC"
+    stale_after_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    test_order_sources: CsvList = ()
+    test_order_pattern: str | None = None
+    port: int = Field(default=3000, ge=1, le=65535)
+    log_level: str = "INFO"
+    # Not in interface §5: read only so that bolt's silent switch to OAuth can be refused (R39).
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    @field_validator("approvers", "test_order_sources", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> tuple[str, ...]:
+        return _split(value)
+
+    @field_validator("approvers")
+    @classmethod
+    def _approver_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [v for v in value if not _USER_OR_GROUP.match(v)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} is not a Slack user id (U…/W…) or user group id (S…); "
+                "use ids, not names, for example U0123ABCD,S0456EFGH"
+            )
+        return value
+
+    @field_validator("approval_channel", "digest_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value is not None and not _CHANNEL.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack channel id; use the id (for example C0123ABCD), "
+                "not the channel name"
+            )
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str) -> str:
+        return parse_hhmm(value).strftime("%H:%M")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
+
+    @field_validator("test_order_pattern")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in ("sqlite", "postgres", "postgresql"):
+            raise ValueError(
+                "expected sqlite:///path/to/file.db or postgresql://user@host/dbname"
+            )
+        if scheme == "sqlite" and not value.startswith("sqlite:///"):
+            raise ValueError("expected sqlite:///path/to/file.db (three slashes)")
+        return value
+
+    @field_validator("slack_api_url", "cartrover_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("expected an http(s) URL, for example https://api.cartrover.com")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("expected a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("expected an app-level token starting with xapp-")
+        return value
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+    ) -> Settings:
+        """Build from ``environ`` (default: the process environment) and ``env_file``."""
+        try:
+            if environ is None:
+                return cls(_env_file=env_file)  # type: ignore[call-arg]
+            # model_validate skips the environment sources: the mapping is the whole truth.
+            return cls.model_validate({k.lower(): v for k, v in environ.items()})
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    def require(self, command: str) -> Settings:
+        """Raise :class:`ConfigError` unless everything ``command`` needs is set."""
+        missing = [name for name in NEEDS.get(command, ()) if getattr(self, name.lower()) is None]
+        if missing:
+            names = ", ".join(missing)
+            raise ConfigError(
+                f"{names} {'is' if len(missing) == 1 else 'are'} required for "
+                f"'cartrover-bot {command}'; set {'it' if len(missing) == 1 else 'them'} in the "
+                "environment or in .env"
+            )
+        if command in ("serve", "socket", "clock") and self.slack_client_id and (
+            self.slack_client_secret
+        ):
+            raise ConfigError(
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: cartrover-bot is a single-workspace "
+                "bot using SLACK_BOT_TOKEN and does not support OAuth installs; unset both"
+            )
+        return self
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return parse_zone(self.timezone)
+
+    @property
+    def digest_clock_time(self) -> time:
+        return parse_hhmm(self.digest_time)
+
+    @property
+    def test_order_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.test_order_pattern) if self.test_order_pattern else None
+
+    @property
+    def cancel_credentials(self) -> tuple[str | None, SecretStr | None]:
+        """The pair for ``wms_cancel``: the cancel pair when set, else the main pair."""
+        if self.cartrover_cancel_api_user and self.cartrover_cancel_api_key:
+            return self.cartrover_cancel_api_user, self.cartrover_cancel_api_key
+        return self.cartrover_api_user, self.cartrover_api_key
+
+    def secrets(self) -> list[str]:
+        """Every secret value that is set, for the redacting log filter."""
+        values = [
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.cartrover_api_key,
+            self.cartrover_cancel_api_key,
+            self.slack_client_secret,
+        ]
+        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "invalid configuration: " + "; ".join(lines)

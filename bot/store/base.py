@@ -1,0 +1,247 @@
+"""The store contract: hold requests and their per-order items, the audit trail, digest
+subscriptions, digest claims and order snapshots.
+
+Every state change is one conditional statement in the implementation (``UPDATE … WHERE state =
+…`` or ``INSERT … ON CONFLICT DO NOTHING``) whose result says whether *this* caller won, so that any
+number of threads or processes racing on one database get exactly one winner (reliability R1,
+R27–R29). Implementations are safe to use from several threads at once.
+
+Request states::
+
+    pending ──approve──▶ executing ──▶ done | failed | unknown
+       │
+       ├──reject / withdraw──▶ rejected
+       └──TTL passed─────────▶ expired
+
+Item (per-order) states::
+
+    queued ──▶ sending ──▶ canceled | not_confirmed | failed
+       └─────────────────▶ skipped (already at WMS / already canceled / not found)
+
+``sending`` is written *before* the cancel call, so a restart re-reads such an order instead of
+sending the cancel again (R42).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Protocol
+
+__all__ = [
+    "AuditEntry",
+    "DigestClaim",
+    "DigestSubscription",
+    "HoldItem",
+    "HoldRequest",
+    "ItemState",
+    "RequestState",
+    "Store",
+    "StoreError",
+]
+
+
+class StoreError(Exception):
+    """The database failed or is unreachable; the message never contains a password."""
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_open(self) -> bool:
+        return self is RequestState.PENDING
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (RequestState.PENDING, RequestState.EXECUTING)
+
+
+class ItemState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    CANCELED = "canceled"
+    NOT_CONFIRMED = "not_confirmed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (ItemState.QUEUED, ItemState.SENDING)
+
+
+@dataclass(frozen=True)
+class HoldItem:
+    request_id: int
+    cust_ref: str
+    position: int
+    state: ItemState = ItemState.QUEUED
+    detail: str = ""  # what happened, in words (CartRover's message, "already at WMS", …)
+    process_ids: tuple[str, ...] = ()  # X-CartRover-Process-ID of every call for this item
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class HoldRequest:
+    id: int
+    requester: str  # Slack user id
+    channel_id: str  # where the request message lives
+    reason: str
+    state: RequestState
+    created_at: datetime
+    expires_at: datetime
+    source: str = "command"  # "command" or "digest"
+    message_ts: str | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    items: tuple[HoldItem, ...] = field(default=())
+
+    @property
+    def cust_refs(self) -> list[str]:
+        return [item.cust_ref for item in self.items]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    event: str  # requested, approved, rejected, withdrawn, expired, refused, outcome, error, …
+    actor: str | None = None  # Slack user id, or None for the bot itself
+    request_id: int | None = None
+    cust_ref: str | None = None
+    detail: str = ""
+    process_id: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class DigestSubscription:
+    channel_id: str
+    local_time: str  # "HH:MM"
+    timezone: str  # IANA name
+    created_by: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    channel_id: str
+    local_date: date
+    state: str  # "claimed", "posted", "failed"
+    claimed_at: datetime
+    message_ts: str | None = None
+
+
+class Store(Protocol):
+    """What the bot keeps. Datetimes in and out are timezone-aware (UTC)."""
+
+    # -- lifecycle
+    def migrate(self) -> None:
+        """Create or upgrade the schema; running it again is harmless."""
+
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers (used by /healthz)."""
+
+    def close(self) -> None: ...
+
+    # -- hold requests
+    def create_request(
+        self,
+        *,
+        requester: str,
+        channel_id: str,
+        reason: str,
+        cust_refs: Sequence[str],
+        created_at: datetime,
+        expires_at: datetime,
+        source: str = "command",
+    ) -> HoldRequest:
+        """Insert a pending request with one queued item per order, atomically."""
+
+    def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
+        """Record where the request message was posted."""
+
+    def get_request(self, request_id: int) -> HoldRequest | None: ...
+
+    def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
+        """Requests in ``state``, oldest first (``pending`` for the list, ``executing`` to resume)."""
+
+    def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
+        """Pending or executing requests that include ``cust_ref``."""
+
+    def decide(
+        self,
+        request_id: int,
+        *,
+        to: RequestState,
+        actor: str | None,
+        at: datetime,
+        expect: RequestState = RequestState.PENDING,
+    ) -> bool:
+        """Move ``expect → to`` in one conditional statement; True only for the single winner.
+
+        Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
+        so a late approval can never win against the TTL.
+        """
+
+    def expire_due(self, now: datetime) -> list[HoldRequest]:
+        """Expire pending requests with ``expires_at <= now``; return those this call expired."""
+
+    # -- per-order items
+    def start_item(self, request_id: int, cust_ref: str, at: datetime) -> bool:
+        """queued → sending; True for the one caller that may send the cancel."""
+
+    def finish_item(
+        self,
+        request_id: int,
+        cust_ref: str,
+        *,
+        state: ItemState,
+        detail: str,
+        process_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """queued/sending → a final state; True if this call made the change."""
+
+    # -- audit trail (append-only)
+    def audit(self, entry: AuditEntry) -> None: ...
+
+    def audit_for_order(self, cust_ref: str, limit: int = 50) -> list[AuditEntry]:
+        """Entries naming ``cust_ref`` or one of its requests, newest first."""
+
+    def audit_for_request(self, request_id: int) -> list[AuditEntry]:
+        """Entries of one request, oldest first."""
+
+    # -- digest subscriptions
+    def subscribe(self, subscription: DigestSubscription) -> None:
+        """Create or replace the channel's subscription."""
+
+    def unsubscribe(self, channel_id: str) -> bool:
+        """Remove it; True if there was one."""
+
+    def subscription(self, channel_id: str) -> DigestSubscription | None: ...
+
+    def subscriptions(self) -> list[DigestSubscription]: ...
+
+    # -- digest claims: one scheduled digest per channel and local date
+    def claim_digest(self, channel_id: str, local_date: date, at: datetime) -> bool:
+        """Claim (channel, date): True for exactly one caller. A claim in state ``failed`` may be
+        claimed again (one winner again)."""
+
+    def digest_posted(self, channel_id: str, local_date: date, message_ts: str) -> None: ...
+
+    def digest_failed(self, channel_id: str, local_date: date) -> None: ...
+
+    def digest_claim(self, channel_id: str, local_date: date) -> DigestClaim | None: ...
+
+    # -- order snapshots ("Request hold for all" carries a snapshot id, never the list)
+    def save_snapshot(self, channel_id: str, cust_refs: Sequence[str], at: datetime) -> int: ...
+
+    def snapshot(self, snapshot_id: int) -> list[str] | None: ...
