@@ -170,9 +170,7 @@ class Settings(BaseSettings):
     def _database_url(cls, value: str) -> str:
         scheme = urlsplit(value).scheme
         if scheme not in ("sqlite", "postgres", "postgresql"):
-            raise ValueError(
-                "expected sqlite:///path/to/file.db or postgresql://user@host/dbname"
-            )
+            raise ValueError("expected sqlite:///path/to/file.db or postgresql://user@host/dbname")
         if scheme == "sqlite" and not value.startswith("sqlite:///"):
             raise ValueError("expected sqlite:///path/to/file.db (three slashes)")
         return value
@@ -232,12 +230,15 @@ class Settings(BaseSettings):
                 f"'cartrover-bot {command}'; set {'it' if len(missing) == 1 else 'them'} in the "
                 "environment or in .env"
             )
-        if command in ("serve", "socket", "clock") and self.slack_client_id and (
-            self.slack_client_secret
+        if (
+            command in ("serve", "socket", "clock")
+            and self.slack_client_id
+            and (self.slack_client_secret)
         ):
             raise ConfigError(
-                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: cartrover-bot is a single-workspace "
-                "bot using SLACK_BOT_TOKEN and does not support OAuth installs; unset both"
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: cartrover-bot is a "
+                "single-workspace bot using SLACK_BOT_TOKEN and does not support OAuth installs; "
+                "unset both"
             )
         return self
 

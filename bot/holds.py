@@ -1,0 +1,340 @@
+"""Hold use cases: check orders, open a request, decide it, execute it, expire and resume.
+
+Executing an approved request, per order (cartrover-api.md §11.3, reliability R5, R34, R41, R42):
+re-read → (still New and will be sent?) → mark ``sending`` in the store → cancel once → re-read to
+verify. An order found ``sending`` after a restart is only re-read, never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound, Unavailable
+from bot.cartrover.models import Flag, Order
+from bot.deps import Deps
+from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
+
+__all__ = [
+    "Decision",
+    "check_orders",
+    "execute",
+    "expire_due",
+    "final_state",
+    "open_request",
+    "unfinished",
+]
+
+log = logging.getLogger(__name__)
+
+MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
+# A ``sending`` item untouched for this long belongs to a process that died (the client's own
+# per-call deadline is far shorter), so another process may finish it by re-reading.
+ORPHANED_AFTER = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a click achieved: ``ok`` or a message saying why not (shown ephemerally)."""
+
+    ok: bool
+    message: str = ""
+    request: HoldRequest | None = None
+
+
+def why_not_holdable(order: Order) -> str | None:
+    """None if sending can be canceled; else the reason in words."""
+    if order.order_status != "new":
+        return f"it is {order.status_words}, not New: too late to cancel sending here"
+    if order.sending_canceled is Flag.YES:
+        return "sending is already canceled"
+    if order.sending_canceled is not Flag.NO:
+        return (
+            f"CartRover sent an unexpected sending_canceled value ({order.raw_sending_canceled!r})"
+        )
+    return None
+
+
+def check_orders(deps: Deps, refs: Iterable[str]) -> tuple[list[Order], list[tuple[str, str]]]:
+    """Read each order; return the holdable ones and (ref, reason) for the rest."""
+    good: list[Order] = []
+    bad: list[tuple[str, str]] = []
+    for ref in refs:
+        try:
+            order = deps.cartrover.get_order(ref)
+        except OrderNotFound as exc:
+            bad.append((ref, f"CartRover does not know it ({exc.message})"))
+            continue
+        reason = why_not_holdable(order)
+        if reason is None:
+            open_ones = deps.store.open_requests_for(ref)
+            if open_ones:
+                reason = f"hold request #{open_ones[0].id} for it is already open"
+        if reason is None:
+            good.append(order)
+        else:
+            bad.append((ref, reason))
+    return good, bad
+
+
+def open_request(
+    deps: Deps, *, requester: str, channel_id: str, reason: str, refs: list[str], source: str
+) -> HoldRequest:
+    now = deps.clock.now()
+    ttl = timedelta(hours=deps.settings.hold_request_ttl_hours)
+    request = deps.store.create_request(
+        requester=requester,
+        channel_id=channel_id,
+        reason=reason,
+        cust_refs=refs,
+        created_at=now,
+        expires_at=now + ttl,
+        source=source,
+    )
+    deps.store.audit(
+        AuditEntry(
+            at=now,
+            event="requested",
+            actor=requester,
+            request_id=request.id,
+            detail=f"{len(refs)} order(s): {', '.join(refs[:20])}; reason: {reason or '-'}",
+        )
+    )
+    return request
+
+
+def refuse(deps: Deps, request: HoldRequest, user: str, why: str) -> Decision:
+    deps.store.audit(
+        AuditEntry(
+            at=deps.clock.now(), event="refused", actor=user, request_id=request.id, detail=why
+        )
+    )
+    return Decision(False, why, request)
+
+
+def approve(deps: Deps, request: HoldRequest, user: str) -> Decision:
+    """Authorise and take the single winning decision; the caller then runs :func:`execute`."""
+    why = deps.approvers.refusal_to_approve(user, request.requester)
+    if why:
+        return refuse(deps, request, user, why)
+    return _decide(deps, request, user, RequestState.EXECUTING, "approved")
+
+
+def reject(deps: Deps, request: HoldRequest, user: str) -> Decision:
+    why = deps.approvers.refusal_to_reject(user, request.requester)
+    if why:
+        return refuse(deps, request, user, why)
+    event = "withdrawn" if user == request.requester else "rejected"
+    return _decide(deps, request, user, RequestState.REJECTED, event)
+
+
+def _decide(deps: Deps, request: HoldRequest, user: str, to: RequestState, event: str) -> Decision:
+    now = deps.clock.now()
+    if now >= request.expires_at:
+        expire_due(deps)
+        return refuse(deps, request, user, "This hold request has expired; ask for a new one.")
+    if not deps.store.decide(request.id, to=to, actor=user, at=now):
+        current = deps.store.get_request(request.id) or request
+        by = f" by <@{current.decided_by}>" if current.decided_by else ""
+        why = f"This hold request was already {current.state.value}{by}."
+        deps.store.audit(
+            AuditEntry(
+                at=now, event="duplicate_click", actor=user, request_id=request.id, detail=why
+            )
+        )
+        return Decision(False, why, current)
+    deps.store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id))
+    return Decision(True, "", deps.store.get_request(request.id))
+
+
+def expire_due(deps: Deps) -> list[HoldRequest]:
+    """Expire overdue pending requests; return those this call expired (to update messages)."""
+    now = deps.clock.now()
+    expired = deps.store.expire_due(now)
+    for request in expired:
+        deps.store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+    return expired
+
+
+def final_state(items: Iterable[HoldItem]) -> RequestState:
+    states = {item.state for item in items}
+    if ItemState.NOT_CONFIRMED in states:
+        return RequestState.UNKNOWN
+    if ItemState.FAILED in states:
+        return RequestState.FAILED
+    return RequestState.DONE
+
+
+def unfinished(deps: Deps) -> list[HoldRequest]:
+    """Executing requests that a dead process may have left: resume them with :func:`execute`."""
+    return deps.store.requests_in_state(RequestState.EXECUTING)
+
+
+def execute(
+    deps: Deps, request_id: int, on_progress: Callable[[HoldRequest], None] | None = None
+) -> HoldRequest | None:
+    """Run every item of an approved request; finish the request when all items are final."""
+    request = deps.store.get_request(request_id)
+    if request is None or request.state is not RequestState.EXECUTING:
+        return request
+    for item in request.items:
+        if item.state.is_final:
+            continue
+        if _run_item(deps, request, item) and on_progress is not None:
+            refreshed = deps.store.get_request(request_id)
+            if refreshed is not None:
+                on_progress(refreshed)
+    request = deps.store.get_request(request_id)
+    if request is None or any(not item.state.is_final for item in request.items):
+        return request  # an item still in flight elsewhere; a later resume finishes it
+    state = final_state(request.items)
+    if deps.store.decide(
+        request_id, to=state, actor=None, at=deps.clock.now(), expect=RequestState.EXECUTING
+    ):
+        deps.store.audit(
+            AuditEntry(
+                at=deps.clock.now(), event="finished", request_id=request_id, detail=state.value
+            )
+        )
+    return deps.store.get_request(request_id)
+
+
+def _run_item(deps: Deps, request: HoldRequest, item: HoldItem) -> bool:
+    """Process one item; True if this call changed it."""
+    ref = item.cust_ref
+    if item.state is ItemState.SENDING:
+        stamp = item.updated_at
+        if stamp is not None and deps.clock.now() - stamp < ORPHANED_AFTER:
+            return False  # another process is sending it right now
+        return _verify(deps, request, ref, [], "the bot restarted while this cancel was in flight")
+    try:
+        order = deps.cartrover.get_order(ref)
+    except OrderNotFound as exc:
+        return _finish(
+            deps,
+            request,
+            ref,
+            ItemState.SKIPPED,
+            f"not found in CartRover: {exc.message}",
+            exc.process_id,
+        )
+    except CartRoverError as exc:
+        _audit_error(deps, request, ref, "re-read before cancel", exc)
+        return _finish(
+            deps,
+            request,
+            ref,
+            ItemState.FAILED,
+            f"could not re-read the order: {exc.message}",
+            exc.process_id,
+        )
+    reason = why_not_holdable(order)
+    if reason is not None:
+        return _finish(deps, request, ref, ItemState.SKIPPED, reason, None)
+    if not deps.store.start_item(request.id, ref, deps.clock.now()):
+        return False  # another worker or process won this item
+    return _cancel(deps, request, ref)
+
+
+def _cancel(deps: Deps, request: HoldRequest, ref: str) -> bool:
+    try:
+        reply = deps.cartrover.cancel_sending(ref)
+    except (ConnectionFailed, Unavailable) as exc:
+        sent = not isinstance(exc, ConnectionFailed) or exc.request_sent
+        _audit_error(deps, request, ref, "cancel sending", exc)
+        if sent:  # ambiguous: it may have been applied. Never resend; look instead.
+            pids = [exc.process_id] if exc.process_id else []
+            return _verify(
+                deps, request, ref, pids, f"the cancel call got no clear answer ({exc.message})"
+            )
+        return _finish(
+            deps,
+            request,
+            ref,
+            ItemState.FAILED,
+            f"CartRover could not be reached: {exc.message}",
+            None,
+        )
+    except CartRoverError as exc:
+        _audit_error(deps, request, ref, "cancel sending", exc)
+        return _finish(
+            deps,
+            request,
+            ref,
+            ItemState.FAILED,
+            f"CartRover refused: {exc.message}",
+            exc.process_id,
+        )
+    pids = [reply.process_id] if reply.process_id else []
+    if not reply.accepted:
+        message = reply.message or "no reason given"
+        return _finish_many(
+            deps, request, ref, ItemState.FAILED, f"CartRover refused: {message}", pids
+        )
+    return _verify(deps, request, ref, pids, "")
+
+
+def _verify(deps: Deps, request: HoldRequest, ref: str, pids: list[str], context: str) -> bool:
+    try:
+        order = deps.cartrover.get_order(ref)
+    except CartRoverError as exc:
+        _audit_error(deps, request, ref, "verify", exc)
+        detail = f"could not re-read to verify ({exc.message})"
+        return _finish_many(
+            deps, request, ref, ItemState.NOT_CONFIRMED, _join(context, detail), pids
+        )
+    if order.is_sending_canceled or order.order_status == "canceled":
+        return _finish_many(
+            deps, request, ref, ItemState.CANCELED, _join(context, order.status_words), pids
+        )
+    detail = f"CartRover still shows {order.status_words}"
+    return _finish_many(deps, request, ref, ItemState.NOT_CONFIRMED, _join(context, detail), pids)
+
+
+def _join(context: str, detail: str) -> str:
+    return f"{context}; {detail}" if context else detail
+
+
+def _finish(
+    deps: Deps, request: HoldRequest, ref: str, state: ItemState, detail: str, pid: str | None
+) -> bool:
+    return _finish_many(deps, request, ref, state, detail, [pid] if pid else [])
+
+
+def _finish_many(
+    deps: Deps, request: HoldRequest, ref: str, state: ItemState, detail: str, pids: list[str]
+) -> bool:
+    now = deps.clock.now()
+    changed = deps.store.finish_item(
+        request.id, ref, state=state, detail=detail, process_ids=pids, at=now
+    )
+    if changed:
+        deps.store.audit(
+            AuditEntry(
+                at=now,
+                event="outcome",
+                request_id=request.id,
+                cust_ref=ref,
+                detail=f"{state.value}: {detail}",
+                process_id=pids[-1] if pids else None,
+            )
+        )
+        log.info("hold #%s %s → %s", request.id, ref, state.value)
+    return changed
+
+
+def _audit_error(
+    deps: Deps, request: HoldRequest, ref: str, step: str, exc: CartRoverError
+) -> None:
+    deps.store.audit(
+        AuditEntry(
+            at=deps.clock.now(),
+            event="cartrover_error",
+            request_id=request.id,
+            cust_ref=ref,
+            detail=f"{step}: {exc}",
+            process_id=exc.process_id,
+        )
+    )
