@@ -1,0 +1,67 @@
+"""The CartRover sandbox: an in-memory order book and a real HTTP server that speaks the three
+CartRover calls the bot makes (cartrover-api.md §11), with CartRover's envelope, rate limit and
+Process-ID, plus fault injection for tests. Standard library only; it deliberately does not import
+``bot.cartrover``, so it checks the client instead of mirroring it."""
+
+from __future__ import annotations
+
+from bot.sandbox.control import Faults, LeakyBucket, RecordedRequest
+from bot.sandbox.orders import (
+    AT_WMS_REF,
+    CANCELED_REF,
+    CANCELED_SENDING_REF,
+    CONFIRMED_REF,
+    DEFAULT_SEND_DELAY,
+    ERROR_REF,
+    FRESH_TEST_REF,
+    ON_HOLD_REF,
+    PII_REMOVED_REF,
+    SHIPPED_REF,
+    STALE_NON_TEST_REF,
+    STALE_PATTERN_TEST_REF,
+    STALE_TEST_REF,
+    STATUS_FILTERS,
+    TEST_PATTERN,
+    TEST_PO_ONLY_REF,
+    TEST_SOURCE,
+    CancelResult,
+    OrderBook,
+    UnknownOrder,
+    generate_orders,
+    seed,
+    seed_records,
+)
+from bot.sandbox.server import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer, run_sandbox
+
+__all__ = [
+    "AT_WMS_REF",
+    "CANCELED_REF",
+    "CANCELED_SENDING_REF",
+    "CONFIRMED_REF",
+    "DEFAULT_SEND_DELAY",
+    "ERROR_REF",
+    "FRESH_TEST_REF",
+    "ON_HOLD_REF",
+    "PII_REMOVED_REF",
+    "SANDBOX_API_KEY",
+    "SANDBOX_API_USER",
+    "SHIPPED_REF",
+    "STALE_NON_TEST_REF",
+    "STALE_PATTERN_TEST_REF",
+    "STALE_TEST_REF",
+    "STATUS_FILTERS",
+    "TEST_PATTERN",
+    "TEST_PO_ONLY_REF",
+    "TEST_SOURCE",
+    "CancelResult",
+    "Faults",
+    "LeakyBucket",
+    "OrderBook",
+    "RecordedRequest",
+    "SandboxServer",
+    "UnknownOrder",
+    "generate_orders",
+    "run_sandbox",
+    "seed",
+    "seed_records",
+]
