@@ -118,6 +118,10 @@ class SlackPoster:
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks = ()) -> None:
         self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=list(blocks))
 
+    def whoami(self) -> dict[str, Any]:
+        """``auth.test``: the token's team and user; raises SlackFailed when refused."""
+        return self._call("auth.test")
+
     def group_members(self, group_id: str) -> set[str]:
         reply = self._call("usergroups.users.list", usergroup=group_id)
         return {str(u) for u in reply.get("users") or ()}

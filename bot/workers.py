@@ -29,7 +29,7 @@ class Workers:
 
     def submit(
         self,
-        job: Callable[[], None],
+        job: Callable[[], object],
         *,
         what: str,
         on_error: Callable[[str], None] | None = None,

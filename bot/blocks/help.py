@@ -1,0 +1,31 @@
+"""The help text, generated from the same registry that routes subcommands."""
+
+from __future__ import annotations
+
+from bot.blocks.common import Message, context, section
+from bot.grammar import Subcommand
+from bot.ids import COMMAND
+from bot.mrkdwn import escape
+
+__all__ = ["help_message", "usage_error"]
+
+SAFETY = (
+    "This bot never deletes orders: a deleted order can be re-imported from the order source and "
+    "shipped again. `hold` cancels *sending to the WMS*, which is the safe way to stop an order."
+)
+
+
+def help_message(subcommands: list[Subcommand]) -> Message:
+    lines = [f"`{COMMAND} {escape(sub.usage)}` — {escape(sub.summary)}" for sub in subcommands]
+    text = "*How to use the CartRover bot*\n" + "\n".join(lines)
+    return Message(text=text, blocks=[section(text), context(SAFETY)])
+
+
+def usage_error(problem: str, usage: str | None, subcommands: list[Subcommand]) -> Message:
+    """A specific message for text that does not fit the grammar, with the right usage line."""
+    if usage:
+        text = f"{escape(problem)}\nUsage: `{COMMAND} {escape(usage)}`"
+        return Message(text=text, blocks=[section(text)])
+    listing = help_message(subcommands)
+    text = f"{escape(problem)}\n\n{listing.text}"
+    return Message(text=text, blocks=[section(escape(problem)), *listing.blocks])

@@ -1,0 +1,162 @@
+"""Hold request messages: the request with its buttons, progress, outcomes, the pending list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.blocks.common import (
+    Message,
+    archive_link,
+    context,
+    header,
+    lines_within,
+    section,
+)
+from bot.holds import MANUAL_FALLBACK
+from bot.ids import APPROVE_HOLD, REJECT_HOLD
+from bot.mrkdwn import code, date_token, escape, user
+from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
+from bot.times import format_age
+
+__all__ = ["decision_note", "hold_message", "pending_message"]
+
+_ITEM_WORDS = {
+    ItemState.QUEUED: "waiting",
+    ItemState.SENDING: "canceling…",
+    ItemState.CANCELED: "sending canceled ✅",
+    ItemState.NOT_CONFIRMED: "NOT CONFIRMED ⚠️",
+    ItemState.FAILED: "FAILED ❌",
+    ItemState.SKIPPED: "left alone",
+}
+_TITLES = {
+    RequestState.PENDING: "Hold request: cancel sending to the WMS?",
+    RequestState.EXECUTING: "Hold approved: canceling sending…",
+    RequestState.DONE: "Hold done",
+    RequestState.FAILED: "Hold finished with failures",
+    RequestState.UNKNOWN: "Hold finished: some cancels NOT CONFIRMED",
+    RequestState.REJECTED: "Hold request rejected",
+    RequestState.EXPIRED: "Hold request expired",
+}
+
+
+def _orders_line(refs: Sequence[str]) -> str:
+    return lines_within([code(ref) for ref in refs], limit=2800)
+
+
+def _summary(request: HoldRequest) -> str:
+    refs = request.cust_refs
+    label = "Order" if len(refs) == 1 else f"{len(refs)} orders"
+    text = f"*{label}:* " + _orders_line(refs).replace("\n", " ")
+    text += f"\n*Requested by:* {user(request.requester)}"
+    if request.source == "digest":
+        text += " (from the digest)"
+    text += f"\n*Reason:* {escape(request.reason) if request.reason else '_none given_'}"
+    return text
+
+
+def _buttons(request: HoldRequest) -> dict[str, object]:
+    refs = request.cust_refs
+    named = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
+    confirm_text = f"Cancel sending to the WMS for {named}? CartRover will not send them."
+    return {
+        "type": "actions",
+        "block_id": f"hold-{request.id}-actions",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": APPROVE_HOLD,
+                "text": {"type": "plain_text", "text": "Approve"},
+                "style": "primary",
+                "value": str(request.id),
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Cancel sending?"},
+                    "text": {"type": "plain_text", "text": confirm_text[:300]},
+                    "confirm": {"type": "plain_text", "text": "Cancel sending"},
+                    "deny": {"type": "plain_text", "text": "Not now"},
+                    "style": "danger",
+                },
+            },
+            {
+                "type": "button",
+                "action_id": REJECT_HOLD,
+                "text": {"type": "plain_text", "text": "Reject"},
+                "style": "danger",
+                "value": str(request.id),
+            },
+        ],
+    }
+
+
+def _item_line(item: HoldItem) -> str:
+    line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
+    if item.detail:
+        line += f": {escape(item.detail)}"
+    if item.process_ids and item.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED):
+        line += f" (Process-ID {', '.join(code(p) for p in item.process_ids)})"
+    return line
+
+
+def hold_message(request: HoldRequest, now: datetime) -> Message:
+    """The request message in its current state; buttons only while it is pending."""
+    state = request.state
+    blocks = [
+        header(f"#{request.id} · {_TITLES[state]}"),
+        section(_summary(request), block_id=f"hold-{request.id}-{state.value}-summary"),
+    ]
+    if state is RequestState.PENDING:
+        blocks.append(
+            context(
+                f"Expires {date_token(request.expires_at)} "
+                f"(in {format_age(request.expires_at - now)}). Approving cancels *sending to the "
+                "WMS*; it never deletes an order."
+            )
+        )
+        blocks.append(_buttons(request))
+    else:
+        blocks.append(context(decision_note(request)))
+    if state not in (RequestState.PENDING, RequestState.REJECTED, RequestState.EXPIRED):
+        done = sum(1 for item in request.items if item.state.is_final)
+        lines = [_item_line(item) for item in request.items]
+        blocks.append(
+            section(
+                f"*Progress:* {done} of {len(request.items)}\n" + lines_within(lines, limit=2700),
+                block_id=f"hold-{request.id}-{state.value}-{done}-items",
+            )
+        )
+        if any(i.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED) for i in request.items):
+            blocks.append(context(f"Check these orders by hand. {MANUAL_FALLBACK}"))
+    text = f"Hold request #{request.id} ({state.value}): " + ", ".join(request.cust_refs[:20])
+    return Message(text=escape(text), blocks=blocks)
+
+
+def decision_note(request: HoldRequest) -> str:
+    state = request.state
+    who = user(request.decided_by) if request.decided_by else "the bot"
+    when = f" at {request.decided_at:%Y-%m-%d %H:%M} UTC" if request.decided_at else ""
+    if state is RequestState.REJECTED:
+        verb = "Withdrawn" if request.decided_by == request.requester else "Rejected"
+        return f"{verb} by {who}{when}. Nothing was sent to CartRover."
+    if state is RequestState.EXPIRED:
+        return "Nobody decided in time, so nothing was sent to CartRover. Ask again if needed."
+    return f"Approved by {who}{when}."
+
+
+def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
+    if not requests:
+        return Message(text="No open hold requests.", blocks=[section("No open hold requests.")])
+    rows = []
+    for request in requests:
+        link = (
+            archive_link(request.channel_id, request.message_ts, f"#{request.id}")
+            if request.message_ts
+            else f"#{request.id}"
+        )
+        refs = ", ".join(code(r) for r in request.cust_refs[:5])
+        more = f" +{len(request.cust_refs) - 5}" if len(request.cust_refs) > 5 else ""
+        rows.append(
+            f"{link} · {refs}{more} · by {user(request.requester)} · "
+            f"{format_age(now - request.created_at)} old · {request.state.value}"
+        )
+    text = f"*Open hold requests ({len(requests)})*\n" + lines_within(rows)
+    return Message(text=f"{len(requests)} open hold request(s)", blocks=[section(text)])

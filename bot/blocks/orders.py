@@ -1,0 +1,100 @@
+"""``status`` and ``history`` replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.blocks.common import MAX_BLOCKS, Message, context, section
+from bot.cartrover.models import Order
+from bot.mrkdwn import code, escape, user
+from bot.store.base import AuditEntry
+from bot.times import format_age
+
+__all__ = ["StatusLine", "history_message", "status_message"]
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """One order's lookup: the order, or what went wrong (CartRover's words and Process-ID)."""
+
+    ref: str
+    order: Order | None = None
+    problem: str = ""
+    process_id: str | None = None
+
+
+def _order_text(order: Order, now: datetime) -> str:
+    lines = [f"{code(order.cust_ref)} — *{escape(order.status_words)}*", escape(order.next_step)]
+    facts = []
+    if order.cust_po_no and order.cust_po_no != order.cust_ref:
+        facts.append(f"PO {code(order.cust_po_no)}")
+    if order.order_source:
+        facts.append(f"from {escape(order.order_source)}")
+    if order.created_at:
+        age = format_age(now - order.created_at)
+        facts.append(f"created {order.created_at:%Y-%m-%d %H:%M} UTC ({age} ago)")
+    if facts:
+        lines.append(" · ".join(facts))
+    ship_to = ", ".join(p for p in (order.ship_name, order.ship_company, order.ship_city) if p)
+    if ship_to:
+        lines.append(f"Ship to: {escape(ship_to)}")
+    lines.append(f"Items: {order.item_count} unit(s) on {len(order.items)} line(s)")
+    if order.on_hold.value == "Y":
+        lines.append("On hold in CartRover.")
+    for shipment in order.shipments[:3]:
+        if shipment.tracking_no:
+            lines.append(
+                f"Tracking: {escape(shipment.carrier)} {code(shipment.tracking_no)}"
+                + (f" ({shipment.shipped_at:%Y-%m-%d})" if shipment.shipped_at else "")
+            )
+    return "\n".join(lines)
+
+
+def _problem_text(line: StatusLine) -> str:
+    text = f"{code(line.ref)} — {escape(line.problem)}"
+    if line.process_id:
+        text += f"\nCartRover Process-ID: {code(line.process_id)}"
+    return text
+
+
+def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
+    blocks = []
+    fallback = []
+    for line in lines[: MAX_BLOCKS - 1]:
+        if line.order is not None:
+            blocks.append(section(_order_text(line.order, now)))
+            fallback.append(f"{line.ref}: {line.order.status_words}")
+        else:
+            blocks.append(section(_problem_text(line)))
+            fallback.append(f"{line.ref}: {line.problem}")
+    return Message(text=escape("\n".join(fallback)), blocks=blocks)
+
+
+def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
+    if not entries:
+        text = f"The bot has no record of {code(ref)}."
+        return Message(text=text, blocks=[section(text)])
+    rows = []
+    for entry in entries:
+        who = f" by {user(entry.actor)}" if entry.actor else ""
+        request = f" (hold #{entry.request_id})" if entry.request_id else ""
+        detail = f": {escape(entry.detail)}" if entry.detail else ""
+        pid = f" · Process-ID {code(entry.process_id)}" if entry.process_id else ""
+        rows.append(
+            f"{entry.at:%Y-%m-%d %H:%M} UTC — {escape(entry.event)}{who}{request}{detail}{pid}"
+        )
+    blocks = [section(f"*History of {code(ref)}* (newest first)")]
+    chunk: list[str] = []
+    for row in rows:
+        if sum(len(r) + 1 for r in chunk) + len(row) > 2900 and chunk:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+        if len(blocks) >= MAX_BLOCKS - 2:
+            break
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    blocks.append(context(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"))
+    return Message(text=f"History of {escape(ref)}: {len(entries)} entries", blocks=blocks)

@@ -1,0 +1,112 @@
+"""``cartrover-bot <command>``: load and check settings, set up logging, run one runner."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from bot import __version__
+from bot.log import setup_logging
+from bot.settings import ConfigError, Settings
+
+__all__ = ["main"]
+
+
+def _settings(command: str) -> Settings:
+    """Settings for ``command``, or exit 2 naming what is wrong (interface §5)."""
+    try:
+        settings = Settings.load().require(command)
+    except ConfigError as exc:
+        click.echo(f"cartrover-bot {command}: {exc}", err=True)
+        sys.exit(2)
+    setup_logging(settings.log_level, settings.secrets())
+    return settings
+
+
+def _fail_cleanly(command: str, run: Callable[[], int]) -> None:
+    """Run; turn known start-up failures into one clear line and a non-zero exit."""
+    from bot.slackio import SlackFailed
+    from bot.store.base import StoreError
+
+    try:
+        code = run()
+    except (StoreError, SlackFailed) as exc:
+        click.echo(f"cartrover-bot {command}: {exc}", err=True)
+        sys.exit(1)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cartrover-bot")
+def main() -> None:
+    """Slack chat-ops for CartRover: order status, two-person 'cancel sending to WMS', digests."""
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: $PORT or 3000")
+@click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
+def serve(port: int | None, no_scheduler: bool) -> None:
+    """HTTP mode: POST /slack/events and GET /healthz on a production server."""
+    from bot.web import serve as run
+
+    settings = _settings("serve")
+    _fail_cleanly(
+        "serve", lambda: run(settings, port=port or settings.port, with_scheduler=not no_scheduler)
+    )
+
+
+@main.command()
+@click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
+def socket(no_scheduler: bool) -> None:
+    """Socket Mode: no public URL needed."""
+    from bot.socketmode import run_socket_mode
+
+    settings = _settings("socket")
+    _fail_cleanly("socket", lambda: run_socket_mode(settings, with_scheduler=not no_scheduler))
+
+
+@main.command()
+def clock() -> None:
+    """The scheduler alone (a Procfile `clock:` process)."""
+    from bot.clock import run_clock
+
+    settings = _settings("clock")
+    _fail_cleanly("clock", lambda: run_clock(settings))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+def sandbox(port: int) -> None:
+    """The CartRover sandbox API server alone, seeded, for trying the bot without real keys."""
+    from bot.sandbox import run_sandbox
+
+    _settings("sandbox")
+    run_sandbox(port)
+
+
+@main.command()
+def demo() -> None:
+    """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
+    _not_yet("demo")
+
+
+@main.command()
+@click.option("--channel", default=None, help="channel id (default: every subscribed channel)")
+@click.option("--dry-run", is_flag=True, help="print the digest instead of posting it")
+def digest(channel: str | None, dry_run: bool) -> None:
+    """Build the digest once."""
+    _not_yet("digest")
+
+
+@main.command()
+def check() -> None:
+    """Validate the configuration and try Slack and CartRover."""
+    _not_yet("check")
+
+
+def _not_yet(command: str, **_: Any) -> None:
+    click.echo(f"cartrover-bot {command}: not available yet in this version.", err=True)
+    sys.exit(2)

@@ -1,0 +1,48 @@
+"""``register(app, deps)``: the only place where Slack ids meet handler functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import ids
+from bot.deps import Deps
+from handlers import actions, commands
+from handlers.errors import handle_error
+
+__all__ = ["register", "registered_actions"]
+
+_ACTIONS = {
+    ids.APPROVE_HOLD: actions.handle_approve,
+    ids.REJECT_HOLD: actions.handle_reject,
+}
+
+
+def registered_actions() -> set[str]:
+    return set(_ACTIONS)
+
+
+def register(app: App, deps: Deps) -> App:
+    """Bind the command, every action id and the error handler to ``app``; return it."""
+
+    @app.command(ids.COMMAND)
+    def _command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        commands.handle_command(deps, ack, body, respond)
+
+    for action_id, handler in _ACTIONS.items():
+        app.action(action_id)(_bind(deps, handler))
+
+    @app.error
+    def _error(error: Exception, body: dict[str, Any], respond: Respond) -> None:
+        handle_error(error, body, respond)
+
+    return app
+
+
+def _bind(deps: Deps, handler: Any) -> Any:
+    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        handler(deps, ack, body, respond)
+
+    listener.__name__ = handler.__name__
+    return listener

@@ -1,0 +1,123 @@
+"""The ``/cartrover`` listener: ack at once, parse, then do the work on the bot's own pool."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot import approval
+from bot.blocks import Message
+from bot.blocks.common import section
+from bot.blocks.help import help_message, usage_error
+from bot.blocks.holds import pending_message
+from bot.blocks.orders import StatusLine, history_message, status_message
+from bot.cartrover.errors import CartRoverError, OrderNotFound
+from bot.deps import Deps
+from bot.grammar import Command, UsageError, parse, subcommands
+from bot.store.base import RequestState
+from handlers.errors import cartrover_problem, report_failure
+from handlers.replies import Asker, tell
+
+__all__ = ["RUNNERS", "handle_command", "runner"]
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[Deps, Asker, Command], None]
+RUNNERS: dict[str, Runner] = {}
+
+
+def runner(name: str) -> Callable[[Runner], Runner]:
+    """Register the function that answers subcommand ``name``; returns it unchanged."""
+
+    def add(fn: Runner) -> Runner:
+        RUNNERS[name] = fn
+        return fn
+
+    return add
+
+
+def handle_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    try:
+        command = parse(str(body.get("text") or ""))
+    except UsageError as exc:
+        message = usage_error(str(exc), exc.usage, subcommands())
+        ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        return
+    if command.name == "help":
+        message = help_message(subcommands())
+        ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+        return
+    ack()
+    asker = Asker(
+        user=str(body.get("user_id")),
+        channel=str(body.get("channel_id")),
+        respond=respond,
+        team=body.get("team_id"),
+    )
+    run = RUNNERS[command.name]
+    deps.workers.submit(
+        lambda: _run(deps, asker, command, run),
+        what=f"/cartrover {command.name}",
+        on_error=lambda correlation: report_failure(deps, asker, correlation),
+    )
+
+
+def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
+    try:
+        run(deps, asker, command)
+    except CartRoverError as exc:
+        log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
+        tell(deps, asker, cartrover_problem(exc))
+
+
+def _text(text: str) -> Message:
+    return Message(text=text, blocks=[section(text)])
+
+
+@runner("status")
+def run_status(deps: Deps, asker: Asker, command: Command) -> None:
+    lines = []
+    for ref in command.refs:
+        try:
+            lines.append(StatusLine(ref, order=deps.cartrover.get_order(ref)))
+        except OrderNotFound as exc:
+            lines.append(StatusLine(ref, problem=f"not found in CartRover ({exc.message})"))
+        except CartRoverError as exc:
+            if len(command.refs) == 1:
+                raise
+            lines.append(StatusLine(ref, problem=str(exc.message), process_id=exc.process_id))
+    tell(deps, asker, status_message(lines, deps.clock.now()))
+
+
+@runner("hold")
+def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
+    posted = approval.post_request(
+        deps,
+        requester=asker.user,
+        channel_id=asker.channel,
+        refs=list(command.refs),
+        reason=command.reason,
+    )
+    tell(deps, asker, _text(posted.message))
+
+
+@runner("pending")
+def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
+    requests = deps.store.requests_in_state(RequestState.PENDING)
+    requests += deps.store.requests_in_state(RequestState.EXECUTING)
+    tell(deps, asker, pending_message(requests, deps.clock.now()))
+
+
+@runner("history")
+def run_history(deps: Deps, asker: Asker, command: Command) -> None:
+    ref = command.refs[0]
+    tell(deps, asker, history_message(ref, deps.store.audit_for_order(ref)))
+
+
+@runner("stale")
+@runner("digest")
+def run_coming(deps: Deps, asker: Asker, command: Command) -> None:
+    tell(deps, asker, _text(f"`{command.name}` is coming soon: the digest is not built yet."))
