@@ -1,6 +1,6 @@
-"""The whole bot on loopback: the real bolt app behind ``serve``'s WSGI app on waitress, the CartRover
-sandbox, a recording fake Slack and a real SQLite file. Requests are signed exactly as Slack signs
-them. Nothing here is mocked."""
+"""The whole bot on loopback: the real bolt app behind ``serve``'s WSGI app on waitress, the
+CartRover sandbox, a recording fake Slack and a real SQLite file. Requests are signed exactly as
+Slack signs them. Nothing here is mocked."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 
 import httpx
 import waitress
-from waitress import wasyncore
 from slack_sdk.signature import SignatureVerifier
+from waitress import wasyncore
 
 from bot.app import build_app, build_deps
 from bot.cartrover.client import CartRoverClient
@@ -125,48 +125,87 @@ class Harness:
         self.slack.stop()
 
     # -- sending what Slack sends
-    def post(self, body: str, *, timestamp: int | None = None, signature: str | None = None,
-             bot: Bot | None = None, content_type: str = "application/x-www-form-urlencoded") -> httpx.Response:
+    def post(
+        self,
+        body: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        bot: Bot | None = None,
+        content_type: str = "application/x-www-form-urlencoded",
+    ) -> httpx.Response:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         if signature is None:
             signature = self.verifier.generate_signature(timestamp=ts, body=body)
         headers = {"X-Slack-Request-Timestamp": ts, "Content-Type": content_type}
         if signature:
             headers["X-Slack-Signature"] = signature
-        return self.http.post(f"{(bot or self.bot).url}/slack/events", content=body, headers=headers)
+        return self.http.post(
+            f"{(bot or self.bot).url}/slack/events", content=body, headers=headers
+        )
 
     def response_url(self) -> str:
         self._responses += 1
         return self.slack.webhook(f"r{self._responses}")
 
     def command_body(self, text: str, user: str = REQUESTER, channel: str = CHANNEL) -> str:
-        return urlencode({
-            "token": "deprecated", "team_id": TEAM_ID, "team_domain": "test",
-            "channel_id": channel, "channel_name": "holds", "user_id": user, "user_name": "someone",
-            "command": "/cartrover", "text": text, "api_app_id": "A0TEST",
-            "response_url": self.response_url(), "trigger_id": "1.2.3",
-        })
+        return urlencode(
+            {
+                "token": "deprecated",
+                "team_id": TEAM_ID,
+                "team_domain": "test",
+                "channel_id": channel,
+                "channel_name": "holds",
+                "user_id": user,
+                "user_name": "someone",
+                "command": "/cartrover",
+                "text": text,
+                "api_app_id": "A0TEST",
+                "response_url": self.response_url(),
+                "trigger_id": "1.2.3",
+            }
+        )
 
-    def command(self, text: str, user: str = REQUESTER, channel: str = CHANNEL, **kw: Any) -> httpx.Response:
+    def command(
+        self, text: str, user: str = REQUESTER, channel: str = CHANNEL, **kw: Any
+    ) -> httpx.Response:
         return self.post(self.command_body(text, user, channel), **kw)
 
-    def click_body(self, action_id: str, value: str, user: str, *, channel: str, ts: str,
-                   team: str = TEAM_ID) -> str:
+    def click_body(
+        self, action_id: str, value: str, user: str, *, channel: str, ts: str, team: str = TEAM_ID
+    ) -> str:
         payload = {
-            "type": "block_actions", "api_app_id": "A0TEST",
-            "user": {"id": user, "team_id": team}, "team": {"id": team, "domain": "test"},
+            "type": "block_actions",
+            "api_app_id": "A0TEST",
+            "user": {"id": user, "team_id": team},
+            "team": {"id": team, "domain": "test"},
             "container": {"type": "message", "channel_id": channel, "message_ts": ts},
-            "channel": {"id": channel}, "response_url": self.response_url(), "trigger_id": "1.2.3",
-            "actions": [{"action_id": action_id, "block_id": "b", "value": value, "type": "button",
-                         "action_ts": str(time.time())}],
+            "channel": {"id": channel},
+            "response_url": self.response_url(),
+            "trigger_id": "1.2.3",
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": value,
+                    "type": "button",
+                    "action_ts": str(time.time()),
+                }
+            ],
         }
         return urlencode({"payload": json.dumps(payload)})
 
     def click(self, action_id: str, request: HoldRequest, user: str, **kw: Any) -> httpx.Response:
         assert request.message_ts is not None
         bot = kw.pop("bot", None)
-        body = self.click_body(action_id, str(request.id), user, channel=request.channel_id,
-                               ts=request.message_ts, **kw)
+        body = self.click_body(
+            action_id,
+            str(request.id),
+            user,
+            channel=request.channel_id,
+            ts=request.message_ts,
+            **kw,
+        )
         return self.post(body, bot=bot)
 
     # -- waiting for what happens after the ack
@@ -189,7 +228,9 @@ class Harness:
         assert found is not None
         return found
 
-    def wait_state(self, request_id: int, *states: RequestState, timeout: float = 10.0) -> HoldRequest:
+    def wait_state(
+        self, request_id: int, *states: RequestState, timeout: float = 10.0
+    ) -> HoldRequest:
         self.wait_until(lambda: self.request(request_id).state in states, timeout)
         return self.request(request_id)
 

@@ -108,7 +108,9 @@ def test_cartrover_down_gives_a_specific_message(harness: Harness) -> None:
     assert "not answering" in _text_of(harness.wait_reply(timeout=20).body)
 
 
-def test_wrong_cartrover_credentials_give_a_specific_message(tmp_path: Path, clock: FrozenClock) -> None:
+def test_wrong_cartrover_credentials_give_a_specific_message(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
     """A refused API key is reported as a credentials problem naming the variables."""
     h = Harness(tmp_path, clock, CARTROVER_API_KEY="wrong-key")
     try:
@@ -135,7 +137,7 @@ def test_pending_and_history_list_what_the_bot_did(harness: Harness) -> None:
 
 
 def test_hold_approved_by_a_second_person_cancels_sending_once(harness: Harness) -> None:
-    """The happy path: request posted with buttons, approver clicks, one cancel, verified, audited."""
+    """Happy path: request posted with buttons, approver clicks, one cancel, verified, audited."""
     request = harness.open_hold(f"{STALE_TEST_REF} test order left in New")
     post = harness.slack.of("chat.postMessage")[-1].body
     assert post["channel"] == CHANNEL
@@ -150,12 +152,16 @@ def test_hold_approved_by_a_second_person_cancels_sending_once(harness: Harness)
     assert [i.state for i in done.items] == [ItemState.CANCELED]
     assert harness.book.cancel_count(STALE_TEST_REF) == 1
     assert harness.book.get(STALE_TEST_REF)["sending_canceled"] == "Y"
-    harness.wait_until(lambda: "sending canceled" in _text_of(harness.slack.of("chat.update")[-1].body))
+    harness.wait_until(
+        lambda: "sending canceled" in _text_of(harness.slack.of("chat.update")[-1].body)
+    )
     final = harness.slack.of("chat.update")[-1].body
     assert _actions(final["blocks"]) == []
     events = [e.event for e in harness.bot.store.audit_for_request(request.id)]
     assert events[:2] == ["requested", "approved"] and "outcome" in events
-    outcome = next(e for e in harness.bot.store.audit_for_request(request.id) if e.event == "outcome")
+    outcome = next(
+        e for e in harness.bot.store.audit_for_request(request.id) if e.event == "outcome"
+    )
     assert outcome.process_id and outcome.process_id.startswith("SBX-")
 
 
@@ -200,14 +206,18 @@ def test_five_concurrent_approvals_cancel_exactly_once(harness: Harness) -> None
     request = harness.open_hold(STALE_TEST_REF)
     users = [APPROVER, APPROVER_2, APPROVER, GROUP_MEMBER, APPROVER_2]
     with ThreadPoolExecutor(5) as pool:
-        codes = list(pool.map(lambda u: harness.click(ids.APPROVE_HOLD, request, u).status_code, users))
+        codes = list(
+            pool.map(lambda u: harness.click(ids.APPROVE_HOLD, request, u).status_code, users)
+        )
     assert codes == [200] * 5
     harness.wait_state(request.id, RequestState.DONE)
     harness.wait_until(lambda: len(harness.replies()) >= 5)  # the hold confirmation + 4 losers
     assert harness.book.cancel_count(STALE_TEST_REF) == 1
     texts = [_text_of(c.body) for c in harness.replies()]
     assert sum("already" in t for t in texts) == 4, texts
-    decisions = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "approved"]
+    decisions = [
+        e for e in harness.bot.store.audit_for_request(request.id) if e.event == "approved"
+    ]
     assert len(decisions) == 1
 
 
@@ -263,7 +273,7 @@ def test_restart_between_request_and_approval(harness: Harness) -> None:
 
 
 def test_expired_request_refuses_late_clicks_and_loses_its_buttons(harness: Harness) -> None:
-    """Past HOLD_REQUEST_TTL_HOURS the request expires, its buttons go, a late click is refused (R18)."""
+    """Past the TTL the request expires, its buttons go and a late click is refused (R18)."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.clock.advance(timedelta(hours=25))
     harness.click(ids.APPROVE_HOLD, request, APPROVER)
@@ -301,7 +311,9 @@ def test_bot_not_in_channel_tells_the_requester_how_to_fix_it(harness: Harness) 
 
 def test_slack_rate_limit_is_waited_out_and_posts_once(harness: Harness) -> None:
     """A 429 with Retry-After on chat.postMessage is retried after the wait, posting once (R20)."""
-    harness.slack.fail_next("chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1))
+    harness.slack.fail_next(
+        "chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1)
+    )
     started = time.monotonic()
     request = harness.open_hold(STALE_TEST_REF)
     assert time.monotonic() - started >= 1.0

@@ -1,0 +1,111 @@
+"""The README, manifest and registered listeners agree with the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+import handlers
+from bot import ids
+from bot.blocks.holds import hold_message
+from bot.grammar import subcommands
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# Read from the environment only to refuse bolt's silent OAuth switch (R39); not in interface §5.
+NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
+
+
+def _readme_config() -> dict[str, str]:
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `([A-Z_]+)` \| ([^|]+) \|", section, flags=re.M)
+    return {name: default.strip() for name, default in rows}
+
+
+def test_readme_configuration_table_matches_the_settings_object() -> None:
+    """Every setting has a README row and every README row is a setting."""
+    fields = {name.upper() for name in Settings.model_fields} - NOT_DOCUMENTED
+    assert set(_readme_config()) == fields
+
+
+def test_readme_defaults_match_the_settings_defaults() -> None:
+    """A default written in the README is the default the code uses."""
+    defaults = Settings.load({})
+    for name, written in _readme_config().items():
+        value = getattr(defaults, name.lower())
+        if written.startswith("`"):
+            expected = written.strip("`")
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            if isinstance(value, float) and value.is_integer():
+                shown = str(int(value))
+            assert shown == expected, name
+        else:
+            assert value in (None, ()), name
+
+
+def test_readme_gives_the_two_quick_start_commands() -> None:
+    """The quick start installs and runs the demo, then installs and runs the tests."""
+    text = (ROOT / "README.md").read_text()
+    assert "pip install -e . && .venv/bin/cartrover-bot demo" in text
+    assert "pip install -e '.[test]' && .venv/bin/pytest" in text
+    assert "pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_manifest_declares_the_registered_command_and_only_needed_scopes() -> None:
+    """manifest.yml's slash command is the one the app registers, with the minimal scopes."""
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == ids.COMMAND
+    for sub in subcommands():
+        if sub.name != "help":
+            assert sub.name in command["usage_hint"]
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "usergroups:read",
+    }
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is False
+    assert manifest["settings"]["token_rotation_enabled"] is False
+
+
+def test_procfile_runs_web_and_clock_with_a_socket_mode_alternative() -> None:
+    """The Procfile's web process leaves scheduling to the clock process."""
+    text = (ROOT / "Procfile").read_text()
+    assert "web: cartrover-bot serve --no-scheduler" in text
+    assert "clock: cartrover-bot clock" in text
+    assert "# worker: cartrover-bot socket --no-scheduler" in text
+
+
+def test_every_rendered_action_has_a_registered_listener() -> None:
+    """No button the bot can render leads to bolt's 404 (R26)."""
+    assert set(ids.ALL_ACTIONS) <= handlers.registered_actions()
+
+
+def test_hold_message_renders_only_known_action_ids() -> None:
+    """The request message's buttons use ids from bot.ids."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store.base import HoldItem, HoldRequest, RequestState
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    request = HoldRequest(
+        id=1,
+        requester="U1",
+        channel_id="C1",
+        reason="",
+        state=RequestState.PENDING,
+        created_at=now,
+        expires_at=now + timedelta(hours=1),
+        items=(HoldItem(request_id=1, cust_ref="A", position=0),),
+    )
+    rendered = {
+        element["action_id"]
+        for block in hold_message(request, now).blocks
+        if block["type"] == "actions"
+        for element in block["elements"]
+    }
+    assert rendered and rendered <= set(ids.ALL_ACTIONS)
