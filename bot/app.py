@@ -66,7 +66,9 @@ def build_app(deps: Deps, web_client: WebClient) -> App:
         client=web_client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=secret is not None,
-        token_verification_enabled=False,
+        # One auth.test now, cached by bolt: requests never wait on it, and a token revoked later
+        # surfaces in our own Slack calls (health 503, one alert) instead of in bolt's middleware.
+        token_verification_enabled=True,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
         logger=logging.getLogger("bot.bolt"),
     )

@@ -1,0 +1,180 @@
+"""`cartrover-bot serve` as a real process: start-up checks, /healthz, a full hold at DEBUG with no
+secret in any output, and a graceful SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from slack_sdk.signature import SignatureVerifier
+
+from bot.sandbox import OrderBook, SandboxServer
+from bot.sandbox.seed import STALE_TEST_REF
+from bot.times import SystemClock
+from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
+
+pytestmark = pytest.mark.slow
+
+SECRET = "0123456789abcdef0123456789abcdef"
+API_KEY = "cr-key-9f8e7d6c5b4a"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(tmp_path: Path, slack: FakeSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
+    env.update(
+        SLACK_BOT_TOKEN=GOOD_TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=slack.url,
+        CARTROVER_API_URL=sandbox.url,
+        CARTROVER_API_USER="sandbox",
+        CARTROVER_API_KEY=API_KEY,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        APPROVERS="UAPPROVE1",
+        LOG_LEVEL="DEBUG",
+    )
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
+    slack = FakeSlack().start()
+    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), api_key=API_KEY).start()
+    yield slack, sandbox
+    sandbox.stop()
+    slack.stop()
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_serve_refuses_to_start_without_a_signing_secret(tmp_path: Path) -> None:
+    """A missing required value stops `serve` at start-up with a message naming it (R35)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
+    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
+    result = _run(["serve"], env, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_SIGNING_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_malformed_value_naming_it(tmp_path: Path) -> None:
+    """A malformed APPROVERS stops start-up naming the variable, without echoing secrets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
+    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, SLACK_SIGNING_SECRET=SECRET, APPROVERS="bob")
+    result = _run(["serve"], env, tmp_path)
+    assert result.returncode == 2
+    assert "APPROVERS" in result.stderr
+    assert SECRET not in result.stderr and GOOD_TOKEN not in result.stderr
+
+
+def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
+    tmp_path: Path, world: tuple[FakeSlack, SandboxServer]
+) -> None:
+    """A hold approved through the real server at LOG_LEVEL=DEBUG prints no secret (R15, R30)."""
+    slack, sandbox = world
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"],
+        env=_env(tmp_path, slack, sandbox),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    verifier = SignatureVerifier(SECRET)
+    try:
+        with httpx.Client(timeout=5) as http:
+            _wait_healthy(http, base)
+            health = http.get(f"{base}/healthz").json()
+            assert health["status"] == "ok" and health["database"] == "ok"
+
+            def post(body: str) -> httpx.Response:
+                ts = str(int(time.time()))
+                headers = {
+                    "X-Slack-Request-Timestamp": ts,
+                    "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                }
+                return http.post(f"{base}/slack/events", content=body, headers=headers)
+
+            command = urlencode(
+                {
+                    "command": "/cartrover",
+                    "text": f"hold {STALE_TEST_REF} debug run",
+                    "user_id": "UREQUEST1",
+                    "channel_id": "C0HOLDS01",
+                    "team_id": TEAM_ID,
+                    "response_url": slack.webhook("cmd"),
+                    "trigger_id": "t",
+                }
+            )
+            assert post(command).status_code == 200
+            slack.wait_for("chat.postMessage")  # the fake's first ts is 1700000000.000001
+            payload = {
+                "type": "block_actions",
+                "user": {"id": "UAPPROVE1"},
+                "team": {"id": TEAM_ID},
+                "container": {
+                    "type": "message",
+                    "channel_id": "C0HOLDS01",
+                    "message_ts": "1700000000.000001",
+                },
+                "response_url": slack.webhook("click"),
+                "trigger_id": "t",
+                "actions": [{"action_id": "approve_hold", "value": "1", "type": "button"}],
+            }
+            assert post(urlencode({"payload": json.dumps(payload)})).status_code == 200
+            deadline = time.monotonic() + 15
+            while sandbox.book.get(STALE_TEST_REF)["sending_canceled"] != "Y":
+                assert time.monotonic() < deadline, "the cancel never arrived"
+                time.sleep(0.05)
+            slack.wait_for("chat.update")
+    finally:
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert time.monotonic() - started < 25
+    assert len(sandbox.cancel_requests(STALE_TEST_REF)) == 1
+    for secret in (SECRET, GOOD_TOKEN, API_KEY, "Basic "):
+        assert secret not in output, f"{secret[:6]}… leaked into the output"
+    assert "DEBUG" in output  # the run really logged at DEBUG
+
+
+def _wait_healthy(http: httpx.Client, base: str) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if http.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve never became healthy")
