@@ -1,0 +1,263 @@
+"""Stale test orders (interface §4): the rules, and one streaming pass over CartRover's listing.
+
+- A **test order** has its ``order_source`` in ``TEST_ORDER_SOURCES``, or a ``cust_ref`` or
+  ``cust_po_no`` matching ``TEST_ORDER_PATTERN``; the match carries its reason, shown to the user.
+- It is **stale** when it is ``new``, sending is not canceled (``sending_canceled == "N"``; any
+  other value is never read as "not canceled") and it was created *more than* the stale age ago.
+  ``on_hold == "Y"`` still counts (a hold can be lifted) and is marked wherever it is listed.
+
+The listing asks CartRover only for ``new`` orders created before the cutoff (``to_date``), so
+fresh orders never cross the wire, and for one ``order_source`` where that alone decides (see
+:func:`listing_source`). Every record is still re-checked here (cartrover-api.md §11.2).
+:class:`StaleScan` keeps only what a message shows plus counters: memory stays bounded whatever
+the number of orders, because the listing is consumed page by page and never stored.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+from bot.cartrover.models import Flag, Order
+from bot.orderref import OrderRefError, validate_ref
+from bot.settings import Settings
+
+__all__ = [
+    "HOLD_ALL_LIMIT",
+    "SHOWN_LIMIT",
+    "Listing",
+    "StaleOrder",
+    "StaleReport",
+    "StaleScan",
+    "TestRule",
+    "is_stale",
+    "listing_source",
+    "scan",
+]
+
+SHOWN_LIMIT = 100  # orders kept with their details: more than any message can show
+# "Request hold for all" covers at most this many (the oldest): each order costs about four
+# CartRover calls between request and outcome, ~20 minutes at CartRover's rate for 500.
+HOLD_ALL_LIMIT = 500
+_T = TypeVar("_T")
+
+
+class Listing(Protocol):
+    """What :func:`scan` needs from CartRover (``CartRoverClient.iter_orders``)."""
+
+    def iter_orders(
+        self,
+        status: str = "new",
+        *,
+        from_date: datetime | None = None,
+        to_date: datetime | None = None,
+        order_source: str | None = None,
+        limit: int = 100,
+    ) -> Iterable[Order]: ...
+
+
+@dataclass(frozen=True)
+class TestRule:
+    """Which orders are test orders: by source, or by pattern on ``cust_ref`` / ``cust_po_no``."""
+
+    __test__ = False  # not a pytest class, whatever its name says
+
+    sources: frozenset[str] = frozenset()
+    pattern: re.Pattern[str] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TestRule:
+        return cls(frozenset(settings.test_order_sources), settings.test_order_regex)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.sources) or self.pattern is not None
+
+    def reason(self, order: Order) -> str | None:
+        """Why ``order`` is a test order, in words; None if it is not one."""
+        if order.order_source in self.sources:
+            return f"source {order.order_source}"
+        if self.pattern is not None:
+            if self.pattern.search(order.cust_ref):
+                return f"cust_ref matches {self.pattern.pattern}"
+            if order.cust_po_no and self.pattern.search(order.cust_po_no):
+                return f"PO matches {self.pattern.pattern}"
+        return None
+
+
+def is_stale(order: Order, cutoff: datetime) -> bool:
+    """New, sending surely not canceled, and created strictly before ``cutoff``."""
+    return (
+        order.order_status == "new"
+        and order.sending_canceled is Flag.NO
+        and order.created_at is not None
+        and order.created_at < cutoff
+    )
+
+
+def listing_source(rule: TestRule, *, count_non_test: bool) -> str | None:
+    """The ``order_source`` to list with, or None to list every source.
+
+    Only when one source and no pattern define test orders can the server's filter do the
+    classification; with several sources, one listing each could cost more calls than one
+    listing of all. The digest counts stale non-test orders too, so it always lists everything.
+    """
+    if count_non_test or rule.pattern is not None or len(rule.sources) != 1:
+        return None
+    return next(iter(rule.sources))
+
+
+@dataclass(frozen=True)
+class StaleOrder:
+    """One stale test order, as listed."""
+
+    cust_ref: str
+    cust_po_no: str
+    order_source: str
+    created_at: datetime
+    on_hold: bool
+    reason: str
+    holdable: bool = True  # False: the reference is outside the bot's order grammar
+
+
+@dataclass(frozen=True)
+class StaleReport:
+    """The result of one scan: the oldest stale test orders and counters."""
+
+    now: datetime
+    hours: float
+    shown: tuple[StaleOrder, ...]  # oldest first, at most SHOWN_LIMIT
+    hold_refs: tuple[str, ...]  # oldest first, at most HOLD_ALL_LIMIT, all holdable
+    test_count: int
+    non_test_count: int | None  # None: not counted (the listing was filtered by source)
+    on_hold_count: int
+    listed: int  # records CartRover returned
+    pages: int
+    truncated: bool
+    rule_configured: bool
+    order_source: str | None = None
+
+    @property
+    def cutoff(self) -> datetime:
+        return self.now - timedelta(hours=self.hours)
+
+    @property
+    def more(self) -> int:
+        """Stale test orders not among ``shown``."""
+        return self.test_count - len(self.shown)
+
+
+class StaleScan:
+    """Folds a stream of orders into a :class:`StaleReport`, in bounded memory."""
+
+    def __init__(
+        self,
+        rule: TestRule,
+        cutoff: datetime,
+        *,
+        shown_limit: int = SHOWN_LIMIT,
+        hold_limit: int = HOLD_ALL_LIMIT,
+    ) -> None:
+        self.rule, self.cutoff = rule, cutoff
+        self._shown_limit, self._hold_limit = shown_limit, hold_limit
+        # Max-heaps on creation time (keys negated): the newest kept entry is popped first.
+        self._shown: list[tuple[float, int, StaleOrder]] = []
+        self._hold: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self.test_count = self.non_test_count = self.on_hold_count = self.listed = 0
+
+    def add(self, order: Order) -> None:
+        self.listed += 1
+        if not is_stale(order, self.cutoff) or order.created_at is None:
+            return
+        reason = self.rule.reason(order)
+        if reason is None:
+            self.non_test_count += 1
+            return
+        self.test_count += 1
+        on_hold = order.on_hold is Flag.YES
+        self.on_hold_count += on_hold
+        holdable = _holdable(order.cust_ref)
+        found = StaleOrder(
+            order.cust_ref,
+            order.cust_po_no,
+            order.order_source,
+            order.created_at,
+            on_hold,
+            reason,
+            holdable,
+        )
+        key, seq = -order.created_at.timestamp(), next(self._seq)
+        _keep_oldest(self._shown, (key, seq, found), self._shown_limit)
+        if holdable:
+            _keep_oldest(self._hold, (key, seq, order.cust_ref), self._hold_limit)
+
+    def report(
+        self, now: datetime, hours: float, *, pages: int, truncated: bool, order_source: str | None
+    ) -> StaleReport:
+        shown = sorted(
+            (entry[2] for entry in self._shown), key=lambda o: (o.created_at, o.cust_ref)
+        )
+        hold = [entry[2] for entry in sorted(self._hold, key=lambda e: (-e[0], e[2]))]
+        return StaleReport(
+            now=now,
+            hours=hours,
+            shown=tuple(_unique(shown)),
+            hold_refs=tuple(dict.fromkeys(hold)),
+            test_count=self.test_count,
+            non_test_count=None if order_source is not None else self.non_test_count,
+            on_hold_count=self.on_hold_count,
+            listed=self.listed,
+            pages=pages,
+            truncated=truncated,
+            rule_configured=self.rule.configured,
+            order_source=order_source,
+        )
+
+
+def scan(
+    cartrover: Listing, rule: TestRule, now: datetime, hours: float, *, count_non_test: bool
+) -> StaleReport:
+    """List stale New orders once, page by page, and classify each record as it arrives."""
+    cutoff = now - timedelta(hours=hours)
+    source = listing_source(rule, count_non_test=count_non_test)
+    listing = cartrover.iter_orders("new", to_date=cutoff, order_source=source, limit=100)
+    folded = StaleScan(rule, cutoff)
+    for order in listing:
+        folded.add(order)
+    pages = int(getattr(listing, "pages_fetched", 0))
+    truncated = bool(getattr(listing, "truncated", False))
+    return folded.report(now, hours, pages=pages, truncated=truncated, order_source=source)
+
+
+def _keep_oldest(
+    heap: list[tuple[float, int, _T]], entry: tuple[float, int, _T], limit: int
+) -> None:
+    if len(heap) < limit:
+        heapq.heappush(heap, entry)
+    elif limit > 0 and entry[:2] > heap[0][:2]:
+        heapq.heapreplace(heap, entry)
+
+
+def _holdable(ref: str) -> bool:
+    try:
+        validate_ref(ref)
+    except OrderRefError:
+        return False
+    return True
+
+
+def _unique(orders: list[StaleOrder]) -> list[StaleOrder]:
+    """Drop a repeat of one reference (a page boundary shifting under the listing)."""
+    seen: set[str] = set()
+    kept = []
+    for order in orders:
+        if order.cust_ref not in seen:
+            seen.add(order.cust_ref)
+            kept.append(order)
+    return kept
