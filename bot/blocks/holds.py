@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -88,6 +89,17 @@ def _buttons(request: HoldRequest) -> dict[str, object]:
     }
 
 
+_NEEDS_A_LOOK = (ItemState.FAILED, ItemState.NOT_CONFIRMED)
+
+
+def _tally(items: Sequence[HoldItem]) -> str:
+    """Counts by state, e.g. `` (140 sending canceled ✅, 10 FAILED ❌)``; empty for one order."""
+    if len(items) < 2:
+        return ""
+    counts = Counter(item.state for item in items)
+    return " (" + ", ".join(f"{counts[s]} {_ITEM_WORDS[s]}" for s in ItemState if counts[s]) + ")"
+
+
 def _item_line(item: HoldItem) -> str:
     line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
     if item.detail:
@@ -117,10 +129,13 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
         blocks.append(context(decision_note(request)))
     if state not in (RequestState.PENDING, RequestState.REJECTED, RequestState.EXPIRED):
         done = sum(1 for item in request.items if item.state.is_final)
-        lines = [_item_line(item) for item in request.items]
+        # Failed and unconfirmed orders first: a long list is cut, and these need a person.
+        ordered = sorted(request.items, key=lambda item: item.state not in _NEEDS_A_LOOK)
+        lines = [_item_line(item) for item in ordered]
         blocks.append(
             section(
-                f"*Progress:* {done} of {len(request.items)}\n" + lines_within(lines, limit=2700),
+                f"*Progress:* {done} of {len(request.items)}{_tally(request.items)}\n"
+                + lines_within(lines, limit=2600),
                 block_id=f"hold-{request.id}-{state.value}-{done}-items",
             )
         )
