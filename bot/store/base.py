@@ -163,7 +163,10 @@ class Store(Protocol):
         expires_at: datetime,
         source: str = "command",
     ) -> HoldRequest:
-        """Insert a pending request with one queued item per order, atomically."""
+        """Insert a pending request with one queued item per order, atomically.
+
+        ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is naive.
+        """
 
     def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
         """Record where the request message was posted."""
@@ -171,7 +174,7 @@ class Store(Protocol):
     def get_request(self, request_id: int) -> HoldRequest | None: ...
 
     def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
-        """Requests in ``state``, oldest first (``pending`` for the list, ``executing`` to resume)."""
+        """Requests in ``state``, oldest first (``pending`` to list, ``executing`` to resume)."""
 
     def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
         """Pending or executing requests that include ``cust_ref``."""
@@ -188,7 +191,10 @@ class Store(Protocol):
         """Move ``expect → to`` in one conditional statement; True only for the single winner.
 
         Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
-        so a late approval can never win against the TTL.
+        so a late approval can never win against the TTL. Only the moves drawn in the module
+        docstring exist (pending → executing | rejected | expired, executing → done | failed |
+        unknown); any other raises ValueError. ``decided_by``/``decided_at`` are set only by the
+        move out of pending.
         """
 
     def expire_due(self, now: datetime) -> list[HoldRequest]:
@@ -196,7 +202,8 @@ class Store(Protocol):
 
     # -- per-order items
     def start_item(self, request_id: int, cust_ref: str, at: datetime) -> bool:
-        """queued → sending; True for the one caller that may send the cancel."""
+        """queued → sending while the request is executing; True for the one caller that may
+        send the cancel (False for a pending, rejected or finished request)."""
 
     def finish_item(
         self,
@@ -208,13 +215,15 @@ class Store(Protocol):
         process_ids: Sequence[str],
         at: datetime,
     ) -> bool:
-        """queued/sending → a final state; True if this call made the change."""
+        """queued/sending → a final state; True if this call made the change. ValueError if
+        ``state`` is not final."""
 
     # -- audit trail (append-only)
     def audit(self, entry: AuditEntry) -> None: ...
 
     def audit_for_order(self, cust_ref: str, limit: int = 50) -> list[AuditEntry]:
-        """Entries naming ``cust_ref`` or one of its requests, newest first."""
+        """Entries naming ``cust_ref``, plus request-level entries (``cust_ref`` None) of the
+        requests that include it, newest first; other orders' outcomes are left out."""
 
     def audit_for_request(self, request_id: int) -> list[AuditEntry]:
         """Entries of one request, oldest first."""

@@ -1,0 +1,198 @@
+"""The store on SQLite through sqlite-utils 4: one file, one host (R27, R28).
+
+- **WAL** and an explicit ``busy_timeout`` (10 s by default, never under 5 s), so readers never
+  block the writer and a writer waits for the lock instead of failing.
+- **One connection per thread** (``threading.local``): bolt listener threads and APScheduler
+  executor threads each get their own, so no connection is shared across threads. Connections of
+  threads that have ended are closed when the next thread connects, and all of them by
+  :meth:`SqliteStore.close`.
+- **Driver autocommit** (``isolation_level=None``): every statement is its own transaction, and
+  each state change is one conditional statement. The only multi-statement write, a request with
+  its items, runs in ``BEGIN IMMEDIATE`` so it takes the write lock up front and the busy timeout
+  applies; so do migrations, which two processes may start at once.
+- **Migrations** are ``sqlite_utils.Migrations``, recorded in ``_sqlite_migrations``.
+
+sqlite3 and sqlite-utils exceptions never leave this module: they become :class:`StoreError`.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.db import TransactionError
+from sqlite_utils.migrations import Migrations
+
+from bot.store.base import StoreError
+from bot.store.relational import Row, SqlStore
+from bot.store.sql import INSERT_ITEM, INSERT_REQUEST, SQLITE_MIGRATIONS
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+MIN_BUSY_TIMEOUT = 5.0
+
+MIGRATIONS = Migrations("cartrover-bot")
+
+
+def _migration(statements: tuple[str, ...]) -> Callable[[Database], None]:
+    def apply(db: Database) -> None:
+        for statement in statements:
+            db.execute(statement)
+
+    return apply
+
+
+for _version, _name, _statements in SQLITE_MIGRATIONS:
+    MIGRATIONS(name=f"{_version:04d}_{_name}")(_migration(_statements))
+
+
+class SqliteStore(SqlStore):
+    """The store in one SQLite file; safe to share between threads, and between processes on
+    one host."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 10.0) -> None:
+        self._path = os.fspath(path)
+        self._busy_timeout = max(busy_timeout, MIN_BUSY_TIMEOUT)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[weakref.ref[threading.Thread], Database]] = []
+        self._closed = False
+        self._db()  # fail at start-up, not at the first click, if the file cannot be opened
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self._path!r})"
+
+    # -- lifecycle
+    def migrate(self) -> None:
+        with self._translated():
+            db = self._db()
+            with self._immediate(db):
+                MIGRATIONS.apply(db)
+
+    def ping(self) -> None:
+        with self._translated():
+            self._db().execute("SELECT 1").fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+        for _, db in connections:
+            db.close()
+
+    # -- primitives
+    def _change(self, statement: str, params: Sequence[object]) -> int:
+        with self._translated():
+            return int(self._db().execute(statement, list(params)).rowcount)
+
+    def _rows(self, statement: str, params: Sequence[object]) -> list[Row]:
+        with self._translated():
+            return list(self._db().query(statement, list(params)))
+
+    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> int:
+        with self._translated():
+            db = self._db()
+            with self._immediate(db):
+                request_id = int(next(db.query(INSERT_REQUEST, list(request)))["id"])
+                for position, cust_ref in enumerate(cust_refs):
+                    db.execute(INSERT_ITEM, [request_id, cust_ref, position])
+            return request_id
+
+    def _time_in(self, when: datetime) -> object:
+        return when.astimezone(UTC).strftime(TIME_FORMAT)
+
+    def _time_out(self, value: Any) -> datetime:
+        return datetime.strptime(str(value), TIME_FORMAT).replace(tzinfo=UTC)
+
+    def _date_in(self, day: date) -> object:
+        return day.isoformat()
+
+    def _date_out(self, value: Any) -> date:
+        return date.fromisoformat(str(value))
+
+    # -- connections and transactions
+    def _db(self) -> Database:
+        db: Database | None = getattr(self._local, "db", None)
+        if db is not None:
+            return db
+        with self._translated():
+            db = self._connect()
+        with self._lock:
+            if self._closed:
+                db.close()
+                raise StoreError(f"{self!r} is closed")
+            self._close_abandoned()
+            self._connections.append((weakref.ref(threading.current_thread()), db))
+        self._local.db = db
+        return db
+
+    def _connect(self) -> Database:
+        # check_same_thread=False only so close() may close every thread's connection; each
+        # connection is otherwise used by the thread that opened it.
+        conn = sqlite3.connect(
+            self._path, timeout=self._busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+            self._use_wal(conn)
+            conn.execute("PRAGMA foreign_keys = ON")
+            return Database(conn)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL (it stays so). The switch needs an exclusive lock and does not
+        wait on the busy timeout, so connections opening a new file at once retry until then."""
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        if str(mode).lower() != "wal":
+            raise StoreError(f"SQLite database {self._path}: cannot use WAL (mode {mode})")
+
+    def _close_abandoned(self) -> None:
+        """Close connections whose thread has ended (called with the lock held)."""
+        alive = []
+        for thread_ref, db in self._connections:
+            thread = thread_ref()
+            if thread is not None and thread.is_alive():
+                alive.append((thread_ref, db))
+            else:
+                db.close()
+        self._connections = alive
+
+    @staticmethod
+    @contextmanager
+    def _immediate(db: Database) -> Iterator[None]:
+        """A write transaction that takes the lock before its first read (busy timeout applies)."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            db.rollback()
+            raise
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, TransactionError) as exc:
+            raise StoreError(f"SQLite database {self._path}: {exc}") from exc

@@ -1,0 +1,278 @@
+"""The store contract on SQLite and PostgreSQL, and what only one backend has."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.store import AuditEntry, StoreError, open_store
+from bot.store.sqlite import SqliteStore
+from tests.store_contract import DAY, T0, NewDatabase, StoreContract, make_request
+
+POSTGRES_URL = os.environ.get(
+    "STORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+class TestSqliteStore(StoreContract):
+    """The contract on a real SQLite file per test."""
+
+    @pytest.fixture
+    def new_database(self, tmp_path: Path) -> NewDatabase:
+        numbers = itertools.count()
+        return lambda: f"sqlite:///{tmp_path / f'store-{next(numbers)}.db'}"
+
+    def test_uses_wal_and_a_busy_timeout_of_at_least_five_seconds(self, tmp_path: Path) -> None:
+        """Connections run in WAL mode with busy_timeout ≥ 5000 ms even when asked for less."""
+        store = SqliteStore(tmp_path / "bot.db", busy_timeout=0.5)
+        try:
+            db = store._db()
+            assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
+        finally:
+            store.close()
+
+    def test_each_thread_gets_its_own_connection(self, tmp_path: Path) -> None:
+        """Threads never share a connection, and an ended thread's connection is closed."""
+        store = SqliteStore(tmp_path / "bot.db")
+        try:
+            seen: list[Any] = []
+            worker = threading.Thread(target=lambda: seen.append(store._db()))
+            worker.start()
+            worker.join()
+            assert seen[0] is not store._db()
+            another = threading.Thread(target=store._db)  # connecting prunes ended threads
+            another.start()
+            another.join()
+            with pytest.raises(sqlite3.ProgrammingError):
+                seen[0].execute("SELECT 1")
+        finally:
+            store.close()
+
+    def test_migrations_are_recorded(self, tmp_path: Path) -> None:
+        """Applied migrations are listed in sqlite-utils' migrations table, once each."""
+        open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
+        open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
+        with sqlite3.connect(tmp_path / "bot.db") as conn:
+            names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")]
+        assert names == ["0001_initial"]
+
+    @pytest.mark.parametrize(
+        "insert",
+        [
+            "INSERT INTO digest_claims VALUES ('C1', '2026-03-02', 'claimed', 'x', NULL)",
+            "INSERT INTO hold_items (request_id, cust_ref, position, state) "
+            "VALUES (1, 'A100', 9, 'queued')",
+            "INSERT INTO digest_subscriptions (channel_id, local_time, timezone) "
+            "VALUES ('C1', '08:00', 'UTC')",
+        ],
+    )
+    def test_a_direct_duplicate_insert_fails(self, tmp_path: Path, insert: str) -> None:
+        """The schema itself refuses a second claim, item or subscription for the same key."""
+        store = open_store(f"sqlite:///{tmp_path / 'bot.db'}")
+        make_request(store)
+        store.close()
+        with sqlite3.connect(tmp_path / "bot.db") as conn:
+            if "subscriptions" in insert or "claims" in insert:
+                conn.execute(insert)
+            with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+                conn.execute(insert)
+
+    @pytest.mark.parametrize(
+        "change", ["UPDATE audit_log SET event = 'x'", "DELETE FROM audit_log"]
+    )
+    def test_the_audit_log_is_append_only(self, store: Any, change: str) -> None:
+        """Audit rows cannot be changed or deleted, even with raw SQL."""
+        store.audit(AuditEntry(T0, "requested", "UREQ", 1))
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            store._db().execute(change)
+
+    def test_open_store_takes_a_relative_path(self) -> None:
+        """``sqlite:///name.db`` is a file relative to the working directory."""
+        store = open_store("sqlite:///relative.db")
+        store.close()
+        assert Path("relative.db").is_file()
+
+    @pytest.mark.parametrize(
+        "url", ["sqlite:///:memory:", "sqlite:///", "mysql://u:pw@host/db", "bot.db"]
+    )
+    def test_open_store_refuses_unsupported_urls(self, url: str) -> None:
+        """In-memory SQLite and unknown schemes are refused with StoreError."""
+        with pytest.raises(StoreError) as caught:
+            open_store(url)
+        assert "pw" not in str(caught.value)
+
+    def test_an_unusable_file_raises_store_error(self, tmp_path: Path) -> None:
+        """A missing directory or a file that is not a database gives StoreError at start-up."""
+        with pytest.raises(StoreError, match="unable to open"):
+            SqliteStore(tmp_path / "missing" / "bot.db")
+        (tmp_path / "junk.db").write_bytes(b"not a database, just junk" * 100)
+        with pytest.raises(StoreError, match="not a database"):
+            SqliteStore(tmp_path / "junk.db")
+
+    def test_sqlite_urls_never_import_psycopg(self, tmp_path: Path) -> None:
+        """Opening a SQLite store leaves psycopg unimported."""
+        code = (
+            "import sys; from bot.store import open_store; "
+            f"open_store('sqlite:///{tmp_path / 'bot.db'}').close(); "
+            "print('psycopg' in sys.modules)"
+        )
+        root = Path(__file__).resolve().parents[1]
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == "False"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test database's URL, or a skip when no PostgreSQL answers on 127.0.0.1:5432."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except (OSError, psycopg.Error) as exc:
+        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({type(exc).__name__})")
+    return POSTGRES_URL
+
+
+@pytest.mark.postgres
+class TestPostgresStore(StoreContract):
+    """The contract on PostgreSQL, each test in a schema of its own."""
+
+    machine_examples = 10
+
+    @pytest.fixture
+    def new_database(self, postgres_url: str) -> Iterator[NewDatabase]:
+        import psycopg
+        from psycopg import sql
+
+        schemas: list[str] = []
+
+        def create() -> str:
+            schemas.append(f"store_test_{uuid.uuid4().hex[:12]}")
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schemas[-1])))
+            return f"{postgres_url}?options=-csearch_path%3D{schemas[-1]}"
+
+        yield create
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            for name in schemas:
+                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "postgresql://nobody:Sup3rSecretPw@127.0.0.1:1/test",
+            "postgres://nobody:Sup3rSecretPw@127.0.0.1:5432/test",
+            "postgresql://nobody:Sup3rSecretPw@127.0.0.1:notaport/test",
+        ],
+    )
+    def test_start_up_errors_never_show_the_password(self, postgres_url: str, url: str) -> None:
+        """An unreachable server or unknown user gives a clear StoreError without the password."""
+        with pytest.raises(StoreError) as caught:
+            open_store(url)
+        message = str(caught.value)
+        assert "Sup3rSecretPw" not in message
+        assert "nobody@127.0.0.1" in message
+        assert caught.value.__cause__ is None
+
+    def test_the_heroku_scheme_is_accepted(self, store_url: str) -> None:
+        """``postgres://`` URLs open the same database as ``postgresql://``."""
+        store = open_store(store_url.replace("postgresql://", "postgres://", 1))
+        try:
+            store.ping()
+            assert make_request(store).id == 1
+        finally:
+            store.close()
+
+    def test_schema_keyword_creates_and_uses_the_schema(self, postgres_url: str) -> None:
+        """``schema=`` keeps the tables in that schema, created on migration."""
+        import psycopg
+
+        from bot.store.postgres import PostgresStore
+
+        name = f"store_test_{uuid.uuid4().hex[:12]}"
+        store = PostgresStore(postgres_url, schema=name, max_size=2)
+        try:
+            store.migrate()
+            make_request(store)
+            with psycopg.connect(postgres_url) as conn:
+                row = conn.execute(f"SELECT count(*) FROM {name}.hold_items").fetchone()
+            assert row == (3,)
+        finally:
+            store.close()
+            with psycopg.connect(postgres_url, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA {name} CASCADE")
+
+    def test_a_schema_name_must_be_plain(self, postgres_url: str) -> None:
+        """Anything but a plain lower-case identifier is refused as a schema."""
+        from bot.store.postgres import PostgresStore
+
+        with pytest.raises(ValueError, match="schema"):
+            PostgresStore(postgres_url, schema="x; DROP TABLE y")
+
+    def test_migrations_are_recorded(self, store: Any, store_url: str) -> None:
+        """Applied migrations are listed in schema_migrations, once each."""
+        import psycopg
+
+        store.migrate()
+        with psycopg.connect(store_url) as conn:
+            rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert rows == [(1, "initial")]
+
+    @pytest.mark.parametrize(
+        "insert",
+        [
+            "INSERT INTO digest_claims VALUES ('C1', '2026-03-02', 'claimed', now(), NULL)",
+            "INSERT INTO hold_items (request_id, cust_ref, position, state) "
+            "VALUES (1, 'A100', 9, 'queued')",
+            "INSERT INTO digest_subscriptions (channel_id, local_time, timezone) "
+            "VALUES ('C1', '08:00', 'UTC')",
+        ],
+    )
+    def test_a_direct_duplicate_insert_fails(self, store: Any, store_url: str, insert: str) -> None:
+        """The schema itself refuses a second claim, item or subscription for the same key."""
+        import psycopg
+
+        make_request(store)
+        with psycopg.connect(store_url, autocommit=True) as conn:
+            if "subscriptions" in insert or "claims" in insert:
+                conn.execute(insert)
+            with pytest.raises(psycopg.errors.UniqueViolation):
+                conn.execute(insert)
+
+    @pytest.mark.parametrize(
+        "change",
+        ["UPDATE audit_log SET event = 'x'", "DELETE FROM audit_log", "TRUNCATE audit_log"],
+    )
+    def test_the_audit_log_is_append_only(self, store: Any, store_url: str, change: str) -> None:
+        """Audit rows cannot be changed, deleted or truncated, even with raw SQL."""
+        import psycopg
+
+        store.audit(AuditEntry(T0, "requested", "UREQ", 1))
+        with (
+            psycopg.connect(store_url, autocommit=True) as conn,
+            pytest.raises(psycopg.errors.RaiseException, match="append-only"),
+        ):
+            conn.execute(change)
+
+    def test_claims_store_the_local_date_as_a_date(self, store: Any, store_url: str) -> None:
+        """Digest claims keep a real ``date`` column, so one claim per channel and day holds."""
+        import psycopg
+
+        assert store.claim_digest("CDIG", DAY, T0)
+        with psycopg.connect(store_url) as conn:
+            row = conn.execute("SELECT local_date FROM digest_claims").fetchone()
+        assert row == (DAY,)
