@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from bot import approval
+from bot import approval, digest
 from bot.deps import Deps
+from bot.digest import Outcome
+from bot.store.base import DigestSubscription
 
-__all__ = ["guarded", "maintenance"]
+__all__ = ["digest_catch_up", "digest_for", "guarded", "maintenance"]
 
 log = logging.getLogger(__name__)
 
@@ -30,3 +32,29 @@ def maintenance(deps: Deps) -> None:
     """Expire overdue hold requests and finish approved ones that a stopped process left."""
     approval.sweep(deps)
     approval.resume_unfinished(deps)
+
+
+def digest_for(deps: Deps, channel_id: str) -> Outcome | None:
+    """One subscription's daily job. The subscription is re-read, so an unsubscribed channel gets
+    nothing even before the scheduler's next sync removes the job."""
+    subscription = deps.store.subscription(channel_id)
+    if subscription is None:
+        return None
+    return _digest_guarded(deps, subscription)
+
+
+def digest_catch_up(
+    deps: Deps, subscriptions: Iterable[DigestSubscription] | None = None
+) -> dict[str, Outcome]:
+    """Post every digest due today that nobody has posted yet (at start and on every sync)."""
+    chosen = deps.store.subscriptions() if subscriptions is None else subscriptions
+    return {sub.channel_id: _digest_guarded(deps, sub) for sub in chosen}
+
+
+def _digest_guarded(deps: Deps, subscription: DigestSubscription) -> Outcome:
+    """One channel's failure never stops the other channels' digests."""
+    try:
+        return digest.run_scheduled(deps, subscription)
+    except Exception:
+        log.exception("digest for %s failed", subscription.channel_id)
+        return Outcome.FAILED

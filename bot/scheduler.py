@@ -4,24 +4,49 @@ Effective settings are asserted by a test (R12): every job has an explicit time 
 ``misfire_grace_time`` of an hour, ``coalesce=True`` and ``max_instances=1``. The job store is in
 memory and jobs are registered in code at every start; what must survive a restart lives in the
 bot's own tables (hold requests, digest claims), never in the scheduler.
+
+Digests: one cron job per subscription, in the subscription's own zone. Every
+:data:`DIGEST_SYNC_SECONDS` (and once at start) :func:`sync_digest_jobs` reconciles those jobs with
+the subscriptions in the database — so ``digest subscribe`` in one process reaches every process,
+``clock`` included, without a restart — and runs the catch-up that posts a digest missed while
+the bot was down. Whoever fires, the store's claim lets exactly one post per channel and local day
+(:mod:`bot.digest`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+import logging
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
 
-from bot import jobs
+from bot import digest, jobs
 from bot.deps import Deps
+from bot.digest import Outcome
+from bot.settings import parse_hhmm, parse_zone
+from bot.store.base import DigestSubscription
 
-__all__ = ["JOB_DEFAULTS", "MAINTENANCE_SECONDS", "build_scheduler", "scheduler_state"]
+__all__ = [
+    "DIGEST_SYNC_SECONDS",
+    "JOB_DEFAULTS",
+    "MAINTENANCE_SECONDS",
+    "build_scheduler",
+    "digest_trigger",
+    "scheduler_state",
+    "sync_digest_jobs",
+]
+
+log = logging.getLogger(__name__)
 
 JOB_DEFAULTS: dict[str, Any] = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1}
 MAINTENANCE_SECONDS = 60
+DIGEST_SYNC_SECONDS = 60
+DIGEST_JOB_PREFIX = "digest:"
 
 
 def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
@@ -35,8 +60,62 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
         id="maintenance",
         replace_existing=True,
         timezone=UTC,
+        **JOB_DEFAULTS,  # explicit, so the values hold before start() too
+    )
+    digest.subscribe_default(deps)
+    scheduler.add_job(
+        jobs.guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps)),
+        "interval",
+        seconds=DIGEST_SYNC_SECONDS,
+        id="digest-sync",
+        replace_existing=True,
+        timezone=UTC,
+        next_run_time=datetime.now(UTC),  # at start: register the jobs and catch up
+        **JOB_DEFAULTS,
     )
     return scheduler
+
+
+def digest_trigger(subscription: DigestSubscription) -> CronTrigger:
+    """Daily at the subscription's local time, in its explicit zone (ValueError if malformed)."""
+    at = parse_hhmm(subscription.local_time)
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=parse_zone(subscription.timezone))
+
+
+def _job_name(subscription: DigestSubscription) -> str:
+    return f"digest {subscription.channel_id} {subscription.local_time} {subscription.timezone}"
+
+
+def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
+    """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
+    subscriptions = deps.store.subscriptions()
+    wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
+    for subscription in subscriptions:
+        try:
+            trigger = digest_trigger(subscription)
+        except ValueError as exc:
+            log.error("digest subscription of %s is unusable: %s", subscription.channel_id, exc)
+            continue
+        wanted[DIGEST_JOB_PREFIX + subscription.channel_id] = (subscription, trigger)
+    for job in scheduler.get_jobs():
+        if job.id.startswith(DIGEST_JOB_PREFIX) and (
+            job.id not in wanted or job.name != _job_name(wanted[job.id][0])
+        ):
+            job.remove()
+    existing = {job.id for job in scheduler.get_jobs()}
+    for job_id, (subscription, trigger) in wanted.items():
+        if job_id not in existing:
+            body = partial(jobs.digest_for, deps, subscription.channel_id)
+            scheduler.add_job(
+                jobs.guarded(job_id, body),
+                trigger,
+                id=job_id,
+                name=_job_name(subscription),
+                replace_existing=True,
+                **JOB_DEFAULTS,
+            )
+            log.info("scheduled %s", _job_name(subscription))
+    return jobs.digest_catch_up(deps, [sub for sub, _ in wanted.values()])
 
 
 def scheduler_state(scheduler: BaseScheduler | None) -> str:
