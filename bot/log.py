@@ -14,7 +14,7 @@ __all__ = ["RedactingFilter", "redact", "setup_logging"]
 _PATTERNS = [
     re.compile(r"xox[abposr]-[0-9A-Za-z-]+"),
     re.compile(r"xapp-[0-9A-Za-z-]+"),
-    re.compile(r"(?i)(authorization[\"']?\s*[:=]\s*[\"']?)(basic|bearer)\s+[A-Za-z0-9+/=._-]+"),
+    re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*b?[\"']?)(basic|bearer)\s+[A-Za-z0-9+/=._-]+"),
 ]
 _QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "slack_sdk.web.base_client", "waitress.queue")
 

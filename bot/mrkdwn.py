@@ -27,7 +27,7 @@ def code(text: object) -> str:
 
 def user(user_id: str) -> str:
     """A user mention from an id; anything that is not a user id is shown escaped, not linked."""
-    if _USER_ID.match(user_id):
+    if _USER_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape(user_id)
 

@@ -10,10 +10,10 @@ logs and exception text.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import time
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -55,7 +55,7 @@ def parse_zone(name: str) -> ZoneInfo:
         if not name or name.startswith(("/", ".")) or ".." in name:
             raise ValueError
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder ("Europe")
         raise ValueError(
             f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
         ) from None
@@ -273,7 +273,19 @@ class Settings(BaseSettings):
             self.cartrover_cancel_api_key,
             self.slack_client_secret,
         ]
-        return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        found = [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+        password = urlsplit(self.database_url).password  # as written, and percent-decoded
+        return [*found, *dict.fromkeys((password, unquote(password)))] if password else found
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """pydantic's repr/str arguments, with the password in DATABASE_URL hidden."""
+        for name, value in super().__repr_args__():
+            parts = urlsplit(value) if name == "database_url" else None
+            if parts is not None and parts.password:
+                hidden = f"{parts.username or ''}:**********@{parts.netloc.rpartition('@')[2]}"
+                yield name, parts._replace(netloc=hidden).geturl()
+            else:
+                yield name, value
 
 
 def _describe(exc: ValidationError) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.blocks.common import (
+    SECTION_LIMIT,
     Message,
     archive_link,
     context,
@@ -56,10 +57,20 @@ def _summary(request: HoldRequest) -> str:
     return text
 
 
+def _confirm_text(refs: Sequence[str]) -> str:
+    """Name up to five orders and count the rest, within the dialog's 300 characters."""
+    text = ""
+    for shown in range(min(len(refs), 5), 0, -1):
+        more = f" and {len(refs) - shown} more" if len(refs) > shown else ""
+        named = ", ".join(refs[:shown]) + more
+        text = f"Cancel sending to the WMS for {named}? CartRover will not send them."
+        if len(text) <= 300:
+            break
+    return text
+
+
 def _buttons(request: HoldRequest) -> dict[str, object]:
-    refs = request.cust_refs
-    named = ", ".join(refs[:5]) + (f" and {len(refs) - 5} more" if len(refs) > 5 else "")
-    confirm_text = f"Cancel sending to the WMS for {named}? CartRover will not send them."
+    confirm_text = _confirm_text(request.cust_refs)
     return {
         "type": "actions",
         "block_id": f"hold-{request.id}-actions",
@@ -140,7 +151,7 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
             )
         )
         if any(i.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED) for i in request.items):
-            blocks.append(context(f"Check these orders by hand. {MANUAL_FALLBACK}"))
+            blocks.append(context(f"Check these orders by hand. {escape(MANUAL_FALLBACK)}"))
     text = f"Hold request #{request.id} ({state.value}): " + ", ".join(request.cust_refs[:20])
     return Message(text=escape(text), blocks=blocks)
 
@@ -173,5 +184,6 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
             f"{link} · {refs}{more} · by {user(request.requester)} · "
             f"{format_age(now - request.created_at)} old · {request.state.value}"
         )
-    text = f"*Open hold requests ({len(requests)})*\n" + lines_within(rows)
+    title = f"*Open hold requests ({len(requests)})*\n"
+    text = title + lines_within(rows, limit=SECTION_LIMIT - len(title))
     return Message(text=f"{len(requests)} open hold request(s)", blocks=[section(text)])

@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.blocks.common import MAX_BLOCKS, Message, context, section
+from bot.blocks.common import MAX_BLOCKS, SECTION_LIMIT, Message, context, section
 from bot.cartrover.models import Order
 from bot.mrkdwn import code, escape, user
 from bot.store.base import AuditEntry
 from bot.times import format_age
 
 __all__ = ["StatusLine", "history_message", "status_message"]
+
+# Slack refuses a message of much more than ~13k characters of blocks (msg_blocks_too_long,
+# slack-platform §3), whatever the block count: the history shows the newest rows that fit.
+_HISTORY_BUDGET = 9000
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,20 @@ def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
         )
     blocks = [section(f"*History of {code(ref)}* (newest first)")]
     chunk: list[str] = []
+    shown = size = 0
     for row in rows:
+        if shown and size + len(row) > _HISTORY_BUDGET:
+            break
         if sum(len(r) + 1 for r in chunk) + len(row) > 2900 and chunk:
             blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(row)
+        shown += 1
+        size += min(len(row), SECTION_LIMIT) + 1
         if len(blocks) >= MAX_BLOCKS - 2:
             break
     if chunk:
         blocks.append(section("\n".join(chunk)))
-    blocks.append(context(f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"))
+    total = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+    blocks.append(context(total if shown == len(entries) else f"{total}; the newest {shown} shown"))
     return Message(text=f"History of {escape(ref)}: {len(entries)} entries", blocks=blocks)

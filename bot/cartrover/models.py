@@ -124,7 +124,8 @@ class Order:
     def from_api(cls, data: Mapping[str, Any]) -> Order:
         """Parse one order record; unknown fields are ignored, missing ones left empty."""
         name = " ".join(
-            part for part in (_text(data.get("ship_first_name")), _text(data.get("ship_last_name")))
+            part
+            for part in (_text(data.get("ship_first_name")), _text(data.get("ship_last_name")))
             if part
         )
         items = data.get("items") or []
@@ -133,7 +134,7 @@ class Order:
             cust_ref=_text(data.get("cust_ref")),
             cust_po_no=_text(data.get("cust_po_no")),
             order_source=_text(data.get("order_source")),
-            order_status=_text(data.get("order_status")).lower(),
+            order_status=_text(data.get("order_status")),  # verbatim: no guessing (§6.1)
             sending_canceled=Flag.parse(data.get("sending_canceled")),
             on_hold=Flag.parse(data.get("on_hold")),
             created_at=parse_time(data.get("created_date_time")),
@@ -151,7 +152,9 @@ class Order:
             raw_on_hold=_text(data.get("on_hold")),
         )
         if order.order_status not in KNOWN_STATUSES:
-            log.warning("unexpected order_status %r for order %s", order.order_status, order.cust_ref)
+            log.warning(
+                "unexpected order_status %r for order %s", order.order_status, order.cust_ref
+            )
         if order.sending_canceled is Flag.UNEXPECTED:
             log.warning(
                 "unexpected sending_canceled %r for order %s",
@@ -216,14 +219,18 @@ class Order:
             if self.sending_canceled is Flag.YES:
                 return "Sending canceled: it will not be sent to the WMS."
             if self.sending_canceled is Flag.NO:
-                hold = " It is on hold in CartRover, but a hold can be lifted." if (
-                    self.on_hold is Flag.YES
-                ) else ""
+                hold = (
+                    " It is on hold in CartRover, but a hold can be lifted."
+                    if (self.on_hold is Flag.YES)
+                    else ""
+                )
                 return (
                     "It will be sent to the WMS unless sending is canceled "
                     f"(`/cartrover hold {self.cust_ref}`).{hold}"
                 )
-            return "CartRover sent an unexpected sending_canceled flag: check the order in CartRover."
+            return (
+                "CartRover sent an unexpected sending_canceled flag: check the order in CartRover."
+            )
         return {
             "at_wms": "Already at the WMS — too late to cancel here; cancel it in the WMS.",
             "shipped": "Shipped by the warehouse.",
