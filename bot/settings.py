@@ -10,6 +10,7 @@ logs and exception text.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from collections.abc import Iterator, Mapping
 from datetime import time
 from typing import Annotated, Any
@@ -17,7 +18,12 @@ from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 __all__ = ["ConfigError", "Settings", "parse_hhmm", "parse_zone"]
 
@@ -68,6 +74,8 @@ def _split(value: Any) -> tuple[str, ...]:
         return tuple(part.strip() for part in value.split(",") if part.strip())
     return tuple(str(part).strip() for part in value)
 
+
+_MAPPING_ONLY: ContextVar[bool] = ContextVar("settings_mapping_only", default=False)
 
 CsvList = Annotated[tuple[str, ...], NoDecode]
 
@@ -208,6 +216,19 @@ class Settings(BaseSettings):
     # ------------------------------------------------------------------ construction
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _MAPPING_ONLY.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings)
+
+    @classmethod
     def load(
         cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
     ) -> Settings:
@@ -215,8 +236,11 @@ class Settings(BaseSettings):
         try:
             if environ is None:
                 return cls(_env_file=env_file)  # type: ignore[call-arg]
-            # model_validate skips the environment sources: the mapping is the whole truth.
-            return cls.model_validate({k.lower(): v for k, v in environ.items()})
+            token = _MAPPING_ONLY.set(True)  # the mapping is the whole truth: no env, no .env
+            try:
+                return cls(**{k.lower(): v for k, v in environ.items()})
+            finally:
+                _MAPPING_ONLY.reset(token)
         except ValidationError as exc:
             raise ConfigError(_describe(exc)) from None
 

@@ -97,7 +97,7 @@ def test_bad_signature_and_stale_timestamp_get_401_and_nothing_happens(harness: 
     assert harness.post(body, timestamp=int(time.time()) - 600).status_code == 401
     assert harness.post(body, signature="").status_code == 401
     time.sleep(0.3)
-    assert harness.slack.calls == []
+    assert [c.method for c in harness.slack.calls] == ["auth.test"]  # the start-up check only
     assert harness.sandbox.requests == []
 
 
