@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot import holds
+from bot.blocks.common import lines_within
 from bot.blocks.holds import hold_message
 from bot.deps import Deps
 from bot.mrkdwn import code, escape
@@ -39,10 +40,12 @@ def post_request(
     refs: Sequence[str],
     reason: str,
     source: str = "command",
+    skip_refused: bool = False,
 ) -> Posted:
-    """Check the orders, open a request and post it. Nothing is opened if any order is refused."""
+    """Check the orders, open a request and post it. Nothing is opened if any order is refused,
+    unless ``skip_refused`` (a bulk request from the digest): then the rest are requested."""
     good, bad = holds.check_orders(deps, refs)
-    if bad:
+    if bad and not (skip_refused and good):
         lines = [f"{code(ref)}: {escape(why)}" for ref, why in bad]
         return Posted(
             None,
@@ -76,10 +79,12 @@ def post_request(
         return Posted(None, f"I could not post the hold request in <#{target}>. {advice}")
     deps.store.set_message(request.id, target, ts)
     posted = deps.store.get_request(request.id)
+    left_out = [f"{code(ref)}: {escape(why)}" for ref, why in bad]
     return Posted(
         posted,
         f"Hold request #{request.id} for {len(good)} order(s) is posted in <#{target}>; "
-        "it needs an approver's click.",
+        "it needs an approver's click."
+        + (f"\nLeft out ({len(bad)}):\n" + lines_within(left_out, 2000) if bad else ""),
     )
 
 

@@ -165,7 +165,7 @@ def _digest(rest: str) -> Command:
         raise UsageError(f"Unknown digest action '{_clip(words[0])}'.")
     local_time = zone = None
     for word in words[1:]:
-        if ":" in word and local_time is None:
+        if (":" in word or word[:1].isdigit()) and local_time is None:
             try:
                 local_time = parse_hhmm(word).strftime("%H:%M")
             except ValueError as exc:

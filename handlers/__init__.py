@@ -8,7 +8,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot import ids
 from bot.deps import Deps
-from handlers import actions, commands
+from handlers import actions, commands, digest
 from handlers.errors import handle_error
 
 __all__ = ["register", "registered_actions"]
@@ -16,6 +16,7 @@ __all__ = ["register", "registered_actions"]
 _ACTIONS = {
     ids.APPROVE_HOLD: actions.handle_approve,
     ids.REJECT_HOLD: actions.handle_reject,
+    ids.REQUEST_HOLD_ALL: digest.handle_request_hold_all,
 }
 
 

@@ -115,9 +115,3 @@ def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:
     ref = command.refs[0]
     tell(deps, asker, history_message(ref, deps.store.audit_for_order(ref)))
-
-
-@runner("stale")
-@runner("digest")
-def run_coming(deps: Deps, asker: Asker, command: Command) -> None:
-    tell(deps, asker, _text(f"`{command.name}` is coming soon: the digest is not built yet."))

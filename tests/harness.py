@@ -44,12 +44,18 @@ CHANNEL = "C0HOLDS01"
 class Bot:
     """One bot process: its own store connection, CartRover client, bolt app and HTTP server."""
 
-    def __init__(self, settings: Settings, clock: FrozenClock, capacity: int = 1000) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: FrozenClock,
+        capacity: int = 1000,
+        refill_seconds: float = 0.001,
+    ) -> None:
         self.settings = settings
         self.web_client = make_web_client(GOOD_TOKEN, settings.slack_api_url, rate_limit_retries=3)
         self.store = open_store(settings.database_url)
         self.cartrover = CartRoverClient.from_settings(
-            settings, bucket=LeakyBucket(capacity, 0.001)
+            settings, bucket=LeakyBucket(capacity, refill_seconds)
         )
         self.deps: Deps = build_deps(
             settings,
@@ -69,11 +75,11 @@ class Bot:
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
 
-    def stop(self) -> None:
+    def stop(self, drain_seconds: float = 10.0) -> None:
         self.server.close()
         wasyncore.close_all(self.server._map)  # the open keep-alive channels too
         self.thread.join(5)
-        self.deps.workers.shutdown(10)
+        self.deps.workers.shutdown(drain_seconds)
         self.cartrover.close()
         self.store.close()
 
@@ -85,6 +91,8 @@ class Harness:
         self.slack = FakeSlack().start()
         self.slack.groups[GROUP] = [GROUP_MEMBER]
         self.book = OrderBook.seeded(clock)
+        # The CartRover rate limit, shared by the sandbox and each bot's client bucket.
+        self.rate_limit = (1000, 0.001)
         self.sandbox = SandboxServer(self.book, capacity=1000, refill_seconds=0.001).start()
         values = {
             "SLACK_BOT_TOKEN": GOOD_TOKEN,
@@ -105,14 +113,19 @@ class Harness:
         self.verifier = SignatureVerifier(SIGNING_SECRET)
         self._responses = 0
 
+    def set_rate_limit(self, capacity: int, refill_seconds: float) -> None:
+        """Give the sandbox this bucket; bots started from now on pace themselves the same."""
+        self.rate_limit = (capacity, refill_seconds)
+        self.sandbox.set_rate_limit(capacity, refill_seconds)
+
     def start_bot(self) -> Bot:
-        bot = Bot(self.settings, self.clock)
+        bot = Bot(self.settings, self.clock, *self.rate_limit)
         self.bots.append(bot)
         return bot
 
-    def restart(self) -> Bot:
+    def restart(self, drain_seconds: float = 10.0) -> Bot:
         """Stop the bot process and start a fresh one on the same database."""
-        self.bot.stop()
+        self.bot.stop(drain_seconds)
         self.bots.remove(self.bot)
         self.bot = self.start_bot()
         return self.bot

@@ -1,0 +1,121 @@
+"""``stale`` and ``digest`` subcommands, and the "Request hold for all" click. Thin: the work is in
+:mod:`bot.digest` and :mod:`bot.approval`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot import approval, digest
+from bot.blocks import Message
+from bot.blocks.common import section
+from bot.blocks.digest import subscription_message
+from bot.deps import Deps
+from bot.grammar import Command
+from bot.slackio import SetupProblem, SlackFailed
+from bot.store.base import AuditEntry
+from handlers.actions import asker_of
+from handlers.commands import runner
+from handlers.errors import report_failure
+from handlers.replies import Asker, tell
+
+__all__ = ["handle_request_hold_all", "hold_all_clicked", "run_digest", "run_stale"]
+
+log = logging.getLogger(__name__)
+
+HOLD_ALL_REASON = "stale test orders listed by the digest"
+
+
+def _text(text: str) -> Message:
+    return Message(text=text, blocks=[section(text)])
+
+
+@runner("stale")
+def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
+    report = digest.build_report(
+        deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
+    )
+    tell(deps, asker, digest.render(deps, report, asker.channel, digest.STALE_TITLE))
+
+
+@runner("digest")
+def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
+    {
+        "": _show,
+        "subscribe": _subscribe,
+        "unsubscribe": _unsubscribe,
+        "now": _post_now,
+    }[command.action](deps, asker, command)
+
+
+def _show(deps: Deps, asker: Asker, command: Command) -> None:
+    found = deps.store.subscription(asker.channel)
+    next_at = digest.next_run(found, deps.clock.now()) if found else None
+    tell(deps, asker, subscription_message(found, next_at))
+
+
+def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
+    made = digest.subscribe(
+        deps,
+        asker.channel,
+        user=asker.user,
+        local_time=command.local_time,
+        timezone=command.timezone,
+    )
+    next_at = digest.next_run(made, deps.clock.now())
+    tell(deps, asker, subscription_message(made, next_at, changed="Subscribed."))
+
+
+def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
+    removed = deps.store.unsubscribe(asker.channel)
+    changed = "Unsubscribed." if removed else "There was nothing to unsubscribe."
+    tell(deps, asker, subscription_message(None, None, changed=changed))
+
+
+def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
+    try:
+        digest.post_now(deps, asker.channel)
+    except SetupProblem as exc:
+        tell(deps, asker, _text(exc.advice))
+    except SlackFailed as exc:
+        tell(deps, asker, _text(f"Slack did not accept the digest ({exc.error}); try again."))
+
+
+def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
+    """Open one bulk hold request for a digest's snapshot, requested by whoever clicked."""
+    action = (body.get("actions") or [{}])[0]
+    value = str(action.get("value") or "")
+    refs = deps.store.snapshot(int(value)) if value.isdigit() else None
+    why = None
+    if deps.team_id and asker.team != deps.team_id:
+        why = "This button belongs to another workspace."
+    elif not refs:
+        why = "I have no record of that list; run `/cartrover stale` for a fresh one."
+    if why is not None:
+        deps.store.audit(
+            AuditEntry(at=deps.clock.now(), event="refused", actor=asker.user, detail=why)
+        )
+        tell(deps, asker, _text(why))
+        return
+    posted = approval.post_request(
+        deps,
+        requester=asker.user,
+        channel_id=asker.channel,
+        refs=refs or [],
+        reason=HOLD_ALL_REASON,
+        source="digest",
+        skip_refused=True,
+    )
+    tell(deps, asker, _text(posted.message))
+
+
+def handle_request_hold_all(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    ack()
+    asker = asker_of(body, respond)
+    deps.workers.submit(
+        lambda: hold_all_clicked(deps, asker, body),
+        what="request hold for all click",
+        on_error=lambda correlation: report_failure(deps, asker, correlation),
+    )
