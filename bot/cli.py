@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -97,8 +98,22 @@ def demo() -> None:
 @click.option("--channel", default=None, help="channel id (default: every subscribed channel)")
 @click.option("--dry-run", is_flag=True, help="print the digest instead of posting it")
 def digest(channel: str | None, dry_run: bool) -> None:
-    """Build the digest once."""
-    _not_yet("digest")
+    """Build the digest once; print it with --dry-run, else post it (needs SLACK_BOT_TOKEN)."""
+    from bot.digest_command import run_digest_once
+
+    if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", channel):
+        click.echo(f"cartrover-bot digest: --channel {channel!r} is not a channel id", err=True)
+        sys.exit(2)
+    settings = _settings("digest")
+
+    def run() -> int:
+        try:
+            return run_digest_once(settings, channel=channel, dry_run=dry_run, echo=click.echo)
+        except ConfigError as exc:
+            click.echo(f"cartrover-bot digest: {exc}", err=True)
+            return 2
+
+    _fail_cleanly("digest", run)
 
 
 @main.command()

@@ -31,7 +31,7 @@ from bot.deps import Deps
 from bot.settings import Settings, parse_hhmm, parse_zone
 from bot.slackio import SetupProblem, SlackFailed
 from bot.stale import Listing, StaleReport, TestRule, scan
-from bot.store.base import DigestSubscription
+from bot.store.base import DigestSubscription, Store
 
 __all__ = [
     "DIGEST_TITLE",
@@ -39,6 +39,7 @@ __all__ = [
     "STALE_TITLE",
     "Outcome",
     "build_report",
+    "compose",
     "due_date",
     "next_run",
     "post_now",
@@ -88,9 +89,16 @@ def build_report(
 
 def render(deps: Deps, report: StaleReport, channel_id: str, title: str) -> Message:
     """The message for ``channel_id``, with a fresh snapshot behind its button."""
+    return compose(deps.store, report, channel_id, title, deps.clock.now())
+
+
+def compose(
+    store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+) -> Message:
+    """:func:`render` for callers without ``Deps`` (the ``digest`` command line)."""
     snapshot_id = None
     if report.hold_refs:
-        snapshot_id = deps.store.save_snapshot(channel_id, report.hold_refs, deps.clock.now())
+        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now)
     return digest_message(report, title, snapshot_id)
 
 

@@ -78,7 +78,7 @@ def _intro(report: StaleReport) -> str:
     if report.on_hold_count:
         text += (
             f"\n{report.on_hold_count} of them {'is' if report.on_hold_count == 1 else 'are'} "
-            "*on hold* in CartRover; a hold can be lifted, so they are listed too."
+            "*on hold* in CartRover; a hold can be lifted, so on-hold orders are listed too."
         )
     return text
 

@@ -1,0 +1,91 @@
+"""``cartrover-bot digest [--channel C] [--dry-run]``: build the digest once, print or post it.
+
+One CartRover listing serves every channel. ``--dry-run`` needs only the CartRover settings: it
+prints the digest as readable text (:mod:`bot.render`) and posts nothing. Without it the digest is
+posted to ``--channel``, or to every subscribed channel and ``DIGEST_CHANNEL``; that needs
+``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each button). A posted digest is
+a manual one: it neither uses nor blocks the day's scheduled digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.blocks.digest import digest_message
+from bot.cartrover.client import CartRoverClient
+from bot.cartrover.errors import CartRoverError
+from bot.digest import NOW_TITLE, build_report, compose
+from bot.render import render
+from bot.settings import ConfigError, Settings
+from bot.slackio import SetupProblem, SlackFailed, SlackPoster, make_web_client
+from bot.stale import StaleReport
+from bot.store import open_store
+from bot.store.base import DigestSubscription
+from bot.times import Clock, SystemClock
+
+__all__ = ["run_digest_once"]
+
+Echo = Callable[[str], None]
+
+
+def run_digest_once(
+    settings: Settings,
+    *,
+    channel: str | None,
+    dry_run: bool,
+    echo: Echo = print,
+    clock: Clock | None = None,
+) -> int:
+    """Exit code 0 when the digest was printed or every post succeeded."""
+    if not dry_run and settings.slack_bot_token is None:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is required for 'cartrover-bot digest' unless --dry-run is given"
+        )
+    now = (clock or SystemClock()).now()
+    with CartRoverClient.from_settings(settings) as cartrover:
+        try:
+            report = build_report(settings, cartrover, now)
+        except CartRoverError as exc:
+            echo(f"CartRover failed: {exc}")
+            return 1
+        calls = cartrover.stats.get("list_orders", 0)
+    if dry_run:
+        echo(render(digest_message(report, NOW_TITLE, None).blocks))
+        echo(f"\n(dry run: nothing posted; {calls} CartRover listing call(s))")
+        return 0
+    return _post_everywhere(settings, report, channel, echo)
+
+
+def _post_everywhere(
+    settings: Settings, report: StaleReport, channel: str | None, echo: Echo
+) -> int:
+    token = settings.slack_bot_token
+    assert token is not None  # checked by run_digest_once
+    poster = SlackPoster(make_web_client(token.get_secret_value(), settings.slack_api_url))
+    store = open_store(settings.database_url)
+    try:
+        targets = [channel] if channel else _subscribed(settings, store.subscriptions())
+        if not targets:
+            echo("No channel: pass --channel C… or subscribe one with /cartrover digest subscribe")
+            return 2
+        failed = 0
+        for target in targets:
+            message = compose(store, report, target, NOW_TITLE, report.now)
+            try:
+                ts = poster.post(target, message.text, message.blocks)
+            except SlackFailed as exc:
+                advice = f" {exc.advice}" if isinstance(exc, SetupProblem) else ""
+                echo(f"{target}: not posted ({exc.error}).{advice}")
+                failed += 1
+                continue
+            echo(f"{target}: posted ({report.test_count} stale test orders, ts {ts})")
+        return 1 if failed else 0
+    finally:
+        store.close()
+
+
+def _subscribed(settings: Settings, subscriptions: list[DigestSubscription]) -> list[str]:
+    channels = {sub.channel_id for sub in subscriptions}
+    if settings.digest_channel:
+        channels.add(settings.digest_channel)
+    return sorted(channels)
