@@ -7,7 +7,6 @@ Nothing is built at import time. ``Runtime.start(settings)`` is what ``serve``, 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +22,11 @@ from bot.store.base import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
 
-__all__ = ["LISTENER_THREADS", "Runtime", "build_app", "build_deps"]
+__all__ = ["WORK_THREADS", "Runtime", "build_app", "build_deps"]
 
 log = logging.getLogger(__name__)
 
-# bolt's listener pool only acks and hands work to ``Workers``, so it never waits on CartRover;
-# it is sized above the server's thread count so an ack never queues behind another ack.
-LISTENER_THREADS = 32
+# CartRover work (reads, cancels, replies) runs here, never on the server's request threads.
 WORK_THREADS = 16
 
 
@@ -69,7 +66,10 @@ def build_app(deps: Deps, web_client: WebClient) -> App:
         # One auth.test now, cached by bolt: requests never wait on it, and a token revoked later
         # surfaces in our own Slack calls (health 503, one alert) instead of in bolt's middleware.
         token_verification_enabled=True,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        # Every listener only parses, acks and hands the work to ``deps.workers``: it never
+        # blocks, so it runs inline on the request thread. That skips bolt's listener pool and
+        # its 10 ms ack polling loop; the HTTP answer leaves as soon as the listener returns.
+        process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
     handlers.register(app, deps)

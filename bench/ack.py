@@ -1,0 +1,207 @@
+"""Ack benchmark: how fast `serve` acknowledges `/cartrover status` while CartRover is slow.
+
+400 signed `status` commands at concurrency 20, CartRover (the sandbox) answering every call in
+200 ms. Reports p50/p99 acknowledgement latency and throughput for the bot, next to a bare bolt app
+(one command that only acks) behind the same WSGI front and server, measured in the same run.
+Each server runs in its own process; the load generator in this one.
+
+    python bench/ack.py [--requests 400] [--concurrency 20] [--latency 0.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+from slack_sdk.signature import SignatureVerifier
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-signing-secret-0123456789"
+TOKEN = "xoxb-1111-2222-fakefakefake"
+
+
+def _world(latency: float, ready: Any, stop: Any) -> None:
+    """Process A: the CartRover sandbox (slow) and the fake Slack Web API."""
+    from bot.sandbox import OrderBook, SandboxServer
+    from bot.times import SystemClock
+    from tests.fakes.slack import FakeSlack
+
+    slack = FakeSlack(TOKEN).start()
+    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), capacity=100_000, refill_seconds=1e-4)
+    sandbox.faults.latency = latency
+    sandbox.start()
+    ready.put((slack.url, sandbox.url, slack.webhook("bench")))
+    stop.wait()
+
+
+def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, control: Any) -> None:
+    """Process B: the bot (or a bare bolt app) behind SlackWsgi on waitress, as `serve` runs it."""
+    import logging
+    import threading
+
+    import waitress
+    from slack_bolt import Ack, App
+    from waitress import wasyncore
+
+    from bot.app import build_app, build_deps
+    from bot.cartrover.client import CartRoverClient
+    from bot.cartrover.pacing import LeakyBucket
+    from bot.settings import Settings
+    from bot.slackio import make_web_client
+    from bot.store import open_store
+    from bot.web import SlackWsgi
+
+    logging.disable(logging.WARNING)
+    client = make_web_client(TOKEN, slack_url)
+    if kind == "bot":
+        settings = Settings.load(
+            {
+                "SLACK_BOT_TOKEN": TOKEN,
+                "SLACK_SIGNING_SECRET": SECRET,
+                "SLACK_API_URL": slack_url,
+                "CARTROVER_API_URL": sandbox_url,
+                "CARTROVER_API_USER": "sandbox",
+                "CARTROVER_API_KEY": "sandbox-key",
+                "DATABASE_URL": f"sqlite:///{db}",
+            }
+        )
+        deps = build_deps(
+            settings,
+            web_client=client,
+            cartrover=CartRoverClient.from_settings(settings, bucket=LeakyBucket(100_000, 1e-4)),
+            store=open_store(settings.database_url),
+        )
+        app = build_app(deps, client)
+    else:
+        app = App(client=client, signing_secret=SECRET)
+
+        @app.command("/cartrover")
+        def only_ack(ack: Ack) -> None:
+            ack()
+
+    server = waitress.create_server(
+        SlackWsgi(app, lambda: (200, {})), host="127.0.0.1", port=0, threads=16
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    ready.put(f"http://127.0.0.1:{server.effective_port}")
+    while control.get() == "idle?":  # answer once the background CartRover work has drained
+        while kind == "bot" and deps.workers.busy:
+            time.sleep(0.05)
+        ready.put("idle")
+    server.close()
+    wasyncore.close_all(server._map)
+
+
+def _load(url: str, webhook: str, requests: int, concurrency: int) -> dict[str, float]:
+    verifier = SignatureVerifier(SECRET)
+    clients = [httpx.Client(timeout=10) for _ in range(concurrency)]
+
+    def one(i: int) -> float:
+        body = urlencode(
+            {
+                "command": "/cartrover",
+                "text": "status TS-1001 SHOP-48213",
+                "user_id": "UBENCH",
+                "channel_id": "CBENCH",
+                "team_id": "T0TEST",
+                "response_url": webhook,
+            }
+        )
+        ts = str(int(time.time()))
+        headers = {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        started = time.perf_counter()
+        response = clients[i % concurrency].post(
+            f"{url}/slack/events", content=body, headers=headers
+        )
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return elapsed
+
+    for i in range(concurrency):  # warm connections and code paths
+        one(i)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        latencies = sorted(pool.map(one, range(requests)))
+    wall = time.perf_counter() - started
+    for client in clients:
+        client.close()
+    return {
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "max_ms": latencies[-1] * 1000,
+        "throughput_rps": requests / wall,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians shown")
+    args = parser.parse_args()
+    ctx = mp.get_context("spawn")
+    stop, ready = ctx.Event(), ctx.Queue()
+    world = ctx.Process(target=_world, args=(args.latency, ready, stop), daemon=True)
+    world.start()
+    slack_url, sandbox_url, webhook = ready.get(timeout=60)
+    servers = {}
+    for kind in ("bare", "bot"):
+        control, answers = ctx.Queue(), ctx.Queue()
+        db = str(Path(tempfile.mkdtemp()) / "bench.db")
+        process = ctx.Process(
+            target=_server, args=(kind, slack_url, sandbox_url, db, answers, control), daemon=True
+        )
+        process.start()
+        servers[kind] = (answers.get(timeout=60), control, answers, process)
+    runs: dict[str, list[dict[str, float]]] = {"bare": [], "bot": []}
+    for _ in range(args.rounds):
+        for kind, (url, control, answers, _process) in servers.items():
+            runs[kind].append(_load(url, webhook, args.requests, args.concurrency))
+            control.put("idle?")
+            answers.get(timeout=300)
+    for _url, control, _answers, process in servers.values():
+        control.put("stop")
+        process.join(10)
+    stop.set()
+    world.join(10)
+    results = {
+        kind: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+        for kind, rs in runs.items()
+    }
+    print(
+        f"{args.requests} signed `status` commands, concurrency {args.concurrency}, "
+        f"CartRover latency {args.latency * 1000:.0f} ms, median of {args.rounds} interleaved rounds"
+    )
+    print(f"{'':14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>9}")
+    for kind, r in results.items():
+        label = "bare bolt" if kind == "bare" else "cartrover-bot"
+        print(
+            f"{label:14}{r['p50_ms']:9.1f}{r['p99_ms']:9.1f}{r['max_ms']:9.1f}"
+            f"{r['throughput_rps']:9.0f}"
+        )
+    ratio = results["bot"]["throughput_rps"] / results["bare"]["throughput_rps"]
+    print(
+        f"throughput bot/bare: {ratio:.2f}; p99 target < 100 ms: "
+        f"{'met' if results['bot']['p99_ms'] < 100 else 'NOT met'}"
+    )
+
+
+if __name__ == "__main__":
+    main()
