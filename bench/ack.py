@@ -187,7 +187,8 @@ def main() -> None:
     }
     print(
         f"{args.requests} signed `status` commands, concurrency {args.concurrency}, "
-        f"CartRover latency {args.latency * 1000:.0f} ms, median of {args.rounds} interleaved rounds"
+        f"CartRover latency {args.latency * 1000:.0f} ms, "
+        f"median of {args.rounds} interleaved rounds"
     )
     print(f"{'':14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>9}")
     for kind, r in results.items():
