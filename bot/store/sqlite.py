@@ -83,10 +83,19 @@ class SqliteStore(SqlStore):
             self._db().execute("SELECT 1").fetchall()
 
     def close(self) -> None:
+        """Close connections no live thread is using. A connection still owned by another live
+        thread is never closed from here (closing one that is mid-statement can crash the
+        interpreter): its thread closes it at its next use, which then raises StoreError."""
+        me = threading.current_thread()
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
-        for _, db in connections:
+            idle = [
+                (ref, db)
+                for ref, db in self._connections
+                if ref() in (None, me) or not ref().is_alive()  # type: ignore[union-attr]
+            ]
+            self._connections = [c for c in self._connections if c not in idle]
+        for _, db in idle:
             db.close()
 
     # -- primitives
@@ -122,6 +131,12 @@ class SqliteStore(SqlStore):
     # -- connections and transactions
     def _db(self) -> Database:
         db: Database | None = getattr(self._local, "db", None)
+        if db is not None and self._closed:
+            self._local.db = None
+            with self._lock:
+                self._connections = [c for c in self._connections if c[1] is not db]
+            db.close()  # our own connection, closed by its own thread
+            raise StoreError(f"{self!r} is closed")
         if db is not None:
             return db
         with self._translated():
