@@ -1,0 +1,628 @@
+"""The CartRover client against the real sandbox over loopback, and scripted httpx transports."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.cartrover.client import CartRoverClient
+from bot.cartrover.errors import (
+    AuthenticationFailed,
+    CartRoverError,
+    ConnectionFailed,
+    OrderNotFound,
+    RateLimited,
+    Refused,
+    Unavailable,
+    UnexpectedReply,
+)
+from bot.cartrover.pacing import LeakyBucket
+from bot.orderref import OrderRefError
+from bot.sandbox import OrderBook, SandboxServer, generate_orders
+from bot.settings import ConfigError, Settings
+from bot.times import FrozenClock
+
+USER, KEY = "sandbox", "sandbox-key"
+CANCEL_USER, CANCEL_KEY = "cart-user", "cart-secret-key"
+TOKEN = base64.b64encode(f"{USER}:{KEY}".encode()).decode()
+
+
+class Sleeps(list[float]):
+    """An injected sleep that records instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+@pytest.fixture
+def book(clock: FrozenClock) -> OrderBook:
+    book = OrderBook(clock, send_delay=None)
+    book.add_many(generate_orders(3, now=clock.now(), prefix="TS-", start=1))
+    book.add_many(generate_orders(1, now=clock.now(), prefix="WMS-", status="at_wms"))
+    return book
+
+
+@pytest.fixture
+def server(book: OrderBook) -> Iterator[SandboxServer]:
+    with SandboxServer(book, capacity=1000, refill_seconds=0.001) as server:
+        yield server
+
+
+@pytest.fixture
+def connect(sleeps: Sleeps) -> Iterator[Callable[..., CartRoverClient]]:
+    """Build clients (closed after the test); defaults suit the sandbox fixture."""
+    made: list[CartRoverClient] = []
+
+    def make(base_url: str, **options: Any) -> CartRoverClient:
+        options.setdefault("bucket", LeakyBucket(1000, 0.001))
+        options.setdefault("sleep", sleeps)
+        options.setdefault("deadline", 5.0)
+        client = CartRoverClient(base_url, USER, KEY, **options)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def scripted(*replies: httpx.Response | Exception) -> tuple[httpx.Client, list[httpx.Request]]:
+    """An httpx.Client whose transport plays ``replies`` in order and records what it received
+    (requests answered by an exception never reached the 'server' and are not recorded)."""
+    queue = list(replies)
+    received: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        reply = queue.pop(0) if len(queue) > 1 else queue[0]
+        if isinstance(reply, Exception):
+            raise reply
+        received.append(request)
+        return reply
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), received
+
+
+def envelope(payload: Any, status: int = 200, **headers: str) -> httpx.Response:
+    headers.setdefault("X-CartRover-Process-ID", "PID-1")
+    return httpx.Response(status, content=json.dumps(payload).encode(), headers=headers)
+
+
+OK_CANCEL = envelope({"success_code": True, "response": {"success": True, "message": ""}})
+OK_ORDER = envelope({"success_code": True, "response": {"cust_ref": "A-1", "order_status": "new"}})
+
+
+# ------------------------------------------------------------------------------- the calls
+
+
+def test_get_order_reads_one_order_from_the_sandbox(server: SandboxServer, connect: Any) -> None:
+    """get_order returns the parsed order and the sandbox sees one authenticated M2 call."""
+    order = connect(server.url).get_order("TS-000001")
+    assert order.cust_ref == "TS-000001"
+    assert order.will_be_sent
+    (request,) = server.requests
+    assert (request.path, request.route, request.auth_ok, request.query) == (
+        "/v1/merchant/orders/TS-000001",
+        "M2",
+        True,
+        {},
+    )
+
+
+def test_missing_order_is_not_found_with_the_process_id(
+    server: SandboxServer, connect: Any
+) -> None:
+    """A missing order raises OrderNotFound carrying HTTP status and the sandbox's Process-ID."""
+    with pytest.raises(OrderNotFound) as info:
+        connect(server.url).get_order("NOPE-1")
+    assert info.value.http_status == 404
+    assert info.value.process_id == server.requests[0].process_id
+    assert len(server.requests) == 1
+
+
+def test_wrong_credentials_fail_without_retry(server: SandboxServer, sleeps: Sleeps) -> None:
+    """Refused credentials raise AuthenticationFailed after exactly one request."""
+    with (
+        CartRoverClient(server.url, USER, "wrong", sleep=sleeps) as client,
+        pytest.raises(AuthenticationFailed),
+    ):
+        client.get_order("TS-000001")
+    assert len(server.requests) == 1
+    assert sleeps == []
+
+
+def test_cancel_uses_the_cancel_credentials(book: OrderBook, sleeps: Sleeps) -> None:
+    """wms_cancel goes with the cancel pair and reads with the main pair."""
+    with (
+        SandboxServer(book, cancel_api_user=CANCEL_USER, cancel_api_key=CANCEL_KEY) as server,
+        CartRoverClient(
+            server.url, USER, KEY, cancel_user=CANCEL_USER, cancel_key=CANCEL_KEY, sleep=sleeps
+        ) as client,
+    ):
+        reply = client.cancel_sending("TS-000002")
+        assert client.get_order("TS-000002").is_sending_canceled
+    assert reply.accepted
+    assert reply.process_id == server.requests[0].process_id
+    assert [(r.route, r.credential) for r in server.requests] == [("C4", "cancel"), ("M2", "main")]
+    assert book.cancel_count("TS-000002") == 1
+
+
+def test_cancel_falls_back_to_the_main_pair(server: SandboxServer, connect: Any) -> None:
+    """Without a cancel pair, wms_cancel is sent with the main credentials."""
+    assert connect(server.url).cancel_sending("TS-000001").accepted
+    assert server.requests[0].credential == "main"
+
+
+def test_cancel_refused_in_the_reply_is_not_accepted(server: SandboxServer, connect: Any) -> None:
+    """response.success false becomes CancelReply(accepted=False) with CartRover's message."""
+    reply = connect(server.url).cancel_sending("WMS-000001")
+    assert not reply.accepted
+    assert reply.message == "Order is already at the WMS"
+
+
+def test_cancel_failure_envelope_is_refused(server: SandboxServer, connect: Any) -> None:
+    """A Failure envelope on the cancel raises Refused with the message, sent once."""
+    server.faults.refuse_cancel = True
+    with pytest.raises(Refused, match="locked by the WMS"):
+        connect(server.url).cancel_sending("TS-000001")
+    assert len(server.cancel_requests()) == 1
+
+
+def test_success_without_the_expected_field_is_unexpected(connect: Any) -> None:
+    """A success envelope without `response` raises UnexpectedReply with status and PID."""
+    http, _ = scripted(envelope({"success_code": True}))
+    with pytest.raises(UnexpectedReply) as info:
+        connect("https://cr.test", http=http).get_order("A-1")
+    assert (info.value.http_status, info.value.process_id) == (200, "PID-1")
+
+
+# ------------------------------------------------------------------------------- paging
+
+
+@pytest.mark.parametrize(("count", "calls"), [(0, 1), (99, 1), (100, 2), (101, 2), (250, 3)])
+def test_listing_pages_until_a_short_page(
+    clock: FrozenClock, connect: Any, count: int, calls: int
+) -> None:
+    """The listing makes exactly one call per page and stops at the first short page."""
+    book = OrderBook(clock, send_delay=None)
+    book.add_many(generate_orders(count, now=clock.now()) if count else [])
+    with SandboxServer(book, capacity=1000, refill_seconds=0.001) as server:
+        listing = connect(server.url).iter_orders("new", to_date=clock.now())
+        refs = [order.cust_ref for order in listing]
+        requests = server.requests
+    assert len(refs) == len(set(refs)) == count
+    assert listing.pages_fetched == calls
+    assert not listing.truncated
+    assert [r.query["page"] for r in requests] == [str(p) for p in range(1, calls + 1)]
+    assert {r.query["limit"] for r in requests} == {"100"}
+
+
+def test_listing_is_lazy_and_reports_truncation(
+    clock: FrozenClock, connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing is fetched before iteration; hitting the page cap sets truncated and warns."""
+    book = OrderBook(clock, send_delay=None)
+    book.add_many(generate_orders(25, now=clock.now()))
+    with SandboxServer(book, capacity=1000, refill_seconds=0.001) as server:
+        listing = connect(server.url).iter_orders(limit=10, max_pages=2)
+        assert server.requests == []
+        assert len(list(listing)) == 20
+    assert listing.truncated
+    assert "page cap" in caplog.text
+    with pytest.raises(RuntimeError):
+        iter(listing)
+
+
+def test_listing_sends_the_offset_as_percent_2b(server: SandboxServer, connect: Any) -> None:
+    """The outgoing list URL carries the timestamp's plus as %2B, and the sandbox accepts it."""
+    cutoff = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    list(
+        connect(server.url).iter_orders(
+            "new", from_date=cutoff - timedelta(days=9), to_date=cutoff, order_source="Test Store"
+        )
+    )
+    raw = server.requests[0].raw_path
+    assert "to_date=2026-03-01T09%3A00%3A00%2B00%3A00" in raw
+    assert "order_source=Test%20Store" in raw
+    assert "+" not in raw
+
+
+# ------------------------------------------------------------------------------- pacing
+
+
+@pytest.mark.parametrize("threads", [1, 4])
+def test_a_burst_never_hits_the_sandbox_rate_limit(book: OrderBook, threads: int) -> None:
+    """150 reads as fast as possible, serially or from 4 threads, at a 20-call bucket refilling
+    every 10 ms produce zero RateLimit answers."""
+    with (
+        SandboxServer(book, capacity=20, refill_seconds=0.01) as server,
+        CartRoverClient(server.url, USER, KEY, bucket=LeakyBucket(20, 0.01)) as client,
+        ThreadPoolExecutor(threads) as pool,
+    ):
+        orders = list(pool.map(lambda _: client.get_order("TS-000001"), range(150)))
+        assert server.rate_limited_count == 0
+    assert len(orders) == len(server.requests) == 150
+    assert client.stats == {"get_order": 150}
+
+
+def test_cancel_waits_for_bucket_capacity(connect: Any) -> None:
+    """A cancel is only sent once the local bucket has room for it."""
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    bucket = LeakyBucket(2, 5.0, headroom=0, monotonic=lambda: now[0], sleep=sleep)
+    http, received = scripted(OK_ORDER, OK_ORDER, OK_CANCEL)
+    client = connect("https://cr.test", http=http, bucket=bucket, deadline=30.0)
+    client.get_order("A-1")
+    client.get_order("A-1")
+    assert client.cancel_sending("A-1").accepted
+    assert waits == [5.0]
+    assert len(received) == 3
+
+
+# ------------------------------------------------------------------------------- retries
+
+
+def test_reads_are_retried_on_5xx(server: SandboxServer, connect: Any, sleeps: Sleeps) -> None:
+    """Two HTML 503 pages are retried with backoff and the third read succeeds."""
+    server.faults.fail_5xx = 2
+    client = connect(server.url)
+    assert client.get_order("TS-000001").cust_ref == "TS-000001"
+    assert len(server.requests) == 3
+    assert len(sleeps) == 2
+    assert all(0 < s <= 8.5 for s in sleeps)
+    assert client.stats == {"get_order": 3, "retries": 2, "failures": 2}
+
+
+def test_reads_stop_after_the_attempt_budget(server: SandboxServer, connect: Any) -> None:
+    """A server failing every time gets exactly read_attempts requests, then Unavailable."""
+    server.faults.fail_5xx = 10
+    with pytest.raises(Unavailable) as info:
+        connect(server.url, read_attempts=3).get_order("TS-000001")
+    assert info.value.http_status == 503
+    assert len(server.requests) == 3
+
+
+def test_reads_are_retried_on_a_rate_limit_with_http_200(
+    server: SandboxServer, connect: Any
+) -> None:
+    """A RateLimit envelope on HTTP 200 is retried and the read then succeeds."""
+    server.faults.rate_limit_next = 1
+    client = connect(server.url)
+    client.get_order("TS-000001")
+    assert len(server.requests) == 2
+    assert client.stats["rate_limited"] == 1
+
+
+def test_reads_honour_retry_after_on_http_429(
+    server: SandboxServer, connect: Any, sleeps: Sleeps
+) -> None:
+    """An HTTP 429 with Retry-After: 1 makes the client wait at least one second."""
+    server.faults.rate_limit_next = 1
+    server.faults.rate_limit_http_429 = True
+    connect(server.url).get_order("TS-000001")
+    assert len(server.requests) == 2
+    assert sleeps[0] >= 1.0
+
+
+def test_a_retry_after_beyond_the_deadline_is_raised_at_once(connect: Any, sleeps: Sleeps) -> None:
+    """A Retry-After longer than the time left raises RateLimited without sleeping."""
+    limited = envelope(
+        {"success_code": False, "error_code": "RateLimit"}, 429, **{"Retry-After": "60"}
+    )
+    http, received = scripted(limited, OK_ORDER)
+    with pytest.raises(RateLimited) as info:
+        connect("https://cr.test", http=http, deadline=5.0).get_order("A-1")
+    assert info.value.retry_after == 60.0
+    assert (len(received), sleeps) == (1, [])
+
+
+def test_cancel_is_not_resent_after_a_read_timeout(
+    server: SandboxServer, connect: Any, book: OrderBook
+) -> None:
+    """A cancel the sandbox applied but never answered is raised as sent, not resent."""
+    server.faults.hang_cancel = 1
+    timeout = httpx.Timeout(connect=1.0, read=0.3, write=1.0, pool=1.0)
+    try:
+        with pytest.raises(ConnectionFailed) as info:
+            connect(server.url, timeout=timeout).cancel_sending("TS-000001")
+    finally:
+        server.faults.release()
+    assert info.value.request_sent
+    assert len(server.cancel_requests("TS-000001")) == 1
+    assert book.cancel_count("TS-000001") == 1
+
+
+def test_cancel_is_not_resent_after_a_reset(
+    server: SandboxServer, connect: Any, book: OrderBook
+) -> None:
+    """A connection reset after the cancel was received is raised as sent, not resent."""
+    server.faults.reset_cancel = 1
+    with pytest.raises(ConnectionFailed) as info:
+        connect(server.url).cancel_sending("TS-000001")
+    assert info.value.request_sent
+    assert book.cancel_count("TS-000001") == 1
+
+
+@pytest.mark.parametrize("fault", ["fail_5xx", "rate_limit_next"])
+def test_cancel_is_not_retried_on_5xx_or_rate_limit(
+    server: SandboxServer, connect: Any, fault: str
+) -> None:
+    """A 5xx or a RateLimit answer to the cancel is raised after exactly one request."""
+    setattr(server.faults, fault, 1)
+    with pytest.raises((Unavailable, RateLimited)):
+        connect(server.url).cancel_sending("TS-000001")
+    assert len(server.cancel_requests()) == 1
+
+
+def test_cancel_is_retried_when_the_connection_is_refused(connect: Any, sleeps: Sleeps) -> None:
+    """Connect errors (nothing sent) are retried; the server receives exactly one cancel."""
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    http, received = scripted(refused, refused, OK_CANCEL)
+    assert connect("https://cr.test", http=http).cancel_sending("A-1").accepted
+    assert len(received) == 1
+    assert len(sleeps) == 2
+
+
+def test_cancel_retries_are_bounded_against_a_closed_port(connect: Any, sleeps: Sleeps) -> None:
+    """A closed port is tried cancel_attempts times, then ConnectionFailed(request_sent=False)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(ConnectionFailed) as info:
+        connect(f"http://127.0.0.1:{port}", cancel_attempts=3).cancel_sending("A-1")
+    assert not info.value.request_sent
+    assert len(sleeps) == 2
+
+
+@pytest.mark.parametrize(
+    ("error", "sent"),
+    [
+        (httpx.PoolTimeout("pool"), False),
+        (httpx.ConnectTimeout("connect"), False),
+        (httpx.ReadTimeout("read"), True),
+        (httpx.ReadError("reset by peer"), True),
+        (httpx.RemoteProtocolError("Server disconnected"), True),
+        (httpx.WriteError("broken pipe"), True),
+    ],
+)
+def test_httpx_errors_are_translated(connect: Any, error: Exception, sent: bool) -> None:
+    """Each httpx failure becomes ConnectionFailed saying whether the request may have left."""
+    http, _ = scripted(error)
+    with pytest.raises(ConnectionFailed) as info:
+        connect("https://cr.test/base", http=http, cancel_attempts=1).cancel_sending("A-1")
+    assert info.value.request_sent is sent
+    assert "cr.test" not in str(info.value)
+    assert info.value.__cause__ is None
+    assert info.value.__suppress_context__
+
+
+# ------------------------------------------------------------------------------- references
+
+
+BAD_REFS = ["..", ".", ".a", "a/b", "x?y", "a#b", "%2e%2e", "a b", " x", "", "x" * 65]
+
+
+@pytest.mark.parametrize("ref", BAD_REFS)
+def test_bad_references_are_refused_before_any_request(
+    server: SandboxServer, connect: Any, ref: str
+) -> None:
+    """References outside the grammar raise OrderRefError and nothing reaches the sandbox."""
+    client = connect(server.url)
+    with pytest.raises(OrderRefError):
+        client.get_order(ref)
+    with pytest.raises(OrderRefError):
+        client.cancel_sending(ref)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("ref", ["A", "TEST-1001", "a.b", "a..b", "-x_y.z", "9" * 64])
+def test_accepted_references_reach_exactly_the_expected_path(
+    server: SandboxServer, connect: Any, ref: str
+) -> None:
+    """For accepted references the sandbox sees exactly the M2 and C4 paths with that ref."""
+    client = connect(server.url)
+    for call in (client.get_order, client.cancel_sending):
+        with pytest.raises(CartRoverError):
+            call(ref)
+    assert [r.raw_path for r in server.requests] == [
+        f"/v1/merchant/orders/{ref}",
+        f"/v1/cart/orders/wms_cancel/{ref}",
+    ]
+
+
+# ------------------------------------------------------------------------------- secrets, logs
+
+
+def test_credentials_travel_only_in_the_authorization_header(connect: Any) -> None:
+    """The key never appears in the URL; it is sent as HTTP Basic in Authorization."""
+    http, received = scripted(OK_ORDER)
+    from pydantic import SecretStr
+
+    client = CartRoverClient("https://cr.test", USER, SecretStr(KEY), http=http, sleep=Sleeps())
+    client.get_order("A-1")
+    (request,) = received
+    assert request.headers["Authorization"] == f"Basic {TOKEN}"
+    assert KEY not in str(request.url)
+    assert USER not in str(request.url)
+    assert request.url.query == b""
+    assert request.headers["Accept"] == "application/json"
+
+
+def test_debug_logs_never_contain_credentials(
+    server: SandboxServer, connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A DEBUG log capture of reads, a listing and a cancel holds neither key nor token."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore", "bot.cartrover"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        client = connect(server.url, cancel_user=CANCEL_USER, cancel_key=CANCEL_KEY)
+        client.get_order("TS-000001")
+        list(client.iter_orders())
+        with pytest.raises(AuthenticationFailed):
+            client.cancel_sending("TS-000001")
+    finally:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
+    text = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert "Process-ID SBX-" in text
+    cancel_token = base64.b64encode(f"{CANCEL_USER}:{CANCEL_KEY}".encode()).decode()
+    for secret in (KEY, CANCEL_KEY, TOKEN, cancel_token, "Authorization"):
+        assert secret not in text
+
+
+def test_every_call_logs_one_line(
+    server: SandboxServer, connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each call logs one bot.cartrover line with path, status, duration, PID and hits."""
+    caplog.set_level(logging.INFO, logger="bot.cartrover")
+    connect(server.url).get_order("TS-000001")
+    (record,) = [r for r in caplog.records if r.name == "bot.cartrover"]
+    message = record.getMessage()
+    assert record.levelno == logging.INFO
+    assert "GET /v1/merchant/orders/TS-000001 → 200 in " in message
+    assert f"Process-ID {server.requests[0].process_id}" in message
+    assert "hits remaining 999" in message
+
+
+# ------------------------------------------------------------------------------- deadline
+
+
+def test_a_dripping_sandbox_is_cut_off_at_the_deadline(server: SandboxServer) -> None:
+    """A reply dripped byte by byte is abandoned at the deadline, not at the read timeout."""
+    server.faults.drip = True
+    server.faults.drip_interval = 0.02
+    sleeps = Sleeps()
+    with CartRoverClient(server.url, USER, KEY, deadline=1.0, sleep=sleeps) as client:
+        started = time.monotonic()
+        with pytest.raises(ConnectionFailed, match="1 s deadline") as info:
+            client.get_order("TS-000001")
+        elapsed = time.monotonic() - started
+    assert info.value.request_sent
+    assert 0.9 <= elapsed < 1.6
+    assert len(server.requests) == 1
+
+
+def test_a_hanging_cancel_is_cut_off_at_the_deadline(server: SandboxServer) -> None:
+    """A cancel answered never is abandoned at the deadline even with a long read timeout."""
+    server.faults.hang_cancel = 1
+    try:
+        with CartRoverClient(server.url, USER, KEY, deadline=0.5) as client:
+            started = time.monotonic()
+            with pytest.raises(ConnectionFailed) as info:
+                client.cancel_sending("TS-000001")
+            assert time.monotonic() - started < 1.2
+    finally:
+        server.faults.release()
+    assert info.value.request_sent
+
+
+def test_a_slow_body_from_a_caller_transport_is_cut_off(connect: Any) -> None:
+    """With a caller-supplied transport, a body trickling in chunks is cut off at the deadline."""
+
+    def trickle() -> Iterator[bytes]:
+        yield b'{"success_code": true, '
+        while True:
+            time.sleep(0.05)
+            yield b" "
+
+    http = httpx.Client(
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=trickle()))
+    )
+    started = time.monotonic()
+    with pytest.raises(ConnectionFailed):
+        connect("https://cr.test", http=http, deadline=0.3).get_order("A-1")
+    assert time.monotonic() - started < 0.8
+
+
+# ------------------------------------------------------------------------------- construction
+
+
+def test_from_settings_uses_both_credential_pairs() -> None:
+    """from_settings reads the URL, the main pair and the cancel pair (SecretStr keys)."""
+    settings = Settings.load(
+        {
+            "CARTROVER_API_URL": "https://cr.test/",
+            "CARTROVER_API_USER": USER,
+            "CARTROVER_API_KEY": KEY,
+            "CARTROVER_CANCEL_API_USER": CANCEL_USER,
+            "CARTROVER_CANCEL_API_KEY": CANCEL_KEY,
+        }
+    )
+    http, received = scripted(OK_ORDER, OK_CANCEL)
+    with CartRoverClient.from_settings(settings, http=http, sleep=Sleeps()) as client:
+        client.get_order("A-1")
+        client.cancel_sending("A-1")
+    assert client.base_url == "https://cr.test"
+    cancel_token = base64.b64encode(f"{CANCEL_USER}:{CANCEL_KEY}".encode()).decode()
+    assert [r.headers["Authorization"] for r in received] == [
+        f"Basic {TOKEN}",
+        f"Basic {cancel_token}",
+    ]
+    assert not http.is_closed
+
+
+def test_from_settings_requires_the_main_pair() -> None:
+    """Without CARTROVER_API_USER / KEY, from_settings raises ConfigError naming them."""
+    with pytest.raises(ConfigError, match="CARTROVER_API_USER"):
+        CartRoverClient.from_settings(Settings.load({}))
+
+
+def test_close_closes_only_an_owned_http_client() -> None:
+    """close() closes the httpx client the CartRover client created, not one passed in."""
+    owned = CartRoverClient("https://cr.test", USER, KEY)
+    owned.close()
+    assert owned._http.is_closed
+    http, _ = scripted(OK_ORDER)
+    CartRoverClient("https://cr.test", USER, KEY, http=http).close()
+    assert not http.is_closed
+
+
+def test_close_ends_a_call_in_flight_and_refuses_later_calls(server: SandboxServer) -> None:
+    """Closing the client aborts a hanging cancel at once (as sent) and later calls send nothing."""
+    server.faults.hang_cancel = 1
+    client = CartRoverClient(server.url, USER, KEY, sleep=Sleeps())
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(client.cancel_sending, "TS-000001")
+            assert _wait_for(lambda: len(server.cancel_requests()) == 1)
+            started = time.monotonic()
+            client.close()
+            with pytest.raises(ConnectionFailed) as info:
+                pending.result(timeout=5)
+            assert time.monotonic() - started < 1.0
+    finally:
+        server.faults.release()
+    assert info.value.request_sent
+    with pytest.raises(ConnectionFailed, match="closed") as later:
+        client.get_order("TS-000001")
+    assert not later.value.request_sent
+    assert len(server.requests) == 1
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
