@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.approvers import Approvers
 from bot.cartrover.models import CancelReply, Order
-from bot.deps import Deps
+from bot.deps import Deps, OrderService
 from bot.settings import Settings
 from bot.slackio import SlackFailed
 from bot.store import open_store
@@ -96,7 +96,7 @@ def make_deps(
     clock: FrozenClock,
     *,
     poster: RecordingPoster | None = None,
-    cartrover: StaleOrders | None = None,
+    cartrover: OrderService | None = None,
     store: Store | None = None,
     **env: str,
 ) -> Deps:
