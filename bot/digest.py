@@ -14,7 +14,13 @@ R21). The database decides, never process memory:
 
 Claiming after building keeps the window in which a dying process can strand a claim down to the
 Slack call itself. A digest missed while the bot was down is posted by the catch-up that every
-scheduler runs at start and on each sync, if it is still the same local day (R11).
+scheduler runs at start and on each sync, if it is still the same local day (R11); a subscription
+made after today's time starts tomorrow.
+
+With nothing stale, the scheduled digest still posts one short "nothing stale" line (plus the
+non-test warning, if any): a silent channel would look the same as a broken bot. ``digest now``
+and ``stale`` answer the same way. ``digest now`` and ``cartrover-bot digest`` are manual: they
+post whenever asked and neither use nor block the day's scheduled digest.
 """
 
 from __future__ import annotations
