@@ -24,7 +24,7 @@ def guarded(name: str, body: Callable[[], object]) -> Callable[[], None]:
         except Exception:
             log.exception("scheduled job %s failed", name)
 
-    run.__name__ = name
+    run.__name__ = run.__qualname__ = name  # APScheduler logs the qualified name
     return run
 
 
