@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 
 from bot import approval, digest
@@ -10,7 +11,7 @@ from bot.deps import Deps
 from bot.digest import Outcome
 from bot.store.base import DigestSubscription
 
-__all__ = ["digest_catch_up", "digest_for", "guarded", "maintenance"]
+__all__ = ["Building", "digest_catch_up", "digest_for", "guarded", "maintenance"]
 
 log = logging.getLogger(__name__)
 
@@ -34,27 +35,56 @@ def maintenance(deps: Deps) -> None:
     approval.resume_unfinished(deps)
 
 
-def digest_for(deps: Deps, channel_id: str) -> Outcome | None:
+class Building:
+    """The channels whose digest this process is building right now. A channel's cron job and
+    the sync's catch-up can fire together; the second one skips instead of listing CartRover
+    again. Only an economy: the store's claim is what guarantees one post."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: set[str] = set()
+
+    def start(self, channel_id: str) -> bool:
+        with self._lock:
+            if channel_id in self._channels:
+                return False
+            self._channels.add(channel_id)
+            return True
+
+    def done(self, channel_id: str) -> None:
+        with self._lock:
+            self._channels.discard(channel_id)
+
+
+def digest_for(deps: Deps, channel_id: str, building: Building | None = None) -> Outcome | None:
     """One subscription's daily job. The subscription is re-read, so an unsubscribed channel gets
     nothing even before the scheduler's next sync removes the job."""
     subscription = deps.store.subscription(channel_id)
     if subscription is None:
         return None
-    return _digest_guarded(deps, subscription)
+    return _digest_guarded(deps, subscription, building or Building())
 
 
 def digest_catch_up(
-    deps: Deps, subscriptions: Iterable[DigestSubscription] | None = None
+    deps: Deps,
+    subscriptions: Iterable[DigestSubscription] | None = None,
+    building: Building | None = None,
 ) -> dict[str, Outcome]:
     """Post every digest due today that nobody has posted yet (at start and on every sync)."""
     chosen = deps.store.subscriptions() if subscriptions is None else subscriptions
-    return {sub.channel_id: _digest_guarded(deps, sub) for sub in chosen}
+    building = building or Building()
+    return {sub.channel_id: _digest_guarded(deps, sub, building) for sub in chosen}
 
 
-def _digest_guarded(deps: Deps, subscription: DigestSubscription) -> Outcome:
+def _digest_guarded(deps: Deps, subscription: DigestSubscription, building: Building) -> Outcome:
     """One channel's failure never stops the other channels' digests."""
+    channel = subscription.channel_id
+    if not building.start(channel):
+        return Outcome.IN_PROGRESS
     try:
         return digest.run_scheduled(deps, subscription)
     except Exception:
-        log.exception("digest for %s failed", subscription.channel_id)
+        log.exception("digest for %s failed", channel)
         return Outcome.FAILED
+    finally:
+        building.done(channel)

@@ -16,6 +16,7 @@ the bot was down. Whoever fires, the store's claim lets exactly one post per cha
 from __future__ import annotations
 
 import logging
+import weakref
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -47,6 +48,8 @@ JOB_DEFAULTS: dict[str, Any] = {"misfire_grace_time": 3600, "coalesce": True, "m
 MAINTENANCE_SECONDS = 60
 DIGEST_SYNC_SECONDS = 60
 DIGEST_JOB_PREFIX = "digest:"
+# Per scheduler (so per process): the digests being built right now (see jobs.Building).
+_BUILDING: weakref.WeakKeyDictionary[BaseScheduler, jobs.Building] = weakref.WeakKeyDictionary()
 
 
 def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
@@ -89,6 +92,7 @@ def _job_name(subscription: DigestSubscription) -> str:
 def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
     """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
     subscriptions = deps.store.subscriptions()
+    building = _BUILDING.setdefault(scheduler, jobs.Building())
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:
         try:
@@ -105,7 +109,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
     existing = {job.id for job in scheduler.get_jobs()}
     for job_id, (subscription, trigger) in wanted.items():
         if job_id not in existing:
-            body = partial(jobs.digest_for, deps, subscription.channel_id)
+            body = partial(jobs.digest_for, deps, subscription.channel_id, building)
             scheduler.add_job(
                 jobs.guarded(job_id, body),
                 trigger,
@@ -115,7 +119,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
                 **JOB_DEFAULTS,
             )
             log.info("scheduled %s", _job_name(subscription))
-    return jobs.digest_catch_up(deps, [sub for sub, _ in wanted.values()])
+    return jobs.digest_catch_up(deps, [sub for sub, _ in wanted.values()], building)
 
 
 def scheduler_state(scheduler: BaseScheduler | None) -> str:

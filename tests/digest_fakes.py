@@ -72,6 +72,7 @@ class StaleOrders:
         self.listings = 0
         self.failing = 0
         self.rendezvous: threading.Barrier | None = None  # hold listings until all arrive
+        self.gate: threading.Event | None = None  # hold listings until it is set
 
     def iter_orders(self, status: str = "new", **query: Any) -> list[Order]:
         from bot.cartrover.errors import Unavailable
@@ -79,6 +80,8 @@ class StaleOrders:
         self.listings += 1
         if self.rendezvous is not None:
             self.rendezvous.wait(5)
+        if self.gate is not None:
+            self.gate.wait(5)
         if self.failing:
             self.failing -= 1
             raise Unavailable("CartRover answered 503")

@@ -176,6 +176,28 @@ def test_two_schedulers_on_one_database_firing_at_once_post_once(
     assert set(days.values()) == {1}
 
 
+def test_a_cron_firing_during_a_sync_lists_cartrover_once(
+    db: Path, scheduler_of: Callable[[Deps], BaseScheduler]
+) -> None:
+    """In one process, the digest job and the sync's catch-up at once build the digest once."""
+    clock = FrozenClock(datetime(2026, 3, 2, 8, 59, tzinfo=UTC))
+    listing = StaleOrders(clock.now())
+    deps = make_deps(db, clock, cartrover=listing)
+    subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
+    scheduler = scheduler_of(deps)
+    assert sync_digest_jobs(scheduler, deps) == {CHANNEL: Outcome.NOT_DUE}
+    clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    listing.gate = threading.Event()
+    cron = threading.Thread(target=scheduler.get_job(f"digest:{CHANNEL}").func)
+    cron.start()
+    while listing.listings == 0:
+        time.sleep(0.005)
+    assert sync_digest_jobs(scheduler, deps) == {CHANNEL: Outcome.IN_PROGRESS}
+    listing.gate.set()
+    cron.join()
+    assert listing.listings == 1 and len(deps.poster.posts) == 1  # type: ignore[attr-defined]
+
+
 def test_a_restart_right_after_posting_does_not_post_again(db: Path) -> None:
     """A fresh process (new store connection) catching up the same day finds the claim posted."""
     clock = FrozenClock(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
