@@ -10,8 +10,8 @@ logs and exception text.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
 from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from datetime import time
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
@@ -238,7 +238,8 @@ class Settings(BaseSettings):
                 return cls(_env_file=env_file)  # type: ignore[call-arg]
             token = _MAPPING_ONLY.set(True)  # the mapping is the whole truth: no env, no .env
             try:
-                return cls(**{k.lower(): v for k, v in environ.items()})
+                values: dict[str, Any] = {k.lower(): v for k, v in environ.items()}
+                return cls(**values)
             finally:
                 _MAPPING_ONLY.reset(token)
         except ValidationError as exc:
