@@ -39,6 +39,32 @@ def _clean_environment(
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
 
 
+# Read at import, before the per-test scrubber removes CARTROVER_* variables. .ci/run sets it, so
+# that a PostgreSQL test can fail there but never silently skip.
+POSTGRES_URL = os.environ.get(
+    "STORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("CARTROVER_BOT_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test database's URL, or a skip (a failure under .ci/run) when PostgreSQL is absent."""
+    import socket
+
+    import psycopg
+
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except (OSError, psycopg.Error) as exc:
+        reason = f"PostgreSQL is not reachable on 127.0.0.1:5432 ({type(exc).__name__})"
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason + " and CARTROVER_BOT_REQUIRE_POSTGRES=1 forbids skipping")
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))

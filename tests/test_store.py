@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,10 +17,6 @@ import pytest
 from bot.store import AuditEntry, StoreError, open_store
 from bot.store.sqlite import SqliteStore
 from tests.store_contract import DAY, T0, NewDatabase, StoreContract, make_request
-
-POSTGRES_URL = os.environ.get(
-    "STORE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
 
 
 class TestSqliteStore(StoreContract):
@@ -133,18 +127,6 @@ class TestSqliteStore(StoreContract):
             [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == "False"
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test database's URL, or a skip when no PostgreSQL answers on 127.0.0.1:5432."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
-        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
-    except (OSError, psycopg.Error) as exc:
-        pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432 ({type(exc).__name__})")
-    return POSTGRES_URL
 
 
 @pytest.mark.postgres
