@@ -118,8 +118,10 @@ def digest(channel: str | None, dry_run: bool) -> None:
 
 @main.command()
 def check() -> None:
-    """Validate the configuration and try Slack and CartRover."""
-    _not_yet("check")
+    """Validate the configuration and try Slack, CartRover and the database; exit 0 if all pass."""
+    from bot.check import run_check
+
+    sys.exit(run_check())  # a malformed configuration is a failed row, not an early exit
 
 
 def _not_yet(command: str, **_: Any) -> None:

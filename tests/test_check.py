@@ -1,0 +1,217 @@
+"""``cartrover-bot check`` against the CartRover sandbox and the local Slack: a table of what works,
+the fix for what does not, exit code 0 only if all pass, and never a secret in the output."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.check import Status, check_all
+from bot.localslack import GOOD_TOKEN, LocalSlack
+from bot.sandbox import SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.times import SystemClock
+
+API_KEY = "sandbox-check-key-4f1e9a"
+SIGNING_SECRET = "check-signing-secret-77b1c0d2e3"
+CANCEL_KEY = "cart-level-cancel-key-5d2f"
+WRONG_KEY = "cartrover-wrong-key-9c1d"
+WRONG_TOKEN = "xoxb-wrong-token-3e8a"
+
+
+@pytest.fixture
+def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
+    slack = LocalSlack().start()
+    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), api_key=API_KEY).start()
+    yield slack, sandbox
+    sandbox.stop()
+    slack.stop()
+
+
+def _values(
+    tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer, **extra: str
+) -> dict[str, str]:
+    values = {
+        "SLACK_BOT_TOKEN": GOOD_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "CARTROVER_API_URL": sandbox.url,
+        "CARTROVER_API_USER": SANDBOX_API_USER,
+        "CARTROVER_API_KEY": API_KEY,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+        "APPROVERS": "U0APPROVE1,S0APPROVERS",
+    }
+    values.update(extra)
+    return values
+
+
+def _run(tmp_path: Path, values: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m bot check`` with exactly these variables (none of the developer's)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
+    for name in ("DATABASE_URL", "APPROVERS", "LOG_LEVEL", "DIGEST_CHANNEL", "TIMEZONE"):
+        env.pop(name, None)
+    env.update(values)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir(exist_ok=True)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def _row(output: str, what: str) -> str:
+    """The table line for ``what`` plus its fix line, if any."""
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line[8:].startswith(what):
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            fix = following if following.lstrip().startswith(("fix:", "note:")) else ""
+            return line + "\n" + fix
+    raise AssertionError(f"no row {what!r} in:\n{output}")
+
+
+def _no_secrets(result: subprocess.CompletedProcess[str]) -> None:
+    everything = result.stdout + result.stderr
+    for secret in (GOOD_TOKEN, API_KEY, SIGNING_SECRET, CANCEL_KEY, WRONG_TOKEN, WRONG_KEY):
+        assert secret not in everything
+    assert "Traceback" not in everything
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_working_setup_passes_every_check_and_exits_0(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """With good credentials every row is ok, the exit code is 0 and no secret is printed."""
+    slack, sandbox = world
+    (tmp_path / "bot.db").touch()
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "All checks passed." in result.stdout
+    assert _row(result.stdout, "Slack ").startswith("  ok")
+    assert "commands, chat:write, usergroups:read" in _row(result.stdout, "Slack scopes")
+    assert "listed New orders" in _row(result.stdout, "CartRover")
+    assert _row(result.stdout, "database").startswith("  ok")
+    assert "SLACK_APP_TOKEN is not set" in _row(result.stdout, "socket").replace("warn", "")
+    assert _row(result.stdout, "socket").startswith("  warn")
+    _no_secrets(result)
+    assert [r.route for r in sandbox.requests] == ["M1"]
+    assert len(slack.of("auth.test")) == 1
+
+
+def test_a_wrong_slack_token_fails_with_invalid_auth_and_the_fix(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """A token Slack refuses gives a failed Slack row naming invalid_auth and where to copy it."""
+    slack, sandbox = world
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox, SLACK_BOT_TOKEN=WRONG_TOKEN))
+    assert result.returncode == 1
+    row = _row(result.stdout, "Slack ")
+    assert row.startswith("  FAIL") and "invalid_auth" in row
+    assert "fix:" in row and "Bot User OAuth Token" in row and "SLACK_BOT_TOKEN" in row
+    assert _row(result.stdout, "CartRover").startswith("  ok")
+    _no_secrets(result)
+
+
+def test_a_wrong_cartrover_key_fails_and_names_merchant_api_keys(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """A refused CartRover key gives a failed row that says which keys to use and where."""
+    slack, sandbox = world
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox, CARTROVER_API_KEY=WRONG_KEY))
+    assert result.returncode == 1
+    row = _row(result.stdout, "CartRover")
+    assert row.startswith("  FAIL") and "CartRover refused the API key" in row
+    assert "Merchant API Keys (Merchants → your merchant → Merchant API Keys" in row
+    _no_secrets(result)
+
+
+def test_an_unreachable_cartrover_url_fails_and_points_at_the_url_variable(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """Nothing listening at CARTROVER_API_URL gives a failed row that names the variable."""
+    slack, sandbox = world
+    url = f"http://127.0.0.1:{_free_port()}"
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox, CARTROVER_API_URL=url))
+    assert result.returncode == 1
+    row = _row(result.stdout, "CartRover")
+    assert row.startswith("  FAIL") and f"could not reach CartRover at {url}" in row
+    assert "CARTROVER_API_URL" in row
+    _no_secrets(result)
+
+
+def test_a_malformed_variable_is_a_failed_row_naming_it_not_a_traceback(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """A malformed value is reported as the configuration row, naming the variable, exit 1."""
+    slack, sandbox = world
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox, HOLD_REQUEST_TTL_HOURS="soon"))
+    assert result.returncode == 1
+    row = _row(result.stdout, "configuration")
+    assert row.startswith("  FAIL") and "HOLD_REQUEST_TTL_HOURS" in row
+    assert result.stderr == ""
+    assert slack.calls == [] and sandbox.requests == []
+    _no_secrets(result)
+
+
+def test_missing_scopes_fail_and_usergroups_read_is_needed_only_for_groups(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """The scopes row lists what auth.test's header lacks; usergroups:read only with S… groups."""
+    slack, sandbox = world
+    slack.scopes = "commands"
+    rows, _ = check_all(_values(tmp_path, slack, sandbox))
+    (scopes,) = [r for r in rows if r.what == "Slack scopes"]
+    assert scopes.status is Status.FAIL and scopes.detail == "missing: chat:write, usergroups:read"
+    assert "reinstall" in scopes.fix
+    slack.scopes = "commands,chat:write"
+    rows, _ = check_all(_values(tmp_path, slack, sandbox, APPROVERS="U0APPROVE1"))
+    (scopes,) = [r for r in rows if r.what == "Slack scopes"]
+    assert scopes.status is Status.OK
+
+
+def test_a_separate_cancel_pair_is_reported_as_untried_and_nothing_is_canceled(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """Cancel keys cannot be checked without canceling, so the row says so and no cancel is sent."""
+    slack, sandbox = world
+    values = _values(
+        tmp_path,
+        slack,
+        sandbox,
+        CARTROVER_CANCEL_API_USER="cart-user",
+        CARTROVER_CANCEL_API_KEY=CANCEL_KEY,
+    )
+    rows, secrets = check_all(values)
+    (cancel,) = [r for r in rows if r.what == "CartRover cancel"]
+    assert cancel.status is Status.SKIP and "cannot be verified" in cancel.detail
+    assert sandbox.cancel_requests() == [] and len(sandbox.requests) == 1
+    assert CANCEL_KEY in secrets
+
+
+def test_serve_or_socket_credentials_warn_alone_and_fail_when_both_are_missing(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """One of the two mode secrets missing is a warning; both missing fails both rows."""
+    slack, sandbox = world
+    values = _values(tmp_path, slack, sandbox)
+    values.pop("SLACK_SIGNING_SECRET")
+    rows, _ = check_all({**values, "SLACK_APP_TOKEN": "xapp-1-abc"})
+    assert {r.what: r.status for r in rows}["serve (HTTP)"] is Status.WARN
+    rows, _ = check_all(values)
+    statuses = {r.what: r.status for r in rows}
+    assert statuses["serve (HTTP)"] is statuses["socket (Socket Mode)"] is Status.FAIL
