@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable
-from typing import Any
 
 import click
 
@@ -89,9 +89,15 @@ def sandbox(port: int) -> None:
 
 
 @main.command()
-def demo() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="show the bot's log lines on stderr")
+def demo(verbose: bool) -> None:
     """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
-    _not_yet("demo")
+    from bot.demo import run_demo
+
+    setup_logging("INFO" if verbose else "WARNING")  # the demo's settings never read the env
+    if not verbose:  # bolt reads SLACK_BOT_TOKEN itself, only to warn that it is unused
+        logging.getLogger("bot.bolt").setLevel(logging.ERROR)
+    _fail_cleanly("demo", run_demo)
 
 
 @main.command()
@@ -122,8 +128,3 @@ def check() -> None:
     from bot.check import run_check
 
     sys.exit(run_check())  # a malformed configuration is a failed row, not an early exit
-
-
-def _not_yet(command: str, **_: Any) -> None:
-    click.echo(f"cartrover-bot {command}: not available yet in this version.", err=True)
-    sys.exit(2)

@@ -47,6 +47,7 @@ class Call:
     token: str | None
     at: float = field(default_factory=time.monotonic)
     path: str = ""
+    reply: dict[str, Any] | None = None  # what the local Slack answered (None: no answer)
 
 
 @dataclass
@@ -72,7 +73,9 @@ class LocalSlack:
         self._in_flight = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     # -- lifecycle
     @property
@@ -171,13 +174,15 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             else:
                 body = dict(parse_qsl(raw))
             if self.path.startswith("/webhook/"):
-                slack.record(Call("webhook", body, None, path=self.path))
-                self._send(slack.webhook_status, {"ok": slack.webhook_status == 200})
+                reply = {"ok": slack.webhook_status == 200}
+                slack.record(Call("webhook", body, None, path=self.path, reply=reply))
+                self._send(slack.webhook_status, reply)
                 return
             method = self.path.rsplit("/", 1)[-1]
             auth = self.headers.get("Authorization", "")
             token = auth.removeprefix("Bearer ") if auth else body.get("token")
-            slack.record(Call(method, body, token, path=self.path))
+            call = Call(method, body, token, path=self.path)
+            slack.record(call)
             failure = slack._take_failure(method)
             if failure and failure.reset:
                 self.close_connection = True
@@ -185,17 +190,18 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 return
             if failure:
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
-                self._send(
-                    failure.status, {"ok": False, "error": failure.error or "failed"}, headers
-                )
+                call.reply = {"ok": False, "error": failure.error or "failed"}
+                self._send(failure.status, call.reply, headers)
                 return
             if token != slack.token:
-                self._send(200, {"ok": False, "error": "invalid_auth"})
+                call.reply = {"ok": False, "error": "invalid_auth"}
+                self._send(200, call.reply)
                 return
             extra = {}
             if method == "auth.test" and slack.scopes is not None:
                 extra["x-oauth-scopes"] = slack.scopes
-            self._send(200, self._answer(method, body), extra)
+            call.reply = self._answer(method, body)
+            self._send(200, call.reply, extra)
 
         def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
             if method == "auth.test":

@@ -1,0 +1,65 @@
+"""``cartrover-bot demo``: the whole bot in a terminal, with no credentials.
+
+:class:`~bot.demo.world.World` starts the CartRover sandbox, the local Slack
+(:mod:`bot.localslack`), a throw-away SQLite database and the bot as production composes it;
+:class:`~bot.demo.workspace.Workspace` plays Slack's part (signed requests in, recorded Web API
+calls out, rendered as text); :class:`~bot.demo.chat.Chat` is the terminal around them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import Any, TextIO
+
+from bot.times import FrozenClock
+
+__all__ = ["run_demo", "wants_colour"]
+
+
+def wants_colour(out: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Colour only on a terminal, never with ``NO_COLOR`` set or ``TERM=dumb``."""
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env or env.get("TERM") == "dumb":
+        return False
+    isatty = getattr(out, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def run_demo(
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    *,
+    clock: FrozenClock | None = None,
+    colour: bool | None = None,
+) -> int:
+    """Start everything, chat until the end of input or ``/quit``, remove every trace."""
+    from bot.demo.chat import Chat
+    from bot.demo.world import World
+
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+
+        def _terminate(signum: int, frame: FrameType | None) -> None:
+            raise SystemExit(128 + signum)  # unwinds through World.close: nothing is left behind
+
+        for name in ("SIGTERM", "SIGHUP"):  # SIGHUP: the terminal was closed
+            if hasattr(signal, name):
+                number = getattr(signal, name)
+                previous[number] = signal.signal(number, _terminate)
+    try:
+        with World.start(clock=clock) as world:
+            chat = Chat(world, stdout, colour=wants_colour(stdout) if colour is None else colour)
+            try:
+                return chat.run(stdin)
+            except KeyboardInterrupt:
+                chat.say("")
+                return 130
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -1,0 +1,302 @@
+"""The demo's Slack client: what a person in the workspace sends and sees.
+
+It builds the bodies Slack would send for a slash command and for a button click, delivers them
+through :meth:`World.dispatch`, and turns what the bot then did at the local Slack
+(``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``response_url`` posts) into
+:class:`Shown` items: which message, who sees it, its readable text and its numbered buttons.
+Channel messages are numbered (``message #1``); every button gets a number of its own for the
+whole session, and a button stops working once its message has been replaced.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from slack_bolt import BoltResponse
+
+from bot import ids
+from bot.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
+from bot.demo.world import World
+from bot.localslack import BOT_USER, Call
+from bot.render import Button, readable, render_blocks
+
+__all__ = ["APP_ID", "Message", "Shown", "Workspace"]
+
+APP_ID = "A0DEMO001"
+Kind = Literal["posted", "updated", "ephemeral", "deleted", "note"]
+Blocks = list[dict[str, Any]]
+
+
+@dataclass
+class Message:
+    """A message as the workspace shows it. ``only`` is the one user who sees an ephemeral."""
+
+    channel: str
+    ts: str
+    only: str | None
+    text: str = ""
+    blocks: Blocks = field(default_factory=list)
+    number: int | None = None  # channel messages only
+    version: int = 0
+    buttons: list[Button] = field(default_factory=list)
+    gone: bool = False
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One thing to print: what happened to which message, and how it reads now."""
+
+    kind: Kind
+    message: Message | None
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where a ``response_url`` came from: who acted, and on which message (for clicks)."""
+
+    user: str
+    channel: str
+    message: Message | None
+
+
+@dataclass(frozen=True)
+class _Raw:
+    kind: Kind
+    message: Message
+    text: str
+    blocks: Blocks
+
+
+class Workspace:
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.team_id = world.deps.team_id or "T0DEMO"
+        self._messages: list[Message] = []
+        self._numbers = itertools.count(1)
+        self._buttons: dict[int, tuple[Message, int, Button]] = {}
+        self._origins: dict[str, _Origin] = {}
+        self._urls = itertools.count(1)
+        self._seen = len(world.slack.calls)
+
+    # -- acting
+
+    def command(self, person: Person, text: str) -> list[Shown]:
+        """``/cartrover <text>`` typed by ``person`` in the demo channel."""
+        body = urlencode(
+            {
+                "token": "unused",
+                "team_id": self.team_id,
+                "team_domain": "demo",
+                "channel_id": CHANNEL_ID,
+                "channel_name": CHANNEL_NAME,
+                "user_id": person.user_id,
+                "user_name": person.name,
+                "command": ids.COMMAND,
+                "text": text,
+                "api_app_id": APP_ID,
+                "is_enterprise_install": "false",
+                "response_url": self._response_url(_Origin(person.user_id, CHANNEL_ID, None)),
+                "trigger_id": self._trigger(),
+            }
+        )
+        return self._deliver(body, person, acked_reply=True)
+
+    def press(self, person: Person, number: int) -> list[Shown]:
+        """``person`` clicks button ``number``; a refusal note if Slack would not let them."""
+        found = self._buttons.get(number)
+        if found is None:
+            return [_note(f"There is no button [{number}].")]
+        message, version, button = found
+        if message.gone or message.version != version:
+            where = f"message #{message.number}" if message.number else "that message"
+            return [_note(f"Button [{number}] is gone: {where} has been replaced since.")]
+        if message.only is not None and message.only != person.user_id:
+            return [_note(f"Button [{number}] is in a message only its recipient can see.")]
+        if button.url:
+            return [_note(f"[{number}] {button.label} opens {button.url}")]
+        shown: list[Shown] = []
+        if button.confirm:
+            shown.append(_note(f'Slack asks "{button.confirm}" — confirmed.'))
+        body = urlencode({"payload": json.dumps(self._click_payload(person, message, button))})
+        return shown + self._deliver(body, person, acked_reply=False)
+
+    def collect(self) -> list[Shown]:
+        """What the bot did at the local Slack since the last look, oldest first. Several
+        replacements of one message within this batch show only as the last one."""
+        raw: list[_Raw] = []
+        for call in self.world.slack.since(self._seen):
+            self._seen += 1
+            raw.extend(self._interpret(call))
+        last = {id(r.message): i for i, r in enumerate(raw) if r.kind == "updated"}
+        kept = [r for i, r in enumerate(raw) if r.kind != "updated" or last[id(r.message)] == i]
+        return [self._show(r) for r in kept]
+
+    # -- what Slack sends
+
+    def _deliver(self, body: str, person: Person, *, acked_reply: bool) -> list[Shown]:
+        response = self.world.dispatch(body)
+        shown = self._acked(response, person) if acked_reply else []
+        if response.status != 200:
+            shown.append(_note(f"Slack shows an error: the app answered HTTP {response.status}."))
+        if not self.world.settle():
+            shown.append(_note("The bot is still working; its replies will show up later."))
+        return shown + self.collect()
+
+    def _acked(self, response: BoltResponse, person: Person) -> list[Shown]:
+        """A slash command's immediate answer (the HTTP body of the ack) as Slack shows it."""
+        if response.status != 200 or not response.body:
+            return []
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            data = {"text": response.body}
+        if not isinstance(data, dict) or not (data.get("text") or data.get("blocks")):
+            return []
+        in_channel = data.get("response_type") == "in_channel"
+        message = self._new(CHANNEL_ID, None if in_channel else person.user_id)
+        kind: Kind = "posted" if in_channel else "ephemeral"
+        return [self._show(_Raw(kind, message, str(data.get("text") or ""), _blocks(data)))]
+
+    def _response_url(self, origin: _Origin) -> str:
+        name = f"r{next(self._urls)}"
+        self._origins[name] = origin
+        return self.world.slack.webhook(name)
+
+    def _trigger(self) -> str:
+        return f"{int(time.time())}.{next(self._urls)}.demo"
+
+    def _click_payload(self, person: Person, message: Message, button: Button) -> dict[str, Any]:
+        ephemeral = message.only is not None
+        action: dict[str, Any] = {
+            "type": "button",
+            "action_id": button.action_id,
+            "block_id": _block_id(message.blocks, button),
+            "text": {"type": "plain_text", "text": button.label},
+            "value": button.value,
+            "action_ts": f"{time.time():.6f}",
+        }
+        if button.style:
+            action["style"] = button.style
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "api_app_id": APP_ID,
+            "user": {"id": person.user_id, "username": person.name, "team_id": self.team_id},
+            "team": {"id": self.team_id, "domain": "demo"},
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": ephemeral,
+            },
+            "channel": {"id": message.channel, "name": CHANNEL_NAME},
+            "response_url": self._response_url(_Origin(person.user_id, message.channel, message)),
+            "trigger_id": self._trigger(),
+            "actions": [action],
+        }
+        if not ephemeral:  # Slack leaves the message out of clicks on ephemeral messages
+            payload["message"] = {
+                "type": "message",
+                "user": BOT_USER,
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+            }
+        return payload
+
+    # -- what Slack shows
+
+    def _interpret(self, call: Call) -> list[_Raw]:
+        body, reply = call.body, call.reply or {}
+        if not reply.get("ok"):
+            return []
+        text, blocks = str(body.get("text") or ""), _blocks(body)
+        if call.method == "chat.postMessage":
+            message = self._new(str(body.get("channel")), None, str(reply.get("ts")))
+            return [_Raw("posted", message, text, blocks)]
+        if call.method == "chat.update":
+            found = self._find(str(body.get("channel")), str(body.get("ts")))
+            return [_Raw("updated", found, text, blocks)] if found else []
+        if call.method == "chat.postEphemeral":
+            message = self._new(str(body.get("channel")), str(body.get("user")))
+            return [_Raw("ephemeral", message, text, blocks)]
+        if call.method == "webhook":
+            return self._webhook(call.path.rsplit("/", 1)[-1], body, text, blocks)
+        return []
+
+    def _webhook(self, name: str, body: Mapping[str, Any], text: str, blocks: Blocks) -> list[_Raw]:
+        origin = self._origins.get(name)
+        if origin is None:
+            return []
+        source = origin.message
+        if source is not None and body.get("delete_original"):
+            return [_Raw("deleted", source, "", [])]
+        if source is not None and body.get("replace_original"):
+            return [_Raw("updated", source, text, blocks)]
+        only = None if body.get("response_type") == "in_channel" else origin.user
+        message = self._new(origin.channel, only)
+        return [_Raw("posted" if only is None else "ephemeral", message, text, blocks)]
+
+    def _new(self, channel: str, only: str | None, ts: str | None = None) -> Message:
+        message = Message(channel, ts or self.world.slack.next_ts(), only)
+        if only is None:
+            message.number = next(self._numbers)
+        self._messages.append(message)
+        return message
+
+    def _find(self, channel: str, ts: str) -> Message | None:
+        for message in self._messages:
+            if message.channel == channel and message.ts == ts:
+                return message
+        return None
+
+    def _show(self, raw: _Raw) -> Shown:
+        message = raw.message
+        message.version += 1
+        if raw.kind == "deleted":
+            message.gone, message.buttons = True, []
+            return Shown("deleted", message, "")
+        message.text, message.blocks = raw.text, raw.blocks
+        rendered = render_blocks(raw.blocks, first_button=len(self._buttons) + 1)
+        for button in rendered.buttons:
+            self._buttons[button.number] = (message, message.version, button)
+        message.buttons = list(rendered.buttons)
+        text = rendered.text or readable(raw.text)
+        return Shown(raw.kind, message, text, tuple(rendered.buttons))
+
+
+def _note(text: str) -> Shown:
+    return Shown("note", None, text)
+
+
+def _blocks(body: Mapping[str, Any]) -> Blocks:
+    blocks = body.get("blocks")
+    if isinstance(blocks, str):  # form-encoded Web API calls carry blocks as JSON text
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return []
+    return [b for b in blocks if isinstance(b, dict)] if isinstance(blocks, list) else []
+
+
+def _block_id(blocks: Sequence[Mapping[str, Any]], button: Button) -> str:
+    """The id of the block holding ``button`` (Slack sends it with the click)."""
+    for block in blocks:
+        elements = list(block.get("elements") or ())
+        if isinstance(block.get("accessory"), Mapping):
+            elements.append(block["accessory"])
+        for element in elements:
+            if (
+                isinstance(element, Mapping)
+                and element.get("action_id") == button.action_id
+                and str(element.get("value") or "") == button.value
+            ):
+                return str(block.get("block_id") or "")
+    return ""

@@ -1,0 +1,205 @@
+"""Everything the demo runs: the CartRover sandbox, the local Slack, a throw-away SQLite database
+and the bot itself, composed by :class:`bot.app.Runtime` exactly as ``serve`` composes it.
+
+One :class:`~bot.times.FrozenClock` is shared by the sandbox's order book and the bot, so
+:meth:`World.advance` makes orders go stale or be sent to the WMS, and then runs the scheduler's
+jobs (expiry, the daily digest) as the scheduler would have. Requests reach the bot's bolt app the
+way Slack sends them: form bodies signed with a signing secret made up for this run, parsed by
+:func:`bot.web.bolt_request` and handed to ``app.dispatch``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from slack_bolt import App, BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot import digest, jobs
+from bot.app import Runtime
+from bot.demo.people import CHANNEL_ID, People
+from bot.deps import Deps
+from bot.localslack import GOOD_TOKEN, LocalSlack
+from bot.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    TEST_PATTERN,
+    TEST_SOURCE,
+    OrderBook,
+    SandboxServer,
+)
+from bot.settings import Settings
+from bot.times import FrozenClock
+from bot.web import bolt_request
+
+__all__ = ["SETTLE_TIMEOUT", "World", "demo_settings"]
+
+log = logging.getLogger(__name__)
+
+SETTLE_TIMEOUT = 30.0  # the bot's own CartRover deadline; nothing in the demo should take longer
+
+
+def demo_settings(
+    *, slack_url: str, sandbox_url: str, database_url: str, signing_secret: str, approvers: str
+) -> Settings:
+    """The demo's configuration, from a mapping only: the process environment is never read."""
+    return Settings.load(
+        {
+            "SLACK_BOT_TOKEN": GOOD_TOKEN,
+            "SLACK_SIGNING_SECRET": signing_secret,
+            "SLACK_API_URL": slack_url,
+            "CARTROVER_API_URL": sandbox_url,
+            "CARTROVER_API_USER": SANDBOX_API_USER,
+            "CARTROVER_API_KEY": SANDBOX_API_KEY,
+            "DATABASE_URL": f"sqlite:///{database_url}",
+            "APPROVERS": approvers,
+            "DIGEST_CHANNEL": CHANNEL_ID,
+            "TEST_ORDER_SOURCES": TEST_SOURCE,
+            "TEST_ORDER_PATTERN": TEST_PATTERN,
+        }
+    )
+
+
+class World:
+    """The running demo. Build it with :meth:`start`; :meth:`close` removes every trace."""
+
+    def __init__(
+        self,
+        *,
+        clock: FrozenClock,
+        book: OrderBook,
+        sandbox: SandboxServer,
+        slack: LocalSlack,
+        runtime: Runtime,
+        people: People,
+        signing_secret: str,
+        tmpdir: tempfile.TemporaryDirectory[str],
+    ) -> None:
+        self.clock = clock
+        self.book = book
+        self.sandbox = sandbox
+        self.slack = slack
+        self.runtime = runtime
+        self.people = people
+        self.tmpdir = tmpdir
+        self._verifier = SignatureVerifier(signing_secret)
+        self._closed = False
+
+    @classmethod
+    def start(cls, *, clock: FrozenClock | None = None) -> World:
+        """Start the sandbox, the local Slack and the bot on a fresh temporary database."""
+        clock = clock or FrozenClock(datetime.now(UTC).replace(second=0, microsecond=0))
+        tmpdir = tempfile.TemporaryDirectory(prefix="cartrover-demo-")
+        started: list[SandboxServer | LocalSlack] = []
+        try:
+            book = OrderBook.seeded(clock)
+            sandbox = SandboxServer(book).start()
+            started.append(sandbox)
+            slack = LocalSlack().start()
+            started.append(slack)
+            people = People()
+            signing_secret = secrets.token_hex(16)
+            settings = demo_settings(
+                slack_url=slack.url,
+                sandbox_url=sandbox.url,
+                database_url=str(Path(tmpdir.name) / "demo.db"),
+                signing_secret=signing_secret,
+                approvers=people.approver_ids(),
+            )
+            runtime = Runtime.start(settings, clock=clock)
+        except BaseException:
+            for server in reversed(started):
+                server.stop()
+            tmpdir.cleanup()
+            raise
+        digest.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
+        return cls(
+            clock=clock,
+            book=book,
+            sandbox=sandbox,
+            slack=slack,
+            runtime=runtime,
+            people=people,
+            signing_secret=signing_secret,
+            tmpdir=tmpdir,
+        )
+
+    @property
+    def deps(self) -> Deps:
+        return self.runtime.deps
+
+    @property
+    def app(self) -> App:
+        return self.runtime.app
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.tmpdir.name)
+
+    # -- playing Slack's part
+
+    def dispatch(self, body: str) -> BoltResponse:
+        """Deliver one form body to the bot as Slack would: signed, through ``bolt_request``."""
+        timestamp = str(int(time.time()))  # wall time: bolt checks it against its own clock
+        signature = self._verifier.generate_signature(timestamp=timestamp, body=body) or ""
+        headers: dict[str, str | Sequence[str]] = {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": timestamp,
+            "x-slack-signature": signature,
+        }
+        return self.app.dispatch(bolt_request(body, headers))
+
+    def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
+        """Wait until the bot's worker pool is idle and no Slack call is in flight."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.deps.workers.busy == 0 and self.slack.in_flight == 0:
+                return True
+            time.sleep(0.002)
+        return False
+
+    # -- time and the scheduler
+
+    def advance(self, delta: timedelta) -> list[str]:
+        """Move the shared clock on and run the scheduled jobs; returns the orders that CartRover
+        sent to the WMS meanwhile."""
+        before = {record["cust_ref"] for record in self.book.list("at_wms")}
+        self.clock.advance(delta)
+        sent = sorted({record["cust_ref"] for record in self.book.list("at_wms")} - before)
+        self.run_scheduled_jobs()
+        return sent
+
+    def run_scheduled_jobs(self) -> None:
+        """The scheduler's periodic bodies: expire overdue holds, post any digest that is due."""
+        jobs.guarded("maintenance", lambda: jobs.maintenance(self.deps))()
+        jobs.guarded("digest catch-up", lambda: jobs.digest_catch_up(self.deps))()
+
+    def post_digest(self) -> str:
+        """Post the digest of stale test orders in the demo channel now; its ``ts``."""
+        return digest.post_now(self.deps, CHANNEL_ID)
+
+    # -- the end
+
+    def close(self) -> None:
+        """Let work in flight finish, stop every server, remove the temporary directory."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.runtime.close(timeout=10.0)
+        finally:
+            self.slack.stop()
+            self.sandbox.stop()
+            self.tmpdir.cleanup()
+
+    def __enter__(self) -> World:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
