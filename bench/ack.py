@@ -48,11 +48,8 @@ def _world(latency: float, ready: Any, stop: Any) -> None:
 def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, control: Any) -> None:
     """Process B: the bot (or a bare bolt app) behind SlackWsgi on waitress, as `serve` runs it."""
     import logging
-    import threading
 
-    import waitress
     from slack_bolt import Ack, App
-    from waitress import wasyncore
 
     from bot.app import build_app, build_deps
     from bot.cartrover.client import CartRoverClient
@@ -60,7 +57,7 @@ def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, co
     from bot.settings import Settings
     from bot.slackio import make_web_client
     from bot.store import open_store
-    from bot.web import SlackWsgi
+    from bot.web import ServerThread, SlackWsgi
 
     logging.disable(logging.WARNING)
     client = make_web_client(TOKEN, slack_url)
@@ -90,17 +87,13 @@ def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, co
         def only_ack(ack: Ack) -> None:
             ack()
 
-    server = waitress.create_server(
-        SlackWsgi(app, lambda: (200, {})), host="127.0.0.1", port=0, threads=16
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    ready.put(f"http://127.0.0.1:{server.effective_port}")
+    server = ServerThread(SlackWsgi(app, lambda: (200, {})), threads=16)
+    ready.put(server.url)
     while control.get() == "idle?":  # answer once the background CartRover work has drained
         while kind == "bot" and deps.workers.busy:
             time.sleep(0.05)
         ready.put("idle")
-    server.close()
-    wasyncore.close_all(server._map)
+    server.stop()
 
 
 def _load(url: str, webhook: str, requests: int, concurrency: int) -> dict[str, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,7 +22,7 @@ from slack_bolt.request.internals import build_context
 from bot.settings import Settings
 from bot.slackio import SlackPoster
 
-__all__ = ["MAX_BODY", "SlackWsgi", "bolt_request", "serve"]
+__all__ = ["MAX_BODY", "ServerThread", "SlackWsgi", "bolt_request", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,30 @@ class SlackWsgi:
             [("Content-Type", content_type), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+
+class ServerThread:
+    """A waitress server running in a background thread (tests, benchmarks), stopped cleanly.
+
+    Stopping closes the server's sockets from inside its own event loop: closing them from
+    another thread while the loop sits in ``select()`` fails there with a bad file descriptor.
+    """
+
+    def __init__(self, wsgi: Any, *, host: str = "127.0.0.1", port: int = 0, threads: int = 16):
+        import waitress
+
+        self.server = waitress.create_server(wsgi, host=host, port=port, threads=threads)
+        self.url = f"http://{host}:{self.server.effective_port}"
+        self._thread = threading.Thread(target=self.server.run, name="waitress", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        from waitress import wasyncore
+
+        server: Any = self.server
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        self._thread.join(timeout)
+        server.task_dispatcher.shutdown()
 
 
 def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0.0.0.0") -> int:  # noqa: S104

@@ -5,7 +5,6 @@ Slack signs them. Nothing here is mocked."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,9 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import waitress
 from slack_sdk.signature import SignatureVerifier
-from waitress import wasyncore
 
 from bot.app import build_app, build_deps
 from bot.cartrover.client import CartRoverClient
@@ -28,7 +25,7 @@ from bot.slackio import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
-from bot.web import SlackWsgi
+from bot.web import ServerThread, SlackWsgi
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, Call, FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -68,17 +65,11 @@ class Bot:
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster
         health = Health(self.store, poster if isinstance(poster, SlackPoster) else None)
-        self.server = waitress.create_server(
-            SlackWsgi(self.app, health.check), host="127.0.0.1", port=0, threads=24
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.effective_port}"
+        self.server = ServerThread(SlackWsgi(self.app, health.check), threads=24)
+        self.url = self.server.url
 
     def stop(self, drain_seconds: float = 10.0) -> None:
-        self.server.close()
-        wasyncore.close_all(self.server._map)  # the open keep-alive channels too
-        self.thread.join(5)
+        self.server.stop()
         self.deps.workers.shutdown(drain_seconds)
         self.cartrover.close()
         self.store.close()
