@@ -5,30 +5,23 @@ sends one request through the leaky bucket and hands the reply to ``protocol.dec
 retried (tenacity) on ConnectionFailed, Unavailable and RateLimited; ``wms_cancel`` is resent only
 when the request surely never left (R5, R6). httpx exceptions are translated here and never escape.
 
-Every operation has an overall deadline (R31). httpx timeouts are per socket operation, so a server
-dripping one byte a second never times out; the client's own transport therefore bounds every
-connect, read and write by the time left (a context variable read by a wrapping network backend),
-and the body is streamed with a check between chunks for transports the caller brings.
+Every operation has an overall deadline (R31): the client's own transport
+(:mod:`bot.cartrover.transport`) bounds every connect, read and write by the time left, and the
+body is streamed with a check between chunks for transports the caller brings.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
 import re
-import socket
-import ssl
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
 
-import httpcore
 import httpx
 import tenacity
 from pydantic import SecretStr
@@ -46,6 +39,7 @@ from bot.cartrover.errors import (
 )
 from bot.cartrover.models import CancelReply, Order
 from bot.cartrover.pacing import LeakyBucket
+from bot.cartrover.transport import DEADLINE, DeadlineTransport
 from bot.settings import ConfigError, Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "CartRoverClient", "OrderListing"]
@@ -56,94 +50,6 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=2.0)
 MAX_BODY_BYTES = 16 * 1024 * 1024
 _T = TypeVar("_T")
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-# ------------------------------------------------------------------ deadline-bounded transport
-
-_DEADLINE: ContextVar[float | None] = ContextVar("cartrover_deadline", default=None)
-
-
-def _bounded(timeout: float | None, timeout_error: type[Exception]) -> float | None:
-    """``timeout`` capped by the time left before the current operation's deadline."""
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise timeout_error("the CartRover operation deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        # Shut down first: a plain close() from another thread (client.close() at shutdown)
-        # does not wake a thread blocked in recv(); shutdown() does, so in-flight calls end now.
-        sock = self._inner.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, bounded))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self) -> None:
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        bounded = _bounded(timeout, httpcore.ConnectTimeout)
-        inner = self._inner.connect_tcp(host, port, bounded, local_address, socket_options)
-        return _DeadlineStream(inner)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """One verified TLS context per process (building one loads the CA bundle, ~70 ms)."""
-    return httpx.create_ssl_context()
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool whose sockets honour the deadline. httpx offers
-    no public way to choose httpcore's network backend, so the pool is rebuilt here (pinned to
-    httpx 0.28; the drip test against the sandbox guards it). Env proxies are not used."""
-
-    def __init__(self) -> None:
-        super().__init__(verify=_ssl_context())
-        # httpx's default limits: 100 connections, 20 kept alive for 5 s.
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=_ssl_context(),
-            max_connections=100,
-            max_keepalive_connections=20,
-            keepalive_expiry=5.0,
-            network_backend=_DeadlineBackend(),
-        )
-
 
 # ------------------------------------------------------------------ helpers
 
@@ -260,7 +166,7 @@ class CartRoverClient:
         if cancel_user is not None and cancel_key is not None:
             self._cancel_auth = protocol.basic_auth(cancel_user, _reveal(cancel_key))
         self._owns_http = http is None
-        self._http = http or httpx.Client(transport=_DeadlineTransport(), timeout=timeout)
+        self._http = http or httpx.Client(transport=DeadlineTransport(), timeout=timeout)
         self._bucket = bucket or LeakyBucket()
         self._sleep, self._monotonic = sleep, monotonic
         self._read_attempts, self._cancel_attempts = read_attempts, cancel_attempts
@@ -438,7 +344,7 @@ class CartRoverClient:
         self._count(kind)
         started = time.perf_counter()
         real_deadline = time.monotonic() + left
-        token = _DEADLINE.set(real_deadline)
+        token = DEADLINE.set(real_deadline)
         try:
             request = self._http.build_request(
                 "GET", self.base_url + target, headers=headers, timeout=httpx.Timeout(**limits)
@@ -450,7 +356,7 @@ class CartRoverClient:
             # from None: the httpx exception holds the request, Authorization header included.
             raise error from None
         finally:
-            _DEADLINE.reset(token)
+            DEADLINE.reset(token)
         self._bucket.observe_remaining(protocol.remaining_hits(reply_headers))
         try:
             data = protocol.decode(status, reply_headers, body)
