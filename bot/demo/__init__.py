@@ -55,11 +55,10 @@ def run_demo(
     try:
         with World.start(clock=clock) as world:
             chat = Chat(world, stdout, colour=wants_colour(stdout) if colour is None else colour)
-            try:
-                return chat.run(stdin)
-            except KeyboardInterrupt:
-                chat.say("")
-                return 130
+            return chat.run(stdin)
+    except KeyboardInterrupt:  # Ctrl-C while starting or working (the prompt handles its own)
+        stdout.write("\n")
+        return 130
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -9,6 +9,7 @@ has colour unless ``NO_COLOR`` is set; piped input is echoed after the prompt in
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from bot.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.slackio import SlackFailed
 
 __all__ = ["HELP", "Chat", "Style", "parse_duration"]
+
+log = logging.getLogger(__name__)
 
 HELP = """\
 Demo commands (anything starting with /cartrover goes to the bot, as in Slack):
@@ -123,8 +126,17 @@ class Chat:
             except KeyboardInterrupt:
                 self.say("\n" + self.style("(Ctrl-C: type /quit or press Ctrl-D to leave)", "dim"))
                 continue
-            if line is None or not self.handle(line):
+            if line is None or not self._handle_safely(line):
                 return 0
+
+    def _handle_safely(self, line: str) -> bool:
+        """:meth:`handle`, where a failure of the demo itself is logged and the chat goes on."""
+        try:
+            return self.handle(line)
+        except Exception:
+            log.exception("the demo failed on %r", line)
+            self.note("The demo itself failed on that line (logged above); carry on or /quit.")
+            return True
 
     def _read(self, stdin: TextIO, interactive: bool) -> str | None:
         if interactive:

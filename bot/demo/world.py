@@ -118,8 +118,7 @@ class World:
                 server.stop()
             tmpdir.cleanup()
             raise
-        digest.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
-        return cls(
+        world = cls(
             clock=clock,
             book=book,
             sandbox=sandbox,
@@ -129,6 +128,12 @@ class World:
             signing_secret=signing_secret,
             tmpdir=tmpdir,
         )
+        try:
+            digest.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
+        except BaseException:
+            world.close()
+            raise
+        return world
 
     @property
     def deps(self) -> Deps:
