@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.demo import wants_colour
+from bot.demo import run_demo, wants_colour
 from bot.demo.chat import Chat, parse_duration
 from bot.demo.people import People
 from bot.demo.world import World
@@ -139,6 +139,17 @@ def test_end_of_input_and_quit_end_the_chat_with_exit_code_0(world: World) -> No
     assert chat.run(io.StringIO("/whoami\n/quit\n/cartrover help\n")) == 0
     assert "alex › /quit" in out.getvalue() and "How to use" not in out.getvalue()
     assert chat.run(io.StringIO("")) == 0
+
+
+def test_the_demo_refuses_to_start_when_bolt_would_switch_to_oauth(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set the demo says to unset them and exits 2."""
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "client-secret-x")
+    assert run_demo(io.StringIO("/cartrover help\n"), io.StringIO()) == 2
+    error = capsys.readouterr().err
+    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET" in error and "client-secret-x" not in error
 
 
 def test_closing_the_world_removes_its_temporary_directory(clock: FrozenClock) -> None:

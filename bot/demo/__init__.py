@@ -42,6 +42,14 @@ def run_demo(
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
+    if os.environ.get("SLACK_CLIENT_ID") is not None and os.environ.get("SLACK_CLIENT_SECRET"):
+        # bolt reads these itself and would authorise through OAuth installs, not the demo's token
+        sys.stderr.write(
+            "cartrover-bot demo: SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set, which switches "
+            "bolt to OAuth installs; run it without them, e.g. "
+            "env -u SLACK_CLIENT_ID -u SLACK_CLIENT_SECRET cartrover-bot demo\n"
+        )
+        return 2
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
 
