@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -94,6 +95,9 @@ def demo(verbose: bool) -> None:
     """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
     from bot.demo import run_demo
 
+    for scheme in ("HTTPS", "HTTP", "ALL"):  # the demo only talks to its own servers on loopback
+        os.environ.pop(f"{scheme}_PROXY", None)
+        os.environ.pop(f"{scheme.lower()}_proxy", None)
     setup_logging("INFO" if verbose else "WARNING")  # the demo's settings never read the env
     if not verbose:  # bolt reads SLACK_BOT_TOKEN itself, only to warn that it is unused
         logging.getLogger("bot.bolt").setLevel(logging.ERROR)

@@ -90,7 +90,7 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
 def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    """``python -m bot demo`` with piped input plays the script, exits 0 and removes its files."""
+    """``python -m bot demo`` plays piped input, ignoring the bot's variables and any proxy."""
     temp, cwd = tmp_path / "tmp", tmp_path / "cwd"
     temp.mkdir()
     cwd.mkdir()
@@ -102,6 +102,8 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
         CARTROVER_API_URL="http://127.0.0.1:9",
         APPROVERS="UNOBODY1",
         NO_COLOR="1",
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
     )
     result = subprocess.run(
         [sys.executable, "-m", "bot", "demo"],
