@@ -20,6 +20,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.sandbox import OrderBook, SandboxServer
 from bot.sandbox.seed import STALE_TEST_REF
+from bot.store import open_store
 from bot.times import SystemClock
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
 
@@ -137,6 +138,12 @@ def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
             )
             assert post(command).status_code == 200
             slack.wait_for("chat.postMessage")  # the fake's first ts is 1700000000.000001
+            store = open_store(f"sqlite:///{tmp_path / 'bot.db'}")
+            deadline = time.monotonic() + 10
+            while (request := store.get_request(1)) is None or request.message_ts is None:
+                assert time.monotonic() < deadline, "the request message was never recorded"
+                time.sleep(0.02)  # the ts is stored once chat.postMessage has answered
+            store.close()
             payload = {
                 "type": "block_actions",
                 "user": {"id": "UAPPROVE1"},
