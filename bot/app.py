@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 import handlers
+from bot import approval
 from bot.approvers import Approvers
 from bot.deps import Deps, OrderService
 from bot.settings import Settings
@@ -107,6 +108,12 @@ class Runtime:
         )
         app = build_app(deps, web_client)
         return cls(deps=deps, app=app, web_client=web_client, closers=[cartrover, store])
+
+    def resume_in_background(self) -> None:
+        """Finish, on the worker pool, approved holds a stopped process left (never resends)."""
+        self.deps.workers.submit(
+            lambda: approval.resume_unfinished(self.deps), what="resume unfinished holds"
+        )
 
     def close(self, timeout: float = 20.0) -> bool:
         """Stop taking work, let in-flight jobs finish (up to ``timeout``), close clients."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import signal
 
-from bot import approval
 from bot.app import Runtime
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
@@ -25,9 +24,7 @@ def run_clock(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runtime.deps.workers.submit(
-        lambda: approval.resume_unfinished(runtime.deps), what="resume unfinished holds"
-    )
+    runtime.resume_in_background()
     log.info("clock: scheduler running")
     try:
         scheduler.start()  # blocks until stop()

@@ -8,7 +8,6 @@ import threading
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot import approval
 from bot.app import Runtime
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
@@ -31,9 +30,7 @@ def run_socket_mode(settings: Settings, *, with_scheduler: bool) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runtime.deps.workers.submit(
-        lambda: approval.resume_unfinished(runtime.deps), what="resume unfinished holds"
-    )
+    runtime.resume_in_background()
     if scheduler is not None:
         scheduler.start()
     handler.connect()  # type: ignore[no-untyped-call]

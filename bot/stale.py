@@ -18,12 +18,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from bot.cartrover.models import Flag, Order
+from bot.deps import OrderService
 from bot.orderref import OrderRefError, validate_ref
 from bot.settings import Settings
 
@@ -47,18 +47,7 @@ HOLD_ALL_LIMIT = 500
 _T = TypeVar("_T")
 
 
-class Listing(Protocol):
-    """What :func:`scan` needs from CartRover (``CartRoverClient.iter_orders``)."""
-
-    def iter_orders(
-        self,
-        status: str = "new",
-        *,
-        from_date: datetime | None = None,
-        to_date: datetime | None = None,
-        order_source: str | None = None,
-        limit: int = 100,
-    ) -> Iterable[Order]: ...
+Listing = OrderService  # what :func:`scan` needs: ``iter_orders``
 
 
 @dataclass(frozen=True)

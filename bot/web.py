@@ -134,7 +134,6 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
 
     import waitress
 
-    from bot import approval
     from bot.app import Runtime
     from bot.health import Health
     from bot.scheduler import build_scheduler, scheduler_state
@@ -160,9 +159,7 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    runtime.deps.workers.submit(
-        lambda: approval.resume_unfinished(runtime.deps), what="resume unfinished holds"
-    )
+    runtime.resume_in_background()
     if scheduler is not None:
         scheduler.start()
     log.info("serving Slack on http://%s:%s/slack/events", host, port)

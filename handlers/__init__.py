@@ -13,10 +13,10 @@ from handlers.errors import handle_error
 
 __all__ = ["register", "registered_actions"]
 
-_ACTIONS = {
-    ids.APPROVE_HOLD: actions.handle_approve,
-    ids.REJECT_HOLD: actions.handle_reject,
-    ids.REQUEST_HOLD_ALL: digest.handle_request_hold_all,
+_ACTIONS: dict[str, actions.Clicked] = {
+    ids.APPROVE_HOLD: actions.approve_clicked,
+    ids.REJECT_HOLD: actions.reject_clicked,
+    ids.REQUEST_HOLD_ALL: digest.hold_all_clicked,
 }
 
 
@@ -31,8 +31,8 @@ def register(app: App, deps: Deps) -> App:
     def _command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         commands.handle_command(deps, ack, body, respond)
 
-    for action_id, handler in _ACTIONS.items():
-        app.action(action_id)(_bind(deps, handler))
+    for action_id, clicked in _ACTIONS.items():
+        app.action(action_id)(_bind(deps, clicked))
 
     @app.error
     def _error(error: Exception, body: dict[str, Any], respond: Respond) -> None:
@@ -41,9 +41,9 @@ def register(app: App, deps: Deps) -> App:
     return app
 
 
-def _bind(deps: Deps, handler: Any) -> Any:
+def _bind(deps: Deps, clicked: actions.Clicked) -> Any:
     def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        handler(deps, ack, body, respond)
+        actions.handle_click(deps, ack, body, respond, clicked)
 
-    listener.__name__ = handler.__name__
+    listener.__name__ = clicked.__name__
     return listener

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -15,7 +16,14 @@ from bot.store.base import AuditEntry, HoldRequest
 from handlers.errors import report_failure
 from handlers.replies import Asker, tell
 
-__all__ = ["asker_of", "handle_approve", "handle_reject", "load_request"]
+__all__ = [
+    "Clicked",
+    "approve_clicked",
+    "asker_of",
+    "handle_click",
+    "load_request",
+    "reject_clicked",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,21 +114,17 @@ def reject_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         approval.refresh(deps, decision.request)
 
 
-def handle_approve(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+Clicked = Callable[[Deps, Asker, dict[str, Any]], None]
+
+
+def handle_click(
+    deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond, clicked: Clicked
+) -> None:
+    """Every button: ack at once, then run ``clicked`` on the bot's pool."""
     ack()
     asker = asker_of(body, respond)
     deps.workers.submit(
-        lambda: approve_clicked(deps, asker, body),
-        what="approve click",
-        on_error=lambda correlation: report_failure(deps, asker, correlation),
-    )
-
-
-def handle_reject(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    ack()
-    asker = asker_of(body, respond)
-    deps.workers.submit(
-        lambda: reject_clicked(deps, asker, body),
-        what="reject click",
+        lambda: clicked(deps, asker, body),
+        what=f"{clicked.__name__.replace('_', ' ')}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
     )

@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, Respond
-
 from bot import approval, digest
 from bot.blocks import Message
 from bot.blocks.common import section
@@ -16,12 +14,10 @@ from bot.deps import Deps
 from bot.grammar import Command
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import AuditEntry
-from handlers.actions import asker_of
 from handlers.commands import runner
-from handlers.errors import report_failure
 from handlers.replies import Asker, tell
 
-__all__ = ["handle_request_hold_all", "hold_all_clicked", "run_digest", "run_stale"]
+__all__ = ["hold_all_clicked", "run_digest", "run_stale"]
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +105,3 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         skip_refused=True,
     )
     tell(deps, asker, _text(posted.message))
-
-
-def handle_request_hold_all(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    ack()
-    asker = asker_of(body, respond)
-    deps.workers.submit(
-        lambda: hold_all_clicked(deps, asker, body),
-        what="request hold for all click",
-        on_error=lambda correlation: report_failure(deps, asker, correlation),
-    )
