@@ -109,3 +109,19 @@ def test_hold_message_renders_only_known_action_ids() -> None:
         for element in block["elements"]
     }
     assert rendered and rendered <= set(ids.ALL_ACTIONS)
+
+
+def test_readme_deploy_section_names_every_procfile_process_and_the_postgres_add_on() -> None:
+    """The Deploy section quotes and scales every Procfile process and adds the Postgres add-on."""
+    text = (ROOT / "README.md").read_text()
+    deploy = text.split("\n## Deploy\n", 1)[1].split("\n## ", 1)[0]
+    procfile = (ROOT / "Procfile").read_text()
+    processes = re.findall(r"^(?:#\s*)?([a-z]+): (cartrover-bot .+)$", procfile, flags=re.M)
+    assert {name for name, _ in processes} == {"web", "clock", "worker"}
+    for name, command in processes:
+        assert f"{name}: {command}" in deploy, name
+        assert re.search(rf"heroku ps:scale .*\b{name}=1\b", deploy), name
+    assert "heroku addons:create heroku-postgresql:essential-0" in deploy
+    requirements = (ROOT / "requirements.txt").read_text().split()
+    assert ".[postgres]" in requirements  # what Heroku's buildpack installs
+    assert (ROOT / ".python-version").read_text().strip() in deploy
