@@ -47,12 +47,13 @@ class Bot:
         clock: FrozenClock,
         capacity: int = 1000,
         refill_seconds: float = 0.001,
+        **client_options: Any,
     ) -> None:
         self.settings = settings
         self.web_client = make_web_client(GOOD_TOKEN, settings.slack_api_url, rate_limit_retries=3)
         self.store = open_store(settings.database_url)
         self.cartrover = CartRoverClient.from_settings(
-            settings, bucket=LeakyBucket(capacity, refill_seconds)
+            settings, bucket=LeakyBucket(capacity, refill_seconds), **client_options
         )
         self.deps: Deps = build_deps(
             settings,
@@ -76,8 +77,15 @@ class Bot:
 
 
 class Harness:
-    def __init__(self, tmp_path: Path, clock: FrozenClock, **env: str) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        clock: FrozenClock,
+        client: dict[str, Any] | None = None,
+        **env: str,
+    ) -> None:
         self.clock = clock
+        self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.slack = FakeSlack().start()
         self.slack.groups[GROUP] = [GROUP_MEMBER]
@@ -110,7 +118,7 @@ class Harness:
         self.sandbox.set_rate_limit(capacity, refill_seconds)
 
     def start_bot(self) -> Bot:
-        bot = Bot(self.settings, self.clock, *self.rate_limit)
+        bot = Bot(self.settings, self.clock, *self.rate_limit, **self.client_options)
         self.bots.append(bot)
         return bot
 

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot import ids
@@ -334,3 +335,64 @@ def test_acks_stay_fast_while_cartrover_is_slow(harness: Harness) -> None:
         durations = list(pool.map(timed, range(20)))
     assert max(durations) < 1.5, durations
     harness.sandbox.faults.latency = 0.0
+
+
+# -- when the cancel call goes wrong ----------------------------------------------------------
+
+
+@pytest.fixture
+def quick_harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
+    """A harness whose CartRover client gives up on a silent server within a second."""
+    timeout = httpx.Timeout(connect=1.0, read=0.5, write=1.0, pool=1.0)
+    h = Harness(tmp_path, clock, client={"timeout": timeout, "deadline": 2.0})
+    yield h
+    h.sandbox.faults.release()
+    h.close()
+
+
+@pytest.mark.parametrize("fault", ["hang_cancel", "reset_cancel"])
+def test_cancel_without_an_answer_is_verified_never_resent(
+    quick_harness: Harness, fault: str
+) -> None:
+    """A cancel CartRover applied but never answered is re-read, reported, and sent once (R5)."""
+    h = quick_harness
+    request = h.open_hold(STALE_TEST_REF)
+    setattr(h.sandbox.faults, fault, 1)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    done = h.wait_state(request.id, RequestState.DONE, RequestState.UNKNOWN, timeout=15)
+    assert done.state is RequestState.DONE
+    (item,) = done.items
+    assert item.state is ItemState.CANCELED
+    assert "no clear answer" in item.detail
+    assert len(h.sandbox.cancel_requests(STALE_TEST_REF)) == 1
+
+
+def test_refused_cancel_is_reported_with_message_process_id_and_fallback(harness: Harness) -> None:
+    """A refused cancel is 'failed' with CartRover's Process-ID and the manual way out."""
+    harness.sandbox.faults.refuse_cancel = True
+    request = harness.open_hold(STALE_TEST_REF)
+    harness.click(ids.APPROVE_HOLD, request, APPROVER)
+    done = harness.wait_state(request.id, RequestState.FAILED)
+    (item,) = done.items
+    assert item.state is ItemState.FAILED and item.process_ids
+    harness.wait_until(lambda: "FAILED" in _text_of(harness.slack.of("chat.update")[-1].body))
+    final = _text_of(harness.slack.of("chat.update")[-1].body)
+    assert item.process_ids[0] in final
+    assert "Cancel Sending to WMS" in final
+    assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 1
+
+
+def test_silent_no_op_cancel_is_reported_not_confirmed(harness: Harness) -> None:
+    """A success answer that changes nothing is 'not confirmed', never 'done' (R41)."""
+    harness.sandbox.faults.cancel_noop = True
+    request = harness.open_hold(STALE_TEST_REF)
+    harness.click(ids.APPROVE_HOLD, request, APPROVER)
+    done = harness.wait_state(request.id, RequestState.UNKNOWN)
+    (item,) = done.items
+    assert item.state is ItemState.NOT_CONFIRMED
+    assert "still shows New — will be sent" in item.detail
+    harness.wait_until(
+        lambda: "NOT CONFIRMED" in _text_of(harness.slack.of("chat.update")[-1].body)
+    )
+    assert item.process_ids[0] in _text_of(harness.slack.of("chat.update")[-1].body)
+    assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 1
