@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
 # A ``sending`` item untouched for this long belongs to a process that died (the client's own
 # per-call deadline is far shorter), so another process may finish it by re-reading.
-ORPHANED_AFTER = timedelta(minutes=2)
+ORPHANED_AFTER = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -168,8 +168,17 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
 
 
 def unfinished(deps: Deps) -> list[HoldRequest]:
-    """Executing requests that a dead process may have left: resume them with :func:`execute`."""
-    return deps.store.requests_in_state(RequestState.EXECUTING)
+    """Executing requests that nobody has touched for :data:`ORPHANED_AFTER`: their process died,
+    so resume them with :func:`execute`. A request still progressing belongs to a live process;
+    a second runner there would pace against CartRover with a second bucket."""
+    now = deps.clock.now()
+    orphaned = []
+    for request in deps.store.requests_in_state(RequestState.EXECUTING):
+        stamps = [item.updated_at for item in request.items if item.updated_at is not None]
+        last = max([*stamps, request.decided_at or request.created_at])
+        if now - last >= ORPHANED_AFTER:
+            orphaned.append(request)
+    return orphaned
 
 
 def execute(
@@ -219,6 +228,7 @@ def _run_item(deps: Deps, request: HoldRequest, item: HoldItem) -> bool:
             ItemState.SKIPPED,
             f"not found in CartRover: {exc.message}",
             exc.process_id,
+            expect=ItemState.QUEUED,
         )
     except CartRoverError as exc:
         _audit_error(deps, request, ref, "re-read before cancel", exc)
@@ -229,10 +239,13 @@ def _run_item(deps: Deps, request: HoldRequest, item: HoldItem) -> bool:
             ItemState.FAILED,
             f"could not re-read the order: {exc.message}",
             exc.process_id,
+            expect=ItemState.QUEUED,
         )
     reason = why_not_holdable(order)
     if reason is not None:
-        return _finish(deps, request, ref, ItemState.SKIPPED, reason, None)
+        # Only while still queued: if another runner has meanwhile sent this order's cancel,
+        # "already sending-canceled" is its own doing, and its outcome must stand.
+        return _finish(deps, request, ref, ItemState.SKIPPED, reason, None, expect=ItemState.QUEUED)
     if not deps.store.start_item(request.id, ref, deps.clock.now()):
         return False  # another worker or process won this item
     return _cancel(deps, request, ref)
@@ -298,17 +311,31 @@ def _join(context: str, detail: str) -> str:
 
 
 def _finish(
-    deps: Deps, request: HoldRequest, ref: str, state: ItemState, detail: str, pid: str | None
+    deps: Deps,
+    request: HoldRequest,
+    ref: str,
+    state: ItemState,
+    detail: str,
+    pid: str | None,
+    *,
+    expect: ItemState | None = None,
 ) -> bool:
-    return _finish_many(deps, request, ref, state, detail, [pid] if pid else [])
+    return _finish_many(deps, request, ref, state, detail, [pid] if pid else [], expect=expect)
 
 
 def _finish_many(
-    deps: Deps, request: HoldRequest, ref: str, state: ItemState, detail: str, pids: list[str]
+    deps: Deps,
+    request: HoldRequest,
+    ref: str,
+    state: ItemState,
+    detail: str,
+    pids: list[str],
+    *,
+    expect: ItemState | None = None,
 ) -> bool:
     now = deps.clock.now()
     changed = deps.store.finish_item(
-        request.id, ref, state=state, detail=detail, process_ids=pids, at=now
+        request.id, ref, state=state, detail=detail, process_ids=pids, at=now, expect=expect
     )
     if changed:
         deps.store.audit(

@@ -284,6 +284,18 @@ class StoreContract:
         )
         assert [item.state for item in stored.items[1:]] == [ItemState.SKIPPED, ItemState.QUEUED]
 
+    def test_finish_item_with_expect_changes_only_from_that_state(self, store: Store) -> None:
+        """With ``expect=queued`` an item that another runner is already sending is left alone."""
+        request = make_request(store)
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        assert store.start_item(request.id, "A100", T0)
+        skip = partial(store.finish_item, detail="", process_ids=[], at=T0, expect=ItemState.QUEUED)
+        assert not skip(request.id, "A100", state=ItemState.SKIPPED)
+        assert skip(request.id, "B200", state=ItemState.SKIPPED)
+        stored = store.get_request(request.id)
+        assert stored is not None
+        assert [i.state for i in stored.items][:2] == [ItemState.SENDING, ItemState.SKIPPED]
+
     def test_finish_item_refuses_a_state_that_is_not_final(self, store: Store) -> None:
         """Finishing into queued or sending is a caller error."""
         request = make_request(store)

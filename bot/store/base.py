@@ -214,9 +214,10 @@ class Store(Protocol):
         detail: str,
         process_ids: Sequence[str],
         at: datetime,
+        expect: ItemState | None = None,
     ) -> bool:
-        """queued/sending → a final state; True if this call made the change. ValueError if
-        ``state`` is not final."""
+        """queued/sending (or only ``expect``) → a final state; True if this call made the
+        change. ValueError if ``state`` is not final."""
 
     # -- audit trail (append-only)
     def audit(self, entry: AuditEntry) -> None: ...

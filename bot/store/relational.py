@@ -177,12 +177,18 @@ class SqlStore(ABC):
         detail: str,
         process_ids: Sequence[str],
         at: datetime,
+        expect: ItemState | None = None,
     ) -> bool:
         if not ItemState(state).is_final:
             raise ValueError(f"{state} is not a final item state")
+        if expect is not None and ItemState(expect).is_final:
+            raise ValueError(f"{expect} is a final item state")
         encoded = json.dumps(list(process_ids))
         when = self._time_in(utc_aware(at))
-        params = (state.value, detail, encoded, when, request_id, cust_ref)
+        allowed = (
+            (expect.value,) * 2 if expect else (ItemState.QUEUED.value, ItemState.SENDING.value)
+        )
+        params = (state.value, detail, encoded, when, request_id, cust_ref, *allowed)
         return self._change(FINISH_ITEM, params) == 1
 
     # -- audit trail

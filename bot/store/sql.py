@@ -48,9 +48,10 @@ START_ITEM = """
 UPDATE hold_items SET state = 'sending', updated_at = ?
 WHERE request_id = ? AND cust_ref = ? AND state = 'queued'
   AND EXISTS (SELECT 1 FROM hold_requests WHERE id = ? AND state = 'executing')"""
+# The last two parameters are the unfinished states the item may be in (queued and/or sending).
 FINISH_ITEM = """
 UPDATE hold_items SET state = ?, detail = ?, process_ids = ?, updated_at = ?
-WHERE request_id = ? AND cust_ref = ? AND state IN ('queued', 'sending')"""
+WHERE request_id = ? AND cust_ref = ? AND state IN (?, ?)"""
 
 # -- audit trail
 INSERT_AUDIT = """
