@@ -4,6 +4,7 @@ store's claim."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -297,6 +298,28 @@ def test_slack_rate_limit_is_waited_out_and_the_digest_posts_once(db: Path) -> N
         assert len(slack.of("chat.postMessage")) == 2
         claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
         assert claim is not None and claim.state == "posted" and claim.message_ts
+
+
+def test_slack_rate_limit_past_the_retry_budget_fails_visibly_and_is_retried_later(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """When 429s outlast the retry budget the digest is logged as failed and released (R20)."""
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+    with FakeSlack() as slack:
+        poster = SlackPoster(make_web_client(GOOD_TOKEN, slack.url, rate_limit_retries=1))
+        deps = Deps(**{**make_deps(db, clock).__dict__, "poster": poster})
+        subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
+        slack.fail_next(
+            "chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1), times=2
+        )
+        with caplog.at_level(logging.WARNING):
+            assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
+        assert any("ratelimited" in r.getMessage() for r in caplog.records)
+        claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
+        assert claim is not None and claim.state == "failed"
+        clock.advance(timedelta(hours=1))
+        assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
+        assert len(slack.of("chat.postMessage")) == 3
 
 
 def test_subscriptions_reach_a_running_scheduler_at_its_next_sync(

@@ -185,3 +185,17 @@ def _wait_healthy(http: httpx.Client, base: str) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError("serve never became healthy")
+
+
+def test_socket_mode_refuses_to_start_without_an_app_token(tmp_path: Path) -> None:
+    """`socket` names SLACK_APP_TOKEN when it is missing, and `clock` names what it needs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
+    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
+    result = _run(["socket"], env, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr
+    del env["SLACK_BOT_TOKEN"]
+    result = _run(["clock"], env, tmp_path)
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr
+    assert "Traceback" not in result.stderr
