@@ -89,29 +89,33 @@ def _expired(deps: Deps, asker: Asker, request: HoldRequest) -> bool:
     return True
 
 
-def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
+def _decide_click(
+    deps: Deps,
+    asker: Asker,
+    body: dict[str, Any],
+    decide: Callable[[Deps, HoldRequest, str], holds.Decision],
+) -> HoldRequest | None:
+    """Load, check expiry, take the decision, replace the message; the request if it won."""
     request = load_request(deps, asker, body)
     if request is None or _expired(deps, asker, request):
-        return
-    decision = holds.approve(deps, request, asker.user)
+        return None
+    decision = decide(deps, request, asker.user)
     if not decision.ok:
         _say(deps, asker, decision.message)
-        return
+        return None
     if decision.request is not None:
         approval.refresh(deps, decision.request)
-    approval.run_approved(deps, request.id)
+    return request
+
+
+def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
+    request = _decide_click(deps, asker, body, holds.approve)
+    if request is not None:
+        approval.run_approved(deps, request.id)
 
 
 def reject_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    request = load_request(deps, asker, body)
-    if request is None or _expired(deps, asker, request):
-        return
-    decision = holds.reject(deps, request, asker.user)
-    if not decision.ok:
-        _say(deps, asker, decision.message)
-        return
-    if decision.request is not None:
-        approval.refresh(deps, decision.request)
+    _decide_click(deps, asker, body, holds.reject)
 
 
 Clicked = Callable[[Deps, Asker, dict[str, Any]], None]
