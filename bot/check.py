@@ -10,6 +10,7 @@ here prints a secret: every line also goes through the log redactor.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -89,6 +90,9 @@ def check_all(
     secrets = settings.secrets()
     if configure_logging:
         setup_logging("ERROR", secrets)
+        # The table reports a failed Slack call with its fix; slack_sdk's own error line for the
+        # same failure would only repeat it, after the table.
+        logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
     rows = _configuration(settings)
     rows += _slack(settings)
     rows += _cartrover(settings)
