@@ -396,3 +396,30 @@ def test_silent_no_op_cancel_is_reported_not_confirmed(harness: Harness) -> None
     )
     assert item.process_ids[0] in _text_of(harness.slack.of("chat.update")[-1].body)
     assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 1
+
+
+def test_approval_channel_receives_every_request(tmp_path: Path, clock: FrozenClock) -> None:
+    """With APPROVAL_CHANNEL set, the request is posted there, not where the command was typed."""
+    h = Harness(tmp_path, clock, APPROVAL_CHANNEL="C0APPROVE")
+    try:
+        request = h.open_hold(STALE_TEST_REF)
+        assert request.channel_id == "C0APPROVE"
+        assert h.slack.of("chat.postMessage")[-1].body["channel"] == "C0APPROVE"
+        assert "C0APPROVE" in _text_of(h.wait_reply().body)
+        h.click(ids.APPROVE_HOLD, request, APPROVER)
+        h.wait_state(request.id, RequestState.DONE)
+    finally:
+        h.close()
+
+
+def test_nobody_may_approve_while_approvers_is_unset(tmp_path: Path, clock: FrozenClock) -> None:
+    """Without APPROVERS every Approve click is refused and nothing reaches CartRover (R2)."""
+    h = Harness(tmp_path, clock, APPROVERS="")
+    try:
+        request = h.open_hold(STALE_TEST_REF)
+        h.click(ids.APPROVE_HOLD, request, APPROVER)
+        assert "APPROVERS is not set" in _text_of(h.wait_reply(2).body)
+        assert h.request(request.id).state is RequestState.PENDING
+        assert h.sandbox.cancel_requests() == []
+    finally:
+        h.close()
