@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot import holds
+from bot import cancels, holds
 from bot.blocks.common import lines_within
 from bot.blocks.holds import hold_message
 from bot.deps import Deps
@@ -111,7 +111,7 @@ def run_approved(
             last[0] = now
             refresh(deps, current)
 
-    finished = holds.execute(deps, request_id, on_progress=progress)
+    finished = cancels.execute(deps, request_id, on_progress=progress)
     if finished is not None:
         refresh(deps, finished)
     return finished
@@ -128,7 +128,7 @@ def sweep(deps: Deps) -> list[HoldRequest]:
 def resume_unfinished(deps: Deps) -> list[int]:
     """Finish approved requests that a stopped process left executing (never resends)."""
     resumed = []
-    for request in holds.unfinished(deps):
+    for request in cancels.unfinished(deps):
         log.info("resuming hold #%s", request.id)
         run_approved(deps, request.id)
         resumed.append(request.id)

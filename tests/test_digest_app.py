@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot import approval, holds, ids
+from bot import approval, cancels, ids
 from bot.render import render_blocks
 from bot.sandbox import (
     CANCELED_SENDING_REF,
@@ -308,7 +308,7 @@ def test_a_restart_in_the_middle_of_a_bulk_hold_resumes_without_resending(
     harness.restart(drain_seconds=0.1)
     assert harness.request(request.id).state is RequestState.EXECUTING
     assert any(i.state is ItemState.SENDING for i in harness.request(request.id).items)
-    harness.clock.advance(holds.ORPHANED_AFTER + timedelta(minutes=1))
+    harness.clock.advance(cancels.ORPHANED_AFTER + timedelta(minutes=1))
     assert approval.resume_unfinished(harness.bot.deps) == [request.id]
     harness.sandbox.faults.release()
     done = harness.request(request.id)

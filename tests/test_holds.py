@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import holds
+from bot import cancels
 from bot.sandbox.seed import STALE_TEST_REF
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
@@ -38,9 +38,9 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     snapshot = harness.request(request_id)  # the resumer's copy: item still queued
     assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
     harness.book.wms_cancel(STALE_TEST_REF)  # its cancel has landed, not yet recorded
-    assert holds._run_item(deps, snapshot, snapshot.items[0]) is False
+    assert cancels._run_item(deps, snapshot, snapshot.items[0]) is False
     assert harness.request(request_id).items[0].state is ItemState.SENDING
-    assert holds._verify(deps, snapshot, STALE_TEST_REF, ["SBX-live"], "")  # the live runner
+    assert cancels._verify(deps, snapshot, STALE_TEST_REF, ["SBX-live"], "")  # the live runner
     assert harness.request(request_id).items[0].state is ItemState.CANCELED
 
 
@@ -48,13 +48,13 @@ def test_only_requests_nobody_works_on_are_resumed(harness: Harness) -> None:
     """A request with recent progress belongs to a live process; an idle one is resumed."""
     deps = harness.bot.deps
     request_id = _approved(harness)
-    assert holds.unfinished(deps) == []
-    harness.clock.advance(holds.ORPHANED_AFTER)
-    assert [r.id for r in holds.unfinished(deps)] == [request_id]
+    assert cancels.unfinished(deps) == []
+    harness.clock.advance(cancels.ORPHANED_AFTER)
+    assert [r.id for r in cancels.unfinished(deps)] == [request_id]
     assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())
-    assert holds.unfinished(deps) == []  # progress a moment ago
-    harness.clock.advance(holds.ORPHANED_AFTER + timedelta(seconds=1))
-    finished = holds.execute(deps, request_id)  # the "sender" died before its call left
+    assert cancels.unfinished(deps) == []  # progress a moment ago
+    harness.clock.advance(cancels.ORPHANED_AFTER + timedelta(seconds=1))
+    finished = cancels.execute(deps, request_id)  # the "sender" died before its call left
     assert finished is not None and finished.state is RequestState.UNKNOWN
     assert finished.items[0].state is ItemState.NOT_CONFIRMED  # re-read, reported, never resent
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
