@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from bot.sandbox.control import Faults, LeakyBucket, RecordedRequest
 from bot.sandbox.orders import (
+    DEFAULT_SEND_DELAY,
+    STATUS_FILTERS,
+    CancelResult,
+    OrderBook,
+    UnknownOrder,
+)
+from bot.sandbox.seed import (
     AT_WMS_REF,
     CANCELED_REF,
     CANCELED_SENDING_REF,
     CONFIRMED_REF,
-    DEFAULT_SEND_DELAY,
     ERROR_REF,
     FRESH_TEST_REF,
     ON_HOLD_REF,
@@ -20,13 +26,9 @@ from bot.sandbox.orders import (
     STALE_NON_TEST_REF,
     STALE_PATTERN_TEST_REF,
     STALE_TEST_REF,
-    STATUS_FILTERS,
     TEST_PATTERN,
     TEST_PO_ONLY_REF,
     TEST_SOURCE,
-    CancelResult,
-    OrderBook,
-    UnknownOrder,
     generate_orders,
     seed,
     seed_records,

@@ -22,54 +22,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from bot.sandbox.seed import (
-    AT_WMS_REF,
-    CANCELED_REF,
-    CANCELED_SENDING_REF,
-    CONFIRMED_REF,
-    ERROR_REF,
-    FRESH_TEST_REF,
-    ON_HOLD_REF,
-    PII_REMOVED_REF,
-    SHIPPED_REF,
-    STALE_NON_TEST_REF,
-    STALE_PATTERN_TEST_REF,
-    STALE_TEST_REF,
-    TEST_PATTERN,
-    TEST_PO_ONLY_REF,
-    TEST_SOURCE,
-    generate_orders,
-    iso,
-    seed,
-    seed_records,
-)
+from bot.sandbox.seed import iso, seed
 from bot.times import Clock
 
-__all__ = [
-    "AT_WMS_REF",
-    "CANCELED_REF",
-    "CANCELED_SENDING_REF",
-    "CONFIRMED_REF",
-    "DEFAULT_SEND_DELAY",
-    "ERROR_REF",
-    "FRESH_TEST_REF",
-    "ON_HOLD_REF",
-    "PII_REMOVED_REF",
-    "SHIPPED_REF",
-    "STALE_NON_TEST_REF",
-    "STALE_PATTERN_TEST_REF",
-    "STALE_TEST_REF",
-    "STATUS_FILTERS",
-    "TEST_PATTERN",
-    "TEST_PO_ONLY_REF",
-    "TEST_SOURCE",
-    "CancelResult",
-    "OrderBook",
-    "UnknownOrder",
-    "generate_orders",
-    "seed",
-    "seed_records",
-]
+__all__ = ["DEFAULT_SEND_DELAY", "STATUS_FILTERS", "CancelResult", "OrderBook", "UnknownOrder"]
 
 Record = dict[str, Any]
 Records = list[Record]
