@@ -48,8 +48,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             raise StoreError("DATABASE_URL must name a SQLite file: sqlite:///path/to/bot.db")
         store = SqliteStore(path)
     elif url.startswith(_POSTGRES):
-        from bot.store.postgres import PostgresStore
-
+        try:
+            from bot.store.postgres import PostgresStore
+        except ImportError:
+            raise StoreError(
+                "DATABASE_URL is a PostgreSQL URL but psycopg is not installed: "
+                "pip install 'cartrover-bot[postgres]' (requirements.txt already does)"
+            ) from None
         store = PostgresStore(url)
     else:
         scheme = url.split(":", 1)[0] if ":" in url else "(none)"
