@@ -29,6 +29,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+EXPIRED = "This hold request has expired; nothing was sent. Ask for a new one."
 MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
 
 
@@ -129,9 +130,11 @@ def reject(deps: Deps, request: HoldRequest, user: str) -> Decision:
 
 def _decide(deps: Deps, request: HoldRequest, user: str, to: RequestState, event: str) -> Decision:
     now = deps.clock.now()
-    if now >= request.expires_at:
-        expire_due(deps)
-        return refuse(deps, request, user, "This hold request has expired; ask for a new one.")
+    if now >= request.expires_at and request.state.is_open:
+        if deps.store.decide(request.id, to=RequestState.EXPIRED, actor=None, at=now):
+            deps.store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+        refused = refuse(deps, request, user, EXPIRED)
+        return Decision(False, refused.message, deps.store.get_request(request.id))
     if not deps.store.decide(request.id, to=to, actor=user, at=now):
         current = deps.store.get_request(request.id) or request
         by = f" by <@{current.decided_by}>" if current.decided_by else ""

@@ -12,7 +12,7 @@ from bot import approval, holds
 from bot.blocks import Message
 from bot.blocks.common import section
 from bot.deps import Deps
-from bot.store.base import AuditEntry, HoldRequest
+from bot.store.base import AuditEntry, HoldRequest, RequestState
 from handlers.errors import report_failure
 from handlers.replies import Asker, tell
 
@@ -80,28 +80,21 @@ def load_request(deps: Deps, asker: Asker, body: dict[str, Any]) -> HoldRequest 
     return request
 
 
-def _expired(deps: Deps, asker: Asker, request: HoldRequest) -> bool:
-    if deps.clock.now() < request.expires_at or not request.state.is_open:
-        return False
-    approval.sweep(deps)
-    holds.refuse(deps, request, asker.user, "expired")
-    _say(deps, asker, "This hold request has expired; nothing was sent. Ask for a new one.")
-    return True
-
-
 def _decide_click(
     deps: Deps,
     asker: Asker,
     body: dict[str, Any],
     decide: Callable[[Deps, HoldRequest, str], holds.Decision],
 ) -> HoldRequest | None:
-    """Load, check expiry, take the decision, replace the message; the request if it won."""
+    """Load, take the decision, replace the message; the request if this click won."""
     request = load_request(deps, asker, body)
-    if request is None or _expired(deps, asker, request):
+    if request is None:
         return None
     decision = decide(deps, request, asker.user)
     if not decision.ok:
         _say(deps, asker, decision.message)
+        if decision.request is not None and decision.request.state is RequestState.EXPIRED:
+            approval.refresh(deps, decision.request)  # its buttons go as soon as anyone notices
         return None
     if decision.request is not None:
         approval.refresh(deps, decision.request)
