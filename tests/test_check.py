@@ -3,7 +3,6 @@ the fix for what does not, exit code 0 only if all pass, and never a secret in t
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -14,8 +13,8 @@ import pytest
 
 from bot.check import Status, check_all
 from bot.localslack import GOOD_TOKEN, LocalSlack
-from bot.sandbox import SANDBOX_API_USER, OrderBook, SandboxServer
-from bot.times import SystemClock
+from bot.sandbox import SANDBOX_API_USER, SandboxServer
+from tests.fakes.world import loopback_world, process_environ
 
 API_KEY = "sandbox-check-key-4f1e9a"
 SIGNING_SECRET = "check-signing-secret-77b1c0d2e3"
@@ -26,11 +25,8 @@ WRONG_TOKEN = "xoxb-wrong-token-3e8a"
 
 @pytest.fixture
 def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
-    slack = LocalSlack().start()
-    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), api_key=API_KEY).start()
-    yield slack, sandbox
-    sandbox.stop()
-    slack.stop()
+    with loopback_world(api_key=API_KEY) as started:
+        yield started
 
 
 def _values(
@@ -52,10 +48,7 @@ def _values(
 
 def _run(tmp_path: Path, values: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``python -m bot check`` with exactly these variables (none of the developer's)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    for name in ("DATABASE_URL", "APPROVERS", "LOG_LEVEL", "DIGEST_CHANNEL", "TIMEZONE"):
-        env.pop(name, None)
-    env.update(values)
+    env = process_environ(**values)
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
     return subprocess.run(

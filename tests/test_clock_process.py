@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
 from bot.store import open_store
 from bot.store.base import DigestSubscription
-from bot.times import SystemClock
 from tests.fakes.slack import GOOD_TOKEN, FakeSlack
+from tests.fakes.world import loopback_world
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).with_name("cartrover-bot"))
@@ -25,8 +25,8 @@ CLI = str(Path(sys.executable).with_name("cartrover-bot"))
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    with FakeSlack() as slack, SandboxServer(OrderBook.seeded(SystemClock())) as sandbox:
-        yield slack, sandbox
+    with loopback_world() as started:
+        yield started
 
 
 def test_two_clock_processes_catch_up_one_missed_digest_once(

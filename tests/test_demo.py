@@ -4,7 +4,6 @@ scripted end to end in-process and as a real process."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from bot.demo.people import People
 from bot.demo.world import World
 from bot.sandbox import STALE_TEST_REF
 from bot.times import FrozenClock
+from tests.fakes.world import process_environ
 
 SCRIPT = f"""\
 /cartrover status {STALE_TEST_REF}
@@ -95,8 +95,7 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
     temp.mkdir()
     cwd.mkdir()
     (cwd / ".env").write_text("SLACK_API_URL=http://127.0.0.1:9/\nDATABASE_URL=nonsense\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    env.update(
+    env = process_environ(
         TMPDIR=str(temp),
         SLACK_BOT_TOKEN="xoxb-not-used",
         CARTROVER_API_URL="http://127.0.0.1:9",

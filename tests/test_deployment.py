@@ -41,13 +41,12 @@ from bot.sandbox import (
     TEST_PATTERN,
     TEST_PO_ONLY_REF,
     TEST_SOURCE,
-    OrderBook,
     SandboxServer,
 )
 from bot.store import HoldRequest, ItemState, RequestState, Store, open_store
 from bot.store.base import DigestSubscription
-from bot.times import SystemClock
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.world import loopback_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -103,9 +102,8 @@ def store(database_url: str) -> Iterator[Store]:
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), capacity=1000, refill_seconds=0.001)
-    with FakeSlack() as slack, sandbox:
-        yield slack, sandbox
+    with loopback_world(capacity=1000, refill_seconds=0.001) as started:
+        yield started
 
 
 def _midday_zone(now: datetime) -> ZoneInfo:

@@ -4,7 +4,6 @@ secret in any output, and a graceful SIGTERM."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -18,11 +17,11 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import OrderBook, SandboxServer
+from bot.sandbox import SandboxServer
 from bot.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
-from bot.times import SystemClock
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
+from tests.fakes.world import loopback_world, process_environ
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +36,7 @@ def _free_port() -> int:
 
 
 def _env(tmp_path: Path, slack: FakeSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    env.update(
+    env = process_environ(
         SLACK_BOT_TOKEN=GOOD_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=slack.url,
@@ -55,11 +53,8 @@ def _env(tmp_path: Path, slack: FakeSlack, sandbox: SandboxServer, **extra: str)
 
 @pytest.fixture
 def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    slack = FakeSlack().start()
-    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), api_key=API_KEY).start()
-    yield slack, sandbox
-    sandbox.stop()
-    slack.stop()
+    with loopback_world(api_key=API_KEY) as started:
+        yield started
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -76,8 +71,7 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
 
 def test_serve_refuses_to_start_without_a_signing_secret(tmp_path: Path) -> None:
     """A missing required value stops `serve` at start-up with a message naming it (R35)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
+    env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
     result = _run(["serve"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
@@ -86,8 +80,7 @@ def test_serve_refuses_to_start_without_a_signing_secret(tmp_path: Path) -> None
 
 def test_serve_refuses_a_malformed_value_naming_it(tmp_path: Path) -> None:
     """A malformed APPROVERS stops start-up naming the variable, without echoing secrets."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, SLACK_SIGNING_SECRET=SECRET, APPROVERS="bob")
+    env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, SLACK_SIGNING_SECRET=SECRET, APPROVERS="bob")
     result = _run(["serve"], env, tmp_path)
     assert result.returncode == 2
     assert "APPROVERS" in result.stderr
@@ -189,8 +182,7 @@ def _wait_healthy(http: httpx.Client, base: str) -> None:
 
 def test_socket_mode_refuses_to_start_without_an_app_token(tmp_path: Path) -> None:
     """`socket` names SLACK_APP_TOKEN when it is missing, and `clock` names what it needs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CARTROVER_"))}
-    env.update(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
+    env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
     result = _run(["socket"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr
