@@ -250,13 +250,17 @@ class Harness:
         """Ask for a hold and return the request once its message is posted."""
         before = len(self.slack.of("chat.postMessage"))
         assert self.command(f"hold {text}", user=user).status_code == 200
-        self.slack.wait_for("chat.postMessage", before + 1)
+        return self.newest_request(before + 1)
+
+    def newest_request(self, posts: int, timeout: float = 10.0) -> HoldRequest:
+        """Wait for the ``posts``-th chat.postMessage to be a stored pending request; return it."""
+        self.slack.wait_for("chat.postMessage", posts, timeout=timeout)
 
         def newest() -> HoldRequest | None:
             pending = self.bot.store.requests_in_state(RequestState.PENDING)
             return pending[-1] if pending and pending[-1].message_ts else None
 
-        self.wait_until(lambda: newest() is not None)
+        self.wait_until(lambda: newest() is not None, timeout)
         found = newest()
         assert found is not None
         return found

@@ -72,16 +72,7 @@ def click_hold_all(harness: Harness, blocks: list[dict[str, Any]], user: str, ts
 
 def newest_request(harness: Harness, count: int) -> HoldRequest:
     """Wait for the ``count``-th chat.postMessage to be a posted hold request; return it."""
-    harness.slack.wait_for("chat.postMessage", count, timeout=30)
-
-    def posted() -> HoldRequest | None:
-        pending = harness.bot.store.requests_in_state(RequestState.PENDING)
-        return pending[-1] if pending and pending[-1].message_ts else None
-
-    harness.wait_until(lambda: posted() is not None)
-    found = posted()
-    assert found is not None
-    return found
+    return harness.newest_request(count, timeout=30)
 
 
 # -- stale --------------------------------------------------------------------------------------
