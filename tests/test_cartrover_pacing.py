@@ -10,7 +10,7 @@ from bot.cartrover.pacing import LeakyBucket
 
 
 class FakeTime:
-    """A monotonic clock that only moves when something sleeps on it."""
+    """A monotonic clock that moves only when something sleeps on it (or a test advances it)."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -24,6 +24,7 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         with self._lock:
             self.sleeps.append(seconds)
+            self.now += seconds
 
     def advance(self, seconds: float) -> None:
         with self._lock:
@@ -44,12 +45,12 @@ def test_a_full_burst_goes_without_waiting() -> None:
 
 
 def test_the_call_after_a_burst_waits_one_refill() -> None:
-    """Once the burst is spent, each further call waits one refill interval more."""
+    """Once the burst is spent, each further call waits one refill interval."""
     t = FakeTime()
     b = bucket(t, capacity=3, refill=0.5)
     for _ in range(5):
         b.acquire()
-    assert t.sleeps == pytest.approx([0.5, 1.0])
+    assert t.sleeps == pytest.approx([0.5, 0.5])
 
 
 def test_waiting_calls_fit_after_time_passes() -> None:
@@ -59,7 +60,7 @@ def test_waiting_calls_fit_after_time_passes() -> None:
     b.acquire()
     b.acquire()
     t.advance(2.0)
-    assert b.reserve() == 0.0
+    assert b.try_take() == (3, 0.0)
     assert b.level() == pytest.approx(1.0)
 
 
@@ -78,20 +79,55 @@ def test_observe_remaining_lowers_the_local_capacity() -> None:
     """When the server says fewer calls remain than the model thinks, the next call waits."""
     t = FakeTime()
     b = bucket(t, capacity=10, refill=0.5)
-    b.observe_remaining(0)
-    assert b.reserve() == pytest.approx(0.5)
+    b.observe_remaining(0, b.acquire())
+    assert b.try_take() == (None, pytest.approx(0.5))
 
 
-def test_observe_remaining_never_raises_the_local_capacity() -> None:
-    """A header saying more remain than the model believes changes nothing; None is ignored."""
+def test_observe_remaining_spends_what_the_server_says_remains() -> None:
+    """A header saying more calls remain than the model believes (a server refilling faster
+    than documented) lets that many go at once; a reply without the header changes nothing."""
     t = FakeTime()
     b = bucket(t, capacity=4, refill=1.0)
-    for _ in range(4):
+    for remaining in (3, 2, 1, 0):
+        b.observe_remaining(remaining, b.acquire())
+    ticket = b.acquire()
+    assert t.sleeps == [1.0]
+    b.observe_remaining(None, ticket)
+    assert b.level() == pytest.approx(4.0)
+    b.observe_remaining(3, b.acquire())
+    for _ in range(3):
         b.acquire()
-    before = b.level()
-    b.observe_remaining(4)
-    b.observe_remaining(None)
-    assert b.level() == before
+    assert t.sleeps == [1.0, 1.0]
+
+
+def test_calls_still_in_flight_count_on_top_of_the_header() -> None:
+    """Calls sent but not yet answered may not be counted by the server yet: they are added to
+    what the header says, so the model never spends them twice."""
+    t = FakeTime()
+    b = bucket(t, capacity=10, refill=1.0)
+    first, *others = [b.acquire() for _ in range(4)]
+    b.observe_remaining(9, first)  # the server saw only the first call
+    assert b.level() == pytest.approx(1 + len(others))
+
+
+def test_an_older_answer_does_not_overrule_a_newer_one() -> None:
+    """The reply to an earlier call, arriving late, does not replace a newer figure."""
+    t = FakeTime()
+    b = bucket(t, capacity=10, refill=1.0)
+    older, newer = b.acquire(), b.acquire()
+    b.observe_remaining(2, newer)
+    b.observe_remaining(9, older)
+    assert b.level() == pytest.approx(10 - 2 + 1)  # the older call was still in flight
+
+
+def replay(sent: list[float], capacity: int, refill: float) -> None:
+    """Replay send times through an exact server-side leaky bucket; fail on an overflow."""
+    level, last = 0.0, min(sent)
+    for at in sorted(sent):
+        level = max(level - (at - last) / refill, 0.0)
+        last = at
+        assert level + 1 <= capacity + 1e-9, "the bucket would have overflowed"
+        level += 1
 
 
 def test_never_exceeds_the_bucket_over_a_long_run() -> None:
@@ -101,29 +137,44 @@ def test_never_exceeds_the_bucket_over_a_long_run() -> None:
     b = bucket(t, capacity=capacity, refill=refill)
     sent: list[float] = []
     for _ in range(200):
-        wait = b.reserve()
-        assert wait is not None
-        sent.append(t.now + wait)
+        assert b.acquire()
+        sent.append(t.now)
         t.advance(0.01 if len(sent) % 7 else 0.3)
-    # Replay the sends through an exact server-side leaky bucket.
-    level, last = 0.0, sent[0]
-    for at in sorted(sent):
-        level = max(level - (at - last) / refill, 0.0)
-        last = at
-        assert level + 1 <= capacity + 1e-9
-        level += 1
+    replay(sent, capacity, refill)
 
 
-def test_concurrent_acquires_reserve_distinct_slots() -> None:
-    """Threads acquiring at once each get their own slot; the total wait matches the queue."""
+def test_threads_that_wake_late_together_never_burst_past_the_bucket() -> None:
+    """Many threads waiting for places, all woken late at once (a stalled machine), still send
+    no more than the bucket holds: each re-checks the bucket when it actually sends."""
     t = FakeTime()
-    b = bucket(t, capacity=2, refill=1.0)
-    threads = [threading.Thread(target=b.acquire) for _ in range(6)]
+    capacity, refill = 4, 1.0
+    gate = threading.Event()
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def stalled_sleep(seconds: float) -> None:
+        gate.wait(5)  # every waiter stalls, then they all wake together...
+        t.advance(0.25)  # ...each moving the clock a little
+
+    b = LeakyBucket(capacity, refill, headroom=0, monotonic=t.monotonic, sleep=stalled_sleep)
+    for _ in range(capacity):
+        b.acquire()
+    sent += [t.now] * capacity  # the bucket is full
+
+    def call() -> None:
+        b.acquire()
+        with lock:
+            sent.append(t.now)
+
+    threads = [threading.Thread(target=call) for _ in range(12)]
     for thread in threads:
         thread.start()
+    t.advance(30.0)  # long enough for all twelve, had they gone in a burst
+    gate.set()
     for thread in threads:
-        thread.join()
-    assert sorted(t.sleeps) == pytest.approx([1.0, 2.0, 3.0, 4.0])
+        thread.join(10)
+    assert len(sent) == capacity + 12
+    replay(sent, capacity, refill)
 
 
 @pytest.mark.parametrize(

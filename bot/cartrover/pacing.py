@@ -1,11 +1,18 @@
-"""Client-side pacing for CartRover's leaky bucket (cartrover-api.md §3, reliability R22).
+"""Client-side pacing for CartRover's leaky bucket (100 calls, one more every 0.6 s).
 
-CartRover allows a burst of 100 calls and leaks one every 0.6 s. :class:`LeakyBucket` models that
-bucket locally as a GCRA ("virtual scheduling"): one number, the theoretical time at which the
-bucket is empty again, so memory is constant however many calls go through. Each caller reserves
-its slot under a lock and then sleeps outside it, so concurrent threads queue fairly and the sum of
-their calls never exceeds the bucket. The server's ``X-CartRover-Api-Minute-Hits-Remaining`` header
-can only make the local model *more* conservative (another process may share the key).
+The server's ``X-CartRover-Api-Minute-Hits-Remaining`` header is the truth; :class:`LeakyBucket`
+only interpolates between replies. It is a GCRA ("virtual scheduling"): one number, the time at
+which the bucket would be empty again, so memory is constant however many calls go through.
+
+- A call takes its place in the bucket at the moment it is sent, checked against the clock at
+  that moment: a thread that waited and woke late (a busy machine) re-checks instead of going
+  anyway, so calls that wake together can never burst past what the bucket holds.
+- Each reply's header resets the model to the server's figure, in either direction: fewer calls
+  left than believed (another process shares the key) slows down at once, more left than believed
+  (the server refills faster than documented) is spent at once. Every other call still in flight
+  is counted on top, since the server may not have seen it yet (counting one it has seen only
+  errs on the safe side). An answer older than one already applied is ignored.
+- Between replies, and for replies without the header, the documented refill rate is assumed.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["LeakyBucket"]
+__all__ = ["LeakyBucket", "Ticket"]
+
+Ticket = int  # the sequence number of one call, from 1, in the order they were sent
 
 
 class LeakyBucket:
@@ -46,44 +55,54 @@ class LeakyBucket:
         self._sleep = sleep
         self._lock = threading.Lock()
         self._empty_at = monotonic()  # when the bucket will have drained completely
+        self._issued: Ticket = 0  # tickets handed out so far
+        self._in_flight: set[Ticket] = set()  # calls sent whose reply has not been seen
+        self._observed: Ticket = 0  # the newest ticket whose reply set the model
 
     def level(self) -> float:
         """Calls currently counted in the bucket (fractional while it drains)."""
         with self._lock:
             return max(self._empty_at - self._monotonic(), 0.0) / self.refill_seconds
 
-    def reserve(self, max_wait: float | None = None) -> float | None:
-        """Reserve the next slot and return how long to wait for it (0.0: go now). Returns None,
-        reserving nothing, when the wait would exceed ``max_wait`` seconds."""
+    def try_take(self) -> tuple[Ticket | None, float]:
+        """Take a place now if one is free: ``(ticket, 0.0)``; else ``(None, seconds until the
+        next place frees up)``, taking nothing."""
         with self._lock:
             now = self._monotonic()
             empty_at = max(self._empty_at, now)
             # The call fits once the level has drained to limit - 1.
-            wait = max(empty_at - (self._limit - 1) * self.refill_seconds - now, 0.0)
-            if max_wait is not None and wait > max_wait:
-                return None
+            wait = empty_at - (self._limit - 1) * self.refill_seconds - now
+            if wait > 0:
+                return None, wait
             self._empty_at = empty_at + self.refill_seconds
-            return wait
+            self._issued += 1
+            self._in_flight.add(self._issued)
+            return self._issued, 0.0
 
-    def acquire(self, timeout: float | None = None) -> bool:
-        """Block (through the injected sleep) until one call fits, and count it. With a
-        ``timeout``, give up at once — counting nothing — if the wait would be longer."""
-        wait = self.reserve(timeout)
-        if wait is None:
-            return False
-        if wait > 0:
+    def acquire(self, timeout: float | None = None) -> Ticket | None:
+        """Block (through the injected sleep) until one call fits and return its ticket. With a
+        ``timeout``, give up at once — taking nothing — if the wait would be longer."""
+        started = self._monotonic()
+        while True:
+            ticket, wait = self.try_take()
+            if ticket is not None:
+                return ticket
+            if timeout is not None and self._monotonic() + wait > started + timeout:
+                return None
             self._sleep(wait)
-        return True
 
-    def observe_remaining(self, remaining: int | None) -> None:
-        """Fold in the server's remaining-hits header: when it says fewer calls remain than the
-        local model believes, the model takes the server's (lower) figure. None is ignored."""
-        if remaining is None:
-            return
-        server_level = self.capacity - max(min(remaining, self.capacity), 0)
+    def observe_remaining(self, remaining: int | None, ticket: Ticket | None = None) -> None:
+        """The call holding ``ticket`` (None: the newest) is over; take the server's
+        remaining-hits figure from its reply as the truth. Without one (no header, or no reply
+        at all: None) the model is left as it is."""
         with self._lock:
-            now = self._monotonic()
-            self._empty_at = max(self._empty_at, now + server_level * self.refill_seconds)
+            ticket = self._issued if ticket is None else ticket
+            self._in_flight.discard(ticket)
+            if remaining is None or ticket < self._observed:
+                return  # nothing said, or an older answer than one already applied
+            self._observed = ticket
+            level = self.capacity - max(min(remaining, self.capacity), 0) + len(self._in_flight)
+            self._empty_at = self._monotonic() + level * self.refill_seconds
 
     def __repr__(self) -> str:
         return (
