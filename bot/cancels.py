@@ -1,28 +1,51 @@
-"""Running an approved hold request, per order (cartrover-api.md §11.3, reliability R5, R34,
-R41, R42): re-read → (still New and will be sent?) → mark ``sending`` in the store → cancel once →
-re-read to verify. An order found ``sending`` after a restart is only re-read, never sent again;
-several runners on one request (a live one and a resumer) each take an order only through the
-store's single-winner transitions.
+"""Running an approved hold request, per order: re-read → (still New and will be sent?) → mark
+``sending`` in the store → cancel once → verify with another read.
+
+- The re-read just before each cancel is per order: a cancel is never sent unless the order was
+  just seen New with sending not canceled (whether CartRover's cancel on an order already at the
+  WMS asks the warehouse to cancel it is unknown). With the order's creation time known, that read
+  is one listing call; otherwise the status and single-order calls.
+- Verifying is batched: the orders of up to :data:`VERIFY_BATCH` cancels are re-read together,
+  which one listing call usually covers.
+- Whatever the cancel call answers, it is never resent, and the order is always re-read: it is
+  "canceled" when the order shows it, "failed" only when a clear refusal left the order unchanged,
+  and "not confirmed" otherwise. The audit trail keeps the answer as received.
+- An order found ``sending`` after a restart is only re-read, never sent again; several runners on
+  one request (a live one and a resumer) each take an order only through the store's
+  single-winner transitions.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound, Unavailable
+from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
+from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.deps import Deps
 from bot.holds import why_not_holdable
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 
-__all__ = ["ORPHANED_AFTER", "execute", "final_state", "unfinished"]
+__all__ = ["ORPHANED_AFTER", "VERIFY_BATCH", "execute", "final_state", "unfinished"]
 
 log = logging.getLogger(__name__)
 
 # A ``sending`` item untouched for this long belongs to a process that died (the client's own
 # per-call deadline is far shorter), so another process may finish it by re-reading.
 ORPHANED_AFTER = timedelta(minutes=5)
+VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at once)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What one order's cancel call said, waiting for the verifying re-read."""
+
+    ref: str
+    refused: bool  # CartRover clearly did not act: a refusal, or nothing was sent at all
+    context: str  # what happened, in words ("" for a plain acceptance)
+    process_ids: tuple[str, ...] = ()
 
 
 def final_state(items: Iterable[HoldItem]) -> RequestState:
@@ -55,126 +78,108 @@ def execute(
     request = deps.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
         return request
-    for item in request.items:
-        if item.state.is_final:
-            continue
-        if _run_item(deps, request, item) and on_progress is not None:
-            refreshed = deps.store.get_request(request_id)
-            if refreshed is not None:
-                on_progress(refreshed)
+
+    def progress() -> None:
+        refreshed = deps.store.get_request(request_id)
+        if refreshed is not None and on_progress is not None:
+            on_progress(refreshed)
+
+    todo = [item for item in request.items if not item.state.is_final]
+    for start in range(0, len(todo), VERIFY_BATCH):
+        sent: list[_Sent] = []
+        for item in todo[start : start + VERIFY_BATCH]:
+            changed, outcome = _send(deps, request, item)
+            if outcome is not None:
+                sent.append(outcome)
+            if changed:
+                progress()
+        if sent:
+            _verify(deps, request, sent)
+            progress()
+    return _finish_request(deps, request_id)
+
+
+def _finish_request(deps: Deps, request_id: int) -> HoldRequest | None:
     request = deps.store.get_request(request_id)
     if request is None or any(not item.state.is_final for item in request.items):
         return request  # an item still in flight elsewhere; a later resume finishes it
     state = final_state(request.items)
-    if deps.store.decide(
-        request_id, to=state, actor=None, at=deps.clock.now(), expect=RequestState.EXECUTING
-    ):
+    now = deps.clock.now()
+    if deps.store.decide(request_id, to=state, actor=None, at=now, expect=RequestState.EXECUTING):
         deps.store.audit(
-            AuditEntry(
-                at=deps.clock.now(), event="finished", request_id=request_id, detail=state.value
-            )
+            AuditEntry(at=now, event="finished", request_id=request_id, detail=state.value)
         )
     return deps.store.get_request(request_id)
 
 
-def _run_item(deps: Deps, request: HoldRequest, item: HoldItem) -> bool:
-    """Process one item; True if this call changed it."""
+def _send(deps: Deps, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent | None]:
+    """Re-read one order and send its cancel if it still needs one. Returns whether this call
+    changed the item, and what the cancel call said (None: no cancel to verify)."""
     ref = item.cust_ref
     if item.state is ItemState.SENDING:
         stamp = item.updated_at
         if stamp is not None and deps.clock.now() - stamp < ORPHANED_AFTER:
-            return False  # another process is sending it right now
-        return _verify(deps, request, ref, [], "the bot restarted while this cancel was in flight")
-    try:
-        order = deps.cartrover.get_order(ref)
-    except OrderNotFound as exc:
-        return _finish(
-            deps,
-            request,
-            ref,
-            ItemState.SKIPPED,
-            f"not found in CartRover: {exc.message}",
-            exc.process_id,
-            expect=ItemState.QUEUED,
-        )
-    except CartRoverError as exc:
-        _audit_error(deps, request, ref, "re-read before cancel", exc)
-        return _finish(
-            deps,
-            request,
-            ref,
-            ItemState.FAILED,
-            f"could not re-read the order: {exc.message}",
-            exc.process_id,
-            expect=ItemState.QUEUED,
-        )
+            return False, None  # another process is sending it right now
+        return False, _Sent(ref, False, "the bot restarted while this cancel was in flight")
+    order = deps.cartrover.get_orders([ref]).get(ref)
+    if isinstance(order, OrderNotFound):
+        detail = f"not found in CartRover: {order.message}"
+        return _finish(deps, request, ref, ItemState.SKIPPED, detail, _pids(order)), None
+    if not isinstance(order, Order):
+        error = order or CartRoverError("no answer")
+        _audit_error(deps, request, ref, "re-read before cancel", error)
+        detail = f"could not re-read the order: {error.message}"
+        return _finish(deps, request, ref, ItemState.FAILED, detail, _pids(error)), None
     reason = why_not_holdable(order)
     if reason is not None:
         # Only while still queued: if another runner has meanwhile sent this order's cancel,
         # "already sending-canceled" is its own doing, and its outcome must stand.
-        return _finish(deps, request, ref, ItemState.SKIPPED, reason, None, expect=ItemState.QUEUED)
+        return _finish(deps, request, ref, ItemState.SKIPPED, reason, ()), None
     if not deps.store.start_item(request.id, ref, deps.clock.now()):
-        return False  # another worker or process won this item
-    return _cancel(deps, request, ref)
+        return False, None  # another worker or process won this item
+    return True, _cancel(deps, request, ref)
 
 
-def _cancel(deps: Deps, request: HoldRequest, ref: str) -> bool:
+def _cancel(deps: Deps, request: HoldRequest, ref: str) -> _Sent:
+    """Send the cancel once and say what came back; never raises for CartRover's sake."""
     try:
         reply = deps.cartrover.cancel_sending(ref)
-    except (ConnectionFailed, Unavailable) as exc:
-        sent = not isinstance(exc, ConnectionFailed) or exc.request_sent
-        _audit_error(deps, request, ref, "cancel sending", exc)
-        if sent:  # ambiguous: it may have been applied. Never resend; look instead.
-            pids = [exc.process_id] if exc.process_id else []
-            return _verify(
-                deps, request, ref, pids, f"the cancel call got no clear answer ({exc.message})"
-            )
-        return _finish(
-            deps,
-            request,
-            ref,
-            ItemState.FAILED,
-            f"CartRover could not be reached: {exc.message}",
-            None,
-        )
     except CartRoverError as exc:
         _audit_error(deps, request, ref, "cancel sending", exc)
-        return _finish(
-            deps,
-            request,
-            ref,
-            ItemState.FAILED,
-            f"CartRover refused: {exc.message}",
-            exc.process_id,
-        )
-    pids = [reply.process_id] if reply.process_id else []
-    if not reply.accepted:
-        message = reply.message or "no reason given"
-        return _finish_many(
-            deps, request, ref, ItemState.FAILED, f"CartRover refused: {message}", pids
-        )
-    return _verify(deps, request, ref, pids, "")
+        if isinstance(exc, ConnectionFailed) and exc.request_sent:
+            return _Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
+        return _Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
+    _audit_answer(deps, request, ref, reply)
+    pids = (reply.process_id,) if reply.process_id else ()
+    if reply.outcome is CancelOutcome.ACCEPTED:
+        return _Sent(ref, False, "", pids)
+    if reply.outcome is CancelOutcome.REFUSED:
+        return _Sent(ref, True, f"CartRover refused: {reply.message or 'no reason given'}", pids)
+    return _Sent(ref, False, "CartRover's answer to the cancel could not be read", pids)
 
 
-def _verify(deps: Deps, request: HoldRequest, ref: str, pids: list[str], context: str) -> bool:
-    try:
-        order = deps.cartrover.get_order(ref)
-    except CartRoverError as exc:
-        _audit_error(deps, request, ref, "verify", exc)
-        detail = f"could not re-read to verify ({exc.message})"
-        return _finish_many(
-            deps, request, ref, ItemState.NOT_CONFIRMED, _join(context, detail), pids
-        )
-    if order.is_sending_canceled or order.order_status == "canceled":
-        return _finish_many(
-            deps, request, ref, ItemState.CANCELED, _join(context, order.status_words), pids
-        )
-    detail = f"CartRover still shows {order.status_words}"
-    return _finish_many(deps, request, ref, ItemState.NOT_CONFIRMED, _join(context, detail), pids)
+def _verify(deps: Deps, request: HoldRequest, sent: Sequence[_Sent]) -> None:
+    """Re-read every order whose cancel was sent and record each outcome."""
+    read = deps.cartrover.get_orders([s.ref for s in sent])
+    for s in sent:
+        order = read.get(s.ref)
+        if not isinstance(order, Order):
+            error = order or CartRoverError("no answer")
+            _audit_error(deps, request, s.ref, "verify", error)
+            state = ItemState.NOT_CONFIRMED
+            detail = f"could not re-read to verify ({error.message})"
+        elif order.is_sending_canceled or order.order_status == "canceled":
+            state, detail = ItemState.CANCELED, order.status_words
+        elif s.refused and order.will_be_sent:
+            state, detail = ItemState.FAILED, f"CartRover still shows {order.status_words}"
+        else:
+            state, detail = ItemState.NOT_CONFIRMED, f"CartRover still shows {order.status_words}"
+        text = f"{s.context}; {detail}" if s.context else detail
+        _finish(deps, request, s.ref, state, text, s.process_ids, expect=ItemState.SENDING)
 
 
-def _join(context: str, detail: str) -> str:
-    return f"{context}; {detail}" if context else detail
+def _pids(error: CartRoverError) -> tuple[str, ...]:
+    return (error.process_id,) if error.process_id else ()
 
 
 def _finish(
@@ -183,22 +188,9 @@ def _finish(
     ref: str,
     state: ItemState,
     detail: str,
-    pid: str | None,
+    pids: Sequence[str],
     *,
-    expect: ItemState | None = None,
-) -> bool:
-    return _finish_many(deps, request, ref, state, detail, [pid] if pid else [], expect=expect)
-
-
-def _finish_many(
-    deps: Deps,
-    request: HoldRequest,
-    ref: str,
-    state: ItemState,
-    detail: str,
-    pids: list[str],
-    *,
-    expect: ItemState | None = None,
+    expect: ItemState = ItemState.QUEUED,
 ) -> bool:
     now = deps.clock.now()
     changed = deps.store.finish_item(
@@ -217,6 +209,19 @@ def _finish_many(
         )
         log.info("hold #%s %s → %s", request.id, ref, state.value)
     return changed
+
+
+def _audit_answer(deps: Deps, request: HoldRequest, ref: str, reply: CancelReply) -> None:
+    deps.store.audit(
+        AuditEntry(
+            at=deps.clock.now(),
+            event="cancel_answer",
+            request_id=request.id,
+            cust_ref=ref,
+            detail=f"{reply.outcome.value}: {reply.raw}",
+            process_id=reply.process_id,
+        )
+    )
 
 
 def _audit_error(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from bot.approvers import Approvers
+from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import CancelReply, Order
 from bot.settings import Settings
 from bot.slackio import Poster
@@ -22,6 +23,10 @@ class OrderService(Protocol):
     """The CartRover calls the bot makes (implemented by ``CartRoverClient``)."""
 
     def get_order(self, ref: str) -> Order: ...
+
+    def get_orders(
+        self, refs: Sequence[str], created: Mapping[str, datetime] | None = None
+    ) -> Mapping[str, Order | CartRoverError]: ...
 
     def iter_orders(
         self,

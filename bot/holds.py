@@ -6,11 +6,18 @@ Running an approved request — re-read, cancel once, verify — is :mod:`bot.ca
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from bot.cartrover.errors import OrderNotFound
+from bot.cartrover.errors import (
+    AuthenticationFailed,
+    CartRoverError,
+    ConnectionFailed,
+    OrderNotFound,
+    RateLimited,
+    Unavailable,
+)
 from bot.cartrover.models import Flag, Order
 from bot.deps import Deps
 from bot.store.base import AuditEntry, HoldRequest, RequestState
@@ -24,6 +31,7 @@ __all__ = [
     "open_request",
     "refuse",
     "reject",
+    "unread_reason",
     "why_not_holdable",
 ]
 
@@ -55,15 +63,27 @@ def why_not_holdable(order: Order) -> str | None:
     return None
 
 
-def check_orders(deps: Deps, refs: Iterable[str]) -> tuple[list[Order], list[tuple[str, str]]]:
-    """Read each order; return the holdable ones and (ref, reason) for the rest."""
+def unread_reason(error: CartRoverError) -> str:
+    """Why an order could not be read, in words."""
+    if isinstance(error, OrderNotFound):
+        return f"CartRover does not know it ({error.message})"
+    if isinstance(error, AuthenticationFailed):
+        return "CartRover refused the bot's API credentials (an admin should check them)"
+    if isinstance(error, ConnectionFailed | Unavailable | RateLimited):
+        return f"CartRover did not answer about it ({error.message}); try again later"
+    return f"CartRover said: {error.message}"
+
+
+def check_orders(
+    deps: Deps, refs: Sequence[str], created: Mapping[str, datetime] | None = None
+) -> tuple[list[Order], list[tuple[str, str]]]:
+    """Read the orders (with as few calls as ``created`` times allow); return the holdable ones
+    and (ref, reason) for the rest."""
     good: list[Order] = []
     bad: list[tuple[str, str]] = []
-    for ref in refs:
-        try:
-            order = deps.cartrover.get_order(ref)
-        except OrderNotFound as exc:
-            bad.append((ref, f"CartRover does not know it ({exc.message})"))
+    for ref, order in deps.cartrover.get_orders(refs, created).items():
+        if isinstance(order, CartRoverError):
+            bad.append((ref, unread_reason(order)))
             continue
         reason = why_not_holdable(order)
         if reason is None:

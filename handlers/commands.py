@@ -14,7 +14,7 @@ from bot.blocks.common import section
 from bot.blocks.help import help_message, usage_error
 from bot.blocks.holds import pending_message
 from bot.blocks.orders import StatusLine, history_message, status_message
-from bot.cartrover.errors import CartRoverError, OrderNotFound
+from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, UsageError, parse, subcommands
 from bot.store.base import RequestState
@@ -79,16 +79,10 @@ def _text(text: str) -> Message:
 
 @runner("status")
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:
-    lines = []
-    for ref in command.refs:
-        try:
-            lines.append(StatusLine(ref, order=deps.cartrover.get_order(ref)))
-        except OrderNotFound as exc:
-            lines.append(StatusLine(ref, problem=f"not found in CartRover ({exc.message})"))
-        except CartRoverError as exc:
-            if len(command.refs) == 1:
-                raise
-            lines.append(StatusLine(ref, problem=str(exc.message), process_id=exc.process_id))
+    lines = [
+        StatusLine(ref, error=read) if isinstance(read, CartRoverError) else StatusLine(ref, read)
+        for ref, read in deps.cartrover.get_orders(command.refs).items()
+    ]
     tell(deps, asker, status_message(lines, deps.clock.now()))
 
 

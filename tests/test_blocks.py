@@ -18,6 +18,7 @@ from bot.blocks.common import Message
 from bot.blocks.help import help_message, usage_error
 from bot.blocks.holds import hold_message, pending_message
 from bot.blocks.orders import StatusLine, history_message, status_message
+from bot.cartrover.errors import ConnectionFailed, OrderNotFound, Refused
 from bot.cartrover.models import Order
 from bot.grammar import subcommands
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
@@ -151,7 +152,8 @@ def every_message(now: datetime) -> Iterator[tuple[str, Message]]:
     yield "pending 500", pending_message(many, now)
     lines = [StatusLine("TEST-1001", order=hostile_order(now))]
     lines += [
-        StatusLine("TEST-1002", problem=HOSTILE, process_id="<pid>"),
+        StatusLine("TEST-1002", error=Refused(HOSTILE, process_id="<pid>")),
+        StatusLine("TEST-1007", error=ConnectionFailed(HOSTILE, request_sent=True)),
         StatusLine(
             "TEST-1003", order=hostile_order(now, order_status="error", error_reason=HOSTILE)
         ),
@@ -382,14 +384,14 @@ def test_status_escapes_ship_to_source_and_cartrover_words(clock: FrozenClock) -
     """Ship-to name, order source, error reason and problems arrive escaped in status replies."""
     order = hostile_order(clock.now(), order_status="error", error_reason=HOSTILE)
     message = status_message(
-        [StatusLine("TEST-1001", order=order), StatusLine("TEST-2", problem=HOSTILE)],
+        [StatusLine("TEST-1001", order=order), StatusLine("TEST-2", error=OrderNotFound(HOSTILE))],
         clock.now(),
     )
     first, second = (b["text"]["text"] for b in message.blocks)
     assert "Ship to: &lt;!channel&gt; look &lt;https://x|Approve&gt; &amp; co Park" in first
     assert "from &lt;!channel&gt;" in first
     assert "Error — &lt;!channel&gt;" in first
-    assert "`TEST-2` — &lt;!channel&gt;" in second
+    assert "`TEST-2` — CartRover does not know this order (&lt;!channel&gt;" in second
     for piece in ESCAPED_PIECES:
         assert piece in message.text
 

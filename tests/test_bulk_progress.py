@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import approval, holds
-from bot.cartrover.models import CancelReply, Order
+from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, make_deps
@@ -23,9 +23,12 @@ class Book:
         flag = "Y" if self.canceled[ref] else "N"
         return Order.from_api({"cust_ref": ref, "order_status": "new", "sending_canceled": flag})
 
+    def get_orders(self, refs: list[str], created: Any = None) -> dict[str, Order]:
+        return {ref: self.get_order(ref) for ref in refs}
+
     def cancel_sending(self, ref: str) -> CancelReply:
         self.canceled[ref] += 1
-        return CancelReply(True, "", "PID-1")
+        return CancelReply(CancelOutcome.ACCEPTED, "", "PID-1")
 
     def iter_orders(self, status: str = "new", **query: Any) -> list[Order]:
         return []
@@ -41,7 +44,8 @@ class CountingPoster(RecordingPoster):
 
 
 def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
-    """50 orders taking 0.1 s each give 5 progress updates and one final one, all recorded."""
+    """Progress steps 0.1 s apart (one per order sent, one per verified batch) give one update a
+    second and one final one, all recorded."""
     clock = FrozenClock(datetime(2026, 3, 2, 12, 0, tzinfo=UTC))
     refs = [f"BULK-{n:03d}" for n in range(50)]
     book, poster = Book(refs), CountingPoster()
@@ -51,10 +55,16 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
     )
     deps.store.set_message(request.id, "C1", "1700000000.000001")
     assert deps.store.decide(request.id, to=RequestState.EXECUTING, actor="U2", at=clock.now())
-    ticks = iter(n / 10 for n in range(1000))  # each progress step 0.1 s after the last
+    steps = iter(range(1000))  # each progress step 0.1 s after the last
+    taken: list[int] = []
 
-    finished = approval.run_approved(deps, request.id, monotonic=lambda: next(ticks))
+    def monotonic() -> float:
+        taken.append(next(steps))
+        return taken[-1] / 10
+
+    finished = approval.run_approved(deps, request.id, monotonic=monotonic)
     assert finished is not None and finished.state is RequestState.DONE
-    assert len(poster.updates) == 5 + 1
+    assert len(taken) == 50 + 2  # 50 orders sent, verified in two batches
+    assert len(poster.updates) == 6 + 1  # at 0.0, 1.0, … 5.0 s, then the final one
     assert {item.state for item in finished.items} == {ItemState.CANCELED}
     assert set(book.canceled.values()) == {1}

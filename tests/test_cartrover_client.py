@@ -22,13 +22,14 @@ from bot.cartrover.errors import (
     ConnectionFailed,
     OrderNotFound,
     RateLimited,
-    Refused,
     Unavailable,
     UnexpectedReply,
 )
+from bot.cartrover.models import CancelOutcome
 from bot.cartrover.pacing import LeakyBucket
 from bot.orderref import OrderRefError
 from bot.sandbox import OrderBook, SandboxServer, generate_orders
+from bot.sandbox.handler import ODD_CANCEL_REPLIES
 from bot.settings import ConfigError, Settings
 from bot.times import FrozenClock
 
@@ -103,46 +104,115 @@ def envelope(payload: Any, status: int = 200, **headers: str) -> httpx.Response:
 
 
 OK_CANCEL = envelope({"success_code": True, "response": {"success": True, "message": ""}})
-OK_ORDER = envelope({"success_code": True, "response": {"cust_ref": "A-1", "order_status": "new"}})
+OK_STATUS = envelope({"success_code": True, "response": {"cust_ref": "A-1", "order_status": "new"}})
+OK_DETAILS = envelope(
+    {"success_code": True, "response": {"cust_ref": "A-1", "sending_canceled": "N"}}
+)
+
+
+def by_path(
+    replies: dict[str, httpx.Response | Exception],
+) -> tuple[httpx.Client, list[httpx.Request]]:
+    """An httpx.Client answering by path prefix (the longest that matches), for calls that may
+    arrive in any order; records what it received."""
+    received: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        prefix = max((p for p in replies if request.url.path.startswith(p)), key=len)
+        reply = replies[prefix]
+        if isinstance(reply, Exception):
+            raise reply
+        received.append(request)
+        return reply
+
+    return httpx.Client(transport=httpx.MockTransport(handler)), received
+
+
+def order_replies() -> dict[str, httpx.Response | Exception]:
+    return {"/v1/merchant/orders/": OK_DETAILS, "/v1/merchant/orders/status/": OK_STATUS}
 
 
 # ------------------------------------------------------------------------------- the calls
 
 
-def test_get_order_reads_one_order_from_the_sandbox(server: SandboxServer, connect: Any) -> None:
-    """get_order returns the parsed order and the sandbox sees one authenticated M2 call."""
-    order = connect(server.url).get_order("TS-000001")
-    assert order.cust_ref == "TS-000001"
-    assert order.will_be_sent
-    (request,) = server.requests
-    assert (request.path, request.route, request.auth_ok, request.query) == (
-        "/v1/merchant/orders/TS-000001",
-        "M2",
-        True,
-        {},
-    )
-
-
-def test_missing_order_is_not_found_with_the_process_id(
+def test_get_order_reads_the_status_call_and_the_order_call(
     server: SandboxServer, connect: Any
 ) -> None:
-    """A missing order raises OrderNotFound carrying HTTP status and the sandbox's Process-ID."""
+    """get_order makes one authenticated status call and one order call; the status comes from
+    the status call, the flags and details from the order call (which carries no status)."""
+    order = connect(server.url).get_order("TS-000001")
+    assert (order.cust_ref, order.order_status, order.order_source) == (
+        "TS-000001",
+        "new",
+        "Test Store",
+    )
+    assert order.will_be_sent
+    seen = sorted((r.path, r.route, r.auth_ok, str(r.query)) for r in server.requests)
+    assert seen == [
+        ("/v1/merchant/orders/TS-000001", "M2", True, "{}"),
+        ("/v1/merchant/orders/status/TS-000001", "M3", True, "{}"),
+    ]
+
+
+@pytest.mark.parametrize("http_status", [404, 200])
+def test_missing_order_is_not_found_with_the_process_id(
+    server: SandboxServer, connect: Any, http_status: int
+) -> None:
+    """A missing order raises OrderNotFound with the sandbox's Process-ID, whether CartRover says
+    so with HTTP 404 or with an error envelope on HTTP 200."""
+    server.faults.not_found_status = http_status
     with pytest.raises(OrderNotFound) as info:
         connect(server.url).get_order("NOPE-1")
-    assert info.value.http_status == 404
-    assert info.value.process_id == server.requests[0].process_id
-    assert len(server.requests) == 1
+    assert info.value.http_status == http_status
+    assert info.value.process_id in {r.process_id for r in server.requests}
+    assert len(server.requests) == 2
 
 
-def test_wrong_credentials_fail_without_retry(server: SandboxServer, sleeps: Sleeps) -> None:
-    """Refused credentials raise AuthenticationFailed after exactly one request."""
+@pytest.mark.parametrize("http_status", [401, 200])
+def test_wrong_credentials_fail_without_retry(
+    server: SandboxServer, sleeps: Sleeps, http_status: int
+) -> None:
+    """Refused credentials (HTTP 401, or an envelope on 200) raise AuthenticationFailed; neither
+    call is retried."""
+    server.faults.auth_failure_status = http_status
     with (
         CartRoverClient(server.url, USER, "wrong", sleep=sleeps) as client,
         pytest.raises(AuthenticationFailed),
     ):
         client.get_order("TS-000001")
-    assert len(server.requests) == 1
+    assert len(server.requests) == 2
     assert sleeps == []
+
+
+def test_a_status_reply_without_order_status_is_unexpected(connect: Any) -> None:
+    """The status call answering without order_status raises UnexpectedReply naming what was
+    missing; the status is never guessed, not even from an order reply that carries one."""
+    details = envelope(
+        {"success_code": True, "response": {"cust_ref": "A-1", "order_status": "new"}}
+    )
+    no_status = envelope({"success_code": True, "response": {"cust_ref": "A-1", "cust_po_no": "1"}})
+    http, _ = by_path({"/v1/merchant/orders/": details, "/v1/merchant/orders/status/": no_status})
+    with pytest.raises(UnexpectedReply, match="has no order_status") as info:
+        connect("https://cr.test", http=http).get_order("A-1")
+    assert (info.value.http_status, info.value.process_id) == (200, "PID-1")
+
+
+def test_the_status_call_decides_when_the_order_reply_disagrees(
+    connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An order reply that does carry order_status is overruled by the status call, and the
+    disagreement is logged."""
+    details = envelope(
+        {"success_code": True, "response": {"cust_ref": "A-1", "order_status": "new"}}
+    )
+    shipped = envelope(
+        {"success_code": True, "response": {"cust_ref": "A-1", "order_status": "shipped"}}
+    )
+    http, _ = by_path({"/v1/merchant/orders/": details, "/v1/merchant/orders/status/": shipped})
+    with caplog.at_level(logging.DEBUG, logger="bot.cartrover"):
+        order = connect("https://cr.test", http=http).get_order("A-1")
+    assert order.order_status == "shipped"
+    assert "the status reply decides" in caplog.text
 
 
 def test_cancel_uses_the_cancel_credentials(book: OrderBook, sleeps: Sleeps) -> None:
@@ -157,7 +227,9 @@ def test_cancel_uses_the_cancel_credentials(book: OrderBook, sleeps: Sleeps) -> 
         assert client.get_order("TS-000002").is_sending_canceled
     assert reply.accepted
     assert reply.process_id == server.requests[0].process_id
-    assert [(r.route, r.credential) for r in server.requests] == [("C4", "cancel"), ("M2", "main")]
+    seen = [(r.route, r.credential) for r in server.requests]
+    assert seen[0] == ("C4", "cancel")
+    assert sorted(seen[1:]) == [("M2", "main"), ("M3", "main")]
     assert book.cancel_count("TS-000002") == 1
 
 
@@ -175,10 +247,27 @@ def test_cancel_refused_in_the_reply_is_not_accepted(server: SandboxServer, conn
 
 
 def test_cancel_failure_envelope_is_refused(server: SandboxServer, connect: Any) -> None:
-    """A Failure envelope on the cancel raises Refused with the message, sent once."""
+    """A Failure envelope on the cancel is a REFUSED reply with the message, sent once."""
     server.faults.refuse_cancel = True
-    with pytest.raises(Refused, match="locked by the WMS"):
-        connect(server.url).cancel_sending("TS-000001")
+    reply = connect(server.url).cancel_sending("TS-000001")
+    assert (reply.outcome, reply.message) == (
+        CancelOutcome.REFUSED,
+        "Unable to cancel sending: order is locked by the WMS",
+    )
+    assert '"error_code": "Failure"' in reply.raw
+    assert len(server.cancel_requests()) == 1
+
+
+@pytest.mark.parametrize("odd", sorted(ODD_CANCEL_REPLIES))
+def test_an_odd_cancel_answer_is_unclear_never_an_error(
+    server: SandboxServer, connect: Any, odd: str
+) -> None:
+    """A bare success, an empty response, HTML or truncated JSON to the cancel is UNCLEAR (it
+    may have acted), kept as received, and sent once."""
+    server.faults.cancel_reply = odd
+    reply = connect(server.url).cancel_sending("TS-000001")
+    assert reply.outcome is CancelOutcome.UNCLEAR
+    assert reply.raw.startswith("HTTP 200: ")
     assert len(server.cancel_requests()) == 1
 
 
@@ -186,7 +275,7 @@ def test_success_without_the_expected_field_is_unexpected(connect: Any) -> None:
     """A success envelope without `response` raises UnexpectedReply with status and PID."""
     http, _ = scripted(envelope({"success_code": True}))
     with pytest.raises(UnexpectedReply) as info:
-        connect("https://cr.test", http=http).get_order("A-1")
+        connect("https://cr.test", http=http).get_status("A-1")
     assert (info.value.http_status, info.value.process_id) == (200, "PID-1")
 
 
@@ -255,8 +344,9 @@ def test_a_burst_never_hits_the_sandbox_rate_limit(book: OrderBook, threads: int
     ):
         orders = list(pool.map(lambda _: client.get_order("TS-000001"), range(150)))
         assert server.rate_limited_count == 0
-    assert len(orders) == len(server.requests) == 150
-    assert client.stats == {"get_order": 150}
+    assert len(orders) == 150
+    assert len(server.requests) == 300
+    assert client.stats == {"get_order": 150, "get_status": 150}
 
 
 def test_cancel_waits_for_bucket_capacity(connect: Any) -> None:
@@ -269,10 +359,10 @@ def test_cancel_waits_for_bucket_capacity(connect: Any) -> None:
         now[0] += seconds
 
     bucket = LeakyBucket(2, 5.0, headroom=0, monotonic=lambda: now[0], sleep=sleep)
-    http, received = scripted(OK_ORDER, OK_ORDER, OK_CANCEL)
+    http, received = scripted(OK_STATUS, OK_STATUS, OK_CANCEL)
     client = connect("https://cr.test", http=http, bucket=bucket, deadline=30.0)
-    client.get_order("A-1")
-    client.get_order("A-1")
+    client.get_status("A-1")
+    client.get_status("A-1")
     assert client.cancel_sending("A-1").accepted
     assert waits == [5.0]
     assert len(received) == 3
@@ -285,18 +375,18 @@ def test_reads_are_retried_on_5xx(server: SandboxServer, connect: Any, sleeps: S
     """Two HTML 503 pages are retried with backoff and the third read succeeds."""
     server.faults.fail_5xx = 2
     client = connect(server.url)
-    assert client.get_order("TS-000001").cust_ref == "TS-000001"
+    assert client.get_status("TS-000001").cust_ref == "TS-000001"
     assert len(server.requests) == 3
     assert len(sleeps) == 2
     assert all(0 < s <= 8.5 for s in sleeps)
-    assert client.stats == {"get_order": 3, "retries": 2, "failures": 2}
+    assert client.stats == {"get_status": 3, "retries": 2, "failures": 2}
 
 
 def test_reads_stop_after_the_attempt_budget(server: SandboxServer, connect: Any) -> None:
     """A server failing every time gets exactly read_attempts requests, then Unavailable."""
     server.faults.fail_5xx = 10
     with pytest.raises(Unavailable) as info:
-        connect(server.url, read_attempts=3).get_order("TS-000001")
+        connect(server.url, read_attempts=3).get_status("TS-000001")
     assert info.value.http_status == 503
     assert len(server.requests) == 3
 
@@ -307,7 +397,7 @@ def test_reads_are_retried_on_a_rate_limit_with_http_200(
     """A RateLimit envelope on HTTP 200 is retried and the read then succeeds."""
     server.faults.rate_limit_next = 1
     client = connect(server.url)
-    client.get_order("TS-000001")
+    client.get_status("TS-000001")
     assert len(server.requests) == 2
     assert client.stats["rate_limited"] == 1
 
@@ -318,7 +408,7 @@ def test_reads_honour_retry_after_on_http_429(
     """An HTTP 429 with Retry-After: 1 makes the client wait at least one second."""
     server.faults.rate_limit_next = 1
     server.faults.rate_limit_http_429 = True
-    connect(server.url).get_order("TS-000001")
+    connect(server.url).get_status("TS-000001")
     assert len(server.requests) == 2
     assert sleeps[0] >= 1.0
 
@@ -328,9 +418,9 @@ def test_a_retry_after_beyond_the_deadline_is_raised_at_once(connect: Any, sleep
     limited = envelope(
         {"success_code": False, "error_code": "RateLimit"}, 429, **{"Retry-After": "60"}
     )
-    http, received = scripted(limited, OK_ORDER)
+    http, received = scripted(limited, OK_STATUS)
     with pytest.raises(RateLimited) as info:
-        connect("https://cr.test", http=http, deadline=5.0).get_order("A-1")
+        connect("https://cr.test", http=http, deadline=5.0).get_status("A-1")
     assert info.value.retry_after == 60.0
     assert (len(received), sleeps) == (1, [])
 
@@ -362,14 +452,17 @@ def test_cancel_is_not_resent_after_a_reset(
     assert book.cancel_count("TS-000001") == 1
 
 
-@pytest.mark.parametrize("fault", ["fail_5xx", "rate_limit_next"])
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [("fail_5xx", CancelOutcome.UNCLEAR), ("rate_limit_next", CancelOutcome.REFUSED)],
+)
 def test_cancel_is_not_retried_on_5xx_or_rate_limit(
-    server: SandboxServer, connect: Any, fault: str
+    server: SandboxServer, connect: Any, fault: str, outcome: CancelOutcome
 ) -> None:
-    """A 5xx or a RateLimit answer to the cancel is raised after exactly one request."""
+    """A 5xx (it may have acted: UNCLEAR) or a RateLimit answer (REFUSED) to the cancel is
+    returned after exactly one request."""
     setattr(server.faults, fault, 1)
-    with pytest.raises((Unavailable, RateLimited)):
-        connect(server.url).cancel_sending("TS-000001")
+    assert connect(server.url).cancel_sending("TS-000001").outcome is outcome
     assert len(server.cancel_requests()) == 1
 
 
@@ -438,15 +531,19 @@ def test_bad_references_are_refused_before_any_request(
 def test_accepted_references_reach_exactly_the_expected_path(
     server: SandboxServer, connect: Any, ref: str
 ) -> None:
-    """For accepted references the sandbox sees exactly the M2 and C4 paths with that ref."""
+    """For accepted references the sandbox sees exactly the order, status and cancel paths with
+    that ref."""
     client = connect(server.url)
-    for call in (client.get_order, client.cancel_sending):
-        with pytest.raises(CartRoverError):
-            call(ref)
-    assert [r.raw_path for r in server.requests] == [
-        f"/v1/merchant/orders/{ref}",
-        f"/v1/cart/orders/wms_cancel/{ref}",
-    ]
+    with pytest.raises(CartRoverError):
+        client.get_order(ref)
+    assert not client.cancel_sending(ref).accepted
+    assert sorted(r.raw_path for r in server.requests) == sorted(
+        [
+            f"/v1/cart/orders/wms_cancel/{ref}",
+            f"/v1/merchant/orders/status/{ref}",
+            f"/v1/merchant/orders/{ref}",
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------- secrets, logs
@@ -454,17 +551,19 @@ def test_accepted_references_reach_exactly_the_expected_path(
 
 def test_credentials_travel_only_in_the_authorization_header(connect: Any) -> None:
     """The key never appears in the URL; it is sent as HTTP Basic in Authorization."""
-    http, received = scripted(OK_ORDER)
+    http, received = by_path(order_replies())
     from pydantic import SecretStr
 
     client = CartRoverClient("https://cr.test", USER, SecretStr(KEY), http=http, sleep=Sleeps())
     client.get_order("A-1")
-    (request,) = received
-    assert request.headers["Authorization"] == f"Basic {TOKEN}"
-    assert KEY not in str(request.url)
-    assert USER not in str(request.url)
-    assert request.url.query == b""
-    assert request.headers["Accept"] == "application/json"
+    assert len(received) == 2
+    for request in received:
+        assert request.headers["Authorization"] == f"Basic {TOKEN}"
+        assert KEY not in str(request.url)
+        assert USER not in str(request.url)
+        assert request.url.query == b""
+        assert request.headers["Accept"] == "application/json"
+    client.close()
 
 
 def test_debug_logs_never_contain_credentials(
@@ -478,8 +577,7 @@ def test_debug_logs_never_contain_credentials(
         client = connect(server.url, cancel_user=CANCEL_USER, cancel_key=CANCEL_KEY)
         client.get_order("TS-000001")
         list(client.iter_orders())
-        with pytest.raises(AuthenticationFailed):
-            client.cancel_sending("TS-000001")
+        assert client.cancel_sending("TS-000001").outcome is CancelOutcome.REFUSED
     finally:
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.NOTSET)
@@ -495,11 +593,11 @@ def test_every_call_logs_one_line(
 ) -> None:
     """Each call logs one bot.cartrover line with path, status, duration, PID and hits."""
     caplog.set_level(logging.INFO, logger="bot.cartrover")
-    connect(server.url).get_order("TS-000001")
+    connect(server.url).get_status("TS-000001")
     (record,) = [r for r in caplog.records if r.name == "bot.cartrover"]
     message = record.getMessage()
     assert record.levelno == logging.INFO
-    assert "GET /v1/merchant/orders/TS-000001 → 200 in " in message
+    assert "GET /v1/merchant/orders/status/TS-000001 → 200 in " in message
     assert f"Process-ID {server.requests[0].process_id}" in message
     assert "hits remaining 999" in message
 
@@ -515,7 +613,7 @@ def test_a_dripping_sandbox_is_cut_off_at_the_deadline(server: SandboxServer) ->
     with CartRoverClient(server.url, USER, KEY, deadline=1.0, sleep=sleeps) as client:
         started = time.monotonic()
         with pytest.raises(ConnectionFailed, match="1 s deadline") as info:
-            client.get_order("TS-000001")
+            client.get_status("TS-000001")
         elapsed = time.monotonic() - started
     assert info.value.request_sent
     assert 0.9 <= elapsed < 1.6
@@ -550,7 +648,7 @@ def test_a_slow_body_from_a_caller_transport_is_cut_off(connect: Any) -> None:
     )
     started = time.monotonic()
     with pytest.raises(ConnectionFailed):
-        connect("https://cr.test", http=http, deadline=0.3).get_order("A-1")
+        connect("https://cr.test", http=http, deadline=0.3).get_status("A-1")
     assert time.monotonic() - started < 0.8
 
 
@@ -568,9 +666,9 @@ def test_from_settings_uses_both_credential_pairs() -> None:
             "CARTROVER_CANCEL_API_KEY": CANCEL_KEY,
         }
     )
-    http, received = scripted(OK_ORDER, OK_CANCEL)
+    http, received = scripted(OK_STATUS, OK_CANCEL)
     with CartRoverClient.from_settings(settings, http=http, sleep=Sleeps()) as client:
-        client.get_order("A-1")
+        client.get_status("A-1")
         client.cancel_sending("A-1")
     assert client.base_url == "https://cr.test"
     cancel_token = base64.b64encode(f"{CANCEL_USER}:{CANCEL_KEY}".encode()).decode()
@@ -592,7 +690,7 @@ def test_close_closes_only_an_owned_http_client() -> None:
     owned = CartRoverClient("https://cr.test", USER, KEY)
     owned.close()
     assert owned._http.is_closed
-    http, _ = scripted(OK_ORDER)
+    http, _ = scripted(OK_STATUS)
     CartRoverClient("https://cr.test", USER, KEY, http=http).close()
     assert not http.is_closed
 

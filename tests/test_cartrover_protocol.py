@@ -21,7 +21,7 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.models import Flag
+from bot.cartrover.models import CancelOutcome, CancelReply, Flag, OrderStatus
 from bot.orderref import OrderRefError
 
 PID = {"X-CartRover-Process-ID": "pid-42"}
@@ -335,10 +335,14 @@ def test_decode_redirect_is_unexpected_and_names_the_setting() -> None:
 RECORD = {"cust_ref": "TEST-7", "order_status": "new", "sending_canceled": "N", "on_hold": "N"}
 
 
-def test_decode_order_parses_a_record() -> None:
-    """An order record under `response` becomes an Order."""
-    order = protocol.decode_order(RECORD)
-    assert order.cust_ref == "TEST-7"
+STATUS = OrderStatus("TEST-7", "new")
+
+
+def test_decode_order_combines_the_order_reply_with_the_status() -> None:
+    """An order reply (no status of its own) plus the status call's answer becomes an Order."""
+    details = {k: v for k, v in RECORD.items() if k != "order_status"}
+    order = protocol.decode_order(details, STATUS)
+    assert (order.cust_ref, order.order_status) == ("TEST-7", "new")
     assert order.sending_canceled is Flag.NO
 
 
@@ -346,33 +350,78 @@ def test_decode_order_parses_a_record() -> None:
 def test_decode_order_without_a_record_is_unexpected(data: Any) -> None:
     """A success envelope without an order record is UnexpectedReply with the Process-ID."""
     with pytest.raises(UnexpectedReply) as info:
-        protocol.decode_order(data, "pid-9")
+        protocol.decode_order(data, STATUS, "pid-9")
     assert info.value.process_id == "pid-9"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {}, {"cust_ref": "TEST-7"}, {"cust_ref": "TEST-7", "order_status": ""}, ["x"]],
+)
+def test_decode_status_without_a_status_is_unexpected(data: Any) -> None:
+    """A status reply without order_status (or without a record) is UnexpectedReply."""
+    with pytest.raises(UnexpectedReply) as info:
+        protocol.decode_status(data, "pid-8")
+    assert info.value.process_id == "pid-8"
 
 
 def test_decode_orders_parses_a_page_and_refuses_non_lists() -> None:
     """A list of records becomes Orders; anything else, or a bad record, is UnexpectedReply."""
     assert [o.cust_ref for o in protocol.decode_orders([RECORD, RECORD])] == ["TEST-7"] * 2
     assert protocol.decode_orders([]) == []
-    bad: tuple[Any, ...] = (None, {"orders": []}, [RECORD, "junk"])
+    no_status = {k: v for k, v in RECORD.items() if k != "order_status"}
+    bad: tuple[Any, ...] = (None, {"orders": []}, [RECORD, "junk"], [no_status])
     for data in bad:
         with pytest.raises(UnexpectedReply):
             protocol.decode_orders(data)
 
 
+def _cancel(status: int, body: bytes, pid: str | None = "p1") -> CancelReply:
+    headers = {"X-CartRover-Process-ID": pid} if pid else {}
+    return protocol.decode_cancel(status, headers, body)
+
+
 def test_decode_cancel_reads_response_success() -> None:
     """response.success true is accepted; false is a refusal carrying CartRover's message."""
-    yes = protocol.decode_cancel({"success": True, "message": ""}, "p1")
-    assert (yes.accepted, yes.message, yes.process_id) == (True, "", "p1")
-    no = protocol.decode_cancel({"success": False, "message": "Order is at WMS"}, "p2")
-    assert (no.accepted, no.message, no.process_id) == (False, "Order is at WMS", "p2")
+    yes = _cancel(200, b'{"success_code": true, "response": {"success": true, "message": ""}}')
+    assert (yes.outcome, yes.message, yes.process_id) == (CancelOutcome.ACCEPTED, "", "p1")
+    no = _cancel(
+        200, b'{"success_code": true, "response": {"success": false, "message": "At WMS"}}'
+    )
+    assert (no.outcome, no.message) == (CancelOutcome.REFUSED, "At WMS")
 
 
-@pytest.mark.parametrize("data", [None, {}, {"success": "true"}, {"message": "ok"}, []])
-def test_decode_cancel_without_success_is_unexpected(data: Any) -> None:
-    """A cancel reply without a boolean response.success is UnexpectedReply, never a guess."""
-    with pytest.raises(UnexpectedReply):
-        protocol.decode_cancel(data, "p3")
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (200, b'{"success_code": true}'),
+        (200, b'{"success_code": true, "response": {}}'),
+        (200, b'{"success_code": true, "response": {"success": "true"}}'),
+        (200, b"<html>ok</html>"),
+        (200, b'{"success_code": true, "resp'),
+        (200, b""),
+        (503, b'{"success_code": false, "error_code": "Failure", "message": "down"}'),
+        (502, b"<html>Bad gateway</html>"),
+    ],
+)
+def test_decode_cancel_of_an_unreadable_answer_is_unclear(status: int, body: bytes) -> None:
+    """Any answer that is not clearly yes or no is UNCLEAR (CartRover may have acted), never an
+    exception, and keeps the answer as received, on one line."""
+    reply = _cancel(status, body + b"\n\n")
+    assert reply.outcome is CancelOutcome.UNCLEAR
+    assert reply.raw.startswith(f"HTTP {status}: ")
+    assert "\n" not in reply.raw
+
+
+@pytest.mark.parametrize("status", [200, 400, 429])
+def test_decode_cancel_of_an_error_envelope_is_refused(status: int) -> None:
+    """An error envelope below HTTP 500 is a clear refusal with CartRover's message."""
+    reply = _cancel(status, b'{"success_code": false, "error_code": "Failure", "message": "No"}')
+    assert (reply.outcome, reply.message, reply.http_status) == (
+        CancelOutcome.REFUSED,
+        "No",
+        status,
+    )
 
 
 def test_a_page_shorter_than_the_limit_is_the_last() -> None:

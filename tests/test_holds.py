@@ -38,9 +38,10 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     snapshot = harness.request(request_id)  # the resumer's copy: item still queued
     assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
     harness.book.wms_cancel(STALE_TEST_REF)  # its cancel has landed, not yet recorded
-    assert cancels._run_item(deps, snapshot, snapshot.items[0]) is False
+    assert cancels._send(deps, snapshot, snapshot.items[0]) == (False, None)
     assert harness.request(request_id).items[0].state is ItemState.SENDING
-    assert cancels._verify(deps, snapshot, STALE_TEST_REF, ["SBX-live"], "")  # the live runner
+    live = cancels._Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
+    cancels._verify(deps, snapshot, [live])  # the live runner
     assert harness.request(request_id).items[0].state is ItemState.CANCELED
 
 

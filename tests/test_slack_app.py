@@ -103,10 +103,13 @@ def test_bad_signature_and_stale_timestamp_get_401_and_nothing_happens(harness: 
 
 
 def test_cartrover_down_gives_a_specific_message(harness: Harness) -> None:
-    """When CartRover answers 503 to every try, the user is told CartRover is not answering."""
+    """When CartRover answers 503 to every try, the user is told CartRover did not answer about
+    the order they asked for."""
     harness.sandbox.faults.fail_5xx = 50
     harness.command(f"status {STALE_TEST_REF}")
-    assert "not answering" in _text_of(harness.wait_reply(timeout=20).body)
+    text = _text_of(harness.wait_reply(timeout=20).body)
+    assert f"CartRover did not answer about `{STALE_TEST_REF}`" in text
+    assert "Try again in a few minutes" in text
 
 
 def test_wrong_cartrover_credentials_give_a_specific_message(

@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.blocks.common import MAX_BLOCKS, SECTION_LIMIT, Message, context, section
+from bot.cartrover.errors import (
+    AuthenticationFailed,
+    CartRoverError,
+    ConnectionFailed,
+    OrderNotFound,
+    RateLimited,
+    Unavailable,
+)
 from bot.cartrover.models import Order
 from bot.mrkdwn import code, escape, user
 from bot.store.base import AuditEntry
 from bot.times import format_age
 
-__all__ = ["StatusLine", "history_message", "status_message"]
+__all__ = ["StatusLine", "history_message", "status_message", "unread_text"]
 
 # Slack refuses a message of much more than ~13k characters of blocks (msg_blocks_too_long,
 # slack-platform §3), whatever the block count: the history shows the newest rows that fit.
@@ -21,12 +29,11 @@ _HISTORY_BUDGET = 9000
 
 @dataclass(frozen=True)
 class StatusLine:
-    """One order's lookup: the order, or what went wrong (CartRover's words and Process-ID)."""
+    """One order's lookup: the order, or the error that stopped its read."""
 
     ref: str
     order: Order | None = None
-    problem: str = ""
-    process_id: str | None = None
+    error: CartRoverError | None = None
 
 
 def _order_text(order: Order, now: datetime) -> str:
@@ -56,10 +63,24 @@ def _order_text(order: Order, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _problem_text(line: StatusLine) -> str:
-    text = f"{code(line.ref)} — {escape(line.problem)}"
-    if line.process_id:
-        text += f"\nCartRover Process-ID: {code(line.process_id)}"
+def unread_text(ref: str, error: CartRoverError) -> str:
+    """Why ``ref`` could not be read, naming the order (mrkdwn, escaped)."""
+    said = escape(error.message)
+    if isinstance(error, OrderNotFound):
+        text = f"{code(ref)} — CartRover does not know this order ({said})."
+    elif isinstance(error, ConnectionFailed | Unavailable):
+        text = f"CartRover did not answer about {code(ref)} ({said}). Try again in a few minutes."
+    elif isinstance(error, RateLimited):
+        text = f"CartRover is rate limiting the bot, so {code(ref)} was not read. Try again soon."
+    elif isinstance(error, AuthenticationFailed):
+        text = (
+            f"CartRover refused the bot's API credentials when it asked about {code(ref)}. "
+            "An admin should check CARTROVER_API_USER / CARTROVER_API_KEY."
+        )
+    else:
+        text = f"{code(ref)} — CartRover said: {said}"
+    if error.process_id:
+        text += f"\nCartRover Process-ID: {code(error.process_id)}"
     return text
 
 
@@ -70,9 +91,9 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
         if line.order is not None:
             blocks.append(section(_order_text(line.order, now)))
             fallback.append(f"{line.ref}: {line.order.status_words}")
-        else:
-            blocks.append(section(_problem_text(line)))
-            fallback.append(f"{line.ref}: {line.problem}")
+        elif line.error is not None:
+            blocks.append(section(unread_text(line.ref, line.error)))
+            fallback.append(f"{line.ref}: {line.error.message}")
     return Message(text=escape("\n".join(fallback)), blocks=blocks)
 
 

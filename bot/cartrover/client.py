@@ -1,11 +1,15 @@
-"""The CartRover client: the one place CartRover HTTP happens (cartrover-api.md §11).
+"""The CartRover client: the one place CartRover HTTP happens.
 
 A thin I/O layer over :mod:`bot.cartrover.protocol` (gidgethub's model): one private ``_call``
-sends one request through the leaky bucket and hands the reply to ``protocol.decode``. Reads are
-retried (tenacity) on ConnectionFailed, Unavailable and RateLimited; ``wms_cancel`` is resent only
-when the request surely never left (R5, R6). httpx exceptions are translated here and never escape.
+sends one request through the leaky bucket and returns the raw reply; reads hand it to
+``protocol.decode`` and are retried (tenacity) on ConnectionFailed, Unavailable and RateLimited;
+``wms_cancel`` goes to ``protocol.decode_cancel`` and is resent only when the request surely never
+left. httpx exceptions are translated here and never escape.
 
-Every operation has an overall deadline (R31): the client's own transport
+Reading one order takes two calls, the status call and the single-order call, made concurrently
+(the single-order reply carries no status). Reading many goes through :mod:`bot.cartrover.reads`.
+
+Every operation has an overall deadline: the client's own transport
 (:mod:`bot.cartrover.transport`) bounds every connect, read and write by the time left, and the
 body is streamed with a check between chunks for transports the caller brings.
 """
@@ -13,11 +17,11 @@ body is streamed with a check between chunks for transports the caller brings.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
 from typing import Any, NamedTuple, TypeVar
@@ -26,32 +30,39 @@ import httpx
 import tenacity
 from pydantic import SecretStr
 from tenacity.retry import retry_base
-from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from bot.cartrover import protocol
 from bot.cartrover.errors import (
     CartRoverError,
     ConnectionFailed,
+    OrderNotFound,
     RateLimited,
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.models import CancelReply, Order
+from bot.cartrover.listing import OrderListing
+from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
+from bot.cartrover.reads import Read, read_orders
+from bot.cartrover.retrying import ReadWait, StopAtDeadline, translate
 from bot.cartrover.transport import DEADLINE, DeadlineTransport
 from bot.settings import ConfigError, Settings
 
-__all__ = ["DEFAULT_TIMEOUT", "CartRoverClient", "OrderListing"]
+__all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 
 log = logging.getLogger("bot.cartrover")
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=2.0)
 MAX_BODY_BYTES = 16 * 1024 * 1024
+READ_THREADS = 8  # orders read at once by get_orders (each read is two concurrent calls)
 _T = TypeVar("_T")
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
-# ------------------------------------------------------------------ helpers
+
+class _Raw(NamedTuple):
+    status: int
+    headers: httpx.Headers
+    body: bytes
 
 
 class _Reply(NamedTuple):
@@ -60,84 +71,21 @@ class _Reply(NamedTuple):
     status: int
 
 
+def _reply(raw: _Raw) -> _Reply:
+    data = protocol.decode(raw.status, raw.headers, raw.body)
+    return _Reply(data, protocol.process_id(raw.headers), raw.status)
+
+
+def _cancel_reply(raw: _Raw) -> CancelReply:
+    return protocol.decode_cancel(raw.status, raw.headers, raw.body)
+
+
 def _reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
-def _detail(exc: Exception) -> str:
-    text = re.sub(r"\w+://\S+", "<url>", " ".join(str(exc).split()))[:120]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _translate(exc: Exception, deadline: float | None) -> CartRoverError:
-    """An httpx exception → ConnectionFailed / UnexpectedReply, without URL or credentials."""
-    if isinstance(exc, httpx.DecodingError):
-        return UnexpectedReply(f"CartRover's reply could not be decoded ({_detail(exc)})")
-    sent = not isinstance(exc, _NOT_SENT)
-    if deadline is not None and sent:
-        message = f"no complete answer from CartRover within the {deadline:g} s deadline"
-    elif sent:
-        message = f"no complete answer from CartRover ({_detail(exc)})"
-    else:
-        message = f"could not reach CartRover; nothing was sent ({_detail(exc)})"
-    return ConnectionFailed(message, request_sent=sent)
-
-
-class _StopAtDeadline(stop_base):
-    """Stop when the next wait would end past the operation's deadline."""
-
-    def __init__(self, monotonic: Callable[[], float], deadline_at: float) -> None:
-        self._monotonic, self._deadline_at = monotonic, deadline_at
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self._monotonic() + retry_state.upcoming_sleep >= self._deadline_at
-
-
-class _ReadWait(wait_base):
-    """Capped, jittered exponential backoff, but never shorter than the server's Retry-After."""
-
-    def __init__(self) -> None:
-        self._backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=8.0, jitter=0.5)
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        wait = self._backoff(retry_state)
-        exc = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            wait = max(wait, exc.retry_after)
-        return wait
-
-
-class OrderListing:
-    """A lazy, single-pass iterable of Orders fetched page by page until a short page (§9)."""
-
-    def __init__(self, fetch: Callable[[int], list[Order]], limit: int, max_pages: int) -> None:
-        self._fetch, self._limit, self._max_pages = fetch, limit, max_pages
-        self._started = False
-        self.pages_fetched = 0
-        self.truncated = False
-
-    def __iter__(self) -> Iterator[Order]:
-        if self._started:
-            raise RuntimeError("an OrderListing can be iterated only once")
-        self._started = True
-        return self._orders()
-
-    def _orders(self) -> Iterator[Order]:
-        for page in range(1, self._max_pages + 1):
-            orders = self._fetch(page)
-            self.pages_fetched += 1
-            yield from orders
-            if protocol.is_last_page(len(orders), self._limit):
-                return
-        self.truncated = True
-        log.warning("CartRover listing stopped at the page cap (%d pages)", self._max_pages)
-
-
-# ------------------------------------------------------------------ the client
-
-
 class CartRoverClient:
-    """CartRover over one long-lived httpx.Client: order lookup, listing and cancel sending."""
+    """CartRover over one long-lived httpx.Client: order reads, listing and cancel sending."""
 
     def __init__(
         self,
@@ -155,24 +103,32 @@ class CartRoverClient:
         cancel_attempts: int = 3,
         deadline: float = 30.0,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        read_threads: int = READ_THREADS,
     ) -> None:
         if (cancel_user is None) != (cancel_key is None):
             raise ValueError("set both cancel_user and cancel_key, or neither")
-        if read_attempts < 1 or cancel_attempts < 1 or deadline <= 0:
-            raise ValueError("attempts must be at least 1 and the deadline positive")
+        if read_attempts < 1 or cancel_attempts < 1 or deadline <= 0 or read_threads < 1:
+            raise ValueError("attempts and threads must be at least 1 and the deadline positive")
         self.base_url = base_url.rstrip("/")
         self._auth = protocol.basic_auth(api_user, _reveal(api_key))
         self._cancel_auth = self._auth
         if cancel_user is not None and cancel_key is not None:
             self._cancel_auth = protocol.basic_auth(cancel_user, _reveal(cancel_key))
         self._owns_http = http is None
-        self._http = http or httpx.Client(transport=DeadlineTransport(), timeout=timeout)
+        self._transport = DeadlineTransport() if http is None else None
+        self._http = http or httpx.Client(transport=self._transport, timeout=timeout)
+        self._sending = 0  # calls between "about to send" and "reply read"
+        self._sending_lock = threading.Condition()
         self._bucket = bucket or LeakyBucket()
         self._sleep, self._monotonic = sleep, monotonic
         self._read_attempts, self._cancel_attempts = read_attempts, cancel_attempts
         self._deadline, self._timeout = deadline, timeout
         self._stats: Counter[str] = Counter()
         self._stats_lock = threading.Lock()
+        # Two pools, so that a task never waits on a task of its own pool: orders read at once,
+        # and the status half of each order's read.
+        self._orders_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-read")
+        self._status_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-status")
         self._closed = False
 
     @classmethod
@@ -191,8 +147,16 @@ class CartRoverClient:
         """Close the httpx client if this client created it; calls in flight end at once (as
         ConnectionFailed, request_sent=True) and later calls fail without sending."""
         self._closed = True
-        if self._owns_http:
+        self._orders_pool.shutdown(wait=False, cancel_futures=True)
+        self._status_pool.shutdown(wait=False, cancel_futures=True)
+        if self._transport is not None:
             self._http.close()
+            # A call that was opening a connection as the pool closed can leave that connection
+            # outside the pool: once the calls in flight have ended (their sockets are shut, so
+            # at once), close the pool again to close such stragglers too.
+            with self._sending_lock:
+                self._sending_lock.wait_for(lambda: self._sending == 0, timeout=2.0)
+            self._transport.close()
 
     def __enter__(self) -> CartRoverClient:
         return self
@@ -210,7 +174,8 @@ class CartRoverClient:
 
     @property
     def stats(self) -> dict[str, int]:
-        """HTTP calls made by kind (get_order, list_orders, cancel_sending), retries, failures."""
+        """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending), retries,
+        failures."""
         with self._stats_lock:
             return dict(self._stats)
 
@@ -218,12 +183,45 @@ class CartRoverClient:
         with self._stats_lock:
             self._stats[name] += 1
 
-    # -- the three calls
+    # -- the calls
+
+    def get_status(self, ref: str) -> OrderStatus:
+        """The status call alone. Raises OrderRefError before any request for a bad reference."""
+        reply = self._read("get_status", protocol.status_path(ref))
+        return self._decoded(lambda: protocol.decode_status(reply.data, reply.process_id), reply)
 
     def get_order(self, ref: str) -> Order:
-        """One order (M2). Raises OrderRefError before any request for an invalid reference."""
-        reply = self._read("get_order", protocol.order_path(ref))
-        return self._decoded(protocol.decode_order, reply)
+        """One order: the status call and the single-order call, concurrently. Raises
+        OrderRefError before any request for an invalid reference, OrderNotFound when either
+        call recognisably says the order does not exist, else the first call's error."""
+        path = protocol.order_path(ref)
+        if self._closed:
+            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
+        status = self._status_pool.submit(self.get_status, ref)
+        details: _Reply | CartRoverError
+        try:
+            details = self._read("get_order", path)
+        except CartRoverError as exc:
+            details = exc
+        try:
+            answer = status.result()
+        except CartRoverError as exc:
+            raise exc if not isinstance(details, OrderNotFound) else details from None
+        if isinstance(details, CartRoverError):
+            raise details
+        reply = details
+        return self._decoded(
+            lambda: protocol.decode_order(reply.data, answer, reply.process_id), reply
+        )
+
+    def get_orders(
+        self, refs: Sequence[str], created: Mapping[str, datetime] | None = None
+    ) -> dict[str, Read]:
+        """Each of ``refs`` → its Order or the error that stopped its read, with as few calls as
+        it takes (see :mod:`bot.cartrover.reads`). Raises OrderRefError for a bad reference."""
+        for ref in refs:
+            protocol.order_path(ref)  # every reference is checked before any request
+        return read_orders(self, refs, created, concurrently=self._orders_pool.map)
 
     def iter_orders(
         self,
@@ -235,7 +233,7 @@ class CartRoverClient:
         limit: int = protocol.MAX_LIST_LIMIT,
         max_pages: int = 1000,
     ) -> OrderListing:
-        """Orders matching an M1 query, fetched lazily page by page (arguments checked now)."""
+        """Orders matching a listing query, fetched lazily page by page (arguments checked now)."""
         path = protocol.list_path(status)
 
         def query(page: int) -> str:
@@ -253,13 +251,17 @@ class CartRoverClient:
 
         def fetch(page: int) -> list[Order]:
             reply = self._read("list_orders", path, query(page))
-            return self._decoded(protocol.decode_orders, reply)
+            return self._decoded(
+                lambda: protocol.decode_orders(reply.data, reply.process_id), reply
+            )
 
         return OrderListing(fetch, limit, max_pages)
 
     def cancel_sending(self, ref: str) -> CancelReply:
-        """C4 ``wms_cancel`` with the cancel credentials. Resent only after a failure that proves
-        nothing was sent; a timeout, reset or 5xx after sending raises at once (R5, R6)."""
+        """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
+        failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
+        ``protocol.decode_cancel``); no complete answer raises ConnectionFailed, whose
+        ``request_sent`` says whether CartRover may have received it."""
         path = protocol.cancel_path(ref)
         deadline_at = self._monotonic() + self._deadline
         retrying = self._retrying(
@@ -272,8 +274,12 @@ class CartRoverClient:
             tenacity.wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
             deadline_at,
         )
-        reply = retrying(self._call, "cancel_sending", path, "", self._cancel_auth, deadline_at)
-        return self._decoded(protocol.decode_cancel, reply)
+        reply: CancelReply = retrying(
+            self._call, "cancel_sending", path, "", self._cancel_auth, deadline_at, _cancel_reply
+        )
+        if reply.outcome is not CancelOutcome.ACCEPTED:
+            log.warning("CartRover cancel of %s: %s · %s", ref, reply.outcome.value, reply.raw)
+        return reply
 
     # -- the machinery
 
@@ -286,10 +292,11 @@ class CartRoverClient:
                 )
             ),
             self._read_attempts,
-            _ReadWait(),
+            ReadWait(),
             deadline_at,
         )
-        return retrying(self._call, kind, path, query, self._auth, deadline_at)
+        reply: _Reply = retrying(self._call, kind, path, query, self._auth, deadline_at, _reply)
+        return reply
 
     def _retrying(
         self, retry: retry_base, attempts: int, wait: wait_base, deadline_at: float
@@ -299,7 +306,7 @@ class CartRoverClient:
             retry=retry,
             stop=tenacity.stop_any(
                 tenacity.stop_after_attempt(attempts),
-                _StopAtDeadline(self._monotonic, deadline_at),
+                StopAtDeadline(self._monotonic, deadline_at),
             ),
             wait=wait,
             sleep=self._sleep,
@@ -317,22 +324,32 @@ class CartRoverClient:
             exc,
         )
 
-    def _decoded(self, decode: Callable[[Any, str | None], _T], reply: _Reply) -> _T:
+    def _decoded(self, decode: Callable[[], _T], reply: _Reply) -> _T:
         try:
-            return decode(reply.data, reply.process_id)
+            return decode()
         except UnexpectedReply as exc:
             exc.http_status = exc.http_status or reply.status
             log.warning("CartRover unexpected reply: %s", exc)
             raise
 
-    def _call(self, kind: str, path: str, query: str, auth: str, deadline_at: float) -> _Reply:
-        """One request: wait for the bucket, send, read within the deadline, decode the envelope."""
+    def _call(
+        self,
+        kind: str,
+        path: str,
+        query: str,
+        auth: str,
+        deadline_at: float,
+        decode: Callable[[_Raw], _T],
+    ) -> _T:
+        """One request: wait for the bucket, send, read within the deadline, ``decode`` the
+        reply; the bucket learns from the reply's header (and from a RateLimited error)."""
         if self._closed:
             raise ConnectionFailed("the CartRover client is closed", request_sent=False)
         left = deadline_at - self._monotonic()
         if left <= 0:
             raise ConnectionFailed("the deadline passed before sending", request_sent=False)
-        if not self._bucket.acquire(timeout=left):
+        ticket = self._bucket.acquire(timeout=left)
+        if ticket is None:
             raise RateLimited("no rate-limit capacity within the deadline; nothing was sent")
         left = max(deadline_at - self._monotonic(), 0.001)
         target = path + ("?" + query if query else "")
@@ -345,32 +362,38 @@ class CartRoverClient:
         started = time.perf_counter()
         real_deadline = time.monotonic() + left
         token = DEADLINE.set(real_deadline)
+        with self._sending_lock:
+            self._sending += 1
         try:
+            if self._closed:
+                raise httpx.ConnectError("the CartRover client is closed")
             request = self._http.build_request(
                 "GET", self.base_url + target, headers=headers, timeout=httpx.Timeout(**limits)
             )
-            status, reply_headers, body = self._exchange(request, real_deadline)
+            raw = self._exchange(request, real_deadline)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            error = _translate(exc, self._deadline if time.monotonic() >= real_deadline else None)
+            self._bucket.observe_remaining(None, ticket)
+            error = translate(exc, self._deadline if time.monotonic() >= real_deadline else None)
             self._log(target, None, started, {}, error)
             # from None: the httpx exception holds the request, Authorization header included.
             raise error from None
         finally:
             DEADLINE.reset(token)
-        self._bucket.observe_remaining(protocol.remaining_hits(reply_headers))
+            with self._sending_lock:
+                self._sending -= 1
+                self._sending_lock.notify_all()
+        hits = protocol.remaining_hits(raw.headers)
         try:
-            data = protocol.decode(status, reply_headers, body)
+            result = decode(raw)
         except CartRoverError as error:
-            if isinstance(error, RateLimited):
-                self._bucket.observe_remaining(0)
-            self._log(target, status, started, reply_headers, error)
+            self._bucket.observe_remaining(0 if isinstance(error, RateLimited) else hits, ticket)
+            self._log(target, raw.status, started, raw.headers, error)
             raise
-        self._log(target, status, started, reply_headers, None)
-        return _Reply(data, protocol.process_id(reply_headers), status)
+        self._bucket.observe_remaining(hits, ticket)
+        self._log(target, raw.status, started, raw.headers, None)
+        return result
 
-    def _exchange(
-        self, request: httpx.Request, real_deadline: float
-    ) -> tuple[int, httpx.Headers, bytes]:
+    def _exchange(self, request: httpx.Request, real_deadline: float) -> _Raw:
         response = self._http.send(request, stream=True, auth=None, follow_redirects=False)
         try:
             chunks: list[bytes] = []
@@ -382,7 +405,7 @@ class CartRoverClient:
                     raise httpx.DecodingError("reply body too large", request=request)
                 if time.monotonic() >= real_deadline:
                     raise httpx.ReadTimeout("deadline passed", request=request)
-            return response.status_code, response.headers, b"".join(chunks)
+            return _Raw(response.status_code, response.headers, b"".join(chunks))
         finally:
             response.close()
 

@@ -1,5 +1,10 @@
 """CartRover order records, parsed tolerantly: numbers as strings or integers, missing and unknown
-fields, strict ``Y``/``N`` flags (cartrover-api.md §6, §8, §12 #6 and #11)."""
+fields, strict ``Y``/``N`` flags (see ``docs/cartrover.md``).
+
+An :class:`Order` needs a status, and only the status call and the listings carry one: the
+single-order reply has the details and flags but no ``order_status``. So an Order is built from a
+listing record alone, or from a single-order reply *plus* an :class:`OrderStatus`.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
-__all__ = ["CancelReply", "Flag", "Item", "Order", "Shipment", "parse_number", "parse_time"]
+__all__ = [
+    "CancelOutcome",
+    "CancelReply",
+    "Flag",
+    "Item",
+    "Order",
+    "OrderStatus",
+    "Shipment",
+    "parse_number",
+    "parse_time",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +112,28 @@ class Shipment:
 
 
 @dataclass(frozen=True)
+class OrderStatus:
+    """The status call's answer: the status, when the order reached the WMS, and shipments."""
+
+    cust_ref: str
+    order_status: str
+    cust_po_no: str = ""
+    delivered_to_wms_at: datetime | None = None
+    shipments: tuple[Shipment, ...] = ()
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> OrderStatus:
+        shipments = data.get("shipments") or []
+        return cls(
+            cust_ref=_text(data.get("cust_ref")),
+            order_status=_text(data.get("order_status")),
+            cust_po_no=_text(data.get("cust_po_no")),
+            delivered_to_wms_at=parse_time(data.get("delivered_to_wms_date")),
+            shipments=tuple(Shipment.from_api(s) for s in shipments if isinstance(s, Mapping)),
+        )
+
+
+@dataclass(frozen=True)
 class Order:
     """One CartRover order, as much of it as the bot shows or decides on."""
 
@@ -121,8 +158,12 @@ class Order:
     raw_on_hold: str = field(default="", compare=False)
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Order:
-        """Parse one order record; unknown fields are ignored, missing ones left empty."""
+    def from_api(cls, data: Mapping[str, Any], status: OrderStatus | None = None) -> Order:
+        """Parse one order record; unknown fields are ignored, missing ones left empty.
+
+        ``status`` is the status call's answer for a single-order reply (which has no status of
+        its own); without it the record's own ``order_status`` is used (a listing record).
+        """
         name = " ".join(
             part
             for part in (_text(data.get("ship_first_name")), _text(data.get("ship_last_name")))
@@ -134,19 +175,22 @@ class Order:
             cust_ref=_text(data.get("cust_ref")),
             cust_po_no=_text(data.get("cust_po_no")),
             order_source=_text(data.get("order_source")),
-            order_status=_text(data.get("order_status")),  # verbatim: no guessing (§6.1)
+            # verbatim: no guessing
+            order_status=status.order_status if status else _text(data.get("order_status")),
             sending_canceled=Flag.parse(data.get("sending_canceled")),
             on_hold=Flag.parse(data.get("on_hold")),
             created_at=parse_time(data.get("created_date_time")),
             order_date=_text(data.get("order_date")),
-            delivered_to_wms_at=parse_time(data.get("delivered_to_wms_date")),
+            delivered_to_wms_at=parse_time(data.get("delivered_to_wms_date"))
+            or (status.delivered_to_wms_at if status else None),
             ship_name=name,
             ship_company=_text(data.get("ship_company")),
             ship_city=_text(data.get("ship_city")),
             ship_state=_text(data.get("ship_state")),
             ship_country=_text(data.get("ship_country")),
             items=tuple(Item.from_api(i) for i in items if isinstance(i, Mapping)),
-            shipments=tuple(Shipment.from_api(s) for s in shipments if isinstance(s, Mapping)),
+            shipments=tuple(Shipment.from_api(s) for s in shipments if isinstance(s, Mapping))
+            or (status.shipments if status else ()),
             error_reason=_text(data.get("error_reason") or data.get("error_msg")),
             raw_sending_canceled=_text(data.get("sending_canceled")),
             raw_on_hold=_text(data.get("on_hold")),
@@ -240,10 +284,28 @@ class Order:
         }.get(status, "CartRover reported a status the bot does not know; check it in CartRover.")
 
 
+class CancelOutcome(StrEnum):
+    """What a cancel-sending answer says, as far as it can be read."""
+
+    ACCEPTED = "accepted"  # response.success is true
+    REFUSED = "refused"  # CartRover clearly said no: an error envelope or response.success false
+    UNCLEAR = "unclear"  # any other answer: CartRover may or may not have acted
+
+
 @dataclass(frozen=True)
 class CancelReply:
-    """What CartRover answered to ``wms_cancel``: ``accepted`` is ``response.success``."""
+    """CartRover's answer to a cancel-sending call, and the answer itself for the audit trail."""
 
-    accepted: bool
-    message: str
-    process_id: str | None
+    outcome: CancelOutcome
+    message: str = ""
+    process_id: str | None = None
+    http_status: int | None = None
+    raw: str = ""  # the body as received: one line, clipped, never credentials
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome is CancelOutcome.ACCEPTED
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome is CancelOutcome.REFUSED

@@ -1,18 +1,21 @@
 """CartRover's wire protocol, sans I/O: paths, query strings, headers, and what a reply means.
 
 Nothing here touches the network or the clock. This module is the **one home** of every known
-unknown of cartrover-api.md §12: each is a named constant or function below with a comment citing
-the section and unknown number, so that confirming or correcting one is a one-line change.
+unknown listed in ``docs/cartrover.md``: each is a named constant or function below whose comment
+gives the unknown's number there, so that confirming or correcting one is a one-line change.
 :func:`decode` is the single place that decides whether a reply is data or a precise
-:class:`~bot.cartrover.errors.CartRoverError` (the model is gidgethub's ``decipher_response``).
+:class:`~bot.cartrover.errors.CartRoverError` (the model is gidgethub's ``decipher_response``);
+:func:`decode_cancel` reads a cancel-sending answer without ever raising.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import re
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +32,7 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.models import CancelReply, Order
+from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
 from bot.orderref import validate_ref
 
 __all__ = [
@@ -41,12 +44,14 @@ __all__ = [
     "PROCESS_ID_HEADER",
     "REMAINING_HITS_HEADER",
     "REQUEST_HEADERS",
+    "STATUS_PATH",
     "basic_auth",
     "cancel_path",
     "decode",
     "decode_cancel",
     "decode_order",
     "decode_orders",
+    "decode_status",
     "format_timestamp",
     "is_last_page",
     "list_path",
@@ -57,34 +62,39 @@ __all__ = [
     "process_id",
     "remaining_hits",
     "retry_after",
+    "status_path",
 ]
+
+log = logging.getLogger("bot.cartrover")
 
 # ---------------------------------------------------------------------------------------- paths
 
-# §11.1, M2: one full order with the main (merchant) credentials.
+# The single-order call: details, flags, items and shipments, but no status (unknown #15).
 ORDER_PATH = "/v1/merchant/orders/{ref}"
-# §11.2, M1: the merchant-level list. Unknown #7: `limit` max 100, `order_source` from unofficial
-# clients only; the bot pages until a short page and re-filters client-side.
+# The status call: the status, the WMS delivery date and shipments, but no flags.
+STATUS_PATH = "/v1/merchant/orders/status/{ref}"
+# The merchant-level listing. Unknown #7: `limit` max 100, `order_source` from unofficial clients
+# only; the bot pages until a short page and re-filters client-side.
 LIST_PATH = "/v1/merchant/orders/list/{status}"
-# §11.3, C4: cancel sending. Unknowns #1-#3: what it does, which keys it takes, and whether a
-# merchant-level equivalent exists all live behind this one constant (and CancelReply below).
+# Cancel sending. Unknowns #1-#3: what it does, which keys it takes, and whether a merchant-level
+# equivalent exists all live behind this one constant (and decode_cancel below).
 CANCEL_PATH = "/v1/cart/orders/wms_cancel/{ref}"
 
-# §7.1: status filters M1 accepts. Unknown #9: `partial` is not used.
+# Status filters the listing accepts. Unknown #9: `partial` is not used.
 LIST_STATUSES = frozenset(
     {"new", "at_wms", "shipped", "confirmed", "error", "canceled"}
     | {"new_or_at_wms", "shipped_or_confirmed", "any"}
 )
-# §7.1 / §9, unknown #7: the largest page CartRover is believed to serve.
+# Unknown #7: the largest page CartRover is believed to serve.
 MAX_LIST_LIMIT = 100
 
 # ---------------------------------------------------------------------------------------- headers
 
-# §4: the response header to log on every call and to store for every cancel and error.
+# The response header to log on every call and to store for every cancel and error.
 PROCESS_ID_HEADER = "X-CartRover-Process-ID"
-# §3, unknown #10: calls still available in the bucket; not every endpoint may send it.
+# Unknown #10: calls still available in the bucket; not every endpoint may send it.
 REMAINING_HITS_HEADER = "X-CartRover-Api-Minute-Hits-Remaining"
-# §1: the documented request headers (the official client sends Content-Type even on GET).
+# The documented request headers (the official client sends Content-Type even on GET).
 REQUEST_HEADERS: Mapping[str, str] = {
     "Accept": "application/json",
     "Content-Type": "application/json",
@@ -96,35 +106,40 @@ _MAX_RETRY_AFTER = 3600.0
 
 
 def _encode_ref(ref: str) -> str:
-    # R4: the grammar refuses dot segments, / ? # % and whitespace; quoting is defence in depth.
+    # The grammar refuses dot segments, / ? # % and whitespace; quoting is defence in depth.
     return quote(validate_ref(ref), safe="")
 
 
 def order_path(ref: str) -> str:
-    """The M2 path for one order; raises ``OrderRefError`` for anything outside the grammar."""
+    """The single-order path; raises ``OrderRefError`` for anything outside the grammar."""
     return ORDER_PATH.format(ref=_encode_ref(ref))
 
 
+def status_path(ref: str) -> str:
+    """The order-status path; raises ``OrderRefError`` for anything outside the grammar."""
+    return STATUS_PATH.format(ref=_encode_ref(ref))
+
+
 def cancel_path(ref: str) -> str:
-    """The C4 ``wms_cancel`` path; raises ``OrderRefError`` for anything outside the grammar."""
+    """The ``wms_cancel`` path; raises ``OrderRefError`` for anything outside the grammar."""
     return CANCEL_PATH.format(ref=_encode_ref(ref))
 
 
 def list_path(status: str) -> str:
-    """The M1 path for a status filter; raises ``ValueError`` for an unknown filter."""
+    """The listing path for a status filter; raises ``ValueError`` for an unknown filter."""
     if status not in LIST_STATUSES:
         raise ValueError(f"unknown list status {status!r}; expected one of {sorted(LIST_STATUSES)}")
     return LIST_PATH.format(status=status)
 
 
 def is_last_page(count: int, limit: int) -> bool:
-    """§9, unknown #7: no total is documented (``total-records`` is unverified), so a page with
+    """Unknown #7: no total is documented (``total-records`` is unverified), so a page with
     fewer than ``limit`` records is the last one."""
     return count < limit
 
 
 def format_timestamp(when: datetime) -> str:
-    """§5, unknown #12: ISO 8601 in UTC with an explicit ``+00:00`` offset (never ``Z``)."""
+    """Unknown #12: ISO 8601 in UTC with an explicit ``+00:00`` offset (never ``Z``)."""
     if when.tzinfo is None:
         raise ValueError("CartRover timestamps need an aware datetime")
     return when.astimezone(UTC).replace(microsecond=0).isoformat()
@@ -138,8 +153,8 @@ def list_query(
     to_date: datetime | None = None,
     order_source: str | None = None,
 ) -> str:
-    """The encoded M1 query string. Every reserved character is percent-encoded, so the
-    offset's ``+`` travels as ``%2B`` (§5: a literal ``+`` would decode to a space)."""
+    """The encoded listing query string. Every reserved character is percent-encoded, so the
+    offset's ``+`` travels as ``%2B`` (a literal ``+`` would decode to a space)."""
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, not {limit}")
     if page < 1:
@@ -158,7 +173,7 @@ def list_query(
 
 
 def basic_auth(user: str, key: str) -> str:
-    """§1: the ``Authorization`` value for HTTP Basic with ``api_user:api_key``. Never put
+    """The ``Authorization`` value for HTTP Basic with ``api_user:api_key``. Never put
     credentials in a URL (the legacy query parameters end up in logs)."""
     if not user or not key:
         raise ValueError("CartRover API user and key must both be set")
@@ -177,13 +192,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def process_id(headers: Mapping[str, str]) -> str | None:
-    """§4: CartRover's request id, or None when the reply has none."""
+    """CartRover's request id, or None when the reply has none."""
     value = _header(headers, PROCESS_ID_HEADER)
     return value[:100] if value else None
 
 
 def remaining_hits(headers: Mapping[str, str]) -> int | None:
-    """§3, unknown #10: calls left in the server's bucket, or None (header absent or junk)."""
+    """Unknown #10: calls left in the server's bucket, or None (header absent or junk)."""
     value = _header(headers, REMAINING_HITS_HEADER)
     try:
         return max(int(float(value)), 0) if value is not None else None
@@ -205,10 +220,10 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
 
 # ---------------------------------------------------------------------------------------- replies
 
-# §2, unknown #5: the older docs call the text `status_message`; read `message` first.
+# Unknown #5: the older docs call the text `status_message`; read `message` first.
 MESSAGE_FIELDS = ("message", "status_message")
 
-# §12 unknown #4: no documented status or envelope for a missing order or bad credentials. We say
+# Unknown #4: no documented status or envelope for a missing order or bad credentials. We say
 # "not found" / "credentials refused" only when CartRover's own words recognisably say so.
 _NOT_FOUND = re.compile(
     r"not\s+found|does\s*n[o']t\s+exist|no\s+such\s+order|no\s+orders?\s+(?:found|exists?|with)"
@@ -257,8 +272,8 @@ def _json(body: bytes) -> Any:
 def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
     """A reply → the ``response`` data (None for a success without data), or the precise error.
 
-    §2: success only when the body is a JSON object with ``success_code is True`` *and* the
-    HTTP status is 2xx; errors may come with HTTP 200 (R40).
+    Success only when the body is a JSON object with ``success_code is True`` *and* the HTTP
+    status is 2xx; errors may come with HTTP 200.
     """
     pid = process_id(headers)
     payload = _json(body)
@@ -319,25 +334,101 @@ def _status_error(
     return UnexpectedReply(message, **kw)
 
 
-def decode_order(data: Any, process_id: str | None = None) -> Order:
-    """The ``response`` of M2 → an Order; anything without an order record is UnexpectedReply."""
+def _record(data: Any, what: str, process_id: str | None) -> Mapping[str, Any]:
     ref = data.get("cust_ref") if isinstance(data, Mapping) else None
     if not isinstance(ref, str | int) or not str(ref).strip():
-        raise UnexpectedReply("a success reply without an order record", process_id=process_id)
-    return Order.from_api(data)
+        raise UnexpectedReply(f"a success reply without {what}", process_id=process_id)
+    return data  # type: ignore[no-any-return]
+
+
+def decode_status(data: Any, process_id: str | None = None) -> OrderStatus:
+    """The status call's ``response`` → OrderStatus. A reply without ``order_status`` is an
+    UnexpectedReply that says so: the status is never guessed."""
+    record = _record(data, "an order status record", process_id)
+    status = record.get("order_status")
+    if not isinstance(status, str) or not status.strip():
+        raise UnexpectedReply(
+            f"CartRover's status reply for {str(record['cust_ref']).strip()[:64]} has no "
+            "order_status",
+            process_id=process_id,
+        )
+    return OrderStatus.from_api(record)
+
+
+class _Once:
+    """Log something at WARNING the first time only, then at DEBUG."""
+
+    def __init__(self) -> None:
+        self._lock, self._done = threading.Lock(), False
+
+    def level(self) -> int:
+        with self._lock:
+            first, self._done = not self._done, True
+        return logging.WARNING if first else logging.DEBUG
+
+
+_DISAGREEMENT = _Once()
+
+
+def decode_order(data: Any, status: OrderStatus, process_id: str | None = None) -> Order:
+    """The single-order call's ``response`` plus the status call's answer → an Order.
+
+    Unknown #15: no public example of the single-order reply carries ``order_status``. Should one
+    ever do so, the status call still decides, and the disagreement is logged (once at WARNING).
+    """
+    record = _record(data, "an order record", process_id)
+    own = record.get("order_status")
+    if isinstance(own, str) and own.strip() and own.strip() != status.order_status:
+        log.log(
+            _DISAGREEMENT.level(),
+            "CartRover's order reply for %s says order_status %r but its status reply says %r; "
+            "the status reply decides",
+            status.cust_ref,
+            own.strip()[:40],
+            status.order_status,
+        )
+    return Order.from_api(record, status=status)
 
 
 def decode_orders(data: Any, process_id: str | None = None) -> list[Order]:
-    """The ``response`` of M1 (one page) → Orders; anything but a list of records is unexpected."""
+    """One page of a listing → Orders (a listing record carries its own status and flags);
+    anything but a list of records is UnexpectedReply."""
     if not isinstance(data, list):
         raise UnexpectedReply("a success reply without a list of orders", process_id=process_id)
-    return [decode_order(record, process_id) for record in data]
+    orders = []
+    for item in data:
+        record = _record(item, "an order record", process_id)
+        status = record.get("order_status")
+        if not isinstance(status, str) or not status.strip():
+            raise UnexpectedReply("a listing record without order_status", process_id=process_id)
+        orders.append(Order.from_api(record))
+    return orders
 
 
-def decode_cancel(data: Any, process_id: str | None) -> CancelReply:
-    """The ``response`` of C4 → CancelReply. Unknown #1: ``response.success`` is the only known
-    signal; a missing or non-boolean ``success`` is UnexpectedReply, never a guess."""
-    success = data.get("success") if isinstance(data, Mapping) else None
-    if not isinstance(success, bool):
-        raise UnexpectedReply("a success reply without response.success", process_id=process_id)
-    return CancelReply(accepted=success, message=_message(data), process_id=process_id)
+def _raw(status: int, body: bytes) -> str:
+    text = body[:400].decode("utf-8", errors="replace")
+    return f"HTTP {status}: {_clip(text) or '(empty body)'}"
+
+
+def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> CancelReply:
+    """Any answer to cancel sending → CancelReply; never raises.
+
+    Unknown #1: the only known success signal is ``response.success`` (true: ACCEPTED, false:
+    REFUSED). An error envelope (``success_code: false``, with any HTTP status below 500) is a
+    clear REFUSED. Everything else — a bare ``{"success_code": true}``, an empty ``response``,
+    HTML, truncated JSON, a 5xx — is UNCLEAR: CartRover may have acted, so the caller re-reads
+    the order and never resends.
+    """
+    pid, raw = process_id(headers), _raw(status, body)
+    payload = _json(body)
+    outcome, message = CancelOutcome.UNCLEAR, ""
+    if isinstance(payload, Mapping):
+        code = payload.get("success_code")
+        response = payload.get("response")
+        success = response.get("success") if isinstance(response, Mapping) else None
+        if code is False and status < 500:
+            outcome, message = CancelOutcome.REFUSED, _message(payload)
+        elif code is True and 200 <= status < 300 and isinstance(success, bool):
+            outcome = CancelOutcome.ACCEPTED if success else CancelOutcome.REFUSED
+            message = _message(response) if isinstance(response, Mapping) else ""
+    return CancelReply(outcome, message, pid, status, raw)

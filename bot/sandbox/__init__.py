@@ -1,5 +1,5 @@
-"""The CartRover sandbox: an in-memory order book and a real HTTP server that speaks the three
-CartRover calls the bot makes (cartrover-api.md §11), with CartRover's envelope, rate limit and
+"""The CartRover sandbox: an in-memory order book and a real HTTP server that speaks the four
+CartRover calls the bot makes (see ``docs/cartrover.md``), with CartRover's envelope, rate limit and
 Process-ID, plus fault injection for tests. Standard library only; it deliberately does not import
 ``bot.cartrover``, so it checks the client instead of mirroring it."""
 

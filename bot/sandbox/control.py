@@ -14,7 +14,7 @@ Credential = Literal["main", "cancel"]
 
 
 class LeakyBucket:
-    """CartRover's rate limit (cartrover-api.md §3): ``capacity`` calls in a burst, one more every
+    """CartRover's rate limit (a leaky bucket): ``capacity`` calls in a burst, one more every
     ``refill_seconds``, refilled continuously. Thread-safe; time comes from ``monotonic``."""
 
     def __init__(
@@ -71,6 +71,12 @@ class Faults:
     * ``refuse_cancel`` — ``wms_cancel`` answers ``success_code: false`` / ``Failure`` with
       ``refuse_message`` and leaves the book alone.
     * ``cancel_noop`` — ``wms_cancel`` answers success but changes nothing.
+    * ``cancel_reply`` — ``wms_cancel`` answers HTTP 200 with a body the public examples do not
+      show: ``"bare"`` (``{"success_code": true}``), ``"empty"`` (``response: {}``), ``"html"`` or
+      ``"truncated"`` JSON. The book still changes unless ``cancel_noop`` is set.
+    * ``not_found_status`` — the HTTP status of "Order not found" replies: 404 (default) or 200;
+      both carry the error envelope (CartRover's choice is undocumented).
+    * ``auth_failure_status`` — likewise for refused credentials: 401 (default) or 200.
     """
 
     def __init__(self) -> None:
@@ -94,6 +100,9 @@ class Faults:
             self.refuse_cancel: bool = False
             self.refuse_message: str = "Unable to cancel sending: order is locked by the WMS"
             self.cancel_noop: bool = False
+            self.cancel_reply: str | None = None
+            self.not_found_status: int = 404
+            self.auth_failure_status: int = 401
             self._released.set()
             self._released = threading.Event()
 

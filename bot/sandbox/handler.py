@@ -1,5 +1,7 @@
-"""The sandbox's HTTP request handler: routing on the raw path, the three calls of
-cartrover-api.md §11, CartRover's envelope, the bucket header and the fault switches."""
+"""The sandbox's HTTP request handler: routing on the raw path, the four calls the bot makes
+(listing, single order, order status, cancel sending), CartRover's envelope, the bucket header
+and the fault switches. Each call answers with its own public view of the order record
+(:mod:`bot.sandbox.shapes`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import secrets
 import socket
 import struct
+from collections.abc import Callable
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, cast
@@ -16,19 +19,29 @@ from urllib.parse import parse_qsl, unquote
 
 from bot.sandbox.control import RecordedRequest
 from bot.sandbox.orders import STATUS_FILTERS, UnknownOrder
+from bot.sandbox.shapes import list_view, order_view, status_view
 
 if TYPE_CHECKING:
     from bot.sandbox.server import SandboxServer
 
-__all__ = ["SandboxHandler", "match_route", "parse_query_date"]
+__all__ = [
+    "ODD_CANCEL_REPLIES",
+    "ORDER_ROUTES",
+    "SandboxHandler",
+    "match_route",
+    "parse_query_date",
+]
 
 log = logging.getLogger(__name__)
 
+# Route names: M1 listing, M2 single order, M3 order status, C4 cancel sending.
 _ROUTES = (
     ("M1", re.compile(r"/v1/merchant/orders/list/([^/]+)")),
     ("M2", re.compile(r"/v1/merchant/orders/([^/]+)")),
+    ("M3", re.compile(r"/v1/merchant/orders/status/([^/]+)")),
     ("C4", re.compile(r"/v1/cart/orders/wms_cancel/([^/]+)")),
 )
+ORDER_ROUTES = frozenset({"M2", "M3", "C4"})
 _ISO_WITH_OFFSET = re.compile(
     r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})"
 )
@@ -130,7 +143,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                     for k, v in query.items()
                 },
                 route=route,
-                cust_ref=arg if route in ("M2", "C4") else None,
+                cust_ref=arg if route in ORDER_ROUTES else None,
                 auth_ok=auth_ok,
                 credential=credential,
                 process_id=self.process_id,
@@ -156,32 +169,43 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if not allowed:
             self._rate_limited()
             return
+        self._answer(route, arg, path, auth_ok, query)
+
+    def _answer(
+        self, route: str | None, arg: str | None, path: str, auth_ok: bool, query: dict[str, str]
+    ) -> None:
+        faults = self.sandbox.faults
         if route is None or arg is None:
             self._error(404, "Invalid", f"Unknown endpoint: {self.command} {path}")
         elif self.command != "GET":
             self._error(405, "Invalid", f"Method {self.command} not allowed on {path}")
         elif not auth_ok:
-            self._error(
-                401,
-                "Invalid",
-                "Invalid API User or Key",
-                {"WWW-Authenticate": 'Basic realm="CartRover"'},
-            )
+            if faults.auth_failure_status == 401:
+                headers = {"WWW-Authenticate": 'Basic realm="CartRover"'}
+                self._error(401, "Invalid", "Invalid API User or Key", headers)
+            else:
+                self._error(faults.auth_failure_status, "Invalid", "Invalid API User or Key")
         elif route == "M1":
             self._list(arg, query)
         elif route == "M2":
-            self._order(arg)
+            self._order(arg, order_view)
+        elif route == "M3":
+            self._order(arg, status_view)
         else:
             self._cancel(arg)
 
-    # -- the three calls --------------------------------------------------------------------
+    # -- the calls --------------------------------------------------------------------------
 
-    def _order(self, cust_ref: str) -> None:
+    def _order(self, cust_ref: str, view: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         record = self.sandbox.book.get(cust_ref)
         if record is None:
-            self._error(404, "Invalid", f"Order not found: {cust_ref}")
+            self._not_found(cust_ref)
         else:
-            self._json(200, {"success_code": True, "response": record})
+            self._json(200, {"success_code": True, "response": view(record)})
+
+    def _not_found(self, cust_ref: str) -> None:
+        # How CartRover says "no such order" is undocumented: HTTP 404 or 200, switchable.
+        self._error(self.sandbox.faults.not_found_status, "Invalid", f"Order not found: {cust_ref}")
 
     def _list(self, status: str, query: dict[str, str]) -> None:
         if status not in STATUS_FILTERS:
@@ -213,7 +237,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             limit=limit,
             page=page,
         )
-        self._json(200, {"success_code": True, "response": records}, {"total-records": str(total)})
+        body = {"success_code": True, "response": [list_view(record) for record in records]}
+        self._json(200, body, {"total-records": str(total)})
 
     def _cancel(self, cust_ref: str) -> None:
         sandbox, faults = self.sandbox, self.sandbox.faults
@@ -222,20 +247,15 @@ class SandboxHandler(BaseHTTPRequestHandler):
             return
         hang = faults.take("hang_cancel")
         reset = not hang and faults.take("reset_cancel")
-        body: dict[str, Any]
         try:
             result = sandbox.book.wms_cancel(cust_ref, apply=not faults.cancel_noop)
         except UnknownOrder:
-            body = {
-                "success_code": False,
-                "error_code": "Failure",
-                "message": f"Order not found: {cust_ref}",
-            }
+            body = _envelope(False, error_code="Failure", message=f"Order not found: {cust_ref}")
         else:
-            body = {
-                "success_code": True,
-                "response": {"success": result.ok, "message": result.message},
-            }
+            body = _envelope(True, response={"success": result.ok, "message": result.message})
+        content_type = "application/json"
+        if faults.cancel_reply is not None:
+            body, content_type = _ODD_CANCEL_REPLIES[faults.cancel_reply]
         if reset:
             raise _Abort
         if hang:
@@ -246,7 +266,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                         raise _Abort
             finally:
                 faults.unhold()
-        self._json(200, body)
+        self._send(200, body, content_type=content_type)
 
     # -- answers ----------------------------------------------------------------------------
 
@@ -295,6 +315,21 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.wfile.flush()
             if index + 1 < len(data) and self.sandbox.stopping.wait(interval):
                 raise _Abort
+
+
+def _envelope(success: bool, **fields: object) -> bytes:
+    return json.dumps({"success_code": success, **fields}).encode()
+
+
+# 2xx cancel replies the public examples do not show, for tests of the bot's caution: CartRover may
+# or may not have acted on them (the switch decides whether the book changes, with cancel_noop).
+_ODD_CANCEL_REPLIES: dict[str, tuple[bytes, str]] = {
+    "bare": (b'{"success_code": true}', "application/json"),
+    "empty": (b'{"success_code": true, "response": {}}', "application/json"),
+    "html": (b"<html><body><h1>Order updated</h1></body></html>", "text/html; charset=utf-8"),
+    "truncated": (b'{"success_code": true, "response": {"succ', "application/json"),
+}
+ODD_CANCEL_REPLIES = frozenset(_ODD_CANCEL_REPLIES)
 
 
 def _positive(raw: str | None, default: int) -> int | None:

@@ -1,10 +1,11 @@
 """The sandbox's in-memory CartRover order book, with simulated sending to the WMS.
 
-Records are plain dicts shaped like cartrover-api.md §8. Every read first applies the time
+Records are plain dicts holding every field of every reply (:func:`bot.sandbox.shapes.complete`);
+the handler shows each call only its own view of them. Every read first applies the time
 simulation: a ``new`` order with ``sending_canceled == "N"`` becomes ``at_wms`` once its send time
 (when it was added, or the book created, plus ``send_delay``) has passed by ``clock.now()``.
 
-Choices where CartRover's behaviour is unknown (cartrover-api.md §12):
+Choices where CartRover's behaviour is unknown (see ``docs/cartrover.md``):
 
 * An order with ``on_hold == "Y"`` is **not** sent while it is on hold; whether IM sends it is
   unknown, and not sending it is the safer model.
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.sandbox.seed import iso, seed
+from bot.sandbox.shapes import RECORD_KEYS, complete
 from bot.times import Clock
 
 __all__ = ["DEFAULT_SEND_DELAY", "STATUS_FILTERS", "CancelResult", "OrderBook", "UnknownOrder"]
@@ -33,7 +35,7 @@ Refs = list[str]
 
 DEFAULT_SEND_DELAY = timedelta(hours=4)
 
-# Status filter → the order statuses it selects (cartrover-api.md §7.1).
+# Status filter → the order statuses it selects (docs/cartrover.md).
 STATUS_FILTERS: dict[str, frozenset[str]] = {
     "new": frozenset({"new"}),
     "at_wms": frozenset({"at_wms"}),
@@ -46,7 +48,7 @@ STATUS_FILTERS: dict[str, frozenset[str]] = {
     "any": frozenset({"new", "at_wms", "shipped", "confirmed", "error", "canceled"}),
 }
 
-# Status filter → the date from_date/to_date apply to (cartrover-api.md §9). "shipment" is the
+# Status filter → the date from_date/to_date apply to (docs/cartrover.md). "shipment" is the
 # first shipment's date; confirmed and error use updated_date_time (when the status last changed).
 _DATE_FIELD = {
     "new": "created_date_time",
@@ -143,7 +145,8 @@ class OrderBook:
         with self._lock:
             for record in records:
                 ref = str(record["cust_ref"])
-                self._orders[ref] = _copy(record if isinstance(record, dict) else dict(record))
+                full = record if len(record) == len(RECORD_KEYS) else complete(record)
+                self._orders[ref] = _copy(full if isinstance(full, dict) else dict(full))
                 self._created[ref] = _parse(record.get("created_date_time")) or base
                 self._send_at.pop(ref, None)
                 if self.send_delay is not None:
@@ -153,6 +156,9 @@ class OrderBook:
 
     def update(self, cust_ref: str, changes: Mapping[str, Any]) -> None:
         """Overwrite fields of one order (for tests: e.g. move it on behind the bot's back)."""
+        unknown = set(changes) - set(RECORD_KEYS)
+        if unknown:
+            raise ValueError(f"not a CartRover order field: {', '.join(sorted(unknown))}")
         with self._lock:
             self._advance()
             record = self._require(cust_ref)

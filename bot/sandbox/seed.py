@@ -1,11 +1,13 @@
-"""Seed data for the sandbox: a realistic mix of CartRover order records, shaped like
-cartrover-api.md §8 (numbers as strings, ``"Y"``/``"N"`` flags, UTC timestamps with ``+00:00``),
-plus a fast generator of synthetic orders for benchmarks."""
+"""Seed data for the sandbox: a realistic mix of CartRover order records with every field of the
+public reply shapes (:mod:`bot.sandbox.shapes`): numbers as strings, ``"Y"``/``"N"`` flags, UTC
+timestamps with ``+00:00``; plus a fast generator of synthetic orders for benchmarks."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+
+from bot.sandbox.shapes import complete
 
 if TYPE_CHECKING:
     from bot.sandbox.orders import OrderBook
@@ -117,21 +119,25 @@ def _order(
     if tracking is not None:
         carrier, method, number = tracking
         shipped = created + timedelta(hours=shipped_after)
-        url = f"https://www.ups.com/track?tracknum={number}" if carrier == "UPS" else None
         record["shipments"] = [
             {
                 "carrier": carrier,
                 "method": method,
                 "tracking_no": number,
                 "date": iso(shipped),
-                "tracking_url": url,
+                "total_cost": "8.40",
+                "package_weight_lbs": "1.20",
+                "items": [
+                    {"item": sku, "quantity": str(q), "carton_num": "1"}
+                    for sku, q, _desc, _price in items
+                ],
             }
         ]
         record["num_to_ship"] = "0"
         record["num_shipped"] = str(qty)
         record["updated_date_time"] = iso(shipped + timedelta(hours=1))
     record.update(extra)
-    return record
+    return complete(record)
 
 
 def seed_records(now: datetime) -> list[dict[str, Any]]:
@@ -289,37 +295,36 @@ def generate_orders(
     step = span / (count - 1) if count > 1 else 0.0
     oldest = (now - max_age).astimezone(UTC).replace(microsecond=0)
     delivered = status != "new"
+    template = complete(
+        {
+            "order_source": source,
+            "order_status": status,
+            "sending_canceled": sending_canceled,
+            "ship_first_name": "Bench",
+            "ship_city": "Reno",
+            "ship_state": "NV",
+            "ship_country": "US",
+            "currency_code": "USD",
+            "grand_total": "10.00",
+            "total_qty": "1",
+            "num_to_ship": "1",
+            "num_shipped": "0",
+            "items": [{"line_no": "1", "item": "SKU-1", "quantity": "1", "Description": "x"}],
+        }
+    )
+    item = template["items"][0]
     records: list[dict[str, Any]] = []
     append = records.append
     for index in range(count):
         ref = f"{prefix}{start + index:06d}"
         created = (oldest + timedelta(seconds=int(step * index))).isoformat()
-        append(
-            {
-                "cust_ref": ref,
-                "cust_po_no": ref,
-                "order_source": source,
-                "order_status": status,
-                "sending_canceled": sending_canceled,
-                "on_hold": "N",
-                "shipping_pickup_canceled": "N",
-                "order_date": created[:10],
-                "created_date_time": created,
-                "updated_date_time": created,
-                "delivered_to_wms_date": created if delivered else None,
-                "cancel_date": None,
-                "ship_first_name": "Bench",
-                "ship_last_name": f"Customer {index}",
-                "ship_city": "Reno",
-                "ship_state": "NV",
-                "ship_country": "US",
-                "currency_code": "USD",
-                "grand_total": "10.00",
-                "total_qty": "1",
-                "num_to_ship": "1",
-                "num_shipped": "0",
-                "items": [{"line_no": "1", "item": "SKU-1", "quantity": "1", "Description": "x"}],
-                "shipments": [],
-            }
-        )
+        record = template.copy()
+        record["cust_ref"] = record["cust_po_no"] = ref
+        record["order_date"] = created[:10]
+        record["created_date_time"] = record["updated_date_time"] = created
+        record["delivered_to_wms_date"] = created if delivered else None
+        record["ship_last_name"] = f"Customer {index}"
+        record["items"] = [item.copy()]
+        record["shipments"] = []
+        append(record)
     return records

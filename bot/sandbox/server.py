@@ -1,5 +1,6 @@
 """The CartRover sandbox server: a real HTTP server (stdlib, one daemon thread per connection)
-serving exactly the three calls of cartrover-api.md §11 over an :class:`OrderBook`."""
+serving exactly the four calls the bot makes (see :mod:`bot.sandbox.handler`) over an
+:class:`OrderBook`."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class SandboxServer:
-    """A CartRover API stand-in for tests and the demo. Merchant calls (M1, M2) take the main
+    """A CartRover API stand-in for tests and the demo. Merchant calls (M1, M2, M3) take the main
     credential pair; the cart-level ``wms_cancel`` (C4) takes the cancel pair when one is set,
     else the main pair. One bucket is shared by every call and credential."""
 
