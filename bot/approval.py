@@ -15,9 +15,17 @@ from bot.blocks.holds import hold_message
 from bot.deps import Deps
 from bot.mrkdwn import code, escape
 from bot.slackio import SetupProblem, SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.store.base import AuditEntry, HoldRequest, OpenOrder, OrdersAlreadyOpen, RequestState
 
-__all__ = ["Posted", "post_request", "refresh", "resume_unfinished", "run_approved", "sweep"]
+__all__ = [
+    "Posted",
+    "already_open",
+    "post_request",
+    "refresh",
+    "resume_unfinished",
+    "run_approved",
+    "sweep",
+]
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +50,30 @@ def post_request(
     source: str = "command",
     skip_refused: bool = False,
 ) -> Posted:
-    """Check the orders, open a request and post it. Nothing is opened if any order is refused,
-    unless ``skip_refused`` (a bulk request from the digest): then the rest are requested."""
+    """Check the orders, open a request and post it. Nothing is opened if any order is refused
+    or already in an open request, unless ``skip_refused`` (a bulk request from the digest): then
+    the rest are requested and the others named."""
     good, bad = holds.check_orders(deps, refs)
     if bad and not (skip_refused and good):
-        lines = [f"{code(ref)}: {escape(why)}" for ref, why in bad]
-        return Posted(
-            None,
-            "Nothing was requested, because:\n"
-            + "\n".join(lines)
-            + ("\nRun the command again without these orders." if good else ""),
-        )
+        return Posted(None, _nothing_requested(bad, bool(good)))
     target = deps.settings.approval_channel or channel_id
-    request = holds.open_request(
-        deps,
-        requester=requester,
-        channel_id=target,
-        reason=reason,
-        refs=[o.cust_ref for o in good],
-        source=source,
-    )
+    wanted = [o.cust_ref for o in good]
+    while True:
+        try:
+            request = holds.open_request(
+                deps,
+                requester=requester,
+                channel_id=target,
+                reason=reason,
+                refs=wanted,
+                source=source,
+            )
+            break
+        except OrdersAlreadyOpen as taken:
+            bad += [(c.cust_ref, already_open(c)) for c in taken.claims]
+            wanted = [ref for ref in wanted if ref not in taken.cust_refs]
+            if not (skip_refused and wanted):
+                return Posted(None, _nothing_requested(bad, bool(wanted)))
     message = hold_message(request, deps.clock.now())
     try:
         ts = deps.poster.post(target, message.text, message.blocks)
@@ -82,9 +94,24 @@ def post_request(
     left_out = [f"{code(ref)}: {escape(why)}" for ref, why in bad]
     return Posted(
         posted,
-        f"Hold request #{request.id} for {len(good)} order(s) is posted in <#{target}>; "
-        "it needs an approver's click."
+        f"Hold request #{request.id} for {len(request.items)} order(s) is posted in "
+        f"<#{target}>; it needs an approver's click."
         + (f"\nLeft out ({len(bad)}):\n" + lines_within(left_out, 2000) if bad else ""),
+    )
+
+
+def already_open(claim: OpenOrder) -> str:
+    """Why an order cannot go into a new request: an open one holds it (the store's claim is the
+    only check, so two requests made at the same moment cannot both have it)."""
+    return f"it is already in hold request #{claim.request_id} ({claim.state.value})"
+
+
+def _nothing_requested(bad: list[tuple[str, str]], others: bool) -> str:
+    lines = [f"{code(ref)}: {escape(why)}" for ref, why in bad]
+    return (
+        "Nothing was requested, because:\n"
+        + "\n".join(lines)
+        + ("\nRun the command again without these orders." if others else "")
     )
 
 
