@@ -54,6 +54,9 @@ def load_request(deps: Deps, asker: Asker, body: dict[str, Any]) -> HoldRequest 
     value = str(action.get("value") or "")
     request = deps.store.get_request(int(value)) if value.isdigit() else None
     container = body.get("container") or {}
+    if why is None and request is not None and request.message_ts is None:
+        channel, ts = str(container.get("channel_id")), str(container.get("message_ts") or "")
+        request = approval.adopt_card(deps, request, channel, ts)  # its post went unanswered
     if why is None and request is None:
         why = "I have no record of this hold request."
     elif (
