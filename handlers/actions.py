@@ -13,6 +13,7 @@ from bot.blocks import Message
 from bot.blocks.common import section
 from bot.deps import Deps
 from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.workers import Lane
 from handlers.errors import report_failure
 from handlers.replies import Asker, tell
 
@@ -127,4 +128,5 @@ def handle_click(
         lambda: clicked(deps, asker, body),
         what=f"{clicked.__name__.replace('_', ' ')}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
+        lane=Lane.DECISIONS if clicked in (approve_clicked, reject_clicked) else Lane.READS,
     )
