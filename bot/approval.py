@@ -3,9 +3,10 @@ progress, replace buttons on expiry, resume what a dead process left, and keep e
 with its stored state. Shared by the click handlers and the scheduled jobs.
 
 **Cards converge.** Every successful ``chat.update`` records the state it rendered
-(``Store.mark_rendered``). :func:`refresh` tries a failed or rate-limited update again a few times
-and renders again when the state moved on meanwhile; whatever still lags is found by the
-maintenance sweep (:func:`converge_cards`), so a closed request does not keep live buttons.
+(``Store.mark_rendered``). :func:`refresh` tries a failed update again a few times (slack_sdk
+itself waits out a rate limit's Retry-After) and renders again when the state moved on meanwhile;
+whatever still lags, rate-limited or not, is found by the maintenance sweep
+(:func:`converge_cards`), so a closed request does not keep live buttons.
 
 **A post whose answer was lost** (the connection dropped after Slack may have accepted it) is not
 reported as a failure: the request stays pending without a message ts, holding its orders so that
@@ -45,21 +46,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 1.0  # seconds between progress updates of one message (chat.update is Tier 3)
-# Pauses before trying a failed chat.update again; slack_sdk has already waited out any
-# Retry-After before a "ratelimited" reaches us.
+# Pauses before trying a failed chat.update again at once.
 UPDATE_RETRY_DELAYS = (0.25, 1.0)
-# Slack errors that say "not now" rather than "never": worth another try, now and at the sweep.
-TRANSIENT_ERRORS = frozenset(
-    {
-        "connection_failed",
-        "ratelimited",
-        "internal_error",
-        "fatal_error",
-        "service_unavailable",
-        "request_timeout",
-        *FATAL_AUTH_ERRORS,  # nothing works until the token is fixed; then the sweep catches up
-    }
+# Slack errors that say "not now" rather than "never". The first ones are worth trying again at
+# once; after a "ratelimited" slack_sdk has already waited out Retry-After three times, and nothing
+# works until a refused token is fixed, so those wait for the next sweep.
+RETRY_NOW = frozenset(
+    {"connection_failed", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
+RETRY_LATER = RETRY_NOW | {"ratelimited", *FATAL_AUTH_ERRORS}
 LOST_ANSWER = "connection_failed"  # what slackio reports when no answer came back
 SWEEP_CARDS = 20  # cards re-rendered per sweep at most (chat.update allows about 50 a minute)
 _RENDERS = 3  # a state changes at most twice (pending → executing → final) while we render
@@ -224,11 +219,11 @@ def _update(deps: Deps, request: HoldRequest, ts: str) -> Rendered:
         try:
             deps.poster.update(request.channel_id, ts, message.text, message.blocks)
         except SlackFailed as exc:
-            transient = exc.error in TRANSIENT_ERRORS or exc.error.startswith("HTTP 5")
-            if transient and delay is not None and exc.error not in FATAL_AUTH_ERRORS:
+            server_error = exc.error.startswith("HTTP 5")
+            if delay is not None and (exc.error in RETRY_NOW or server_error):
                 time.sleep(delay)
                 continue
-            if transient:
+            if exc.error in RETRY_LATER or server_error:
                 log.warning("could not update hold #%s message: %s", request.id, exc.error)
                 return Rendered.LATER
             log.warning("giving up on hold #%s message: %s", request.id, exc.error)

@@ -90,6 +90,20 @@ def test_the_sweep_rerenders_a_card_slack_kept_refusing(harness: Harness) -> Non
     assert len(harness.slack.of("chat.update")) == 4  # nothing more to do
 
 
+def test_a_rate_limited_update_waits_for_the_sweep(harness: Harness) -> None:
+    """Still rate limited once slack_sdk has waited out Retry-After: the card is left to the next
+    sweep rather than pressed at once."""
+    request = harness.open_hold(STALE_TEST_REF)
+    harness.slack.fail_next("chat.update", Failure(error="ratelimited"))
+    harness.click(ids.REJECT_HOLD, request, APPROVER)
+    harness.wait_state(request.id, RequestState.REJECTED)
+    settled(harness)
+    assert len(harness.slack.of("chat.update")) == 1
+    assert [r.id for r in harness.bot.store.lagging_cards()] == [request.id]
+    jobs.maintenance(harness.bot.deps)
+    assert buttons(shown(harness)) == [] and harness.bot.store.lagging_cards() == []
+
+
 def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harness) -> None:
     """The sweep that expires a request cannot reach Slack; the next one takes the buttons away
     and stops at the first card Slack still refuses, leaving the rest for later."""
