@@ -767,7 +767,7 @@ class StoreContract:
 
 def run_store_machine(new_database: NewDatabase, *, max_examples: int) -> None:
     """R36: random sequences of decisions, expiry, item steps and restarts keep the invariants,
-    and no order is ever in two open requests (R45)."""
+    and no order is ever in two open requests."""
     from hypothesis import HealthCheck, settings
     from hypothesis import strategies as st
     from hypothesis.stateful import (

@@ -212,7 +212,8 @@ class Store(Protocol):
         answer was lost); True if this call recorded it."""
 
     def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
-        """Record that the request's message now shows ``state``."""
+        """Record that the request's message now shows ``state`` (or that Slack refused for good
+        to show it, so there is nothing more to render)."""
 
     def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
         """Requests with a message whose rendered state is not their stored state, oldest
