@@ -21,7 +21,7 @@ from bot.settings import Settings
 from bot.slackio import SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
-from bot.workers import Workers
+from bot.workers import Lane, Workers
 
 __all__ = ["WORK_THREADS", "Runtime", "build_app", "build_deps"]
 
@@ -112,7 +112,9 @@ class Runtime:
     def resume_in_background(self) -> None:
         """Finish, on the worker pool, approved holds a stopped process left (never resends)."""
         self.deps.workers.submit(
-            lambda: approval.resume_unfinished(self.deps), what="resume unfinished holds"
+            lambda: approval.resume_unfinished(self.deps),
+            what="resume unfinished holds",
+            lane=Lane.DECISIONS,
         )
 
     def close(self, timeout: float = 20.0) -> bool:

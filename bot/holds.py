@@ -87,10 +87,6 @@ def check_orders(
             continue
         reason = why_not_holdable(order)
         if reason is None:
-            open_ones = deps.store.open_requests_for(ref)
-            if open_ones:
-                reason = f"hold request #{open_ones[0].id} for it is already open"
-        if reason is None:
             good.append(order)
         else:
             bad.append((ref, reason))

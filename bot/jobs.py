@@ -30,7 +30,8 @@ def guarded(name: str, body: Callable[[], object]) -> Callable[[], None]:
 
 
 def maintenance(deps: Deps) -> None:
-    """Expire overdue hold requests and finish approved ones that a stopped process left."""
+    """Expire overdue hold requests, re-render every card that lags its stored state, and finish
+    approved requests that a stopped process left."""
     approval.sweep(deps)
     approval.resume_unfinished(deps)
 

@@ -7,8 +7,10 @@ bot runs exactly as in production. It records request **bodies**, answers ``auth
 ``x-oauth-scopes`` header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update``,
 ``chat.postEphemeral`` and ``usergroups.users.list``, and ``{"ok": true}`` for anything else; a
 ``/webhook/<name>`` sink stands in for ``response_url``s. A wrong token gets ``invalid_auth``;
-failures are scripted per method with :meth:`LocalSlack.fail_next`. :attr:`LocalSlack.in_flight`
-counts requests being answered, so a caller can wait until everything sent has arrived.
+failures are scripted per method with :meth:`LocalSlack.fail_next`. A ``reset`` failure stands for
+an answer lost on the way back: the call is carried out (a post gets its ``ts``, kept in
+:attr:`Call.lost_reply`) and then the connection is dropped. :attr:`LocalSlack.in_flight` counts
+requests being answered, so a caller can wait until everything sent has arrived.
 
 Standard library only.
 """
@@ -48,6 +50,7 @@ class Call:
     at: float = field(default_factory=time.monotonic)
     path: str = ""
     reply: dict[str, Any] | None = None  # what the local Slack answered (None: no answer)
+    lost_reply: dict[str, Any] | None = None  # what it did but never answered (a reset)
 
 
 @dataclass
@@ -55,7 +58,7 @@ class Failure:
     status: int = 200
     error: str | None = None  # Slack error code for {"ok": false}
     retry_after: int | None = None
-    reset: bool = False  # accept the call, then drop the connection without answering
+    reset: bool = False  # carry out the call, then drop the connection without answering
 
 
 class LocalSlack:
@@ -185,6 +188,8 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             slack.record(call)
             failure = slack._take_failure(method)
             if failure and failure.reset:
+                if token == slack.token:
+                    call.lost_reply = self._answer(method, body)
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return

@@ -1,8 +1,15 @@
-"""The bounded pool that runs CartRover work after Slack has been acknowledged.
+"""The bounded pools that run CartRover work after Slack has been acknowledged, one per lane.
 
 bolt's own listener pool only acks and hands work here, so a slow CartRover never delays an ack
 (interface: ack first, always). Every job is wrapped: an exception is logged once with a
 correlation id and handed to the job's ``on_error`` so the user hears about it.
+
+**Lanes.** Decisions and cancels (Approve and Reject clicks, running an approved request, resuming
+one) run on their own small pool; reads (``status``, ``stale``, checking orders for a ``hold``,
+the digest) on the large one. Separate pools rather than one priority queue: a priority queue only
+reorders work that is *waiting*, so with every thread busy on a slow listing an approved cancel
+would still wait for one of those reads to finish; a pool of its own always has a thread for it
+unless decisions themselves fill it. :meth:`Workers.load` reports each lane's queue depth.
 """
 
 from __future__ import annotations
@@ -12,18 +19,57 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-__all__ = ["Workers"]
+__all__ = ["DECISION_WORKERS", "Lane", "LaneLoad", "Workers"]
 
 log = logging.getLogger(__name__)
 
+# Decisions are few and mostly quick; an approved bulk request holds its thread for the whole run,
+# and CartRover's one rate limit would not let more runs at once go any faster.
+DECISION_WORKERS = 4
+
+
+class Lane(StrEnum):
+    DECISIONS = "decisions"  # Approve/Reject clicks, running and resuming approved requests
+    READS = "reads"  # status, stale, checking orders for a hold, the digest
+
+
+@dataclass(frozen=True)
+class LaneLoad:
+    """One lane right now: jobs waiting for a thread, jobs running, and its thread count."""
+
+    queued: int
+    running: int
+    threads: int
+
+
+class _Pool:
+    def __init__(self, threads: int, name: str) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+        self.threads = threads
+        self.queued = 0
+        self.running = 0
+        self.in_flight: set[Future[Any]] = set()
+
 
 class Workers:
-    def __init__(self, max_workers: int = 16, name: str = "cartrover-work") -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=name)
+    """``max_workers`` threads for reads, ``decision_workers`` for decisions and cancels."""
+
+    def __init__(
+        self,
+        max_workers: int = 16,
+        name: str = "cartrover-work",
+        *,
+        decision_workers: int = DECISION_WORKERS,
+    ) -> None:
+        self._pools = {
+            Lane.READS: _Pool(max_workers, name),
+            Lane.DECISIONS: _Pool(decision_workers, f"{name}-decisions"),
+        }
         self._lock = threading.Lock()
-        self._in_flight: set[Future[Any]] = set()
         self._closed = False
         self.max_workers = max_workers
 
@@ -33,10 +79,13 @@ class Workers:
         *,
         what: str,
         on_error: Callable[[str], None] | None = None,
+        lane: Lane = Lane.READS,
     ) -> bool:
-        """Run ``job`` on the pool; False (and nothing runs) once shutdown has begun."""
+        """Run ``job`` on ``lane``; False (and nothing runs) once shutdown has begun."""
+        pool = self._pools[lane]
 
         def run() -> None:
+            self._count(pool, queued=-1, running=+1)
             try:
                 job()
             except Exception:
@@ -47,29 +96,50 @@ class Workers:
                         on_error(correlation)
                     except Exception:
                         log.exception("telling the user about %s failed", correlation)
+            finally:
+                self._count(pool, running=-1)
 
         with self._lock:
             if self._closed:
                 return False
-            future = self._pool.submit(run)
-            self._in_flight.add(future)
-        future.add_done_callback(self._done)
+            pool.queued += 1
+            future = pool.executor.submit(run)
+            pool.in_flight.add(future)
+        future.add_done_callback(lambda done: self._done(pool, done))
         return True
 
-    def _done(self, future: Future[Any]) -> None:
+    def _count(self, pool: _Pool, *, queued: int = 0, running: int = 0) -> None:
         with self._lock:
-            self._in_flight.discard(future)
+            pool.queued += queued
+            pool.running += running
+
+    def _done(self, pool: _Pool, future: Future[Any]) -> None:
+        with self._lock:
+            pool.in_flight.discard(future)
+            if future.cancelled():  # cancelled at shutdown before it started
+                pool.queued -= 1
+
+    def load(self) -> dict[Lane, LaneLoad]:
+        """Each lane's queue depth, running jobs and threads."""
+        with self._lock:
+            return {
+                lane: LaneLoad(pool.queued, pool.running, pool.threads)
+                for lane, pool in self._pools.items()
+            }
 
     @property
     def busy(self) -> int:
+        """Jobs submitted and not finished, on every lane."""
         with self._lock:
-            return len(self._in_flight)
+            return sum(len(pool.in_flight) for pool in self._pools.values())
 
     def shutdown(self, timeout: float = 20.0) -> bool:
-        """Take no new work; wait up to ``timeout`` s for jobs in flight. True if all finished."""
+        """Take no new work; wait up to ``timeout`` s for the jobs of every lane. True if all
+        finished."""
         with self._lock:
             self._closed = True
-            pending = list(self._in_flight)
+            pending = [future for pool in self._pools.values() for future in pool.in_flight]
         _, not_done = wait(pending, timeout=timeout)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools.values():
+            pool.executor.shutdown(wait=False, cancel_futures=True)
         return not not_done

@@ -13,6 +13,7 @@ from bot.blocks import Message
 from bot.blocks.common import section
 from bot.deps import Deps
 from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.workers import Lane
 from handlers.errors import report_failure
 from handlers.replies import Asker, tell
 
@@ -54,6 +55,9 @@ def load_request(deps: Deps, asker: Asker, body: dict[str, Any]) -> HoldRequest 
     value = str(action.get("value") or "")
     request = deps.store.get_request(int(value)) if value.isdigit() else None
     container = body.get("container") or {}
+    if why is None and request is not None and request.message_ts is None:
+        channel, ts = str(container.get("channel_id")), str(container.get("message_ts") or "")
+        request = approval.adopt_card(deps, request, channel, ts)  # its post went unanswered
     if why is None and request is None:
         why = "I have no record of this hold request."
     elif (
@@ -124,4 +128,5 @@ def handle_click(
         lambda: clicked(deps, asker, body),
         what=f"{clicked.__name__.replace('_', ' ')}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
+        lane=Lane.DECISIONS if clicked in (approve_clicked, reject_clicked) else Lane.READS,
     )

@@ -18,6 +18,7 @@ from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, UsageError, parse, subcommands
 from bot.store.base import RequestState
+from bot.workers import Lane
 from handlers.errors import cartrover_problem, report_failure
 from handlers.replies import Asker, tell
 
@@ -62,6 +63,7 @@ def handle_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond)
         lambda: _run(deps, asker, command, run),
         what=f"/cartrover {command.name}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
+        lane=Lane.READS,
     )
 
 

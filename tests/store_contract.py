@@ -2,8 +2,9 @@
 
 A backend's test class subclasses :class:`StoreContract` and provides one fixture,
 ``new_database``: a factory returning the URL of a fresh, empty database each time it is called
-(cleaned up at teardown). Everything else — the single-winner races across threads and processes,
-the R28 stress test and the R36 state machine — is written once here.
+(cleaned up at teardown). Everything else — the single-winner races across threads and processes
+(decisions, items, digest claims and the one open request per order), the R28 stress test and the
+R36 state machine — is written once here.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from bot.store import (
     StoreError,
     open_store,
 )
+from bot.store.base import OpenOrder, OrdersAlreadyOpen
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -86,6 +88,104 @@ def race_in_process(url: str, request_id: int, start: Any, results: Any) -> None
         results.put((decided, started, claimed))
     finally:
         store.close()
+
+
+def create_in_process(url: str, refs: list[str], start: Any, results: Any) -> None:
+    """One contender of the multi-process race for orders: open a request for ``refs``."""
+    store = open_store(url, migrate=False)
+    try:
+        start.wait(60)
+        try:
+            created = make_request(store, refs)
+        except OrdersAlreadyOpen as taken:
+            results.put(("taken", [(c.cust_ref, c.request_id) for c in taken.claims]))
+        else:
+            results.put(("created", created.id))
+    finally:
+        store.close()
+
+
+def try_request(store: Store, refs: Sequence[str]) -> HoldRequest | OrdersAlreadyOpen:
+    try:
+        return make_request(store, refs)
+    except OrdersAlreadyOpen as taken:
+        return taken
+
+
+def check_one_winner_per_order(
+    store: Store, attempts: dict[int, Sequence[str]], outcomes: dict[int, object]
+) -> list[HoldRequest]:
+    """Every order went to at most one created request, and every loser was told of a winner
+    that holds one of its orders."""
+    won = [o for o in outcomes.values() if isinstance(o, HoldRequest)]
+    holders = Counter(ref for request in won for ref in request.cust_refs)
+    assert all(count == 1 for count in holders.values()), holders
+    by_id = {request.id: request for request in won}
+    for index, outcome in outcomes.items():
+        if isinstance(outcome, OrdersAlreadyOpen):
+            assert outcome.claims
+            for claim in outcome.claims:
+                assert claim.cust_ref in attempts[index]
+                assert claim.state is PENDING
+                assert claim.cust_ref in by_id[claim.request_id].cust_refs
+        else:
+            assert isinstance(outcome, HoldRequest), outcome
+    assert sorted(r.id for r in store.requests_in_state(PENDING)) == sorted(by_id)
+    return won
+
+
+Execute = Callable[[str, Sequence[object]], None]
+
+# A database from before one open request per order: requests 1 and 2 both hold A1 open.
+LEGACY_REQUESTS = (
+    (1, "pending", ["A1", "B1"], "1700000000.000001"),
+    (2, "pending", ["A1"], "1700000000.000002"),
+    (3, "rejected", ["A1"], "1700000000.000003"),
+    (4, "executing", ["C1"], "1700000000.000004"),
+    (5, "pending", ["D1"], None),
+)
+
+
+def seed_legacy_database(execute: Execute, time_in: Callable[[datetime], object]) -> None:
+    """Fill a database at schema version 1 with :data:`LEGACY_REQUESTS`."""
+    for request_id, state, refs, ts in LEGACY_REQUESTS:
+        decided = (None, None) if state == "pending" else ("UAPP", time_in(T0))
+        execute(
+            "INSERT INTO hold_requests (requester, channel_id, reason, state, message_ts, "
+            "decided_by, decided_at, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ("UREQ", "CHOLDS", "", state, ts, *decided, time_in(T0), time_in(T0 + HOUR)),
+        )
+        for position, ref in enumerate(refs):
+            execute(
+                "INSERT INTO hold_items (request_id, cust_ref, position, state) "
+                "VALUES (?, ?, ?, 'queued')",
+                (request_id, ref, position),
+            )
+
+
+def check_upgraded_legacy_database(store: Store) -> None:
+    """After migrating: the oldest open request holds each order, the younger duplicate stays
+    open and decidable, and posted cards count as showing their stored state."""
+    with pytest.raises(OrdersAlreadyOpen) as caught:
+        make_request(store, ["D1", "C1", "B1", "A1"])
+    assert caught.value.claims == (
+        OpenOrder("D1", 5, PENDING),
+        OpenOrder("C1", 4, EXECUTING),
+        OpenOrder("B1", 1, PENDING),
+        OpenOrder("A1", 1, PENDING),
+    )
+    duplicate = store.get_request(2)
+    assert duplicate is not None and duplicate.state is PENDING
+    assert store.lagging_cards() == []
+    assert [(r.id, r.rendered_state) for r in store.requests_in_state(PENDING)] == [
+        (1, PENDING),
+        (2, PENDING),
+        (5, None),
+    ]
+    assert store.decide(1, to=RequestState.REJECTED, actor="UAPP", at=T0)
+    assert store.decide(2, to=EXECUTING, actor="UAPP", at=T0)
+    assert [r.id for r in store.lagging_cards()] == [1, 2]
+    assert make_request(store, ["B1"]).state is PENDING
 
 
 class StoreContract:
@@ -164,13 +264,150 @@ class StoreContract:
 
     def test_open_requests_for_lists_pending_and_executing_requests(self, store: Store) -> None:
         """Only unfinished requests that include the order are returned."""
-        pending = make_request(store, ["X1", "Y1"])
-        executing = make_request(store, ["X1"], created_at=T0 + HOUR)
         rejected = make_request(store, ["X1"])
-        make_request(store, ["Y1"])
-        assert store.decide(executing.id, to=EXECUTING, actor="UAPP", at=T0 + HOUR)
         assert store.decide(rejected.id, to=RequestState.REJECTED, actor="UAPP", at=T0)
-        assert [r.id for r in store.open_requests_for("X1")] == [pending.id, executing.id]
+        pending = make_request(store, ["X1", "Y1"])
+        done = make_request(store, ["X2"])
+        assert store.decide(done.id, to=EXECUTING, actor="UAPP", at=T0)
+        assert store.decide(done.id, to=RequestState.DONE, actor=None, at=T0, expect=EXECUTING)
+        executing = make_request(store, ["X2"], created_at=T0 + HOUR)
+        assert store.decide(executing.id, to=EXECUTING, actor="UAPP", at=T0 + HOUR)
+        assert [r.id for r in store.open_requests_for("X1")] == [pending.id]
+        assert [r.id for r in store.open_requests_for("X2")] == [executing.id]
+        assert store.open_requests_for("Z9") == []
+
+    # -- one open request per order
+    def test_an_order_in_an_open_request_refuses_a_second_request(self, store: Store) -> None:
+        """A request naming an order that an open request holds creates nothing and says which
+        orders are held by which request; its other orders stay free."""
+        first = make_request(store, ["A1", "B1"])
+        with pytest.raises(OrdersAlreadyOpen) as caught:
+            make_request(store, ["C1", "B1", "A1"])
+        assert caught.value.claims == (
+            OpenOrder("B1", first.id, PENDING),
+            OpenOrder("A1", first.id, PENDING),
+        )
+        assert caught.value.cust_refs == ["B1", "A1"]
+        assert "#" in str(caught.value)
+        assert store.requests_in_state(PENDING) == [first]
+        assert store.open_requests_for("C1") == []
+        assert make_request(store, ["C1"]).cust_refs == ["C1"]
+
+    def test_an_executing_request_still_holds_its_orders(self, store: Store) -> None:
+        """Approval does not release the orders: they are held until the request finishes."""
+        request = make_request(store, ["A1"])
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        with pytest.raises(OrdersAlreadyOpen) as caught:
+            make_request(store, ["A1"])
+        assert caught.value.claims == (OpenOrder("A1", request.id, EXECUTING),)
+
+    @pytest.mark.parametrize(
+        "close",
+        ["rejected", "expired", "expire_due", "done", "failed", "unknown"],
+    )
+    def test_every_final_state_releases_the_orders(self, store: Store, close: str) -> None:
+        """Rejected or withdrawn, expired (by a click or the sweep), done, failed or unknown:
+        each frees the request's orders for a new request."""
+        request = make_request(store, ["A1", "B1"])
+        if close in ("rejected", "expired"):
+            to = RequestState(close)
+            assert store.decide(request.id, to=to, actor=None, at=T0)
+        elif close == "expire_due":
+            assert [r.id for r in store.expire_due(T0 + HOUR)] == [request.id]
+        else:
+            assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+            with pytest.raises(OrdersAlreadyOpen):
+                make_request(store, ["B1"])
+            final = RequestState(close)
+            assert store.decide(request.id, to=final, actor=None, at=T0, expect=EXECUTING)
+        again = make_request(store, ["B1", "A1"])
+        assert again.state is PENDING
+        with pytest.raises(OrdersAlreadyOpen) as caught:
+            make_request(store, ["A1"])
+        assert caught.value.claims == (OpenOrder("A1", again.id, PENDING),)
+
+    def test_threads_racing_for_overlapping_orders_get_one_request_per_order(
+        self, store: Store
+    ) -> None:
+        """Eight threads at once, each asking for two orders of a ring of eight (each order
+        wanted by two threads), then all for one shared order: every order goes to one request,
+        and every loser is told which request holds its order."""
+        for round_ in range(6):
+            ring = {i: [f"R{round_}-{i}", f"R{round_}-{(i + 1) % 8}"] for i in range(8)}
+            shared = {i: [f"S{round_}", f"S{round_}-own{i}"] for i in range(8)}
+            for attempts in (ring, shared):
+                outcomes = dict(
+                    enumerate(race(lambda i, a=attempts: try_request(store, a[i]), attempts=1))
+                )
+                won = check_one_winner_per_order(store, attempts, outcomes)
+                assert won
+                if attempts is shared:
+                    assert len(won) == 1
+                for request in won:
+                    assert store.decide(request.id, to=RequestState.REJECTED, actor=None, at=T0)
+
+    def test_processes_racing_for_one_order_get_one_request(
+        self, store: Store, store_url: str
+    ) -> None:
+        """Four processes opening a request for the same order at once create exactly one; the
+        others are told its id."""
+        context = multiprocessing.get_context("spawn")
+        start, results = context.Barrier(4), context.Queue()
+        workers = [
+            context.Process(
+                target=create_in_process,
+                args=(store_url, ["SHARED", f"OWN-{index}"], start, results),
+            )
+            for index in range(4)
+        ]
+        for worker in workers:
+            worker.start()
+        outcomes = [results.get(timeout=90) for _ in workers]
+        for worker in workers:
+            worker.join(timeout=30)
+        assert [worker.exitcode for worker in workers] == [0] * 4
+        created = [value for kind, value in outcomes if kind == "created"]
+        assert len(created) == 1
+        assert sorted(kind for kind, _ in outcomes) == ["created"] + ["taken"] * 3
+        assert all(value == [("SHARED", created[0])] for kind, value in outcomes if kind == "taken")
+        (winner,) = store.requests_in_state(PENDING)
+        assert winner.id == created[0] and winner.cust_refs[0] == "SHARED"
+
+    # -- cards
+    def test_a_card_lags_until_its_state_is_rendered(self, store: Store) -> None:
+        """A posted request's card lags its stored state until it is marked rendered in that
+        state; requests without a message never lag, and the oldest come first."""
+        unposted = make_request(store, ["U1"])
+        posted = make_request(store, ["P1"])
+        store.set_message(posted.id, "CHOLDS", "1700000000.000001")
+        assert [r.id for r in store.lagging_cards()] == [posted.id]
+        store.mark_rendered(posted.id, PENDING, T0)
+        assert store.lagging_cards() == []
+        stored = store.get_request(posted.id)
+        assert stored is not None and stored.rendered_state is PENDING
+        assert store.decide(posted.id, to=RequestState.REJECTED, actor="UAPP", at=T0)
+        later = make_request(store, ["P2"])
+        store.set_message(later.id, "CHOLDS", "1700000000.000002")
+        lagging = store.lagging_cards()
+        assert [(r.id, r.state, r.rendered_state) for r in lagging] == [
+            (posted.id, RequestState.REJECTED, PENDING),
+            (later.id, PENDING, None),
+        ]
+        assert lagging[0].cust_refs == ["P1"]
+        assert [r.id for r in store.lagging_cards(limit=1)] == [posted.id]
+        store.mark_rendered(posted.id, RequestState.REJECTED, T0 + HOUR)
+        assert [r.id for r in store.lagging_cards()] == [later.id]
+        assert store.get_request(unposted.id) == unposted
+
+    def test_a_message_is_adopted_only_once_and_only_in_its_channel(self, store: Store) -> None:
+        """A request whose post went unanswered takes the ts of its message once, from its own
+        channel; a request with a message keeps it."""
+        request = make_request(store)
+        assert not store.adopt_message(request.id, "COTHER", "1700000000.000009")
+        assert store.adopt_message(request.id, "CHOLDS", "1700000000.000001")
+        assert not store.adopt_message(request.id, "CHOLDS", "1700000000.000002")
+        stored = store.get_request(request.id)
+        assert stored is not None and stored.message_ts == "1700000000.000001"
 
     # -- decisions
     def test_decide_has_one_winner(self, store: Store) -> None:
@@ -425,10 +662,10 @@ class StoreContract:
         """Several stores migrating one fresh database at once all succeed, and it works."""
         url = new_database()
 
-        def migrate_once(_: int) -> bool:
+        def migrate_once(index: int) -> bool:
             store = open_store(url)
             try:
-                return make_request(store).state is PENDING
+                return make_request(store, [f"M{index}"]).state is PENDING
             finally:
                 store.close()
 
@@ -446,8 +683,8 @@ class StoreContract:
     # -- races (R1, R27, R28)
     def test_decide_has_one_winner_among_threads(self, store: Store) -> None:
         """Eight threads approving and rejecting one request many times give one decision."""
-        for _ in range(6):
-            request = make_request(store)
+        for n in range(6):
+            request = make_request(store, [f"A{n}", f"B{n}"])
 
             def attempt(index: int, request_id: int = request.id) -> bool:
                 to = EXECUTING if index % 2 else RequestState.REJECTED
@@ -457,10 +694,10 @@ class StoreContract:
 
     def test_start_item_has_one_winner_among_threads(self, store: Store) -> None:
         """Eight threads starting one item many times give one sender."""
-        for _ in range(6):
-            request = make_request(store)
+        for n in range(6):
+            request = make_request(store, [f"A{n}", f"B{n}"])
             assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
-            start = partial(store.start_item, request.id, "B200", T0)
+            start = partial(store.start_item, request.id, f"B{n}", T0)
             assert race(ignoring_index(start)).count(True) == 1
 
     def test_claim_digest_has_one_winner_among_threads(self, store: Store) -> None:
@@ -499,22 +736,28 @@ class StoreContract:
         def writer(index: int) -> int:
             for step in range(25):
                 at = T0 + timedelta(minutes=step)
-                request = make_request(store, [f"W{index}-{step}", "SHARED"], created_at=at)
+                shared = f"SHARED-{index}"
+                request = make_request(store, [f"W{index}-{step}", shared], created_at=at)
                 store.audit(AuditEntry(at, "requested", f"U{index}", request.id))
                 store.decide(request.id, to=EXECUTING, actor=f"U{index}", at=at)
-                store.start_item(request.id, "SHARED", at)
+                store.start_item(request.id, shared, at)
                 store.finish_item(
-                    request.id, "SHARED", state=ItemState.CANCELED, detail="", process_ids=[], at=at
+                    request.id, shared, state=ItemState.CANCELED, detail="", process_ids=[], at=at
                 )
+                store.decide(request.id, to=RequestState.DONE, actor=None, at=at, expect=EXECUTING)
+                store.set_message(request.id, "CHOLDS", f"1700000000.{step:06d}")
+                store.mark_rendered(request.id, RequestState.DONE, at)
+                store.lagging_cards()
                 store.claim_digest(f"C{step % 3}", DAY + timedelta(days=step), at)
                 store.subscribe(DigestSubscription(f"C{index}", "08:00", "UTC"))
                 store.save_snapshot(f"C{index}", ["SHARED"], at)
                 store.expire_due(at)
-                store.open_requests_for("SHARED")
+                store.open_requests_for(shared)
             return step + 1
 
         assert race(writer, threads=2, attempts=1) == [25, 25]
-        assert len(store.audit_for_order("SHARED", limit=100)) == 50
+        assert len(store.audit_for_order("SHARED-0", limit=100)) == 25
+        assert len(store.audit_for_order("SHARED-1", limit=100)) == 25
 
     def test_random_sequences_keep_the_invariants(self, new_database: NewDatabase) -> None:
         """Any sequence of decisions, expiry, item steps and restarts keeps one decision per
@@ -523,13 +766,15 @@ class StoreContract:
 
 
 def run_store_machine(new_database: NewDatabase, *, max_examples: int) -> None:
-    """R36: random sequences of decisions, expiry, item steps and restarts keep the invariants."""
+    """R36: random sequences of decisions, expiry, item steps and restarts keep the invariants,
+    and no order is ever in two open requests."""
     from hypothesis import HealthCheck, settings
     from hypothesis import strategies as st
     from hypothesis.stateful import (
         Bundle,
         RuleBasedStateMachine,
         invariant,
+        multiple,
         rule,
         run_state_machine_as_test,
     )
@@ -564,7 +809,19 @@ def run_store_machine(new_database: NewDatabase, *, max_examples: int) -> None:
             ),
             ttl=st.integers(1, 120),
         )
-        def create(self, refs: list[str], ttl: int) -> int:
+        def create(self, refs: list[str], ttl: int) -> object:
+            held = {
+                ref: (rid, m.state)
+                for rid, m in self.model.items()
+                if m.state in (PENDING, EXECUTING)
+                for ref in m.refs
+            }
+            expected = [OpenOrder(ref, *held[ref]) for ref in refs if ref in held]
+            if expected:
+                with pytest.raises(OrdersAlreadyOpen) as taken:
+                    make_request(self.store, refs, created_at=self.now)
+                assert list(taken.value.claims) == expected
+                return multiple()
             request = make_request(
                 self.store, refs, created_at=self.now, ttl=timedelta(minutes=ttl)
             )
@@ -633,6 +890,13 @@ def run_store_machine(new_database: NewDatabase, *, max_examples: int) -> None:
         @invariant()
         def store_matches_the_model(self) -> None:
             assert all(count <= 1 for count in self.sent.values())
+            open_refs = Counter(
+                ref
+                for m in self.model.values()
+                if m.state in (PENDING, EXECUTING)
+                for ref in m.refs
+            )
+            assert all(count == 1 for count in open_refs.values())
             for request_id, model in self.model.items():
                 stored = self.store.get_request(request_id)
                 assert stored is not None

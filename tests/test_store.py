@@ -16,7 +16,15 @@ import pytest
 
 from bot.store import AuditEntry, StoreError, open_store
 from bot.store.sqlite import SqliteStore
-from tests.store_contract import DAY, T0, NewDatabase, StoreContract, make_request
+from tests.store_contract import (
+    DAY,
+    T0,
+    NewDatabase,
+    StoreContract,
+    check_upgraded_legacy_database,
+    make_request,
+    seed_legacy_database,
+)
 
 
 class TestSqliteStore(StoreContract):
@@ -60,7 +68,29 @@ class TestSqliteStore(StoreContract):
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
         with sqlite3.connect(tmp_path / "bot.db") as conn:
             names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")]
-        assert names == ["0001_initial"]
+        assert names == ["0001_initial", "0002_one_open_request_per_order", "0003_rendered_state"]
+
+    def test_a_database_with_duplicate_open_requests_upgrades(self, tmp_path: Path) -> None:
+        """A version-1 file holding two open requests for one order migrates: the oldest keeps
+        the order, the other stays open, and nothing else is refused."""
+        from sqlite_utils import Database
+
+        from bot.store.sqlite import MIGRATIONS, TIME_FORMAT
+
+        path = tmp_path / "old.db"
+        db = Database(path)
+        MIGRATIONS.apply(db, stop_before="0002_one_open_request_per_order")
+        seed_legacy_database(
+            lambda statement, params: db.execute(statement, list(params)),
+            lambda when: when.strftime(TIME_FORMAT),
+        )
+        db.conn.commit()
+        db.close()
+        store = open_store(f"sqlite:///{path}")
+        try:
+            check_upgraded_legacy_database(store)
+        finally:
+            store.close()
 
     @pytest.mark.parametrize(
         "insert",
@@ -212,7 +242,31 @@ class TestPostgresStore(StoreContract):
         store.migrate()
         with psycopg.connect(store_url) as conn:
             rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert rows == [(1, "initial")]
+        assert rows == [(1, "initial"), (2, "one_open_request_per_order"), (3, "rendered_state")]
+
+    def test_a_database_with_duplicate_open_requests_upgrades(
+        self, new_database: NewDatabase
+    ) -> None:
+        """A version-1 schema holding two open requests for one order migrates: the oldest keeps
+        the order, the other stays open, and nothing else is refused."""
+        import psycopg
+
+        from bot.store.relational import pg
+        from bot.store.sql import POSTGRES_MIGRATIONS, POSTGRES_MIGRATIONS_TABLE
+
+        url = new_database()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(POSTGRES_MIGRATIONS_TABLE)
+            version, name, statements = POSTGRES_MIGRATIONS[0]
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, name))
+            seed_legacy_database(lambda sql, params: conn.execute(pg(sql), params), lambda t: t)
+        store = open_store(url)
+        try:
+            check_upgraded_legacy_database(store)
+        finally:
+            store.close()
 
     @pytest.mark.parametrize(
         "insert",

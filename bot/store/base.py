@@ -20,6 +20,14 @@ Item (per-order) states::
 
 ``sending`` is written *before* the cancel call, so a restart re-reads such an order instead of
 sending the cancel again (R42).
+
+**One open request per order.** Creating a request also claims each of its orders, in the same
+transaction; an order already claimed by a pending or executing request refuses the whole request
+with :class:`OrdersAlreadyOpen`, naming the request that holds it. The database releases the
+claims when the request's state becomes final, whichever statement moves it there.
+
+**Cards.** Each request records the state its Slack message was last rendered in
+(``rendered_state``), so a sweep can re-render every card whose rendering lags the stored state.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ __all__ = [
     "HoldItem",
     "HoldRequest",
     "ItemState",
+    "OpenOrder",
+    "OrdersAlreadyOpen",
     "RequestState",
     "Store",
     "StoreError",
@@ -79,6 +89,28 @@ class ItemState(StrEnum):
 
 
 @dataclass(frozen=True)
+class OpenOrder:
+    """An order claimed by an open (pending or executing) request."""
+
+    cust_ref: str
+    request_id: int
+    state: RequestState
+
+
+class OrdersAlreadyOpen(Exception):
+    """A new request names orders that an open request already holds; nothing was created."""
+
+    def __init__(self, claims: Sequence[OpenOrder]) -> None:
+        self.claims = tuple(claims)
+        named = ", ".join(f"{c.cust_ref} (#{c.request_id})" for c in self.claims)
+        super().__init__(f"already in an open hold request: {named}")
+
+    @property
+    def cust_refs(self) -> list[str]:
+        return [claim.cust_ref for claim in self.claims]
+
+
+@dataclass(frozen=True)
 class HoldItem:
     request_id: int
     cust_ref: str
@@ -103,6 +135,7 @@ class HoldRequest:
     decided_by: str | None = None
     decided_at: datetime | None = None
     items: tuple[HoldItem, ...] = field(default=())
+    rendered_state: RequestState | None = None  # the state its message last showed; None: unknown
 
     @property
     def cust_refs(self) -> list[str]:
@@ -163,13 +196,28 @@ class Store(Protocol):
         expires_at: datetime,
         source: str = "command",
     ) -> HoldRequest:
-        """Insert a pending request with one queued item per order, atomically.
+        """Insert a pending request with one queued item per order and claim each order, all in
+        one transaction.
 
-        ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is naive.
+        OrdersAlreadyOpen (and nothing created) if an open request already holds any of the
+        orders; ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is
+        naive.
         """
 
     def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
         """Record where the request message was posted."""
+
+    def adopt_message(self, request_id: int, channel_id: str, message_ts: str) -> bool:
+        """Record ``message_ts`` for a request in ``channel_id`` that has none yet (its post's
+        answer was lost); True if this call recorded it."""
+
+    def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
+        """Record that the request's message now shows ``state`` (or that Slack refused for good
+        to show it, so there is nothing more to render)."""
+
+    def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
+        """Requests with a message whose rendered state is not their stored state, oldest
+        first."""
 
     def get_request(self, request_id: int) -> HoldRequest | None: ...
 

@@ -11,7 +11,9 @@ server's limit.
 
 **Statements.** Connections run in autocommit, so each state change is one conditional statement
 (``UPDATE … WHERE state = …``, ``INSERT … ON CONFLICT DO NOTHING``) whose row count names the
-single winner, exactly as on SQLite. A new request and its items share one transaction. No lock
+single winner, exactly as on SQLite. A new request, its items and the claims on its orders share
+one transaction; a claim insert that meets another transaction's uncommitted claim waits for it,
+then inserts nothing if that one committed. No lock
 outlives a transaction, so a transaction-pooling proxy (PgBouncer) in front is fine.
 
 **Migrations** are recorded in ``schema_migrations``. :meth:`PostgresStore.migrate` runs them in
@@ -40,10 +42,12 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from bot.store.base import StoreError
-from bot.store.relational import Row, SqlStore, pg
+from bot.store.relational import Claimed, Row, SqlStore, pg
 from bot.store.sql import (
+    CLAIM_ORDER,
     INSERT_ITEM,
     INSERT_REQUEST,
+    OPEN_CLAIM,
     POSTGRES_MIGRATIONS,
     POSTGRES_MIGRATIONS_TABLE,
 )
@@ -140,8 +144,8 @@ class PostgresStore(SqlStore):
             cur.execute(pg(statement), params)
             return cur.fetchall()
 
-    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> int:
-        with self._cursor() as cur, cur.connection.transaction():
+    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> Claimed:
+        with self._cursor() as cur, cur.connection.transaction() as transaction:
             cur.execute(pg(INSERT_REQUEST), request)
             row = cur.fetchone()
             if row is None:  # pragma: no cover - INSERT … RETURNING always returns the row
@@ -149,7 +153,19 @@ class PostgresStore(SqlStore):
             request_id = int(row["id"])
             items = [(request_id, ref, position) for position, ref in enumerate(cust_refs)]
             cur.executemany(pg(INSERT_ITEM), items)
-            return request_id
+            taken = []
+            for ref in sorted(cust_refs):
+                cur.execute(pg(CLAIM_ORDER), (ref, request_id))
+                if cur.rowcount != 1:
+                    taken.append(ref)
+            if not taken:
+                return Claimed(request_id)
+            holders = []
+            for ref in taken:
+                cur.execute(pg(OPEN_CLAIM), (ref,))
+                holders += cur.fetchall()
+            raise psycopg.Rollback(transaction)
+        return Claimed(None, tuple(taken), tuple(holders))  # after the rollback
 
     def _time_in(self, when: datetime) -> object:
         return when.astimezone(UTC)

@@ -2,8 +2,9 @@
 
 :class:`SqlStore` implements every :class:`~bot.store.base.Store` method except the lifecycle ones
 with the statements in :mod:`bot.store.sql`, over a few primitives a backend supplies: run one
-statement, fetch rows, insert a request with its items atomically, encode and decode times. Every
-state change is one conditional statement, so "did I win?" is "did my statement change a row?".
+statement, fetch rows, insert a request with its items and claims atomically, encode and decode
+times. Every state change is one conditional statement, so "did I win?" is "did my statement change
+a row?".
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,9 +23,13 @@ from bot.store.base import (
     HoldItem,
     HoldRequest,
     ItemState,
+    OpenOrder,
+    OrdersAlreadyOpen,
     RequestState,
+    StoreError,
 )
 from bot.store.sql import (
+    ADOPT_MESSAGE,
     ADVANCE,
     AUDIT_FOR_ORDER,
     AUDIT_FOR_REQUEST,
@@ -38,6 +44,8 @@ from bot.store.sql import (
     GET_REQUEST,
     INSERT_AUDIT,
     INSERT_SNAPSHOT,
+    LAGGING_CARDS,
+    MARK_RENDERED,
     OPEN_REQUESTS_FOR,
     RECLAIM_DIGEST,
     REQUESTS_IN_STATE,
@@ -50,9 +58,13 @@ from bot.store.sql import (
     UNSUBSCRIBE,
 )
 
-__all__ = ["SqlStore", "pg", "utc_aware"]
+__all__ = ["Claimed", "SqlStore", "pg", "utc_aware"]
 
 Row = dict[str, Any]
+
+# A claim can be released between our failed insert and our look at its holder; then the create is
+# simply tried again, a few times at most.
+CREATE_ATTEMPTS = 5
 
 _PENDING, _EXECUTING = RequestState.PENDING, RequestState.EXECUTING
 _ALLOWED = {
@@ -73,6 +85,17 @@ def utc_aware(when: datetime) -> datetime:
     return when.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What :meth:`SqlStore._insert_request` did: created ``request_id``, or nothing because
+    ``taken`` orders were claimed already (``holders``: their OPEN_CLAIM rows, which may miss one
+    released meanwhile)."""
+
+    request_id: int | None
+    taken: tuple[str, ...] = ()
+    holders: tuple[Row, ...] = ()
+
+
 class SqlStore(ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
@@ -86,8 +109,11 @@ class SqlStore(ABC):
         """Run one statement (a SELECT or a write with RETURNING); return its rows."""
 
     @abstractmethod
-    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> int:
-        """INSERT_REQUEST and one INSERT_ITEM per order in one transaction; the new id."""
+    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> Claimed:
+        """In one transaction: INSERT_REQUEST, one INSERT_ITEM per order, then CLAIM_ORDER per
+        order in sorted order. If every claim inserted a row, commit and return the new id;
+        otherwise read OPEN_CLAIM for each order not claimed, roll everything back and return
+        those rows."""
 
     @abstractmethod
     def _time_in(self, when: datetime) -> object: ...
@@ -118,15 +144,38 @@ class SqlStore(ABC):
             raise ValueError("a hold request needs one or more distinct orders")
         created, expires = utc_aware(created_at), utc_aware(expires_at)
         times = (self._time_in(created), self._time_in(expires))
-        request_id = self._insert_request((requester, channel_id, reason, source, *times), refs)
+        request_id = self._claim(refs, (requester, channel_id, reason, source, *times))
         items = tuple(HoldItem(request_id, ref, position) for position, ref in enumerate(refs))
         return HoldRequest(
             request_id, requester, channel_id, reason, RequestState.PENDING, created, expires,
             source=source, items=items,
         )  # fmt: skip
 
+    def _claim(self, refs: list[str], request: tuple[object, ...]) -> int:
+        for _ in range(CREATE_ATTEMPTS):
+            claimed = self._insert_request(request, refs)
+            if claimed.request_id is not None:
+                return claimed.request_id
+            holders = [
+                OpenOrder(str(row["cust_ref"]), int(row["request_id"]), RequestState(row["state"]))
+                for row in claimed.holders
+            ]
+            if len(holders) == len(claimed.taken):
+                raise OrdersAlreadyOpen(sorted(holders, key=lambda h: refs.index(h.cust_ref)))
+        raise StoreError("could not claim the orders of a new hold request; try again")
+
     def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
         self._change(SET_MESSAGE, (channel_id, message_ts, request_id))
+
+    def adopt_message(self, request_id: int, channel_id: str, message_ts: str) -> bool:
+        return self._change(ADOPT_MESSAGE, (message_ts, request_id, channel_id)) == 1
+
+    def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
+        when = self._time_in(utc_aware(at))
+        self._change(MARK_RENDERED, (RequestState(state).value, when, request_id))
+
+    def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
+        return self._requests(LAGGING_CARDS, (limit,))
 
     def get_request(self, request_id: int) -> HoldRequest | None:
         found = self._requests(GET_REQUEST, (request_id,))
@@ -280,6 +329,7 @@ class SqlStore(ABC):
             decided_by=row["decided_by"],
             decided_at=self._maybe_time(row["decided_at"]),
             items=items,
+            rendered_state=RequestState(row["rendered_state"]) if row["rendered_state"] else None,
         )
 
     def _item(self, request_id: int, row: Mapping[str, Any]) -> HoldItem:

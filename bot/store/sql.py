@@ -6,9 +6,17 @@ changed a row. The schema comes as numbered migrations per backend, differing on
 keeps times as fixed-width UTC text (``2026-03-02T12:00:00.000000Z``, so text order is time order)
 and dates as ``YYYY-MM-DD``; PostgreSQL uses ``timestamptz`` and ``date``. Uniqueness lives in the
 schema (R29): one item per request and order, one claim per channel and local date, one
-subscription per channel. The audit trail refuses UPDATE and DELETE. Requests are read through the
-``hold_request_rows`` view, so a request and its items come from one snapshot. Append new
-migrations; never edit an applied one.
+subscription per channel, one open request per order. The audit trail refuses UPDATE and DELETE.
+Requests are read through the ``hold_request_rows`` view, so a request and its items come from one
+snapshot. Append new migrations; never edit an applied one.
+
+**One open request per order.** ``open_orders`` has one row per order of a pending or executing
+request, its primary key the order. The transaction that creates a request inserts its claims
+(``ON CONFLICT DO NOTHING``, in order-reference order so two PostgreSQL transactions never wait on
+each other crosswise); a claim that inserts nothing means another open request holds the order, and
+the transaction is rolled back. A trigger on ``hold_requests`` deletes a request's claims when its
+state becomes final, so every way of closing a request (decision, expiry, finishing, a failed post)
+releases them in the same statement.
 """
 
 from __future__ import annotations
@@ -23,6 +31,14 @@ INSERT_ITEM = """
 INSERT INTO hold_items (request_id, cust_ref, position, state, detail, process_ids)
 VALUES (?, ?, ?, 'queued', '', '[]')"""
 SET_MESSAGE = "UPDATE hold_requests SET channel_id = ?, message_ts = ? WHERE id = ?"
+ADOPT_MESSAGE = """
+UPDATE hold_requests SET message_ts = ? WHERE id = ? AND channel_id = ? AND message_ts IS NULL"""
+CLAIM_ORDER = """
+INSERT INTO open_orders (cust_ref, request_id) VALUES (?, ?) ON CONFLICT (cust_ref) DO NOTHING"""
+OPEN_CLAIM = """
+SELECT o.cust_ref, o.request_id, r.state
+FROM open_orders AS o JOIN hold_requests AS r ON r.id = o.request_id
+WHERE o.cust_ref = ?"""
 GET_REQUEST = "SELECT * FROM hold_request_rows WHERE id = ? ORDER BY item_position"
 REQUESTS_IN_STATE = """
 SELECT * FROM hold_request_rows WHERE state = ? ORDER BY created_at, id, item_position"""
@@ -42,6 +58,16 @@ ADVANCE = "UPDATE hold_requests SET state = ? WHERE id = ? AND state = ?"
 EXPIRE_DUE = """
 UPDATE hold_requests SET state = 'expired', decided_at = ?
 WHERE state = 'pending' AND expires_at <= ? RETURNING id"""
+
+# -- cards: the state each request's message last showed
+MARK_RENDERED = "UPDATE hold_requests SET rendered_state = ?, rendered_at = ? WHERE id = ?"
+LAGGING_CARDS = """
+SELECT * FROM hold_request_rows
+WHERE id IN (
+    SELECT id FROM hold_requests
+    WHERE message_ts IS NOT NULL AND (rendered_state IS NULL OR rendered_state <> state)
+    ORDER BY id LIMIT ?)
+ORDER BY id, item_position"""
 
 # -- per-order items: an item is sent only while its request is executing
 START_ITEM = """
@@ -93,11 +119,20 @@ INSERT_SNAPSHOT = """
 INSERT INTO order_snapshots (channel_id, cust_refs, created_at) VALUES (?, ?, ?) RETURNING id"""
 SNAPSHOT = "SELECT cust_refs FROM order_snapshots WHERE id = ?"
 
-# The view behind GET_REQUEST and friends, identical on both backends.
+# The view behind GET_REQUEST and friends, identical on both backends: as migration 1 made it,
+# then with the rendered state (migration 3).
 REQUEST_ROWS_VIEW = """
 CREATE VIEW hold_request_rows AS
 SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
        r.decided_by, r.decided_at, r.created_at, r.expires_at,
+       i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
+       i.detail AS item_detail, i.process_ids AS item_process_ids,
+       i.updated_at AS item_updated_at
+FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
+REQUEST_ROWS_VIEW_WITH_CARD = """
+CREATE VIEW hold_request_rows AS
+SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
+       r.decided_by, r.decided_at, r.created_at, r.expires_at, r.rendered_state,
        i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
        i.detail AS item_detail, i.process_ids AS item_process_ids,
        i.updated_at AS item_updated_at
@@ -107,6 +142,19 @@ Migration = tuple[int, str, tuple[str, ...]]  # (version, name, statements)
 
 _REQUEST_STATES = "'pending', 'executing', 'done', 'failed', 'unknown', 'rejected', 'expired'"
 _ITEM_STATES = "'queued', 'sending', 'canceled', 'not_confirmed', 'failed', 'skipped'"
+
+# An old database may hold several open requests for one order (the check used to be a read before
+# the insert). The oldest of them takes the claim; the younger ones stay open until decided or
+# expired, as their approvers were promised, and re-read each order before any cancel.
+_CLAIM_OPEN_ORDERS = """
+INSERT INTO open_orders (cust_ref, request_id)
+SELECT i.cust_ref, min(i.request_id)
+FROM hold_items AS i JOIN hold_requests AS r ON r.id = i.request_id
+WHERE r.state IN ('pending', 'executing')
+GROUP BY i.cust_ref"""
+# Cards posted before their rendered state was recorded are taken to show their stored state.
+_BACKFILL_RENDERED = """
+UPDATE hold_requests SET rendered_state = state WHERE message_ts IS NOT NULL"""
 
 SQLITE_MIGRATIONS: tuple[Migration, ...] = (
     (
@@ -171,6 +219,32 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
                 channel_id TEXT NOT NULL,
                 cust_refs TEXT NOT NULL,
                 created_at TEXT NOT NULL)""",
+        ),
+    ),
+    (
+        2,
+        "one_open_request_per_order",
+        (
+            """CREATE TABLE open_orders (
+                cust_ref TEXT PRIMARY KEY,
+                request_id INTEGER NOT NULL REFERENCES hold_requests (id))""",
+            "CREATE INDEX open_orders_by_request ON open_orders (request_id)",
+            _CLAIM_OPEN_ORDERS,
+            """CREATE TRIGGER hold_requests_release_orders AFTER UPDATE OF state ON hold_requests
+               WHEN NEW.state NOT IN ('pending', 'executing')
+               BEGIN DELETE FROM open_orders WHERE request_id = NEW.id; END""",
+        ),
+    ),
+    (
+        3,
+        "rendered_state",
+        (
+            f"""ALTER TABLE hold_requests ADD COLUMN rendered_state TEXT
+                CHECK (rendered_state IN ({_REQUEST_STATES}))""",
+            "ALTER TABLE hold_requests ADD COLUMN rendered_at TEXT",
+            _BACKFILL_RENDERED,
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CARD,
         ),
     ),
 )
@@ -244,6 +318,34 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
                 channel_id text NOT NULL,
                 cust_refs text NOT NULL,
                 created_at timestamptz NOT NULL)""",
+        ),
+    ),
+    (
+        2,
+        "one_open_request_per_order",
+        (
+            """CREATE TABLE open_orders (
+                cust_ref text PRIMARY KEY,
+                request_id bigint NOT NULL REFERENCES hold_requests (id))""",
+            "CREATE INDEX open_orders_by_request ON open_orders (request_id)",
+            _CLAIM_OPEN_ORDERS,
+            """CREATE FUNCTION release_open_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN DELETE FROM open_orders WHERE request_id = NEW.id; RETURN NULL; END $$""",
+            """CREATE TRIGGER hold_requests_release_orders AFTER UPDATE OF state ON hold_requests
+               FOR EACH ROW WHEN (NEW.state NOT IN ('pending', 'executing'))
+               EXECUTE FUNCTION release_open_orders()""",
+        ),
+    ),
+    (
+        3,
+        "rendered_state",
+        (
+            f"""ALTER TABLE hold_requests ADD COLUMN rendered_state text
+                CHECK (rendered_state IN ({_REQUEST_STATES}))""",
+            "ALTER TABLE hold_requests ADD COLUMN rendered_at timestamptz",
+            _BACKFILL_RENDERED,
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CARD,
         ),
     ),
 )

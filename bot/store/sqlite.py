@@ -8,8 +8,8 @@
   :meth:`SqliteStore.close`.
 - **Driver autocommit** (``isolation_level=None``): every statement is its own transaction, and
   each state change is one conditional statement. The only multi-statement write, a request with
-  its items, runs in ``BEGIN IMMEDIATE`` so it takes the write lock up front and the busy timeout
-  applies; so do migrations, which two processes may start at once.
+  its items and the claims on its orders, runs in ``BEGIN IMMEDIATE`` so it takes the write lock
+  up front and the busy timeout applies; so do migrations, which two processes may start at once.
 - **Migrations** are ``sqlite_utils.Migrations``, recorded in ``_sqlite_migrations``.
 
 sqlite3 and sqlite-utils exceptions never leave this module: they become :class:`StoreError`.
@@ -32,8 +32,8 @@ from sqlite_utils.db import TransactionError
 from sqlite_utils.migrations import Migrations
 
 from bot.store.base import StoreError
-from bot.store.relational import Row, SqlStore
-from bot.store.sql import INSERT_ITEM, INSERT_REQUEST, SQLITE_MIGRATIONS
+from bot.store.relational import Claimed, Row, SqlStore
+from bot.store.sql import CLAIM_ORDER, INSERT_ITEM, INSERT_REQUEST, OPEN_CLAIM, SQLITE_MIGRATIONS
 
 __all__ = ["MIGRATIONS", "SqliteStore"]
 
@@ -53,6 +53,14 @@ def _migration(statements: tuple[str, ...]) -> Callable[[Database], None]:
 
 for _version, _name, _statements in SQLITE_MIGRATIONS:
     MIGRATIONS(name=f"{_version:04d}_{_name}")(_migration(_statements))
+
+
+class _Taken(Exception):
+    """Rolls back a new request whose orders are claimed already."""
+
+    def __init__(self, claimed: Claimed) -> None:
+        super().__init__("orders already claimed")
+        self.claimed = claimed
 
 
 class SqliteStore(SqlStore):
@@ -107,14 +115,25 @@ class SqliteStore(SqlStore):
         with self._translated():
             return list(self._db().query(statement, list(params)))
 
-    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> int:
+    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> Claimed:
         with self._translated():
             db = self._db()
-            with self._immediate(db):
-                request_id = int(next(db.query(INSERT_REQUEST, list(request)))["id"])
-                for position, cust_ref in enumerate(cust_refs):
-                    db.execute(INSERT_ITEM, [request_id, cust_ref, position])
-            return request_id
+            try:
+                with self._immediate(db):
+                    request_id = int(next(db.query(INSERT_REQUEST, list(request)))["id"])
+                    for position, cust_ref in enumerate(cust_refs):
+                        db.execute(INSERT_ITEM, [request_id, cust_ref, position])
+                    taken = tuple(
+                        ref
+                        for ref in sorted(cust_refs)
+                        if db.execute(CLAIM_ORDER, [ref, request_id]).rowcount != 1
+                    )
+                    if taken:
+                        holders = tuple(row for ref in taken for row in db.query(OPEN_CLAIM, [ref]))
+                        raise _Taken(Claimed(None, taken, holders))
+            except _Taken as refused:
+                return refused.claimed
+            return Claimed(request_id)
 
     def _time_in(self, when: datetime) -> object:
         return when.astimezone(UTC).strftime(TIME_FORMAT)
