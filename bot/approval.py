@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from bot import cancels, holds
@@ -83,11 +84,14 @@ def post_request(
     reason: str,
     source: str = "command",
     skip_refused: bool = False,
+    order_created: Mapping[str, datetime] | None = None,
 ) -> Posted:
     """Check the orders, open a request and post it. Nothing is opened if any order is refused
     or already in an open request, unless ``skip_refused`` (a bulk request from the digest): then
-    the rest are requested and the others named."""
-    good, bad = holds.check_orders(deps, refs)
+    the rest are requested and the others named. ``order_created`` (creation times, where
+    known) lets the orders be checked with a listing instead of one by one."""
+    good, bad = holds.check_orders(deps, refs, order_created)
+    created = {order.cust_ref: order.created_at for order in good if order.created_at}
     if bad and not (skip_refused and good):
         return Posted(None, _nothing_requested(bad, bool(good)))
     target = deps.settings.approval_channel or channel_id
@@ -101,6 +105,7 @@ def post_request(
                 reason=reason,
                 refs=wanted,
                 source=source,
+                order_created=created,
             )
             break
         except OrdersAlreadyOpen as taken:

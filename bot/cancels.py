@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
@@ -121,7 +121,7 @@ def _send(deps: Deps, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent
         if stamp is not None and deps.clock.now() - stamp < ORPHANED_AFTER:
             return False, None  # another process is sending it right now
         return False, _Sent(ref, False, "the bot restarted while this cancel was in flight")
-    order = deps.cartrover.get_orders([ref]).get(ref)
+    order = deps.cartrover.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):
         detail = f"not found in CartRover: {order.message}"
         return _finish(deps, request, ref, ItemState.SKIPPED, detail, _pids(order)), None
@@ -160,7 +160,7 @@ def _cancel(deps: Deps, request: HoldRequest, ref: str) -> _Sent:
 
 def _verify(deps: Deps, request: HoldRequest, sent: Sequence[_Sent]) -> None:
     """Re-read every order whose cancel was sent and record each outcome."""
-    read = deps.cartrover.get_orders([s.ref for s in sent])
+    read = deps.cartrover.get_orders([s.ref for s in sent], _created(request.items))
     for s in sent:
         order = read.get(s.ref)
         if not isinstance(order, Order):
@@ -176,6 +176,10 @@ def _verify(deps: Deps, request: HoldRequest, sent: Sequence[_Sent]) -> None:
             state, detail = ItemState.NOT_CONFIRMED, f"CartRover still shows {order.status_words}"
         text = f"{s.context}; {detail}" if s.context else detail
         _finish(deps, request, s.ref, state, text, s.process_ids, expect=ItemState.SENDING)
+
+
+def _created(items: Iterable[HoldItem]) -> dict[str, datetime]:
+    return {item.cust_ref: item.order_created_at for item in items if item.order_created_at}
 
 
 def _pids(error: CartRoverError) -> tuple[str, ...]:

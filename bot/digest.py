@@ -104,7 +104,7 @@ def compose(
     """:func:`render` for callers without ``Deps`` (the ``digest`` command line)."""
     snapshot_id = None
     if report.hold_refs:
-        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now)
+        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now, report.hold_created)
     return digest_message(report, title, snapshot_id)
 
 

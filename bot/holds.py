@@ -94,7 +94,14 @@ def check_orders(
 
 
 def open_request(
-    deps: Deps, *, requester: str, channel_id: str, reason: str, refs: list[str], source: str
+    deps: Deps,
+    *,
+    requester: str,
+    channel_id: str,
+    reason: str,
+    refs: list[str],
+    source: str,
+    order_created: Mapping[str, datetime] | None = None,
 ) -> HoldRequest:
     now = deps.clock.now()
     ttl = timedelta(hours=deps.settings.hold_request_ttl_hours)
@@ -106,6 +113,7 @@ def open_request(
         created_at=now,
         expires_at=now + ttl,
         source=source,
+        order_created=order_created,
     )
     deps.store.audit(
         AuditEntry(

@@ -18,7 +18,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -130,6 +131,8 @@ class StaleReport:
     truncated: bool
     rule_configured: bool
     order_source: str | None = None
+    # When CartRover created each of hold_refs: a hold for them can then be checked by listing.
+    hold_created: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
     def cutoff(self) -> datetime:
@@ -156,7 +159,7 @@ class StaleScan:
         self._shown_limit, self._hold_limit = shown_limit, hold_limit
         # Max-heaps on creation time (keys negated): the newest kept entry is popped first.
         self._shown: list[tuple[float, int, StaleOrder]] = []
-        self._hold: list[tuple[float, int, str]] = []
+        self._hold: list[tuple[float, int, tuple[str, datetime]]] = []
         self._seq = itertools.count()
         self.test_count = self.non_test_count = self.on_hold_count = self.listed = 0
 
@@ -181,10 +184,11 @@ class StaleScan:
             reason,
             holdable,
         )
-        key, seq = -order.created_at.timestamp(), next(self._seq)
+        created = order.created_at
+        key, seq = -created.timestamp(), next(self._seq)
         _keep_oldest(self._shown, (key, seq, found), self._shown_limit)
         if holdable:
-            _keep_oldest(self._hold, (key, seq, order.cust_ref), self._hold_limit)
+            _keep_oldest(self._hold, (key, seq, (order.cust_ref, created)), self._hold_limit)
 
     def report(
         self, now: datetime, hours: float, *, pages: int, truncated: bool, order_source: str | None
@@ -192,12 +196,13 @@ class StaleScan:
         shown = sorted(
             (entry[2] for entry in self._shown), key=lambda o: (o.created_at, o.cust_ref)
         )
-        hold = [entry[2] for entry in sorted(self._hold, key=lambda e: (-e[0], e[2]))]
+        hold = dict(entry[2] for entry in sorted(self._hold, key=lambda e: (-e[0], e[2])))
         return StaleReport(
             now=now,
             hours=hours,
             shown=tuple(_unique(shown)),
-            hold_refs=tuple(dict.fromkeys(hold)),
+            hold_refs=tuple(hold),
+            hold_created=hold,
             test_count=self.test_count,
             non_test_count=None if order_source is not None else self.non_test_count,
             on_hold_count=self.on_hold_count,

@@ -83,11 +83,11 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
     """Open one bulk hold request for a digest's snapshot, requested by whoever clicked."""
     action = (body.get("actions") or [{}])[0]
     value = str(action.get("value") or "")
-    refs = deps.store.snapshot(int(value)) if value.isdigit() else None
+    snapshot = deps.store.snapshot(int(value)) if value.isdigit() else None
     why = None
     if deps.team_id and asker.team != deps.team_id:
         why = "This button belongs to another workspace."
-    elif not refs:
+    elif snapshot is None or not snapshot.cust_refs:
         why = "I have no record of that list; run `/cartrover stale` for a fresh one."
     if why is not None:
         deps.store.audit(
@@ -99,9 +99,10 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         deps,
         requester=asker.user,
         channel_id=asker.channel,
-        refs=refs or [],
+        refs=snapshot.cust_refs if snapshot else [],
         reason=HOLD_ALL_REASON,
         source="digest",
         skip_refused=True,
+        order_created=snapshot.order_created if snapshot else None,
     )
     tell(deps, asker, _text(posted.message))

@@ -26,6 +26,7 @@ from bot.store import (
     HoldRequest,
     ItemState,
     RequestState,
+    Snapshot,
     Store,
     StoreError,
     open_store,
@@ -637,13 +638,36 @@ class StoreContract:
 
     # -- snapshots
     def test_snapshots_round_trip(self, store: Store) -> None:
-        """A saved snapshot returns its orders in order; an unknown id gives None."""
-        first = store.save_snapshot("CDIG", ["T-3", "T-1", "T-2"], T0)
+        """A saved snapshot returns its orders in order with their known creation times (in
+        UTC); an unknown id gives None."""
+        berlin = timezone(timedelta(hours=1))
+        created = {"T-3": datetime(2026, 2, 27, 13, 0, tzinfo=berlin), "T-2": T0 - 3 * HOUR}
+        first = store.save_snapshot("CDIG", ["T-3", "T-1", "T-2"], T0, created)
         second = store.save_snapshot("CDIG", [], T0)
         assert first != second
-        assert store.snapshot(first) == ["T-3", "T-1", "T-2"]
-        assert store.snapshot(second) == []
+        found = store.snapshot(first)
+        assert found is not None and found.cust_refs == ["T-3", "T-1", "T-2"]
+        assert found.order_created == created
+        assert all(when.utcoffset() == timedelta(0) for when in found.order_created.values())
+        assert store.snapshot(second) == Snapshot([])
         assert store.snapshot(max(first, second) + 1) is None
+
+    def test_a_request_keeps_its_orders_creation_times(self, store: Store) -> None:
+        """Creation times given for some orders come back on their items; the others have
+        none."""
+        created = {"B200": T0 - 30 * HOUR}
+        request = store.create_request(
+            requester="UREQ",
+            channel_id="CHOLDS",
+            reason="",
+            cust_refs=["A100", "B200"],
+            created_at=T0,
+            expires_at=T0 + HOUR,
+            order_created=created,
+        )
+        for found in (request, store.get_request(request.id)):
+            assert found is not None
+            assert [item.order_created_at for item in found.items] == [None, created["B200"]]
 
     # -- lifecycle
     def test_migrations_run_again_without_harm(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -278,6 +279,28 @@ def test_bulk_hold_of_150_stays_inside_the_rate_limit_and_cancels_each_once(
         assert len(updates) <= elapsed + 3
     finally:
         h.close()
+
+
+def test_a_bulk_hold_checks_and_verifies_with_listings(harness: Harness) -> None:
+    """From the "Request hold for all" click to the final message, 150 stale orders cost fewer
+    than three CartRover calls each: the check at opening and the verification use listings, the
+    re-read before each cancel is one listing call, and each order gets exactly one cancel."""
+    bulk = add_bulk_orders(harness, 150)
+    harness.command("stale")
+    blocks = harness.wait_reply(1, timeout=30).body["blocks"]
+    harness.sandbox.clear_requests()
+    click_hold_all(harness, blocks, REQUESTER, ts="1700000000.000099")
+    request = newest_request(harness, 1)
+    assert harness.click(ids.APPROVE_HOLD, request, APPROVER).status_code == 200
+    done = harness.wait_state(request.id, RequestState.DONE, timeout=60)
+    orders = len(done.items)
+    assert orders == len(bulk) + len(SEEDED_STALE_TEST)
+    assert {item.state for item in done.items} == {ItemState.CANCELED}
+    routes = Counter(r.route for r in harness.sandbox.requests)
+    assert routes["C4"] == orders  # one cancel each
+    assert routes["M2"] == routes["M3"] == 0  # nothing had to be read singly
+    assert sum(routes.values()) < 3 * orders
+    assert all(item.order_created_at is not None for item in done.items)
 
 
 def test_a_restart_in_the_middle_of_a_bulk_hold_resumes_without_resending(

@@ -68,7 +68,12 @@ class TestSqliteStore(StoreContract):
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
         with sqlite3.connect(tmp_path / "bot.db") as conn:
             names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")]
-        assert names == ["0001_initial", "0002_one_open_request_per_order", "0003_rendered_state"]
+        assert names == [
+            "0001_initial",
+            "0002_one_open_request_per_order",
+            "0003_rendered_state",
+            "0004_order_created_at",
+        ]
 
     def test_a_database_with_duplicate_open_requests_upgrades(self, tmp_path: Path) -> None:
         """A version-1 file holding two open requests for one order migrates: the oldest keeps
@@ -242,7 +247,12 @@ class TestPostgresStore(StoreContract):
         store.migrate()
         with psycopg.connect(store_url) as conn:
             rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert rows == [(1, "initial"), (2, "one_open_request_per_order"), (3, "rendered_state")]
+        assert rows == [
+            (1, "initial"),
+            (2, "one_open_request_per_order"),
+            (3, "rendered_state"),
+            (4, "order_created_at"),
+        ]
 
     def test_a_database_with_duplicate_open_requests_upgrades(
         self, new_database: NewDatabase

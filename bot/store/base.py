@@ -32,7 +32,7 @@ claims when the request's state becomes final, whichever statement moves it ther
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -48,6 +48,7 @@ __all__ = [
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
+    "Snapshot",
     "Store",
     "StoreError",
 ]
@@ -119,6 +120,17 @@ class HoldItem:
     detail: str = ""  # what happened, in words (CartRover's message, "already at WMS", …)
     process_ids: tuple[str, ...] = ()  # X-CartRover-Process-ID of every call for this item
     updated_at: datetime | None = None
+    # When CartRover created the order, if known: re-reads can then use one listing call.
+    order_created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The orders behind one "Request hold for all" button, oldest first, and their creation
+    times where known."""
+
+    cust_refs: list[str]
+    order_created: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -195,9 +207,10 @@ class Store(Protocol):
         created_at: datetime,
         expires_at: datetime,
         source: str = "command",
+        order_created: Mapping[str, datetime] | None = None,
     ) -> HoldRequest:
         """Insert a pending request with one queued item per order and claim each order, all in
-        one transaction.
+        one transaction. ``order_created`` gives the orders' creation times where known.
 
         OrdersAlreadyOpen (and nothing created) if an open request already holds any of the
         orders; ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is
@@ -300,6 +313,12 @@ class Store(Protocol):
     def digest_claim(self, channel_id: str, local_date: date) -> DigestClaim | None: ...
 
     # -- order snapshots ("Request hold for all" carries a snapshot id, never the list)
-    def save_snapshot(self, channel_id: str, cust_refs: Sequence[str], at: datetime) -> int: ...
+    def save_snapshot(
+        self,
+        channel_id: str,
+        cust_refs: Sequence[str],
+        at: datetime,
+        order_created: Mapping[str, datetime] | None = None,
+    ) -> int: ...
 
-    def snapshot(self, snapshot_id: int) -> list[str] | None: ...
+    def snapshot(self, snapshot_id: int) -> Snapshot | None: ...

@@ -144,17 +144,19 @@ class PostgresStore(SqlStore):
             cur.execute(pg(statement), params)
             return cur.fetchall()
 
-    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> Claimed:
+    def _insert_request(
+        self, request: Sequence[object], items: Sequence[tuple[str, object]]
+    ) -> Claimed:
         with self._cursor() as cur, cur.connection.transaction() as transaction:
             cur.execute(pg(INSERT_REQUEST), request)
             row = cur.fetchone()
             if row is None:  # pragma: no cover - INSERT … RETURNING always returns the row
                 raise StoreError(f"{self._where}: the new request has no id")
             request_id = int(row["id"])
-            items = [(request_id, ref, position) for position, ref in enumerate(cust_refs)]
-            cur.executemany(pg(INSERT_ITEM), items)
+            rows = [(request_id, ref, n, created) for n, (ref, created) in enumerate(items)]
+            cur.executemany(pg(INSERT_ITEM), rows)
             taken = []
-            for ref in sorted(cust_refs):
+            for ref in sorted(ref for ref, _ in items):
                 cur.execute(pg(CLAIM_ORDER), (ref, request_id))
                 if cur.rowcount != 1:
                     taken.append(ref)

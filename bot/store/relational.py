@@ -26,6 +26,7 @@ from bot.store.base import (
     OpenOrder,
     OrdersAlreadyOpen,
     RequestState,
+    Snapshot,
     StoreError,
 )
 from bot.store.sql import (
@@ -109,8 +110,11 @@ class SqlStore(ABC):
         """Run one statement (a SELECT or a write with RETURNING); return its rows."""
 
     @abstractmethod
-    def _insert_request(self, request: Sequence[object], cust_refs: Sequence[str]) -> Claimed:
-        """In one transaction: INSERT_REQUEST, one INSERT_ITEM per order, then CLAIM_ORDER per
+    def _insert_request(
+        self, request: Sequence[object], items: Sequence[tuple[str, object]]
+    ) -> Claimed:
+        """In one transaction: INSERT_REQUEST, one INSERT_ITEM per ``(order, its creation time
+        or None)`` in that order, then CLAIM_ORDER per
         order in sorted order. If every claim inserted a row, commit and return the new id;
         otherwise read OPEN_CLAIM for each order not claimed, roll everything back and return
         those rows."""
@@ -138,22 +142,29 @@ class SqlStore(ABC):
         created_at: datetime,
         expires_at: datetime,
         source: str = "command",
+        order_created: Mapping[str, datetime] | None = None,
     ) -> HoldRequest:
         refs = list(cust_refs)
         if not refs or len(set(refs)) != len(refs):
             raise ValueError("a hold request needs one or more distinct orders")
         created, expires = utc_aware(created_at), utc_aware(expires_at)
         times = (self._time_in(created), self._time_in(expires))
-        request_id = self._claim(refs, (requester, channel_id, reason, source, *times))
-        items = tuple(HoldItem(request_id, ref, position) for position, ref in enumerate(refs))
+        known = {ref: utc_aware(when) for ref, when in (order_created or {}).items() if ref in refs}
+        rows = [(ref, self._time_in(known[ref]) if ref in known else None) for ref in refs]
+        request_id = self._claim(rows, (requester, channel_id, reason, source, *times))
+        items = tuple(
+            HoldItem(request_id, ref, position, order_created_at=known.get(ref))
+            for position, ref in enumerate(refs)
+        )
         return HoldRequest(
             request_id, requester, channel_id, reason, RequestState.PENDING, created, expires,
             source=source, items=items,
         )  # fmt: skip
 
-    def _claim(self, refs: list[str], request: tuple[object, ...]) -> int:
+    def _claim(self, rows: list[tuple[str, object]], request: tuple[object, ...]) -> int:
+        refs = [ref for ref, _ in rows]
         for _ in range(CREATE_ATTEMPTS):
-            claimed = self._insert_request(request, refs)
+            claimed = self._insert_request(request, rows)
             if claimed.request_id is not None:
                 return claimed.request_id
             holders = [
@@ -293,13 +304,26 @@ class SqlStore(ABC):
         return None
 
     # -- order snapshots
-    def save_snapshot(self, channel_id: str, cust_refs: Sequence[str], at: datetime) -> int:
-        params = (channel_id, json.dumps(list(cust_refs)), self._time_in(utc_aware(at)))
+    def save_snapshot(
+        self,
+        channel_id: str,
+        cust_refs: Sequence[str],
+        at: datetime,
+        order_created: Mapping[str, datetime] | None = None,
+    ) -> int:
+        created = {ref: utc_aware(when).isoformat() for ref, when in (order_created or {}).items()}
+        saved = json.dumps({"refs": list(cust_refs), "created": created})
+        params = (channel_id, saved, self._time_in(utc_aware(at)))
         return int(self._rows(INSERT_SNAPSHOT, params)[0]["id"])
 
-    def snapshot(self, snapshot_id: int) -> list[str] | None:
+    def snapshot(self, snapshot_id: int) -> Snapshot | None:
         for row in self._rows(SNAPSHOT, (snapshot_id,)):
-            return [str(ref) for ref in json.loads(row["cust_refs"])]
+            saved = json.loads(row["cust_refs"])
+            if isinstance(saved, list):  # saved before creation times were kept
+                return Snapshot([str(ref) for ref in saved])
+            created = saved["created"].items()
+            known = {str(ref): datetime.fromisoformat(when) for ref, when in created}
+            return Snapshot([str(ref) for ref in saved["refs"]], known)
         return None
 
     # -- rows to records
@@ -341,6 +365,7 @@ class SqlStore(ABC):
             detail=row["item_detail"],
             process_ids=tuple(str(pid) for pid in json.loads(row["item_process_ids"])),
             updated_at=self._maybe_time(row["item_updated_at"]),
+            order_created_at=self._maybe_time(row["item_order_created_at"]),
         )
 
     def _audit(self, statement: str, params: Sequence[object]) -> list[AuditEntry]:

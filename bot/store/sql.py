@@ -28,8 +28,9 @@ INSERT_REQUEST = """
 INSERT INTO hold_requests (requester, channel_id, reason, state, source, created_at, expires_at)
 VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id"""
 INSERT_ITEM = """
-INSERT INTO hold_items (request_id, cust_ref, position, state, detail, process_ids)
-VALUES (?, ?, ?, 'queued', '', '[]')"""
+INSERT INTO hold_items
+  (request_id, cust_ref, position, order_created_at, state, detail, process_ids)
+VALUES (?, ?, ?, ?, 'queued', '', '[]')"""
 SET_MESSAGE = "UPDATE hold_requests SET channel_id = ?, message_ts = ? WHERE id = ?"
 ADOPT_MESSAGE = """
 UPDATE hold_requests SET message_ts = ? WHERE id = ? AND channel_id = ? AND message_ts IS NULL"""
@@ -136,6 +137,16 @@ SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_t
        i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
        i.detail AS item_detail, i.process_ids AS item_process_ids,
        i.updated_at AS item_updated_at
+FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
+
+# ... and with each order's creation time (migration 4).
+REQUEST_ROWS_VIEW_WITH_CREATED = """
+CREATE VIEW hold_request_rows AS
+SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
+       r.decided_by, r.decided_at, r.created_at, r.expires_at, r.rendered_state,
+       i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
+       i.detail AS item_detail, i.process_ids AS item_process_ids,
+       i.updated_at AS item_updated_at, i.order_created_at AS item_order_created_at
 FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
 
 Migration = tuple[int, str, tuple[str, ...]]  # (version, name, statements)
@@ -247,6 +258,15 @@ SQLITE_MIGRATIONS: tuple[Migration, ...] = (
             REQUEST_ROWS_VIEW_WITH_CARD,
         ),
     ),
+    (
+        4,
+        "order_created_at",
+        (
+            "ALTER TABLE hold_items ADD COLUMN order_created_at TEXT",
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CREATED,
+        ),
+    ),
 )
 
 POSTGRES_MIGRATIONS_TABLE = """
@@ -346,6 +366,15 @@ POSTGRES_MIGRATIONS: tuple[Migration, ...] = (
             _BACKFILL_RENDERED,
             "DROP VIEW hold_request_rows",
             REQUEST_ROWS_VIEW_WITH_CARD,
+        ),
+    ),
+    (
+        4,
+        "order_created_at",
+        (
+            "ALTER TABLE hold_items ADD COLUMN order_created_at timestamptz",
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CREATED,
         ),
     ),
 )
