@@ -689,7 +689,7 @@ def test_close_closes_only_an_owned_http_client() -> None:
     """close() closes the httpx client the CartRover client created, not one passed in."""
     owned = CartRoverClient("https://cr.test", USER, KEY)
     owned.close()
-    assert owned._http.is_closed
+    assert owned._exchange.http_is_closed
     http, _ = scripted(OK_STATUS)
     CartRoverClient("https://cr.test", USER, KEY, http=http).close()
     assert not http.is_closed

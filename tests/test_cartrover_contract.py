@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.cartrover import protocol
+from bot.cartrover import replies
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -35,7 +35,7 @@ def body(name: str) -> bytes:
 
 
 def response(name: str) -> Any:
-    return protocol.decode(200, PID, body(name))
+    return replies.decode(200, PID, body(name))
 
 
 # ------------------------------------------------------------------- the fixtures themselves
@@ -68,14 +68,14 @@ def test_the_single_order_reply_has_no_status_and_never_becomes_an_order_alone()
     details = response("order.json")
     assert "order_status" not in details
     with pytest.raises(UnexpectedReply, match="no order_status"):
-        protocol.decode_status(details, "PID-7")
+        replies.decode_status(details, "PID-7")
 
 
 def test_order_and_status_replies_make_one_order() -> None:
     """The status comes from the status reply; flags, source, dates, ship-to, items from the
     order reply; tracking from either."""
-    status = protocol.decode_status(response("status.json"), "PID-7")
-    order = protocol.decode_order(response("order.json"), status, "PID-7")
+    status = replies.decode_status(response("status.json"), "PID-7")
+    order = replies.decode_order(response("order.json"), status, "PID-7")
     assert (order.cust_ref, order.cust_po_no, order.order_source) == (
         "SHOP-48213",
         "#48213",
@@ -91,7 +91,7 @@ def test_order_and_status_replies_make_one_order() -> None:
 
 def test_a_listing_page_carries_status_and_flags() -> None:
     """Listing records decode on their own, each with its status and Y/N flags."""
-    orders = protocol.decode_orders(response("list_page.json"), "PID-7")
+    orders = replies.decode_orders(response("list_page.json"), "PID-7")
     assert [(o.cust_ref, o.order_status, o.sending_canceled) for o in orders] == [
         ("TEST-0007", "new", Flag.NO),
         ("TEST-0003", "new", Flag.YES),
@@ -111,7 +111,7 @@ def test_a_listing_page_carries_status_and_flags() -> None:
 )
 def test_cancel_answers_decode_to_their_outcome(name: str, outcome: CancelOutcome) -> None:
     """Each cancel answer's outcome, with the Process-ID and the body kept as received."""
-    reply = protocol.decode_cancel(200, PID, body(name))
+    reply = replies.decode_cancel(200, PID, body(name))
     assert (reply.outcome, reply.process_id) == (outcome, "PID-7")
     assert reply.raw.startswith("HTTP 200: {")
 
@@ -137,7 +137,7 @@ def test_error_envelopes_decode_to_their_error(
     """Every error shape, on HTTP 200 or its HTTP status, is its precise error with CartRover's
     own words (`message`, or the older `status_message`) and the Process-ID."""
     with pytest.raises(error) as info:
-        protocol.decode(status, PID, body(name))
+        replies.decode(status, PID, body(name))
     said = json.loads(body(name))
     assert info.value.message == said.get("message", said.get("status_message"))
     assert (info.value.http_status, info.value.process_id) == (status, "PID-7")

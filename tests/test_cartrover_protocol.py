@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.cartrover import protocol
+from bot.cartrover import protocol, replies
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -167,13 +167,13 @@ def test_header_readers_are_case_insensitive_and_tolerant() -> None:
 
 def test_decode_returns_the_response_of_a_success_envelope() -> None:
     """A success envelope yields its `response` data."""
-    data = protocol.decode(200, PID, body({"success_code": True, "response": {"cust_ref": "A"}}))
+    data = replies.decode(200, PID, body({"success_code": True, "response": {"cust_ref": "A"}}))
     assert data == {"cust_ref": "A"}
 
 
 def test_decode_returns_none_for_a_success_without_data() -> None:
     """A success envelope without `response` yields None."""
-    assert protocol.decode(200, PID, body({"success_code": True})) is None
+    assert replies.decode(200, PID, body({"success_code": True})) is None
 
 
 @pytest.mark.parametrize("status", [200, 400, 422])
@@ -186,7 +186,7 @@ def test_decode_maps_error_codes_on_200_and_4xx(
 ) -> None:
     """Each error_code maps to its error, on HTTP 200 as on a 4xx, with status, code and PID."""
     with pytest.raises(expected) as info:
-        protocol.decode(status, PID, error(code, "Bad thing"))
+        replies.decode(status, PID, error(code, "Bad thing"))
     assert info.value.http_status == status
     assert info.value.error_code == code
     assert info.value.process_id == "pid-42"
@@ -209,7 +209,7 @@ def test_decode_maps_http_status_with_an_envelope(
 ) -> None:
     """401/403, 404, 429 and 5xx map by HTTP status even when the envelope says Invalid."""
     with pytest.raises(expected) as info:
-        protocol.decode(status, PID, error("Invalid", "Nope"))
+        replies.decode(status, PID, error("Invalid", "Nope"))
     assert info.value.http_status == status
     assert info.value.message == "Nope"
 
@@ -217,14 +217,14 @@ def test_decode_maps_http_status_with_an_envelope(
 def test_decode_maps_a_rate_limit_429_with_retry_after() -> None:
     """An HTTP 429 carries the Retry-After hint in seconds."""
     with pytest.raises(RateLimited) as info:
-        protocol.decode(429, {"Retry-After": "3", **PID}, error("RateLimit"))
+        replies.decode(429, {"Retry-After": "3", **PID}, error("RateLimit"))
     assert info.value.retry_after == 3.0
 
 
 def test_decode_maps_a_rate_limit_on_http_200_without_retry_after() -> None:
     """A RateLimit envelope on HTTP 200 is RateLimited without a hint."""
     with pytest.raises(RateLimited) as info:
-        protocol.decode(200, PID, error("RateLimit"))
+        replies.decode(200, PID, error("RateLimit"))
     assert info.value.retry_after is None
 
 
@@ -236,7 +236,7 @@ def test_decode_maps_a_rate_limit_on_http_200_without_retry_after() -> None:
 def test_decode_recognises_a_not_found_message(message: str, code: str) -> None:
     """An Invalid or Failure envelope whose text says the order is missing is OrderNotFound."""
     with pytest.raises(OrderNotFound) as info:
-        protocol.decode(200, PID, error(code, message))
+        replies.decode(200, PID, error(code, message))
     assert info.value.message == message
     assert info.value.error_code == code
 
@@ -244,7 +244,7 @@ def test_decode_recognises_a_not_found_message(message: str, code: str) -> None:
 def test_decode_recognises_refused_credentials_on_http_200() -> None:
     """An envelope whose text says the API key was refused is AuthenticationFailed."""
     with pytest.raises(AuthenticationFailed):
-        protocol.decode(200, PID, error("Invalid", "Invalid api_user or api_key"))
+        replies.decode(200, PID, error("Invalid", "Invalid api_user or api_key"))
 
 
 def test_decode_reads_status_message_when_message_is_missing() -> None:
@@ -256,14 +256,14 @@ def test_decode_reads_status_message_when_message_is_missing() -> None:
         "status_message": "Dup",
     }
     with pytest.raises(Refused) as info:
-        protocol.decode(200, PID, body(payload))
+        replies.decode(200, PID, body(payload))
     assert info.value.message == "Dup"
 
 
 def test_decode_truncates_long_messages() -> None:
     """A very long CartRover message is collapsed and truncated."""
     with pytest.raises(Refused) as info:
-        protocol.decode(200, PID, error("Failure", "word " * 500))
+        replies.decode(200, PID, error("Failure", "word " * 500))
     assert len(info.value.message) <= 300
     assert info.value.message.endswith("…")
 
@@ -272,7 +272,7 @@ def test_decode_truncates_long_messages() -> None:
 def test_decode_non_json_on_5xx_is_unavailable(payload: bytes) -> None:
     """Malformed JSON, an HTML error page or an empty body on a 5xx is Unavailable."""
     with pytest.raises(Unavailable) as info:
-        protocol.decode(502, PID, payload)
+        replies.decode(502, PID, payload)
     assert info.value.http_status == 502
     assert "nginx" not in info.value.message
 
@@ -282,20 +282,20 @@ def test_decode_non_json_on_5xx_is_unavailable(payload: bytes) -> None:
 def test_decode_non_json_otherwise_is_unexpected(status: int, payload: bytes) -> None:
     """A body that is not a JSON envelope on a non-5xx status is UnexpectedReply, even a 404."""
     with pytest.raises(UnexpectedReply) as info:
-        protocol.decode(status, PID, payload)
+        replies.decode(status, PID, payload)
     assert info.value.process_id == "pid-42"
 
 
 def test_decode_non_json_401_is_authentication_failed() -> None:
     """An HTML 401 page still means the credentials were refused."""
     with pytest.raises(AuthenticationFailed):
-        protocol.decode(401, {}, HTML)
+        replies.decode(401, {}, HTML)
 
 
 def test_decode_non_json_429_is_rate_limited() -> None:
     """An HTML 429 page is RateLimited with its Retry-After."""
     with pytest.raises(RateLimited) as info:
-        protocol.decode(429, {"Retry-After": "7"}, HTML)
+        replies.decode(429, {"Retry-After": "7"}, HTML)
     assert info.value.retry_after == 7.0
 
 
@@ -306,13 +306,13 @@ def test_decode_non_json_429_is_rate_limited() -> None:
 def test_decode_without_success_code_true_is_unexpected(payload: dict[str, Any]) -> None:
     """A reply whose success_code is missing or not the boolean true is never a success."""
     with pytest.raises(UnexpectedReply):
-        protocol.decode(200, PID, body(payload))
+        replies.decode(200, PID, body(payload))
 
 
 def test_decode_success_code_false_without_error_code_is_refused() -> None:
     """success_code false without an error_code is a refusal carrying CartRover's message."""
     with pytest.raises(Refused) as info:
-        protocol.decode(200, PID, body({"success_code": False, "message": "No."}))
+        replies.decode(200, PID, body({"success_code": False, "message": "No."}))
     assert info.value.error_code is None
     assert info.value.message == "No."
 
@@ -320,13 +320,13 @@ def test_decode_success_code_false_without_error_code_is_refused() -> None:
 def test_decode_success_envelope_on_5xx_is_unavailable() -> None:
     """success_code true does not override an HTTP 5xx."""
     with pytest.raises(Unavailable):
-        protocol.decode(500, PID, body({"success_code": True, "response": {}}))
+        replies.decode(500, PID, body({"success_code": True, "response": {}}))
 
 
 def test_decode_redirect_is_unexpected_and_names_the_setting() -> None:
     """A redirect (wrong base URL) is an UnexpectedReply pointing at CARTROVER_API_URL."""
     with pytest.raises(UnexpectedReply, match="CARTROVER_API_URL"):
-        protocol.decode(301, {}, HTML)
+        replies.decode(301, {}, HTML)
 
 
 # ------------------------------------------------------------------------------------- records
@@ -341,7 +341,7 @@ STATUS = OrderStatus("TEST-7", "new")
 def test_decode_order_combines_the_order_reply_with_the_status() -> None:
     """An order reply (no status of its own) plus the status call's answer becomes an Order."""
     details = {k: v for k, v in RECORD.items() if k != "order_status"}
-    order = protocol.decode_order(details, STATUS)
+    order = replies.decode_order(details, STATUS)
     assert (order.cust_ref, order.order_status) == ("TEST-7", "new")
     assert order.sending_canceled is Flag.NO
 
@@ -350,7 +350,7 @@ def test_decode_order_combines_the_order_reply_with_the_status() -> None:
 def test_decode_order_without_a_record_is_unexpected(data: Any) -> None:
     """A success envelope without an order record is UnexpectedReply with the Process-ID."""
     with pytest.raises(UnexpectedReply) as info:
-        protocol.decode_order(data, STATUS, "pid-9")
+        replies.decode_order(data, STATUS, "pid-9")
     assert info.value.process_id == "pid-9"
 
 
@@ -361,24 +361,24 @@ def test_decode_order_without_a_record_is_unexpected(data: Any) -> None:
 def test_decode_status_without_a_status_is_unexpected(data: Any) -> None:
     """A status reply without order_status (or without a record) is UnexpectedReply."""
     with pytest.raises(UnexpectedReply) as info:
-        protocol.decode_status(data, "pid-8")
+        replies.decode_status(data, "pid-8")
     assert info.value.process_id == "pid-8"
 
 
 def test_decode_orders_parses_a_page_and_refuses_non_lists() -> None:
     """A list of records becomes Orders; anything else, or a bad record, is UnexpectedReply."""
-    assert [o.cust_ref for o in protocol.decode_orders([RECORD, RECORD])] == ["TEST-7"] * 2
-    assert protocol.decode_orders([]) == []
+    assert [o.cust_ref for o in replies.decode_orders([RECORD, RECORD])] == ["TEST-7"] * 2
+    assert replies.decode_orders([]) == []
     no_status = {k: v for k, v in RECORD.items() if k != "order_status"}
     bad: tuple[Any, ...] = (None, {"orders": []}, [RECORD, "junk"], [no_status])
     for data in bad:
         with pytest.raises(UnexpectedReply):
-            protocol.decode_orders(data)
+            replies.decode_orders(data)
 
 
 def _cancel(status: int, body: bytes, pid: str | None = "p1") -> CancelReply:
     headers = {"X-CartRover-Process-ID": pid} if pid else {}
-    return protocol.decode_cancel(status, headers, body)
+    return replies.decode_cancel(status, headers, body)
 
 
 def test_decode_cancel_reads_response_success() -> None:

@@ -2,8 +2,8 @@
 
 A thin I/O layer over :mod:`bot.cartrover.protocol` (gidgethub's model): one private ``_call``
 sends one request through the leaky bucket and returns the raw reply; reads hand it to
-``protocol.decode`` and are retried (tenacity) on ConnectionFailed, Unavailable and RateLimited;
-``wms_cancel`` goes to ``protocol.decode_cancel`` and is resent only when the request surely never
+``replies.decode`` and are retried (tenacity) on ConnectionFailed, Unavailable and RateLimited;
+``wms_cancel`` goes to ``replies.decode_cancel`` and is resent only when the request surely never
 left. httpx exceptions are translated here and never escape.
 
 Reading one order takes two calls, the status call and the single-order call, made concurrently
@@ -17,9 +17,7 @@ body is streamed with a check between chunks for transports the caller brings.
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -32,7 +30,7 @@ from pydantic import SecretStr
 from tenacity.retry import retry_base
 from tenacity.wait import wait_base
 
-from bot.cartrover import protocol
+from bot.cartrover import protocol, replies
 from bot.cartrover.errors import (
     CartRoverError,
     ConnectionFailed,
@@ -41,28 +39,20 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
+from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw
 from bot.cartrover.listing import OrderListing
 from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.reads import Read, read_orders
-from bot.cartrover.retrying import ReadWait, StopAtDeadline, translate
-from bot.cartrover.transport import DEADLINE, DeadlineTransport
+from bot.cartrover.retrying import ReadWait, StopAtDeadline
 from bot.settings import ConfigError, Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 
 log = logging.getLogger("bot.cartrover")
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=2.0)
-MAX_BODY_BYTES = 16 * 1024 * 1024
 READ_THREADS = 8  # orders read at once by get_orders (each read is two concurrent calls)
 _T = TypeVar("_T")
-
-
-class _Raw(NamedTuple):
-    status: int
-    headers: httpx.Headers
-    body: bytes
 
 
 class _Reply(NamedTuple):
@@ -71,13 +61,13 @@ class _Reply(NamedTuple):
     status: int
 
 
-def _reply(raw: _Raw) -> _Reply:
-    data = protocol.decode(raw.status, raw.headers, raw.body)
+def _reply(raw: Raw) -> _Reply:
+    data = replies.decode(raw.status, raw.headers, raw.body)
     return _Reply(data, protocol.process_id(raw.headers), raw.status)
 
 
-def _cancel_reply(raw: _Raw) -> CancelReply:
-    return protocol.decode_cancel(raw.status, raw.headers, raw.body)
+def _cancel_reply(raw: Raw) -> CancelReply:
+    return replies.decode_cancel(raw.status, raw.headers, raw.body)
 
 
 def _reveal(secret: str | SecretStr) -> str:
@@ -114,22 +104,21 @@ class CartRoverClient:
         self._cancel_auth = self._auth
         if cancel_user is not None and cancel_key is not None:
             self._cancel_auth = protocol.basic_auth(cancel_user, _reveal(cancel_key))
-        self._owns_http = http is None
-        self._transport = DeadlineTransport() if http is None else None
-        self._http = http or httpx.Client(transport=self._transport, timeout=timeout)
-        self._sending = 0  # calls between "about to send" and "reply read"
-        self._sending_lock = threading.Condition()
-        self._bucket = bucket or LeakyBucket()
+        self._exchange = Exchange(
+            self.base_url,
+            http=http,
+            bucket=bucket,
+            monotonic=monotonic,
+            deadline=deadline,
+            timeout=timeout,
+        )
         self._sleep, self._monotonic = sleep, monotonic
         self._read_attempts, self._cancel_attempts = read_attempts, cancel_attempts
-        self._deadline, self._timeout = deadline, timeout
-        self._stats: Counter[str] = Counter()
-        self._stats_lock = threading.Lock()
+        self._deadline = deadline
         # Two pools, so that a task never waits on a task of its own pool: orders read at once,
         # and the status half of each order's read.
         self._orders_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-read")
         self._status_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-status")
-        self._closed = False
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CartRoverClient:
@@ -146,17 +135,9 @@ class CartRoverClient:
     def close(self) -> None:
         """Close the httpx client if this client created it; calls in flight end at once (as
         ConnectionFailed, request_sent=True) and later calls fail without sending."""
-        self._closed = True
         self._orders_pool.shutdown(wait=False, cancel_futures=True)
         self._status_pool.shutdown(wait=False, cancel_futures=True)
-        if self._transport is not None:
-            self._http.close()
-            # A call that was opening a connection as the pool closed can leave that connection
-            # outside the pool: once the calls in flight have ended (their sockets are shut, so
-            # at once), close the pool again to close such stragglers too.
-            with self._sending_lock:
-                self._sending_lock.wait_for(lambda: self._sending == 0, timeout=2.0)
-            self._transport.close()
+        self._exchange.close()
 
     def __enter__(self) -> CartRoverClient:
         return self
@@ -173,29 +154,28 @@ class CartRoverClient:
         return f"CartRoverClient({self.base_url!r})"
 
     @property
+    def closed(self) -> bool:
+        return self._exchange.closed
+
+    @property
     def stats(self) -> dict[str, int]:
         """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending), retries,
         failures."""
-        with self._stats_lock:
-            return dict(self._stats)
-
-    def _count(self, name: str) -> None:
-        with self._stats_lock:
-            self._stats[name] += 1
+        return self._exchange.stats
 
     # -- the calls
 
     def get_status(self, ref: str) -> OrderStatus:
         """The status call alone. Raises OrderRefError before any request for a bad reference."""
         reply = self._read("get_status", protocol.status_path(ref))
-        return self._decoded(lambda: protocol.decode_status(reply.data, reply.process_id), reply)
+        return self._decoded(lambda: replies.decode_status(reply.data, reply.process_id), reply)
 
     def get_order(self, ref: str) -> Order:
         """One order: the status call and the single-order call, concurrently. Raises
         OrderRefError before any request for an invalid reference, OrderNotFound when either
         call recognisably says the order does not exist, else the first call's error."""
         path = protocol.order_path(ref)
-        if self._closed:
+        if self.closed:
             raise ConnectionFailed("the CartRover client is closed", request_sent=False)
         status = self._status_pool.submit(self.get_status, ref)
         details: _Reply | CartRoverError
@@ -211,7 +191,7 @@ class CartRoverClient:
             raise details
         reply = details
         return self._decoded(
-            lambda: protocol.decode_order(reply.data, answer, reply.process_id), reply
+            lambda: replies.decode_order(reply.data, answer, reply.process_id), reply
         )
 
     def get_orders(
@@ -251,23 +231,23 @@ class CartRoverClient:
 
         def fetch(page: int) -> list[Order]:
             reply = self._read("list_orders", path, query(page))
-            return self._decoded(
-                lambda: protocol.decode_orders(reply.data, reply.process_id), reply
-            )
+            return self._decoded(lambda: replies.decode_orders(reply.data, reply.process_id), reply)
 
         return OrderListing(fetch, limit, max_pages)
 
     def cancel_sending(self, ref: str) -> CancelReply:
         """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
         failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
-        ``protocol.decode_cancel``); no complete answer raises ConnectionFailed, whose
+        ``replies.decode_cancel``); no complete answer raises ConnectionFailed, whose
         ``request_sent`` says whether CartRover may have received it."""
         path = protocol.cancel_path(ref)
         deadline_at = self._monotonic() + self._deadline
         retrying = self._retrying(
             tenacity.retry_if_exception(
                 lambda e: (
-                    isinstance(e, ConnectionFailed) and not e.request_sent and not self._closed
+                    isinstance(e, ConnectionFailed)
+                    and not e.request_sent
+                    and not self._exchange.closed
                 )
             ),
             self._cancel_attempts,
@@ -275,7 +255,13 @@ class CartRoverClient:
             deadline_at,
         )
         reply: CancelReply = retrying(
-            self._call, "cancel_sending", path, "", self._cancel_auth, deadline_at, _cancel_reply
+            self._exchange.call,
+            "cancel_sending",
+            path,
+            "",
+            self._cancel_auth,
+            deadline_at,
+            _cancel_reply,
         )
         if reply.outcome is not CancelOutcome.ACCEPTED:
             log.warning("CartRover cancel of %s: %s · %s", ref, reply.outcome.value, reply.raw)
@@ -288,14 +274,17 @@ class CartRoverClient:
         retrying = self._retrying(
             tenacity.retry_if_exception(
                 lambda e: (
-                    isinstance(e, ConnectionFailed | Unavailable | RateLimited) and not self._closed
+                    isinstance(e, ConnectionFailed | Unavailable | RateLimited)
+                    and not self._exchange.closed
                 )
             ),
             self._read_attempts,
             ReadWait(),
             deadline_at,
         )
-        reply: _Reply = retrying(self._call, kind, path, query, self._auth, deadline_at, _reply)
+        reply: _Reply = retrying(
+            self._exchange.call, kind, path, query, self._auth, deadline_at, _reply
+        )
         return reply
 
     def _retrying(
@@ -315,7 +304,7 @@ class CartRoverClient:
         )
 
     def _before_retry(self, retry_state: tenacity.RetryCallState) -> None:
-        self._count("retries")
+        self._exchange.count("retries")
         exc = retry_state.outcome.exception() if retry_state.outcome else None
         log.info(
             "CartRover retry in %.2f s after attempt %d: %s",
@@ -331,102 +320,3 @@ class CartRoverClient:
             exc.http_status = exc.http_status or reply.status
             log.warning("CartRover unexpected reply: %s", exc)
             raise
-
-    def _call(
-        self,
-        kind: str,
-        path: str,
-        query: str,
-        auth: str,
-        deadline_at: float,
-        decode: Callable[[_Raw], _T],
-    ) -> _T:
-        """One request: wait for the bucket, send, read within the deadline, ``decode`` the
-        reply; the bucket learns from the reply's header (and from a RateLimited error)."""
-        if self._closed:
-            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
-        left = deadline_at - self._monotonic()
-        if left <= 0:
-            raise ConnectionFailed("the deadline passed before sending", request_sent=False)
-        ticket = self._bucket.acquire(timeout=left)
-        if ticket is None:
-            raise RateLimited("no rate-limit capacity within the deadline; nothing was sent")
-        left = max(deadline_at - self._monotonic(), 0.001)
-        target = path + ("?" + query if query else "")
-        headers = {**protocol.REQUEST_HEADERS, "Authorization": auth}
-        limits = {
-            name: min(value, left) if value is not None else left
-            for name, value in self._timeout.as_dict().items()
-        }
-        self._count(kind)
-        started = time.perf_counter()
-        real_deadline = time.monotonic() + left
-        token = DEADLINE.set(real_deadline)
-        with self._sending_lock:
-            self._sending += 1
-        try:
-            if self._closed:
-                raise httpx.ConnectError("the CartRover client is closed")
-            request = self._http.build_request(
-                "GET", self.base_url + target, headers=headers, timeout=httpx.Timeout(**limits)
-            )
-            raw = self._exchange(request, real_deadline)
-        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            self._bucket.observe_remaining(None, ticket)
-            error = translate(exc, self._deadline if time.monotonic() >= real_deadline else None)
-            self._log(target, None, started, {}, error)
-            # from None: the httpx exception holds the request, Authorization header included.
-            raise error from None
-        finally:
-            DEADLINE.reset(token)
-            with self._sending_lock:
-                self._sending -= 1
-                self._sending_lock.notify_all()
-        hits = protocol.remaining_hits(raw.headers)
-        try:
-            result = decode(raw)
-        except CartRoverError as error:
-            self._bucket.observe_remaining(0 if isinstance(error, RateLimited) else hits, ticket)
-            self._log(target, raw.status, started, raw.headers, error)
-            raise
-        self._bucket.observe_remaining(hits, ticket)
-        self._log(target, raw.status, started, raw.headers, None)
-        return result
-
-    def _exchange(self, request: httpx.Request, real_deadline: float) -> _Raw:
-        response = self._http.send(request, stream=True, auth=None, follow_redirects=False)
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise httpx.DecodingError("reply body too large", request=request)
-                if time.monotonic() >= real_deadline:
-                    raise httpx.ReadTimeout("deadline passed", request=request)
-            return _Raw(response.status_code, response.headers, b"".join(chunks))
-        finally:
-            response.close()
-
-    def _log(
-        self,
-        target: str,
-        status: int | None,
-        started: float,
-        headers: Mapping[str, str],
-        error: CartRoverError | None,
-    ) -> None:
-        if error is not None:
-            self._count("rate_limited" if isinstance(error, RateLimited) else "failures")
-        hits = protocol.remaining_hits(headers)
-        log.log(
-            logging.INFO if error is None else logging.WARNING,
-            "CartRover GET %s → %s in %d ms · Process-ID %s · hits remaining %s%s",
-            target,
-            status if status is not None else "no answer",
-            (time.perf_counter() - started) * 1000,
-            protocol.process_id(headers) or "-",
-            "-" if hits is None else hits,
-            "" if error is None else f" · {type(error).__name__}: {error.message}",
-        )

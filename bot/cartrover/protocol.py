@@ -1,38 +1,21 @@
-"""CartRover's wire protocol, sans I/O: paths, query strings, headers, and what a reply means.
+"""CartRover's wire protocol, sans I/O, the way out: paths, query strings, request headers, and the
+reply headers the client reads. What a reply body means is :mod:`bot.cartrover.replies`.
 
-Nothing here touches the network or the clock. This module is the **one home** of every known
-unknown listed in ``docs/cartrover.md``: each is a named constant or function below whose comment
-gives the unknown's number there, so that confirming or correcting one is a one-line change.
-:func:`decode` is the single place that decides whether a reply is data or a precise
-:class:`~bot.cartrover.errors.CartRoverError` (the model is gidgethub's ``decipher_response``);
-:func:`decode_cancel` reads a cancel-sending answer without ever raising.
+Nothing here touches the network or the clock. Together with :mod:`~bot.cartrover.replies` this is
+the home of every known unknown listed in ``docs/cartrover.md``: each is a named constant or
+function whose comment gives the unknown's number there, so that confirming or correcting one is a
+one-line change.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import logging
 import math
-import re
-import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from bot import __version__
-from bot.cartrover.errors import (
-    AuthenticationFailed,
-    CartRoverError,
-    InvalidRequest,
-    OrderNotFound,
-    RateLimited,
-    Refused,
-    Unavailable,
-    UnexpectedReply,
-)
-from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
 from bot.orderref import validate_ref
 
 __all__ = [
@@ -47,17 +30,10 @@ __all__ = [
     "STATUS_PATH",
     "basic_auth",
     "cancel_path",
-    "decode",
-    "decode_cancel",
-    "decode_order",
-    "decode_orders",
-    "decode_status",
     "format_timestamp",
     "is_last_page",
     "list_path",
     "list_query",
-    "looks_like_auth_failure",
-    "looks_like_not_found",
     "order_path",
     "process_id",
     "remaining_hits",
@@ -65,7 +41,6 @@ __all__ = [
     "status_path",
 ]
 
-log = logging.getLogger("bot.cartrover")
 
 # ---------------------------------------------------------------------------------------- paths
 
@@ -101,7 +76,6 @@ REQUEST_HEADERS: Mapping[str, str] = {
     "User-Agent": f"cartrover-bot/{__version__} (Slack chat-ops)",
 }
 
-_MAX_MESSAGE = 300  # characters of CartRover's text kept in an error
 _MAX_RETRY_AFTER = 3600.0
 
 
@@ -216,219 +190,3 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     if seconds is None or not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), _MAX_RETRY_AFTER)
-
-
-# ---------------------------------------------------------------------------------------- replies
-
-# Unknown #5: the older docs call the text `status_message`; read `message` first.
-MESSAGE_FIELDS = ("message", "status_message")
-
-# Unknown #4: no documented status or envelope for a missing order or bad credentials. We say
-# "not found" / "credentials refused" only when CartRover's own words recognisably say so.
-_NOT_FOUND = re.compile(
-    r"not\s+found|does\s*n[o']t\s+exist|no\s+such\s+order|no\s+orders?\s+(?:found|exists?|with)"
-    r"|(?:could|can)\s*n[o']?t\s+(?:be\s+)?(?:find|found|locate)|unable\s+to\s+(?:find|locate)",
-    re.IGNORECASE,
-)
-_AUTH_FAILURE = re.compile(
-    r"api[\s_]*(?:user|key)|credential|unauthori[sz]ed|authenticat|access\s+denied",
-    re.IGNORECASE,
-)
-
-
-def looks_like_not_found(message: str) -> bool:
-    """Unknown #4: does CartRover's text recognisably say the order does not exist?"""
-    return bool(_NOT_FOUND.search(message))
-
-
-def looks_like_auth_failure(message: str) -> bool:
-    """Unknown #4: does CartRover's text recognisably say the credentials were refused?"""
-    return bool(_AUTH_FAILURE.search(message))
-
-
-def _clip(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
-
-
-def _message(payload: Mapping[str, Any]) -> str:
-    for name in MESSAGE_FIELDS:
-        value = payload.get(name)
-        if isinstance(value, str) and value.strip():
-            return _clip(value)
-    return ""
-
-
-_NOT_JSON = object()
-
-
-def _json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _NOT_JSON
-
-
-def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
-    """A reply → the ``response`` data (None for a success without data), or the precise error.
-
-    Success only when the body is a JSON object with ``success_code is True`` *and* the HTTP
-    status is 2xx; errors may come with HTTP 200.
-    """
-    pid = process_id(headers)
-    payload = _json(body)
-    if isinstance(payload, Mapping):
-        if payload.get("success_code") is True and 200 <= status < 300:
-            return payload.get("response")
-        raise _envelope_error(status, headers, payload, pid)
-    what = "a non-JSON body" if payload is _NOT_JSON else "JSON that is not an envelope"
-    raise _status_error(status, headers, f"CartRover answered HTTP {status} with {what}", pid)
-
-
-def _envelope_error(
-    status: int, headers: Mapping[str, str], payload: Mapping[str, Any], pid: str | None
-) -> CartRoverError:
-    raw_code = payload.get("error_code")
-    code = raw_code.strip() if isinstance(raw_code, str) and raw_code.strip() else None
-    message = _message(payload)
-    kw: dict[str, Any] = {"http_status": status, "error_code": code, "process_id": pid}
-    key = (code or "").lower()
-    if status == 429 or key == "ratelimit":
-        return RateLimited(
-            message or "CartRover rate limit", retry_after=retry_after(headers), **kw
-        )
-    if status in (401, 403) or status >= 500 or 300 <= status < 400:
-        fallback = f"CartRover answered HTTP {status}"
-        return _status_error(status, headers, message or fallback, pid, code)
-    if status == 404 or (message and looks_like_not_found(message)):
-        return OrderNotFound(message or "CartRover answered HTTP 404 (not found)", **kw)
-    if message and looks_like_auth_failure(message):
-        return AuthenticationFailed(message, **kw)
-    if key == "invalid" or (code is None and status in (400, 422)):
-        return InvalidRequest(message or "CartRover refused the request as invalid", **kw)
-    if code is not None or payload.get("success_code") is False:
-        return Refused(message or "CartRover refused the request", **kw)
-    if payload.get("success_code") is True:
-        return UnexpectedReply(f"success_code true with HTTP {status}", **kw)
-    return UnexpectedReply(f"a reply without success_code (HTTP {status})", **kw)
-
-
-def _status_error(
-    status: int,
-    headers: Mapping[str, str],
-    message: str,
-    pid: str | None,
-    code: str | None = None,
-) -> CartRoverError:
-    """The error an HTTP status alone implies (used when there is no readable envelope)."""
-    kw: dict[str, Any] = {"http_status": status, "error_code": code, "process_id": pid}
-    if status == 429:
-        return RateLimited(message, retry_after=retry_after(headers), **kw)
-    if status in (401, 403):
-        return AuthenticationFailed(message, **kw)
-    if status >= 500:
-        return Unavailable(message, **kw)
-    if 300 <= status < 400:
-        return UnexpectedReply(f"{message} (a redirect: check CARTROVER_API_URL)", **kw)
-    # A 404 without an envelope is more likely a wrong base URL than a missing order (#4).
-    return UnexpectedReply(message, **kw)
-
-
-def _record(data: Any, what: str, process_id: str | None) -> Mapping[str, Any]:
-    ref = data.get("cust_ref") if isinstance(data, Mapping) else None
-    if not isinstance(ref, str | int) or not str(ref).strip():
-        raise UnexpectedReply(f"a success reply without {what}", process_id=process_id)
-    return data  # type: ignore[no-any-return]
-
-
-def decode_status(data: Any, process_id: str | None = None) -> OrderStatus:
-    """The status call's ``response`` → OrderStatus. A reply without ``order_status`` is an
-    UnexpectedReply that says so: the status is never guessed."""
-    record = _record(data, "an order status record", process_id)
-    status = record.get("order_status")
-    if not isinstance(status, str) or not status.strip():
-        raise UnexpectedReply(
-            f"CartRover's status reply for {str(record['cust_ref']).strip()[:64]} has no "
-            "order_status",
-            process_id=process_id,
-        )
-    return OrderStatus.from_api(record)
-
-
-class _Once:
-    """Log something at WARNING the first time only, then at DEBUG."""
-
-    def __init__(self) -> None:
-        self._lock, self._done = threading.Lock(), False
-
-    def level(self) -> int:
-        with self._lock:
-            first, self._done = not self._done, True
-        return logging.WARNING if first else logging.DEBUG
-
-
-_DISAGREEMENT = _Once()
-
-
-def decode_order(data: Any, status: OrderStatus, process_id: str | None = None) -> Order:
-    """The single-order call's ``response`` plus the status call's answer → an Order.
-
-    Unknown #15: no public example of the single-order reply carries ``order_status``. Should one
-    ever do so, the status call still decides, and the disagreement is logged (once at WARNING).
-    """
-    record = _record(data, "an order record", process_id)
-    own = record.get("order_status")
-    if isinstance(own, str) and own.strip() and own.strip() != status.order_status:
-        log.log(
-            _DISAGREEMENT.level(),
-            "CartRover's order reply for %s says order_status %r but its status reply says %r; "
-            "the status reply decides",
-            status.cust_ref,
-            own.strip()[:40],
-            status.order_status,
-        )
-    return Order.from_api(record, status=status)
-
-
-def decode_orders(data: Any, process_id: str | None = None) -> list[Order]:
-    """One page of a listing → Orders (a listing record carries its own status and flags);
-    anything but a list of records is UnexpectedReply."""
-    if not isinstance(data, list):
-        raise UnexpectedReply("a success reply without a list of orders", process_id=process_id)
-    orders = []
-    for item in data:
-        record = _record(item, "an order record", process_id)
-        status = record.get("order_status")
-        if not isinstance(status, str) or not status.strip():
-            raise UnexpectedReply("a listing record without order_status", process_id=process_id)
-        orders.append(Order.from_api(record))
-    return orders
-
-
-def _raw(status: int, body: bytes) -> str:
-    text = body[:400].decode("utf-8", errors="replace")
-    return f"HTTP {status}: {_clip(text) or '(empty body)'}"
-
-
-def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> CancelReply:
-    """Any answer to cancel sending → CancelReply; never raises.
-
-    Unknown #1: the only known success signal is ``response.success`` (true: ACCEPTED, false:
-    REFUSED). An error envelope (``success_code: false``, with any HTTP status below 500) is a
-    clear REFUSED. Everything else — a bare ``{"success_code": true}``, an empty ``response``,
-    HTML, truncated JSON, a 5xx — is UNCLEAR: CartRover may have acted, so the caller re-reads
-    the order and never resends.
-    """
-    pid, raw = process_id(headers), _raw(status, body)
-    payload = _json(body)
-    outcome, message = CancelOutcome.UNCLEAR, ""
-    if isinstance(payload, Mapping):
-        code = payload.get("success_code")
-        response = payload.get("response")
-        success = response.get("success") if isinstance(response, Mapping) else None
-        if code is False and status < 500:
-            outcome, message = CancelOutcome.REFUSED, _message(payload)
-        elif code is True and 200 <= status < 300 and isinstance(success, bool):
-            outcome = CancelOutcome.ACCEPTED if success else CancelOutcome.REFUSED
-            message = _message(response) if isinstance(response, Mapping) else ""
-    return CancelReply(outcome, message, pid, status, raw)
