@@ -196,20 +196,20 @@ def _same(presented: tuple[str, str], expected: tuple[str | None, str | None]) -
 def run_sandbox(port: int = 8321, host: str = "127.0.0.1") -> None:
     """``cartrover-bot sandbox``: serve a seeded sandbox until Ctrl-C or SIGTERM."""
     server = SandboxServer(OrderBook.seeded(SystemClock()), host=host, port=port)
-    print(f"CartRover sandbox listening on {server.url}", flush=True)
-    print(f"  CARTROVER_API_URL={server.url}", flush=True)
-    print(f"  CARTROVER_API_USER={SANDBOX_API_USER}", flush=True)
-    print(f"  CARTROVER_API_KEY={SANDBOX_API_KEY}", flush=True)
-    print("Press Ctrl-C to stop.", flush=True)
     previous = None
     if threading.current_thread() is threading.main_thread():
 
         def _terminate(signum: int, frame: FrameType | None) -> None:
-            raise KeyboardInterrupt
+            server.stopping.set()  # a flag, not an exception: it may arrive at any line
 
         previous = signal.signal(signal.SIGTERM, _terminate)
-    server.start(poll_interval=0.5)
     try:
+        server.start(poll_interval=0.5)
+        print(f"CartRover sandbox listening on {server.url}", flush=True)
+        print(f"  CARTROVER_API_URL={server.url}", flush=True)
+        print(f"  CARTROVER_API_USER={SANDBOX_API_USER}", flush=True)
+        print(f"  CARTROVER_API_KEY={SANDBOX_API_KEY}", flush=True)
+        print("Press Ctrl-C to stop.", flush=True)
         while not server.stopping.wait(0.5):
             pass
     except KeyboardInterrupt:
