@@ -87,7 +87,7 @@ def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, co
         def only_ack(ack: Ack) -> None:
             ack()
 
-    server = ServerThread(SlackWsgi(app, lambda: (200, {})), threads=16)
+    server = ServerThread(SlackWsgi(app, lambda: (200, {}), signing_secret=SECRET), threads=16)
     ready.put(server.url)
     while control.get() == "idle?":  # answer once the background CartRover work has drained
         while kind == "bot" and deps.workers.busy:

@@ -7,10 +7,14 @@ Nothing is built at import time. ``Runtime.start(settings)`` is what ``serve``, 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
+from slack_bolt.middleware import Middleware
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 import handlers
@@ -18,12 +22,13 @@ from bot import approval
 from bot.approvers import Approvers
 from bot.deps import Deps, OrderService
 from bot.settings import Settings
-from bot.slackio import SlackFailed, SlackPoster, make_web_client
+from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Lane, Workers
+from handlers.actions import refuse_other_app
 
-__all__ = ["WORK_THREADS", "Runtime", "build_app", "build_deps"]
+__all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +45,7 @@ def build_deps(
     clock: Clock | None = None,
     workers: Workers | None = None,
     team_id: str | None = None,
+    app_id: str | None = None,
 ) -> Deps:
     poster = SlackPoster(web_client)
     return Deps(
@@ -55,10 +61,97 @@ def build_deps(
         ),
         workers=workers or Workers(WORK_THREADS),
         team_id=team_id,
+        app_id=app_id or settings.slack_app_id,
     )
 
 
-def build_app(deps: Deps, web_client: WebClient) -> App:
+class AppIdentity:
+    """The bot's own Slack app id, against which every payload's ``api_app_id`` is checked.
+
+    Known from the start when ``SLACK_APP_ID`` is set or Slack reports it (``auth.test`` with some
+    tokens; the Socket Mode greeting). Otherwise the first *verified* request pins it: only Slack,
+    signing with this app's secret or writing on this app's own connection, can produce one.
+    """
+
+    def __init__(self, app_id: str | None = None) -> None:
+        self._app_id = app_id
+        self._lock = threading.Lock()
+
+    @property
+    def app_id(self) -> str | None:
+        return self._app_id
+
+    def learn(self, app_id: str, source: str) -> None:
+        """Take ``app_id`` from Slack (``source`` says where) unless one is known already."""
+        with self._lock:
+            known = self._app_id
+            if known is None:
+                self._app_id = app_id
+        if known is None:
+            log.info("Slack app id %s (from %s)", app_id, source)
+        elif known != app_id:
+            log.error(
+                "Slack says this app is %s (%s) but the bot expects %s; payloads of %s are "
+                "refused: check SLACK_APP_ID",
+                app_id,
+                source,
+                known,
+                app_id,
+            )
+
+    def admits(self, app_id: str) -> bool:
+        """True for this app's own id; the first verified request pins an unknown id."""
+        with self._lock:
+            if self._app_id is None:
+                self._app_id = app_id
+                pinned = True
+            else:
+                pinned = False
+            own = self._app_id == app_id
+        if pinned:
+            log.info(
+                "Slack app id %s, pinned from the first verified request; set SLACK_APP_ID to "
+                "fix it in advance",
+                app_id,
+            )
+        return own
+
+
+class RequestGate(Middleware):
+    """Runs after bolt's own signature check, before any listener.
+
+    - Gives the request a :class:`Responder` that answers only if the request was verified: a
+      signed HTTP request (bolt refused the unsigned ones before this point) or a Socket Mode
+      delivery, whose credential is the app-level token. An HTTP request on an app that checks no
+      signatures is refused outright.
+    - Refuses, ephemerally and in the audit trail, a payload whose ``api_app_id`` is another app's.
+    """
+
+    def __init__(
+        self, deps: Deps, identity: AppIdentity, allowed: ResponseUrls, *, signed: bool
+    ) -> None:
+        self.deps = deps
+        self.identity = identity
+        self.allowed = allowed
+        self.signed = signed
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
+    ) -> BoltResponse | None:
+        verified = req.mode == "socket_mode" or self.signed
+        respond = Responder(req.context.response_url, allowed=self.allowed, verified=verified)
+        req.context["respond"] = respond
+        if not verified:
+            log.warning("refused an unsigned HTTP request: the app has no signing secret")
+            return BoltResponse(status=401, body="")
+        app_id = req.body.get("api_app_id")
+        if isinstance(app_id, str) and app_id and not self.identity.admits(app_id):
+            refuse_other_app(self.deps, req.body, respond, app_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+
+def build_app(deps: Deps, web_client: WebClient, identity: AppIdentity | None = None) -> App:
     secret = deps.settings.slack_signing_secret
     app = App(
         client=web_client,
@@ -73,6 +166,17 @@ def build_app(deps: Deps, web_client: WebClient) -> App:
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
+    # bolt logs the whole body of a request whose signature fails at INFO; serve verifies before
+    # bolt and logs refusals by size and hash only, so bolt's line would only ever be a leak.
+    logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)
+    app.use(
+        RequestGate(
+            deps,
+            identity or AppIdentity(deps.app_id),
+            ResponseUrls(deps.settings.response_url_origins),
+            signed=secret is not None,
+        )
+    )
     handlers.register(app, deps)
     return app
 
@@ -84,6 +188,7 @@ class Runtime:
     deps: Deps
     app: App
     web_client: WebClient
+    identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
 
     @classmethod
@@ -95,7 +200,10 @@ class Runtime:
         if token is None:
             raise SlackFailed("auth.test", "SLACK_BOT_TOKEN is not set")
         web_client = make_web_client(token.get_secret_value(), settings.slack_api_url)
-        team_id = _workspace(web_client)
+        team_id, reported_app = _whoami(web_client)
+        identity = AppIdentity(settings.slack_app_id)
+        if reported_app:
+            identity.learn(reported_app, "auth.test")
         store = open_store(settings.database_url)
         cartrover = CartRoverClient.from_settings(settings)
         deps = build_deps(
@@ -105,9 +213,16 @@ class Runtime:
             store=store,
             clock=clock,
             team_id=team_id,
+            app_id=identity.app_id,
         )
-        app = build_app(deps, web_client)
-        return cls(deps=deps, app=app, web_client=web_client, closers=[cartrover, store])
+        app = build_app(deps, web_client, identity)
+        return cls(
+            deps=deps,
+            app=app,
+            web_client=web_client,
+            identity=identity,
+            closers=[cartrover, store],
+        )
 
     def resume_in_background(self) -> None:
         """Finish, on the worker pool, approved holds a stopped process left (never resends)."""
@@ -133,9 +248,10 @@ class Runtime:
         return finished
 
 
-def _workspace(web_client: WebClient) -> str | None:
-    """The team id of SLACK_BOT_TOKEN's workspace (clicks from elsewhere are refused, R32)."""
+def _whoami(web_client: WebClient) -> tuple[str | None, str | None]:
+    """The team id of SLACK_BOT_TOKEN's workspace (clicks from elsewhere are refused), and the
+    app id when ``auth.test`` reports one (Slack documents only ``bot_id`` for bot tokens)."""
     reply = SlackPoster(web_client).whoami()
-    team = reply.get("team_id")
+    team, app_id = reply.get("team_id"), reply.get("app_id")
     log.info("Slack: connected to team %s as %s", team, reply.get("user_id"))
-    return str(team) if team else None
+    return (str(team) if team else None), (str(app_id) if app_id else None)

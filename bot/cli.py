@@ -11,7 +11,7 @@ from collections.abc import Callable
 import click
 
 from bot import __version__
-from bot.log import setup_logging
+from bot.log import configure_logging, setup_logging
 from bot.settings import ConfigError, Settings
 
 __all__ = ["main"]
@@ -24,7 +24,7 @@ def _settings(command: str) -> Settings:
     except ConfigError as exc:
         click.echo(f"cartrover-bot {command}: {exc}", err=True)
         sys.exit(2)
-    setup_logging(settings.log_level, settings.secrets())
+    configure_logging(settings)
     return settings
 
 

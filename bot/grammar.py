@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.mrkdwn import one_line
 from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
 from bot.settings import parse_hhmm, parse_zone
 
@@ -112,7 +113,7 @@ def _hold(rest: str) -> Command:
     if not words:
         raise UsageError("Name the order(s) to hold, for example: hold TEST-1001 test order")
     refs = split_refs(words[0].replace(",", " "))
-    reason = words[1].strip() if len(words) > 1 else ""
+    reason = one_line(words[1]) if len(words) > 1 else ""  # no line breaks, no hidden characters
     if len(reason) > 500:
         raise UsageError("The reason is too long; keep it under 500 characters.")
     return Command("hold", refs=tuple(refs), reason=reason, text=rest)

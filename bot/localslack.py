@@ -70,6 +70,7 @@ class LocalSlack:
         self.calls: list[Call] = []
         self.groups: dict[str, list[str]] = {}
         self.webhook_status = 200
+        self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -176,6 +177,10 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw or "{}")
             else:
                 body = dict(parse_qsl(raw))
+            if self.path.startswith("/webhook/") and slack.webhook_redirect:
+                slack.record(Call("webhook", body, None, path=self.path))
+                self._send(302, {"ok": False}, {"Location": slack.webhook_redirect})
+                return
             if self.path.startswith("/webhook/"):
                 reply = {"ok": slack.webhook_status == 200}
                 slack.record(Call("webhook", body, None, path=self.path, reply=reply))

@@ -10,9 +10,25 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-__all__ = ["code", "date_token", "escape", "truncate", "user"]
+__all__ = ["UNSAFE_CHARS", "code", "date_token", "escape", "one_line", "truncate", "user"]
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Characters that are invisible or change how the text around them is laid out: C0 and C1
+# controls, bidirectional embeddings, overrides, isolates and marks, zero-width characters, line
+# and paragraph separators, the byte-order mark and the invisible tag characters.
+UNSAFE_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
+    "\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
+_BREAKS = re.compile("[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]")
+_SPACES = re.compile(" {2,}")
+
+
+def one_line(text: str) -> str:
+    """Text typed by a person, made safe to show: line breaks and tabs become spaces, every other
+    character of :data:`UNSAFE_CHARS` is removed, runs of spaces are collapsed."""
+    text = UNSAFE_CHARS.sub("", _BREAKS.sub(" ", text))
+    return _SPACES.sub(" ", text).strip()
 
 
 def escape(text: object) -> str:

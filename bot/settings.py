@@ -13,10 +13,11 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import re2
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -25,11 +26,23 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-__all__ = ["ConfigError", "Settings", "parse_hhmm", "parse_zone"]
+__all__ = [
+    "SLACK_HOOKS_ORIGIN",
+    "ConfigError",
+    "Matcher",
+    "Settings",
+    "compile_linear",
+    "parse_hhmm",
+    "parse_zone",
+    "url_origin",
+]
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_APP = re.compile(r"^A[A-Z0-9]{2,}$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# Where Slack's response_urls live; SLACK_API_URL's own origin is added for proxies and tests.
+SLACK_HOOKS_ORIGIN = "https://hooks.slack.com"
 
 # What each command needs beyond the always-validated values.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -65,6 +78,48 @@ def parse_zone(name: str) -> ZoneInfo:
         raise ValueError(
             f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
         ) from None
+
+
+class Matcher(Protocol):
+    """A compiled pattern: what the stale-order rule needs of it."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str) -> object | None: ...
+
+
+def compile_linear(pattern: str) -> Matcher:
+    """Compile ``pattern`` for RE2, whose matching time is linear in the text whatever the pattern
+    (no catastrophic backtracking). RE2 has no backreferences or lookaround; ``ValueError`` says
+    what it refused."""
+    options = re2.Options()
+    options.log_errors = False  # the error is raised to the caller; RE2 would also print it
+    try:
+        matcher: Matcher = re2.compile(pattern, options=options)
+    except re2.error as exc:
+        detail = exc.args[0] if exc.args else exc
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        raise ValueError(
+            f"not a regular expression the bot can use ({detail}); patterns run on RE2, which "
+            "matches in linear time and has no backreferences or lookaround"
+        ) from None
+    return matcher
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased, default port left out."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    netloc = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
+    return f"{parts.scheme}://{netloc}"
 
 
 def _split(value: Any) -> tuple[str, ...]:
@@ -114,7 +169,9 @@ class Settings(BaseSettings):
     test_order_pattern: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
-    # Not in interface §5: read only so that bolt's silent switch to OAuth can be refused (R39).
+    log_format: str = "text"
+    slack_app_id: str | None = None
+    # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
 
@@ -167,11 +224,25 @@ class Settings(BaseSettings):
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from None
+            compile_linear(value)
         return value
+
+    @field_validator("slack_app_id")
+    @classmethod
+    def _app_id(cls, value: str | None) -> str | None:
+        if value is not None and not _APP.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack app id; copy the App ID (A…) from the app's "
+                "Basic Information page, for example A0123ABCD"
+            )
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in ("text", "json"):
+            raise ValueError("expected text or json")
+        return value.lower()
 
     @field_validator("database_url")
     @classmethod
@@ -278,8 +349,16 @@ class Settings(BaseSettings):
         return parse_hhmm(self.digest_time)
 
     @property
-    def test_order_regex(self) -> re.Pattern[str] | None:
-        return re.compile(self.test_order_pattern) if self.test_order_pattern else None
+    def test_order_regex(self) -> Matcher | None:
+        """``TEST_ORDER_PATTERN`` compiled for linear-time matching (``search``: anywhere)."""
+        return compile_linear(self.test_order_pattern) if self.test_order_pattern else None
+
+    @property
+    def response_url_origins(self) -> tuple[str, ...]:
+        """Where a ``response_url`` may point: Slack's hooks host over https, and the origin of
+        ``SLACK_API_URL`` (an Enterprise Grid or GovSlack proxy, or a local Slack in tests)."""
+        api = url_origin(self.slack_api_url)
+        return tuple(dict.fromkeys(o for o in (SLACK_HOOKS_ORIGIN, api) if o))
 
     @property
     def cancel_credentials(self) -> tuple[str | None, SecretStr | None]:

@@ -2,19 +2,28 @@
 
 - 429s are retried after ``Retry-After`` by slack_sdk's ``RateLimitErrorRetryHandler`` (bounded).
 - A connection error is retried only for idempotent methods: ``chat.postMessage`` has no idempotency
-  key, so a reset after Slack accepted it must not post twice (R21).
-- ``not_in_channel`` / ``channel_not_found`` become :class:`SetupProblem` (never retried, R33).
+  key, so a reset after Slack accepted it must not post twice.
+- ``not_in_channel`` / ``channel_not_found`` become :class:`SetupProblem` (never retried).
 - ``invalid_auth`` / ``token_revoked`` / ``account_inactive`` mark the poster unhealthy and log one
-  alert line (R24).
+  alert line.
+- Posts never unfurl links: a link typed by a user stays a line of text, not a preview card.
+
+Answers through a ``response_url`` go through :class:`Responder` instead of bolt's own
+``respond()``: only for a verified request, only to Slack's hooks host (or the configured Web
+API's host), and without following redirects.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
+import httpx
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry import (
@@ -25,9 +34,16 @@ from slack_sdk.http_retry import (
     RetryHandler,
     RetryState,
 )
+from slack_sdk.models.attachments import Attachment
+from slack_sdk.models.blocks import Block
+from slack_sdk.webhook import WebhookResponse
+
+from bot.settings import url_origin
 
 __all__ = [
     "Poster",
+    "Responder",
+    "ResponseUrls",
     "SetupProblem",
     "SlackFailed",
     "SlackPoster",
@@ -109,7 +125,14 @@ class SlackPoster:
         self.fatal_error: str | None = None
 
     def post(self, channel: str, text: str, blocks: Blocks) -> str:
-        reply = self._call("chat.postMessage", channel=channel, text=text, blocks=list(blocks))
+        reply = self._call(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=list(blocks),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
         return str(reply["ts"])
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None:
@@ -151,3 +174,92 @@ class SlackPoster:
         if error in SETUP_ERRORS:
             raise SetupProblem(method, error)
         raise SlackFailed(method, error)
+
+
+class ResponseUrls:
+    """The origins a ``response_url`` may point at (``Settings.response_url_origins``)."""
+
+    def __init__(self, origins: Iterable[str]) -> None:
+        self.origins = frozenset(origins)
+
+    def allows(self, url: str | None) -> bool:
+        return bool(url) and url_origin(url or "") in self.origins
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every response_url post (building one per post costs milliseconds)."""
+    return httpx.create_ssl_context()
+
+
+class Responder(Respond):
+    """``respond()`` for one request, in place of bolt's.
+
+    It posts only when the request was verified (signed, or delivered over the app's own Socket
+    Mode connection) and its ``response_url`` is on an allowed origin; a redirect is answered as
+    what it is (not 2xx, so the caller falls back to ``chat.postEphemeral``), never followed.
+    Links in the message do not unfurl unless asked. Anything refused is logged by origin only:
+    the URL itself is a credential.
+    """
+
+    def __init__(
+        self,
+        response_url: str | None,
+        *,
+        allowed: ResponseUrls,
+        verified: bool,
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(response_url=response_url)
+        self.allowed = allowed
+        self.verified = verified
+        self.timeout = timeout
+
+    def __call__(
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[dict[str, Any] | Block] | None = None,
+        attachments: Sequence[dict[str, Any] | Attachment] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        delete_original: bool | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        thread_ts: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> WebhookResponse:
+        url = self.response_url or ""
+        if not self.verified:
+            log.warning("not answering through the response_url of an unverified request")
+            return WebhookResponse(url="", status_code=0, body="refused", headers={})
+        if not self.allowed.allows(url):
+            where = url_origin(url) or "an unreadable URL"
+            log.warning("not posting to a response_url on %s: not a Slack host", where)
+            return WebhookResponse(url="", status_code=0, body="refused", headers={})
+        message: dict[str, Any] = dict(text) if isinstance(text, dict) else {"text": text}
+        optional = {
+            "blocks": [_as_dict(b) for b in blocks] if blocks is not None else None,
+            "attachments": [_as_dict(a) for a in attachments] if attachments is not None else None,
+            "response_type": response_type,
+            "replace_original": replace_original,
+            "delete_original": delete_original,
+            "unfurl_links": False if unfurl_links is None else unfurl_links,
+            "unfurl_media": False if unfurl_media is None else unfurl_media,
+            "thread_ts": thread_ts,
+            "metadata": metadata,
+        }
+        for key, value in optional.items():
+            if value is not None:
+                message.setdefault(key, value)
+        timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0))
+        with httpx.Client(timeout=timeout, follow_redirects=False, verify=_tls()) as http:
+            reply = http.post(url, json=message)
+        if reply.is_redirect:
+            log.warning("a response_url answered %s (a redirect); not followed", reply.status_code)
+        return WebhookResponse(
+            url=url, status_code=reply.status_code, body=reply.text, headers=dict(reply.headers)
+        )
+
+
+def _as_dict(item: Any) -> dict[str, Any]:
+    return dict(item) if isinstance(item, dict) else dict(item.to_dict())

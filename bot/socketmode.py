@@ -1,18 +1,25 @@
-"""``socket``: Socket Mode (no public URL), the same handlers and optional scheduler."""
+"""``socket``: Socket Mode (no public URL), the same handlers and optional scheduler.
+
+Socket Mode requests carry no signature: the app-level token that opened the connection is the
+credential, and what arrives on it is this app's. Slack's greeting on a new connection names the
+app, which is how the bot learns its app id here when ``SLACK_APP_ID`` is not set.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import Runtime
+from bot.app import AppIdentity, Runtime
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 
-__all__ = ["run_socket_mode"]
+__all__ = ["learn_app_id_from_greeting", "run_socket_mode"]
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +30,7 @@ def run_socket_mode(settings: Settings, *, with_scheduler: bool) -> int:
     runtime = Runtime.start(settings)
     scheduler = build_scheduler(runtime.deps) if with_scheduler else None
     handler = SocketModeHandler(runtime.app, app_token.get_secret_value())
+    handler.client.message_listeners.append(learn_app_id_from_greeting(runtime.identity))
     stopped = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -42,3 +50,18 @@ def run_socket_mode(settings: Settings, *, with_scheduler: bool) -> int:
         scheduler.shutdown(wait=False)
     runtime.close(timeout=20.0)
     return 0
+
+
+def learn_app_id_from_greeting(identity: AppIdentity) -> Callable[[Any, dict[str, Any], Any], None]:
+    """A Socket Mode message listener taking the app id from Slack's ``hello`` message
+    (``connection_info.app_id``)."""
+
+    def listen(client: Any, message: dict[str, Any], raw: Any) -> None:
+        if message.get("type") != "hello":
+            return
+        info = message.get("connection_info")
+        app_id = info.get("app_id") if isinstance(info, dict) else None
+        if isinstance(app_id, str) and app_id:
+            identity.learn(app_id, "the Socket Mode greeting")
+
+    return listen

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,7 +25,7 @@ from typing import TypeVar
 from bot.cartrover.models import Flag, Order
 from bot.deps import OrderService
 from bot.orderref import OrderRefError, validate_ref
-from bot.settings import Settings
+from bot.settings import Matcher, Settings
 
 __all__ = [
     "HOLD_ALL_LIMIT",
@@ -53,12 +52,16 @@ Listing = OrderService  # what :func:`scan` needs: ``iter_orders``
 
 @dataclass(frozen=True)
 class TestRule:
-    """Which orders are test orders: by source, or by pattern on ``cust_ref`` / ``cust_po_no``."""
+    """Which orders are test orders: by source, or by pattern on ``cust_ref`` / ``cust_po_no``.
+
+    The pattern is compiled for RE2 (:func:`bot.settings.compile_linear`): whatever an operator
+    writes in ``TEST_ORDER_PATTERN``, matching a reference costs time linear in its length.
+    """
 
     __test__ = False  # not a pytest class, whatever its name says
 
     sources: frozenset[str] = frozenset()
-    pattern: re.Pattern[str] | None = None
+    pattern: Matcher | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TestRule:

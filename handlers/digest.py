@@ -14,6 +14,7 @@ from bot.deps import Deps
 from bot.grammar import Command
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import AuditEntry
+from handlers.actions import BAD_VALUE, button_number
 from handlers.commands import runner
 from handlers.replies import Asker, tell
 
@@ -81,12 +82,13 @@ def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
 
 def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
     """Open one bulk hold request for a digest's snapshot, requested by whoever clicked."""
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
-    snapshot = deps.store.snapshot(int(value)) if value.isdigit() else None
+    number = button_number(body)
+    snapshot = deps.store.snapshot(number) if number is not None else None
     why = None
     if deps.team_id and asker.team != deps.team_id:
         why = "This button belongs to another workspace."
+    elif number is None:
+        why = BAD_VALUE
     elif snapshot is None or not snapshot.cust_refs:
         why = "I have no record of that list; run `/cartrover stale` for a fresh one."
     if why is not None:

@@ -1,6 +1,8 @@
 """What the user hears when something fails: specific for CartRover, brief for the rest.
 
 No traceback ever reaches Slack; the log has it, with a correlation id the user can quote.
+Nothing is said to anyone about a request that was not verified: its ``response_url`` could
+point anywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.mrkdwn import code, escape
+from bot.slackio import Responder
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -54,12 +57,24 @@ def report_failure(deps: Deps, asker: Asker, correlation: str) -> None:
 
 
 def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
-    """bolt's global error handler: log once with a correlation id, tell the user briefly."""
+    """bolt's global error handler: log once with a correlation id, tell the user briefly.
+
+    Only a request that passed the request gate (so was verified) carries a verified
+    :class:`~bot.slackio.Responder`; for anything else, such as a request whose signature
+    headers made bolt's own check fail, the error is logged in one line and nobody is answered.
+    """
     correlation = uuid.uuid4().hex[:8]
+    if not (isinstance(respond, Responder) and respond.verified):
+        log.warning(
+            "refused a request that failed before it was verified (correlation id %s): %s",
+            correlation,
+            type(error).__name__,
+        )
+        return
     log.error(
         "listener failed (correlation id %s): %s", correlation, type(error).__name__, exc_info=error
     )
-    if body.get("response_url") and respond is not None:
+    if body.get("response_url"):
         try:
             respond(
                 text=f"Sorry, something went wrong on my side. It was logged as `{correlation}`.",

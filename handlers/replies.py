@@ -1,6 +1,6 @@
 """Answering the person who typed or clicked, through ``response_url`` with a fallback.
 
-``respond()`` does not raise when the ``response_url`` has expired or been used up (R43): the
+``respond()`` does not raise when the ``response_url`` has expired or been used up: the
 status is checked, and the message goes out through ``chat.postEphemeral`` instead.
 """
 
@@ -44,7 +44,8 @@ def tell(deps: Deps, asker: Asker, message: Message, *, in_channel: bool = False
         status = 0
     if 200 <= status < 300:
         return
-    log.warning("response_url answered %s; falling back to chat.postEphemeral", status)
+    how = f"answered {status}" if status else "was not used"
+    log.warning("the response_url %s; falling back to chat.postEphemeral", how)
     try:
         deps.poster.ephemeral(asker.channel, asker.user, message.text, message.blocks)
     except SlackFailed as exc:

@@ -4,6 +4,8 @@ Slack signs them. Nothing here is mocked."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -25,7 +27,7 @@ from bot.slackio import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
-from bot.web import ServerThread, SlackWsgi
+from bot.web import ServerLimits, ServerThread, SlackWsgi
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, Call, FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -36,6 +38,7 @@ GROUP = "S0APPROVERS"
 GROUP_MEMBER = "UGROUPIE1"
 STRANGER = "USTRANGE1"
 CHANNEL = "C0HOLDS01"
+APP_ID = "A0TEST"  # the api_app_id of every payload the harness sends, unless told otherwise
 
 
 class Bot:
@@ -47,6 +50,7 @@ class Bot:
         clock: FrozenClock,
         capacity: int = 1000,
         refill_seconds: float = 0.001,
+        limits: ServerLimits | None = None,
         **client_options: Any,
     ) -> None:
         self.settings = settings
@@ -66,7 +70,8 @@ class Bot:
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster
         health = Health(self.store, poster if isinstance(poster, SlackPoster) else None)
-        self.server = ServerThread(SlackWsgi(self.app, health.check), threads=24)
+        wsgi = SlackWsgi(self.app, health.check, signing_secret=SIGNING_SECRET)
+        self.server = ServerThread(wsgi, threads=24, limits=limits)
         self.url = self.server.url
 
     def stop(self, drain_seconds: float = 10.0) -> None:
@@ -82,9 +87,11 @@ class Harness:
         tmp_path: Path,
         clock: FrozenClock,
         client: dict[str, Any] | None = None,
+        server_limits: ServerLimits | None = None,
         **env: str,
     ) -> None:
         self.clock = clock
+        self.server_limits = server_limits
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.slack = FakeSlack().start()
@@ -118,7 +125,13 @@ class Harness:
         self.sandbox.set_rate_limit(capacity, refill_seconds)
 
     def start_bot(self) -> Bot:
-        bot = Bot(self.settings, self.clock, *self.rate_limit, **self.client_options)
+        bot = Bot(
+            self.settings,
+            self.clock,
+            *self.rate_limit,
+            limits=self.server_limits,
+            **self.client_options,
+        )
         self.bots.append(bot)
         return bot
 
@@ -156,6 +169,11 @@ class Harness:
             f"{(bot or self.bot).url}/slack/events", content=body, headers=headers
         )
 
+    def sign(self, body: bytes, timestamp: str) -> str:
+        """Slack's signature of raw bytes (which need not be UTF-8)."""
+        signed = b"v0:" + timestamp.encode() + b":" + body
+        return "v0=" + hmac.new(SIGNING_SECRET.encode(), signed, hashlib.sha256).hexdigest()
+
     def response_url(self) -> str:
         self._responses += 1
         return self.slack.webhook(f"r{self._responses}")
@@ -172,7 +190,7 @@ class Harness:
                 "user_name": "someone",
                 "command": "/cartrover",
                 "text": text,
-                "api_app_id": "A0TEST",
+                "api_app_id": APP_ID,
                 "response_url": self.response_url(),
                 "trigger_id": "1.2.3",
             }
@@ -184,16 +202,25 @@ class Harness:
         return self.post(self.command_body(text, user, channel), **kw)
 
     def click_body(
-        self, action_id: str, value: str, user: str, *, channel: str, ts: str, team: str = TEAM_ID
+        self,
+        action_id: str,
+        value: str,
+        user: str,
+        *,
+        channel: str,
+        ts: str,
+        team: str = TEAM_ID,
+        app_id: str = APP_ID,
+        response_url: str | None = None,
     ) -> str:
         payload = {
             "type": "block_actions",
-            "api_app_id": "A0TEST",
+            "api_app_id": app_id,
             "user": {"id": user, "team_id": team},
             "team": {"id": team, "domain": "test"},
             "container": {"type": "message", "channel_id": channel, "message_ts": ts},
             "channel": {"id": channel},
-            "response_url": self.response_url(),
+            "response_url": response_url or self.response_url(),
             "trigger_id": "1.2.3",
             "actions": [
                 {

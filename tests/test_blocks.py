@@ -356,11 +356,15 @@ def test_no_broadcast_or_fake_link_survives(name: str, clock: FrozenClock) -> No
 
 
 def test_a_hold_request_shows_the_reason_escaped(clock: FrozenClock) -> None:
-    """The reason arrives as entities in the request's summary."""
-    summary = hold_message(hold_request(clock.now()), clock.now()).blocks[1]["text"]["text"]
+    """The reason arrives as entities, in a code span of its own block under the summary."""
+    blocks = hold_message(hold_request(clock.now()), clock.now()).blocks
+    assert f"<@{REQUESTER}>" in blocks[1]["text"]["text"]
+    assert "channel" not in blocks[1]["text"]["text"]
+    (reason,) = (element["text"] for element in blocks[2]["elements"])
+    assert blocks[2]["type"] == "context"
+    assert reason.startswith("*Reason:* `") and reason.endswith("`")
     for piece in ESCAPED_PIECES:
-        assert piece in summary
-    assert f"<@{REQUESTER}>" in summary
+        assert piece in reason
 
 
 def test_a_cartrover_message_in_an_outcome_is_escaped(clock: FrozenClock) -> None:

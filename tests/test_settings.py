@@ -32,6 +32,8 @@ INTERFACE_TABLE = """
 | `TEST_ORDER_PATTERN` | — | regular expression for test `cust_ref` / `cust_po_no` |
 | `PORT` | `3000` | HTTP port for `serve` |
 | `LOG_LEVEL` | `INFO` | logging level; secrets never appear in logs at any level |
+| `LOG_FORMAT` | `text` | `text` or `json` (one JSON object a line, for log shippers) |
+| `SLACK_APP_ID` | learned from Slack at start-up | the app's id (`A…`) |
 """
 
 
@@ -62,8 +64,8 @@ def as_spec_text(value: object) -> str:
 
 
 def test_the_spec_table_was_read() -> None:
-    """The copied §5 table yields its 22 variables (a guard for the parser below)."""
-    assert len(SPEC) == 22
+    """The copied §5 table yields its 24 variables (a guard for the parser below)."""
+    assert len(SPEC) == 24
     assert SPEC["DIGEST_TIME"] == "09:00"
     assert SPEC["CARTROVER_CANCEL_API_KEY"] == "the pair above"
 
@@ -79,7 +81,7 @@ def test_every_variable_has_its_interface_default(name: str) -> None:
     """With nothing configured each variable takes exactly the default §5 gives it."""
     settings = Settings.load()
     value = getattr(settings, name.lower())
-    if SPEC[name] == "the pair above":
+    if SPEC[name] in ("the pair above", "learned from Slack at start-up"):
         assert value is None
     else:
         assert as_spec_text(value) == SPEC[name]
@@ -98,6 +100,8 @@ def test_valid_values_are_parsed_and_normalised() -> None:
             "TEST_ORDER_SOURCES": "Test Shop, Sandbox",
             "DIGEST_TIME": "7:05",
             "LOG_LEVEL": "debug",
+            "LOG_FORMAT": "JSON",
+            "SLACK_APP_ID": "A0123ABCD",
             "HOLD_REQUEST_TTL_HOURS": "0.5",
             "STALE_AFTER_HOURS": "36.5",
             "ALLOW_SELF_APPROVAL": "true",
@@ -113,6 +117,8 @@ def test_valid_values_are_parsed_and_normalised() -> None:
     assert settings.test_order_sources == ("Test Shop", "Sandbox")
     assert settings.digest_time == "07:05"
     assert settings.log_level == "DEBUG"
+    assert settings.log_format == "json"
+    assert settings.slack_app_id == "A0123ABCD"
     assert settings.hold_request_ttl_hours == 0.5
     assert settings.stale_after_hours == 36.5
     assert settings.allow_self_approval is True
@@ -142,6 +148,11 @@ def test_valid_values_are_parsed_and_normalised() -> None:
         ("DIGEST_TIME", "25:00"),
         ("DIGEST_TIME", "9am"),
         ("TEST_ORDER_PATTERN", "(unclosed"),
+        ("TEST_ORDER_PATTERN", "(?=TEST)T"),
+        ("TEST_ORDER_PATTERN", r"(T)\1"),
+        ("LOG_FORMAT", "xml"),
+        ("SLACK_APP_ID", "cartrover"),
+        ("SLACK_APP_ID", "U0123ABCD"),
         ("DATABASE_URL", "mysql://u@h/db"),
         ("DATABASE_URL", "sqlite://relative.db"),
         ("DATABASE_URL", "cartrover.db"),
@@ -404,3 +415,23 @@ def test_parse_hhmm_and_parse_zone_refuse_with_examples() -> None:
     with pytest.raises(ValueError, match="Europe/Berlin"):
         parse_zone("Etc")
     assert parse_zone("America/New_York").key == "America/New_York"
+
+
+def test_an_unsafe_test_order_pattern_is_refused_naming_the_variable_and_why() -> None:
+    """A lookaround the linear-time matcher cannot run stops start-up with a message that names
+    TEST_ORDER_PATTERN and says what the matcher does not support."""
+    with pytest.raises(ConfigError) as refused:
+        Settings.load({"TEST_ORDER_PATTERN": "^(?!REAL)TEST"})
+    message = str(refused.value)
+    assert message.startswith("invalid configuration: TEST_ORDER_PATTERN:")
+    assert "lookaround" in message
+
+
+def test_response_urls_may_point_at_slack_hooks_and_the_configured_api_host() -> None:
+    """The allowed response_url origins: Slack's hooks host, plus SLACK_API_URL's own origin."""
+    assert Settings.load({}).response_url_origins == (
+        "https://hooks.slack.com",
+        "https://slack.com",
+    )
+    local = Settings.load({"SLACK_API_URL": "http://127.0.0.1:8080/api/"})
+    assert local.response_url_origins == ("https://hooks.slack.com", "http://127.0.0.1:8080")

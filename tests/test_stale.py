@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -204,3 +205,32 @@ def test_a_reference_repeated_across_pages_is_listed_once() -> None:
     twice = [order("TS-1", source="Test Store", hours=40)] * 2
     report = scan(PagedListing(twice), RULE, NOW, 24, count_non_test=True)
     assert [o.cust_ref for o in report.shown] == ["TS-1"] and report.hold_refs == ("TS-1",)
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("pattern", [r"^(a+)+$", r"(x+x+)+y", r"^(\w+\s?)*$", r"(a|aa)+$"])
+def test_a_pathological_test_order_pattern_costs_milliseconds(pattern: str) -> None:
+    """Patterns that backtrack exponentially in Python's engine run in linear time: a 64-character
+    PO number that almost matches is classified in milliseconds (the pattern is still found
+    anywhere in cust_ref / cust_po_no)."""
+    from bot.settings import Settings
+
+    rule = TestRule.from_settings(Settings.load({"TEST_ORDER_PATTERN": pattern}))
+    hostile = order("SHOP-1", po=("a" * 63 if "a" in pattern else "x" * 63) + "!")
+    started = time.perf_counter()
+    for _ in range(10):
+        rule.reason(hostile)
+    assert (time.perf_counter() - started) / 10 < 0.005
+    for po in ("aaaa", "xxxy", "b"):  # on short text, the same answers as Python's re
+        expected = f"PO matches {pattern}" if re.search(pattern, po) else None
+        assert rule.reason(order("SHOP+1", po=po)) == expected
+
+
+def test_the_test_order_pattern_is_searched_anywhere_in_the_reference() -> None:
+    """As with Python's re.search: unanchored patterns match inside cust_ref and cust_po_no."""
+    from bot.settings import Settings
+
+    rule = TestRule.from_settings(Settings.load({"TEST_ORDER_PATTERN": r"(?i)-test-\d+"}))
+    assert rule.reason(order("SHOP-TEST-12")) == r"cust_ref matches (?i)-test-\d+"
+    assert rule.reason(order("SHOP-1", po="po-Test-7 x")) == r"PO matches (?i)-test-\d+"
+    assert rule.reason(order("SHOP-1", po="TEST7")) is None

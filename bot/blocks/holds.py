@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.blocks.common import (
     SECTION_LIMIT,
+    Block,
     Message,
     archive_link,
     context,
@@ -17,7 +18,7 @@ from bot.blocks.common import (
 )
 from bot.holds import MANUAL_FALLBACK
 from bot.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.mrkdwn import code, date_token, escape, user
+from bot.mrkdwn import code, date_token, escape, one_line, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 
@@ -53,8 +54,14 @@ def _summary(request: HoldRequest) -> str:
     text += f"\n*Requested by:* {user(request.requester)}"
     if request.source == "digest":
         text += " (from the digest)"
-    text += f"\n*Reason:* {escape(request.reason) if request.reason else '_none given_'}"
     return text
+
+
+def _reason(request: HoldRequest) -> Block:
+    """The requester's words in a block of their own, as one escaped inline-code span: no line of
+    the card's own, no bold label, mention or link can be made of them."""
+    reason = one_line(request.reason)
+    return context(f"*Reason:* {code(reason) if reason else '_none given_'}")
 
 
 def _confirm_text(refs: Sequence[str]) -> str:
@@ -126,6 +133,7 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
     blocks = [
         header(f"#{request.id} · {_TITLES[state]}"),
         section(_summary(request), block_id=f"hold-{request.id}-{state.value}-summary"),
+        _reason(request),
     ]
     if state is RequestState.PENDING:
         blocks.append(
