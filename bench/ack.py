@@ -33,7 +33,7 @@ TOKEN = "xoxb-1111-2222-fakefakefake"
 
 def _world(latency: float, ready: Any, stop: Any) -> None:
     """Process A: the CartRover sandbox (slow) and the fake Slack Web API."""
-    from bot.sandbox import OrderBook, SandboxServer
+    from bot.dev.sandbox import OrderBook, SandboxServer
     from bot.times import SystemClock
     from tests.fakes.slack import FakeSlack
 
@@ -51,13 +51,13 @@ def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, co
 
     from slack_bolt import Ack, App
 
-    from bot.app import build_app, build_deps
     from bot.cartrover.client import CartRoverClient
     from bot.cartrover.pacing import LeakyBucket
+    from bot.runners.app import build_app, build_deps
+    from bot.runners.serve import ServerThread, SlackWsgi
     from bot.settings import Settings
     from bot.slackio import make_web_client
     from bot.store import open_store
-    from bot.web import ServerThread, SlackWsgi
 
     logging.disable(logging.WARNING)
     client = make_web_client(TOKEN, slack_url)

@@ -33,7 +33,7 @@ RSS_LIMIT_MB = 100.0
 
 def _sandbox(fresh: int, stale_non_test: int, stale_test: int, conn: Connection) -> None:
     """The other process: a sandbox with the benchmark's order book, answering on ``conn``."""
-    from bot.sandbox import OrderBook, SandboxServer, generate_orders
+    from bot.dev.sandbox import OrderBook, SandboxServer, generate_orders
     from bot.times import SystemClock
 
     clock = SystemClock()
@@ -82,10 +82,10 @@ def _peak_rss_mb() -> float:
 
 def _build(url: str) -> dict[str, Any]:
     """Build the digest once, as the scheduled job does (listing, classification, message)."""
-    from bot.blocks.digest import digest_message
     from bot.cartrover.client import CartRoverClient
-    from bot.digest import DIGEST_TITLE, build_report
-    from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER
+    from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER
+    from bot.digest.messages import digest_message
+    from bot.digest.schedule import DIGEST_TITLE, build_report
     from bot.settings import Settings
     from bot.times import SystemClock
 
@@ -130,9 +130,9 @@ def main() -> int:
     try:
         url = here.recv()
         # Imports count in the baseline, not in the run.
-        import bot.blocks.digest
         import bot.cartrover.client
-        import bot.digest  # noqa: F401
+        import bot.digest.messages
+        import bot.digest.schedule  # noqa: F401
 
         baseline = _peak_rss_mb()
         result = _build(url)

@@ -52,7 +52,7 @@ def main() -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
 def serve(port: int | None, no_scheduler: bool) -> None:
     """HTTP mode: POST /slack/events and GET /healthz on a production server."""
-    from bot.web import serve as run
+    from bot.runners.serve import serve as run
 
     settings = _settings("serve")
     _fail_cleanly(
@@ -64,7 +64,7 @@ def serve(port: int | None, no_scheduler: bool) -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
 def socket(no_scheduler: bool) -> None:
     """Socket Mode: no public URL needed."""
-    from bot.socketmode import run_socket_mode
+    from bot.runners.socket import run_socket_mode
 
     settings = _settings("socket")
     _fail_cleanly("socket", lambda: run_socket_mode(settings, with_scheduler=not no_scheduler))
@@ -73,7 +73,7 @@ def socket(no_scheduler: bool) -> None:
 @main.command()
 def clock() -> None:
     """The scheduler alone (a Procfile `clock:` process)."""
-    from bot.clock import run_clock
+    from bot.runners.clock import run_clock
 
     settings = _settings("clock")
     _fail_cleanly("clock", lambda: run_clock(settings))
@@ -83,7 +83,7 @@ def clock() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 def sandbox(port: int) -> None:
     """The CartRover sandbox API server alone, seeded, for trying the bot without real keys."""
-    from bot.sandbox import run_sandbox
+    from bot.dev.sandbox import run_sandbox
 
     _settings("sandbox")
     run_sandbox(port)
@@ -93,7 +93,7 @@ def sandbox(port: int) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="show the bot's log lines on stderr")
 def demo(verbose: bool) -> None:
     """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
-    from bot.demo import run_demo
+    from bot.dev.demo import run_demo
 
     for scheme in ("HTTPS", "HTTP", "ALL"):  # the demo only talks to its own servers on loopback
         os.environ.pop(f"{scheme}_PROXY", None)
@@ -109,7 +109,7 @@ def demo(verbose: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="print the digest instead of posting it")
 def digest(channel: str | None, dry_run: bool) -> None:
     """Build the digest once; print it with --dry-run, else post it (needs SLACK_BOT_TOKEN)."""
-    from bot.digest_command import run_digest_once
+    from bot.runners.digest import run_digest_once
 
     if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", channel):
         click.echo(f"cartrover-bot digest: --channel {channel!r} is not a channel id", err=True)
@@ -129,6 +129,6 @@ def digest(channel: str | None, dry_run: bool) -> None:
 @main.command()
 def check() -> None:
     """Validate the configuration and try Slack, CartRover and the database; exit 0 if all pass."""
-    from bot.check import run_check
+    from bot.runners.check import run_check
 
     sys.exit(run_check())  # a malformed configuration is a failed row, not an early exit

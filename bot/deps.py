@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.approvers import Approvers
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import CancelReply, Order
+from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slackio import Poster
 from bot.store.base import Store

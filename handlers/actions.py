@@ -1,7 +1,7 @@
 """Approve and Reject clicks: ack at once; check workspace, message and person; decide once.
 
 Which app a payload belongs to is checked before any listener, by the request gate of
-:mod:`bot.app`; :func:`refuse_other_app` is what it says and records.
+:mod:`bot.runners.app`; :func:`refuse_other_app` is what it says and records.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
-from bot import approval, holds
 from bot.blocks import Message
-from bot.blocks.common import section
+from bot.blocks.message import section
 from bot.deps import Deps
+from bot.holds import announce, requests
 from bot.store.base import AuditEntry, HoldRequest, RequestState
 from bot.workers import Lane
 from handlers.errors import report_failure
@@ -84,7 +84,7 @@ def load_request(deps: Deps, asker: Asker, body: dict[str, Any]) -> HoldRequest 
     container = body.get("container") or {}
     if why is None and request is not None and request.message_ts is None:
         channel, ts = str(container.get("channel_id")), str(container.get("message_ts") or "")
-        request = approval.adopt_card(deps, request, channel, ts)  # its post went unanswered
+        request = announce.adopt_card(deps, request, channel, ts)  # its post went unanswered
     if why is None and number is None:
         why = BAD_VALUE
     elif why is None and request is None:
@@ -117,7 +117,7 @@ def _decide_click(
     deps: Deps,
     asker: Asker,
     body: dict[str, Any],
-    decide: Callable[[Deps, HoldRequest, str], holds.Decision],
+    decide: Callable[[Deps, HoldRequest, str], requests.Decision],
 ) -> HoldRequest | None:
     """Load, take the decision, replace the message; the request if this click won."""
     request = load_request(deps, asker, body)
@@ -127,21 +127,21 @@ def _decide_click(
     if not decision.ok:
         _say(deps, asker, decision.message)
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
-            approval.refresh(deps, decision.request)  # its buttons go as soon as anyone notices
+            announce.refresh(deps, decision.request)  # its buttons go as soon as anyone notices
         return None
     if decision.request is not None:
-        approval.refresh(deps, decision.request)
+        announce.refresh(deps, decision.request)
     return request
 
 
 def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    request = _decide_click(deps, asker, body, holds.approve)
+    request = _decide_click(deps, asker, body, requests.approve)
     if request is not None:
-        approval.run_approved(deps, request.id)
+        announce.run_approved(deps, request.id)
 
 
 def reject_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    _decide_click(deps, asker, body, holds.reject)
+    _decide_click(deps, asker, body, requests.reject)
 
 
 Clicked = Callable[[Deps, Asker, dict[str, Any]], None]

@@ -8,15 +8,15 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
-from bot import approval
 from bot.blocks import Message
-from bot.blocks.common import section
 from bot.blocks.help import help_message, usage_error
-from bot.blocks.holds import pending_message
-from bot.blocks.orders import StatusLine, history_message, status_message
+from bot.blocks.message import section
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, UsageError, parse, subcommands
+from bot.holds import announce
+from bot.holds.messages import pending_message
+from bot.lookup import StatusLine, history_message, status_message
 from bot.store.base import RequestState
 from bot.workers import Lane
 from handlers.errors import cartrover_problem, report_failure
@@ -90,7 +90,7 @@ def run_status(deps: Deps, asker: Asker, command: Command) -> None:
 
 @runner("hold")
 def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
-    posted = approval.post_request(
+    posted = announce.post_request(
         deps,
         requester=asker.user,
         channel_id=asker.channel,

@@ -1,17 +1,18 @@
 """``stale`` and ``digest`` subcommands, and the "Request hold for all" click. Thin: the work is in
-:mod:`bot.digest` and :mod:`bot.approval`."""
+:mod:`bot.digest.schedule` and :mod:`bot.holds.announce`."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from bot import approval, digest
 from bot.blocks import Message
-from bot.blocks.common import section
-from bot.blocks.digest import subscription_message
+from bot.blocks.message import section
 from bot.deps import Deps
+from bot.digest import schedule
+from bot.digest.messages import subscription_message
 from bot.grammar import Command
+from bot.holds import announce
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import AuditEntry
 from handlers.actions import BAD_VALUE, button_number
@@ -31,10 +32,10 @@ def _text(text: str) -> Message:
 
 @runner("stale")
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
-    report = digest.build_report(
+    report = schedule.build_report(
         deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
     )
-    tell(deps, asker, digest.render(deps, report, asker.channel, digest.STALE_TITLE))
+    tell(deps, asker, schedule.render(deps, report, asker.channel, schedule.STALE_TITLE))
 
 
 @runner("digest")
@@ -49,19 +50,19 @@ def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
 
 def _show(deps: Deps, asker: Asker, command: Command) -> None:
     found = deps.store.subscription(asker.channel)
-    next_at = digest.next_run(found, deps.clock.now()) if found else None
+    next_at = schedule.next_run(found, deps.clock.now()) if found else None
     tell(deps, asker, subscription_message(found, next_at))
 
 
 def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
-    made = digest.subscribe(
+    made = schedule.subscribe(
         deps,
         asker.channel,
         user=asker.user,
         local_time=command.local_time,
         timezone=command.timezone,
     )
-    next_at = digest.next_run(made, deps.clock.now())
+    next_at = schedule.next_run(made, deps.clock.now())
     tell(deps, asker, subscription_message(made, next_at, changed="Subscribed."))
 
 
@@ -73,7 +74,7 @@ def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
 
 def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
     try:
-        digest.post_now(deps, asker.channel)
+        schedule.post_now(deps, asker.channel)
     except SetupProblem as exc:
         tell(deps, asker, _text(exc.advice))
     except SlackFailed as exc:
@@ -97,7 +98,7 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         )
         tell(deps, asker, _text(why))
         return
-    posted = approval.post_request(
+    posted = announce.post_request(
         deps,
         requester=asker.user,
         channel_id=asker.channel,

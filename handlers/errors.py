@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import Message
-from bot.blocks.common import section
+from bot.blocks.message import section
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.approvers import Approvers
 from bot.cartrover.models import CancelReply, Order
 from bot.deps import Deps, OrderService
+from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slackio import SlackFailed
 from bot.store import open_store

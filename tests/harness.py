@@ -16,18 +16,18 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import build_app, build_deps
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
-from bot.health import Health
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.runners.app import build_app, build_deps
+from bot.runners.health import Health
+from bot.runners.serve import ServerLimits, ServerThread, SlackWsgi
 from bot.settings import Settings
 from bot.slackio import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
-from bot.web import ServerLimits, ServerThread, SlackWsgi
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, Call, FakeSlack
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

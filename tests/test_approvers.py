@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.approvers import Approvers
+from bot.holds.approvers import Approvers
 
 REQUESTER = "U0REQUEST"
 APPROVER = "U0APPROVE"

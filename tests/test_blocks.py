@@ -14,13 +14,13 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import ids
-from bot.blocks.common import Message
 from bot.blocks.help import help_message, usage_error
-from bot.blocks.holds import hold_message, pending_message
-from bot.blocks.orders import StatusLine, history_message, status_message
+from bot.blocks.message import Message
 from bot.cartrover.errors import ConnectionFailed, OrderNotFound, Refused
 from bot.cartrover.models import Order
 from bot.grammar import subcommands
+from bot.holds.messages import hold_message, pending_message
+from bot.lookup import StatusLine, history_message, status_message
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot import approval, holds
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
+from bot.holds import announce, requests
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, make_deps
@@ -50,7 +50,7 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
     refs = [f"BULK-{n:03d}" for n in range(50)]
     book, poster = Book(refs), CountingPoster()
     deps = make_deps(tmp_path / "bot.db", clock, poster=poster, cartrover=book)
-    request = holds.open_request(
+    request = requests.open_request(
         deps, requester="U1", channel_id="C1", reason="", refs=refs, source="digest"
     )
     deps.store.set_message(request.id, "C1", "1700000000.000001")
@@ -62,7 +62,7 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
         taken.append(next(steps))
         return taken[-1] / 10
 
-    finished = approval.run_approved(deps, request.id, monotonic=monotonic)
+    finished = announce.run_approved(deps, request.id, monotonic=monotonic)
     assert finished is not None and finished.state is RequestState.DONE
     assert len(taken) == 50 + 2  # 50 orders sent, verified in two batches
     assert len(poster.updates) == 6 + 1  # at 0.0, 1.0, … 5.0 s, then the final one

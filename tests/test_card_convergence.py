@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot import approval, ids, jobs
-from bot.sandbox import STALE_TEST_REF
+from bot import ids
+from bot.dev.sandbox import STALE_TEST_REF
+from bot.digest import jobs
+from bot.holds import announce
 from bot.slackio import Poster
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
@@ -29,7 +31,7 @@ UNAVAILABLE = Failure(status=503, error="service_unavailable")
 def harness(
     tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Harness]:
-    monkeypatch.setattr(approval, "UPDATE_RETRY_DELAYS", (0.01, 0.01))  # keep the tests quick
+    monkeypatch.setattr(announce, "UPDATE_RETRY_DELAYS", (0.01, 0.01))  # keep the tests quick
     h = Harness(tmp_path, clock)
     yield h
     h.close()
@@ -111,14 +113,14 @@ def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harnes
     second = harness.open_hold("TS-1002")
     harness.clock.advance(timedelta(hours=25))
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
-    assert [r.id for r in approval.sweep(harness.bot.deps)] == [first.id, second.id]
+    assert [r.id for r in announce.sweep(harness.bot.deps)] == [first.id, second.id]
     assert len(harness.slack.of("chat.update")) == 3  # the second card was not tried
     assert [r.id for r in harness.bot.store.lagging_cards()] == [first.id, second.id]
 
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
-    assert approval.converge_cards(harness.bot.deps) == []
+    assert announce.converge_cards(harness.bot.deps) == []
     assert len(harness.slack.of("chat.update")) == 6
-    assert approval.converge_cards(harness.bot.deps) == [first.id, second.id]
+    assert announce.converge_cards(harness.bot.deps) == [first.id, second.id]
     assert harness.bot.store.lagging_cards() == []
     last_two = harness.slack.of("chat.update")[-2:]
     assert all(buttons(call) == [] and "expired" in call.body["text"] for call in last_two)
@@ -172,7 +174,7 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
     deps = dataclasses.replace(
         harness.bot.deps, poster=_DecideDuringFirstUpdate(harness.bot.deps.poster, finish)
     )
-    assert approval.refresh(deps, executing)
+    assert announce.refresh(deps, executing)
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
     assert ["(executing)" in texts[0], "(failed)" in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED

@@ -27,9 +27,9 @@ from bot.cartrover.errors import (
 )
 from bot.cartrover.models import CancelOutcome
 from bot.cartrover.pacing import LeakyBucket
+from bot.dev.sandbox import OrderBook, SandboxServer, generate_orders
+from bot.dev.sandbox.handler import ODD_CANCEL_REPLIES
 from bot.orderref import OrderRefError
-from bot.sandbox import OrderBook, SandboxServer, generate_orders
-from bot.sandbox.handler import ODD_CANCEL_REPLIES
 from bot.settings import ConfigError, Settings
 from bot.times import FrozenClock
 

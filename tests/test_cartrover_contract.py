@@ -22,7 +22,7 @@ from bot.cartrover.errors import (
     UnexpectedReply,
 )
 from bot.cartrover.models import CancelOutcome, Flag
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.times import FrozenClock
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cartrover"

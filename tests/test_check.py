@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.check import Status, check_all
-from bot.localslack import GOOD_TOKEN, LocalSlack
-from bot.sandbox import SANDBOX_API_USER, SandboxServer
+from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.sandbox import SANDBOX_API_USER, SandboxServer
+from bot.runners.check import Status, check_all
 from tests.fakes.world import loopback_world, process_environ
 
 API_KEY = "sandbox-check-key-4f1e9a"

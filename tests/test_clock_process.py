@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from tests.fakes.slack import GOOD_TOKEN, FakeSlack

@@ -14,11 +14,11 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.demo import run_demo, wants_colour
-from bot.demo.chat import Chat, parse_duration
-from bot.demo.people import People
-from bot.demo.world import World
-from bot.sandbox import STALE_TEST_REF
+from bot.dev.demo import run_demo, wants_colour
+from bot.dev.demo.chat import Chat, parse_duration
+from bot.dev.demo.people import People
+from bot.dev.demo.world import World
+from bot.dev.sandbox import STALE_TEST_REF
 from bot.times import FrozenClock
 from tests.fakes.world import process_environ
 
@@ -171,7 +171,7 @@ def test_requests_are_signed_with_a_secret_made_up_for_the_run(world: World) -> 
         "x-slack-request-timestamp": "1700000000",
         "x-slack-signature": "v0=" + "0" * 64,
     }
-    from bot.web import bolt_request
+    from bot.runners.serve import bolt_request
 
     assert world.app.dispatch(bolt_request(body, dict(headers))).status == 401
     secret = world.deps.settings.slack_signing_secret

@@ -31,7 +31,7 @@ import pytest
 from psycopg import sql
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import (
+from bot.dev.sandbox import (
     FRESH_TEST_REF,
     SANDBOX_API_KEY,
     SANDBOX_API_USER,

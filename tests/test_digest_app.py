@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot import approval, cancels, ids
-from bot.render import render_blocks
-from bot.sandbox import (
+from bot import ids
+from bot.blocks.text import render_blocks
+from bot.dev.sandbox import (
     CANCELED_SENDING_REF,
     FRESH_TEST_REF,
     ON_HOLD_REF,
@@ -25,6 +25,7 @@ from bot.sandbox import (
     TEST_PO_ONLY_REF,
     generate_orders,
 )
+from bot.holds import announce, execution
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.fakes.slack import Failure
@@ -322,8 +323,8 @@ def test_a_restart_in_the_middle_of_a_bulk_hold_resumes_without_resending(
     harness.restart(drain_seconds=0.1)
     assert harness.request(request.id).state is RequestState.EXECUTING
     assert any(i.state is ItemState.SENDING for i in harness.request(request.id).items)
-    harness.clock.advance(cancels.ORPHANED_AFTER + timedelta(minutes=1))
-    assert approval.resume_unfinished(harness.bot.deps) == [request.id]
+    harness.clock.advance(execution.ORPHANED_AFTER + timedelta(minutes=1))
+    assert announce.resume_unfinished(harness.bot.deps) == [request.id]
     harness.sandbox.faults.release()
     done = harness.request(request.id)
     assert done.state is RequestState.DONE and stopped_at < len(done.items) == 37

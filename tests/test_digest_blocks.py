@@ -10,11 +10,11 @@ import pytest
 from slack_sdk.models.blocks import Block
 
 from bot import ids
-from bot.blocks.common import Message
-from bot.blocks.digest import digest_message, subscription_message
-from bot.blocks.holds import hold_message
-from bot.render import render_blocks
-from bot.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, StaleOrder, StaleReport
+from bot.blocks.message import Message
+from bot.blocks.text import render_blocks
+from bot.digest.messages import digest_message, subscription_message
+from bot.digest.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, StaleOrder, StaleReport
+from bot.holds.messages import hold_message
 from bot.store.base import DigestSubscription, HoldItem, HoldRequest, ItemState, RequestState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import SystemClock

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.schedulers.base import BaseScheduler
 
-from bot import digest, jobs
 from bot.deps import Deps
-from bot.digest import Outcome
-from bot.scheduler import build_scheduler, sync_digest_jobs
+from bot.digest import jobs, schedule
+from bot.digest.schedule import Outcome
+from bot.runners.scheduler import build_scheduler, sync_digest_jobs
 from bot.slackio import SlackPoster, make_web_client
 from bot.store.base import DigestSubscription
 from bot.times import FrozenClock
@@ -84,7 +84,7 @@ def test_digest_channel_is_subscribed_at_start_without_overriding_a_choice(db: P
     build_scheduler(deps)
     made = deps.store.subscription(CHANNEL)
     assert made is not None and (made.local_time, made.timezone) == ("07:15", "Asia/Tokyo")
-    digest.subscribe(deps, CHANNEL, user="U1", local_time="10:00", timezone="UTC")
+    schedule.subscribe(deps, CHANNEL, user="U1", local_time="10:00", timezone="UTC")
     build_scheduler(deps)
     kept = deps.store.subscription(CHANNEL)
     assert kept is not None and kept.local_time == "10:00"
@@ -233,9 +233,11 @@ def test_a_subscription_made_after_todays_time_starts_tomorrow(db: Path) -> None
     """Subscribing at 15:00 to a 09:00 digest posts nothing today."""
     clock = FrozenClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     deps = make_deps(db, clock)
-    made = digest.subscribe(deps, CHANNEL, user="U1", local_time="09:00", timezone="Europe/Berlin")
+    made = schedule.subscribe(
+        deps, CHANNEL, user="U1", local_time="09:00", timezone="Europe/Berlin"
+    )
     assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.NOT_DUE}
-    assert digest.next_run(made, clock.now()) == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+    assert schedule.next_run(made, clock.now()) == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
 
 def test_rerun_after_one_channel_failed_posts_only_to_that_channel(db: Path) -> None:
@@ -249,7 +251,7 @@ def test_rerun_after_one_channel_failed_posts_only_to_that_channel(db: Path) -> 
     assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED, OTHER: Outcome.FAILED}
     clock.advance(timedelta(minutes=1))
     assert jobs.digest_catch_up(deps)[OTHER] is Outcome.WAITING_RETRY
-    clock.advance(digest.RETRY_FAILED_AFTER)
+    clock.advance(schedule.RETRY_FAILED_AFTER)
     assert jobs.digest_catch_up(deps) == {
         CHANNEL: Outcome.ALREADY_POSTED,
         OTHER: Outcome.POSTED,
@@ -331,11 +333,11 @@ def test_subscriptions_reach_a_running_scheduler_at_its_next_sync(
     scheduler = scheduler_of(clock_process)
     sync_digest_jobs(scheduler, clock_process)
     assert scheduler.get_job(f"digest:{CHANNEL}") is None
-    digest.subscribe(web, CHANNEL, user="U1", local_time="08:00", timezone="Europe/Berlin")
+    schedule.subscribe(web, CHANNEL, user="U1", local_time="08:00", timezone="Europe/Berlin")
     sync_digest_jobs(scheduler, clock_process)
     job = scheduler.get_job(f"digest:{CHANNEL}")
     assert job is not None and str(job.trigger) == "cron[hour='8', minute='0']"
-    digest.subscribe(web, CHANNEL, user="U1", local_time="17:45", timezone="Asia/Tokyo")
+    schedule.subscribe(web, CHANNEL, user="U1", local_time="17:45", timezone="Asia/Tokyo")
     sync_digest_jobs(scheduler, clock_process)
     job = scheduler.get_job(f"digest:{CHANNEL}")
     assert job is not None and job.trigger.timezone == ZoneInfo("Asia/Tokyo")

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from bot import approval
-from bot.app import build_deps
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
-from bot.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.holds import announce
+from bot.runners.app import build_deps
 from bot.settings import Settings
 from bot.slackio import make_web_client
 from bot.store import open_store
@@ -112,7 +112,7 @@ class HoldMachine(RuleBasedStateMachine):
     # -- rules
     @rule(ref=st.sampled_from(REFS), user=st.sampled_from([REQUESTER, APPROVER]))
     def ask_for_a_hold(self, ref: str, user: str) -> None:
-        posted = approval.post_request(
+        posted = announce.post_request(
             self.deps, requester=user, channel_id=CHANNEL, refs=[ref], reason="property"
         )
         if posted.request is not None:
@@ -148,13 +148,13 @@ class HoldMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self) -> None:
-        approval.sweep(self.deps)
+        announce.sweep(self.deps)
 
     @rule()
     def restart(self) -> None:
         self._stop()
         self.deps = self._start()
-        approval.resume_unfinished(self.deps)
+        announce.resume_unfinished(self.deps)
 
     # -- invariants
     @invariant()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import ids
-from bot.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from bot.workers import Lane, LaneLoad, Workers

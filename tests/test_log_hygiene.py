@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 
 from bot import ids
+from bot.dev.sandbox import STALE_TEST_REF
 from bot.log import configure_logging, escape_controls, setup_logging
-from bot.sandbox import STALE_TEST_REF
+from bot.runners.serve import bolt_request
 from bot.settings import Settings
 from bot.store.base import RequestState
 from bot.times import FrozenClock
-from bot.web import bolt_request
 from tests.harness import APPROVER, Harness
 
 BOT_TOKEN = "xoxb-1111-2222-SeCrEtBoTtOkEn"
 HOOK = "https://hooks.slack.com/commands/T0TEST/1234/SeCrEtHoOk"
-FORGED = "2026-03-02T12:00:00 CRITICAL bot.approval: approved by the boss"
+FORGED = "2026-03-02T12:00:00 CRITICAL bot.holds.announce: approved by the boss"
 LIBRARIES = ("httpx", "httpcore", "urllib3", "slack_sdk", "slack_bolt", "waitress", "bot")
 
 

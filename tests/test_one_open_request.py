@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot import ids
-from bot.sandbox import STALE_TEST_REF
+from bot.dev.sandbox import STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness

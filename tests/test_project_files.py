@@ -9,8 +9,8 @@ import yaml
 
 import handlers
 from bot import ids
-from bot.blocks.holds import hold_message
 from bot.grammar import subcommands
+from bot.holds.messages import hold_message
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

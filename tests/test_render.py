@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.render import readable, render, render_blocks
+from bot.blocks.text import readable, render, render_blocks
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "Daily digest"}},

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox import (
+from bot.dev.sandbox import (
     AT_WMS_REF,
     CANCELED_REF,
     CANCELED_SENDING_REF,
@@ -39,7 +39,7 @@ from bot.sandbox import (
     UnknownOrder,
     generate_orders,
 )
-from bot.sandbox.shapes import order_view
+from bot.dev.sandbox.shapes import order_view
 from bot.times import FrozenClock
 
 AUTH = (SANDBOX_API_USER, SANDBOX_API_KEY)
@@ -604,18 +604,18 @@ def test_sandbox_imports_only_stdlib_and_clock() -> None:
             for name in names:
                 assert name.split(".")[0] in allowed, (source.name, name)
                 if name.startswith("bot."):
-                    assert name.startswith(("bot.sandbox", "bot.times")), (source.name, name)
+                    assert name.startswith(("bot.dev.sandbox", "bot.times")), (source.name, name)
 
 
 def _sandbox_sources() -> list[Path]:
-    import bot.sandbox
+    import bot.dev.sandbox
 
-    return sorted(Path(bot.sandbox.__file__).parent.glob("*.py"))
+    return sorted(Path(bot.dev.sandbox.__file__).parent.glob("*.py"))
 
 
 def test_run_sandbox_serves_until_sigterm() -> None:
     """`run_sandbox` prints the URL and credentials, serves the seed, and exits on SIGTERM."""
-    code = "from bot.sandbox import run_sandbox; run_sandbox(0)"
+    code = "from bot.dev.sandbox import run_sandbox; run_sandbox(0)"
     proc = subprocess.Popen(
         [sys.executable, "-c", code],
         cwd=_sandbox_sources()[0].parents[2],

@@ -20,10 +20,10 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot import ids
-from bot.sandbox import STALE_TEST_REF
+from bot.dev.sandbox import STALE_TEST_REF
+from bot.runners.serve import bolt_request
 from bot.store.base import RequestState
 from bot.times import FrozenClock
-from bot.web import bolt_request
 from tests.fakes.slack import TEAM_ID
 from tests.harness import CHANNEL, REQUESTER, STRANGER, Harness
 
@@ -281,7 +281,7 @@ def test_an_app_without_a_signing_secret_refuses_http_requests(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
     """An HTTP request reaching an app that checks no signatures is refused, not served."""
-    from bot.app import build_app
+    from bot.runners.app import build_app
 
     h = Harness(tmp_path, clock)
     try:

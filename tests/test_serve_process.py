@@ -17,8 +17,8 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import SandboxServer
-from bot.sandbox.seed import STALE_TEST_REF
+from bot.dev.sandbox import SandboxServer
+from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
 from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
 from tests.fakes.world import loopback_world, process_environ

@@ -14,7 +14,7 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot import ids
-from bot.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.dev.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.fakes.slack import TEAM_ID

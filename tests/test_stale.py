@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.cartrover.models import Flag, Order
-from bot.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, TestRule, is_stale, listing_source, scan
+from bot.digest.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, TestRule, is_stale, listing_source, scan
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 CUTOFF = NOW - timedelta(hours=24)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot import ids
-from bot.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APP_ID, APPROVER, CHANNEL, Harness
@@ -93,8 +93,8 @@ def test_without_slack_app_id_the_first_verified_request_pins_the_app(
 
 def test_the_socket_mode_greeting_names_the_app() -> None:
     """Slack's `hello` on a Socket Mode connection tells the app id; a configured id wins."""
-    from bot.app import AppIdentity
-    from bot.socketmode import learn_app_id_from_greeting
+    from bot.runners.app import AppIdentity
+    from bot.runners.socket import learn_app_id_from_greeting
 
     identity = AppIdentity()
     listen = learn_app_id_from_greeting(identity)

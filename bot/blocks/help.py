@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.blocks.common import Message, context, section
+from bot.blocks.message import Message, context, section
 from bot.grammar import Subcommand
 from bot.ids import COMMAND
 from bot.mrkdwn import escape

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bot.localslack import LocalSlack
-from bot.sandbox import OrderBook, SandboxServer
+from bot.dev.loopback.slack import LocalSlack
+from bot.dev.sandbox import OrderBook, SandboxServer
 from bot.times import SystemClock
 
 BOT_PREFIXES = ("SLACK_", "CARTROVER_")

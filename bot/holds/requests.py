@@ -1,6 +1,6 @@
 """Hold use cases: check orders, open a request, decide it (one winner), expire it.
 
-Running an approved request — re-read, cancel once, verify — is :mod:`bot.cancels`.
+Running an approved request — re-read, cancel once, verify — is :mod:`bot.holds.execution`.
 """
 
 from __future__ import annotations

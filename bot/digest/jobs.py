@@ -6,9 +6,10 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 
-from bot import approval, digest
 from bot.deps import Deps
-from bot.digest import Outcome
+from bot.digest import schedule
+from bot.digest.schedule import Outcome
+from bot.holds import announce
 from bot.store.base import DigestSubscription
 
 __all__ = ["Building", "digest_catch_up", "digest_for", "guarded", "maintenance"]
@@ -32,8 +33,8 @@ def guarded(name: str, body: Callable[[], object]) -> Callable[[], None]:
 def maintenance(deps: Deps) -> None:
     """Expire overdue hold requests, re-render every card that lags its stored state, and finish
     approved requests that a stopped process left."""
-    approval.sweep(deps)
-    approval.resume_unfinished(deps)
+    announce.sweep(deps)
+    announce.resume_unfinished(deps)
 
 
 class Building:
@@ -83,7 +84,7 @@ def _digest_guarded(deps: Deps, subscription: DigestSubscription, building: Buil
     if not building.start(channel):
         return Outcome.IN_PROGRESS
     try:
-        return digest.run_scheduled(deps, subscription)
+        return schedule.run_scheduled(deps, subscription)
     except Exception:
         log.exception("digest for %s failed", channel)
         return Outcome.FAILED

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, TextIO
 
+from bot.blocks.text import Button
 from bot.cartrover.errors import CartRoverError
-from bot.demo.people import CHANNEL_NAME, Person
-from bot.demo.workspace import Shown, Workspace
-from bot.demo.world import World
+from bot.dev.demo.people import CHANNEL_NAME, Person
+from bot.dev.demo.workspace import Shown, Workspace
+from bot.dev.demo.world import World
+from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.grammar import subcommands
-from bot.render import Button
-from bot.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.slackio import SlackFailed
 
 __all__ = ["HELP", "Chat", "Style", "parse_duration"]

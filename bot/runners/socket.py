@@ -15,8 +15,8 @@ from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.app import AppIdentity, Runtime
-from bot.scheduler import build_scheduler
+from bot.runners.app import AppIdentity, Runtime
+from bot.runners.scheduler import build_scheduler
 from bot.settings import Settings
 
 __all__ = ["learn_app_id_from_greeting", "run_socket_mode"]

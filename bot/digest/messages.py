@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.blocks.common import Block, Message, context, header, section
+from bot.blocks.message import Block, Message, context, header, section
+from bot.digest.stale import StaleOrder, StaleReport
 from bot.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.mrkdwn import code, date_token, escape, user
-from bot.stale import StaleOrder, StaleReport
 from bot.store.base import DigestSubscription
 from bot.times import format_age
 

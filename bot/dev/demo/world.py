@@ -1,11 +1,11 @@
 """Everything the demo runs: the CartRover sandbox, the local Slack, a throw-away SQLite database
-and the bot itself, composed by :class:`bot.app.Runtime` exactly as ``serve`` composes it.
+and the bot itself, composed by :class:`bot.runners.app.Runtime` exactly as ``serve`` composes it.
 
 One :class:`~bot.times.FrozenClock` is shared by the sandbox's order book and the bot, so
 :meth:`World.advance` makes orders go stale or be sent to the WMS, and then runs the scheduler's
 jobs (expiry, the daily digest) as the scheduler would have. Requests reach the bot's bolt app the
 way Slack sends them: form bodies signed with a signing secret made up for this run, parsed by
-:func:`bot.web.bolt_request` and handed to ``app.dispatch``.
+:func:`bot.runners.serve.bolt_request` and handed to ``app.dispatch``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,10 @@ from pathlib import Path
 from slack_bolt import App, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot import digest, jobs
-from bot.app import Runtime
-from bot.demo.people import CHANNEL_ID, People
 from bot.deps import Deps
-from bot.localslack import GOOD_TOKEN, LocalSlack
-from bot.sandbox import (
+from bot.dev.demo.people import CHANNEL_ID, People
+from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.sandbox import (
     SANDBOX_API_KEY,
     SANDBOX_API_USER,
     TEST_PATTERN,
@@ -34,9 +32,11 @@ from bot.sandbox import (
     OrderBook,
     SandboxServer,
 )
+from bot.digest import jobs, schedule
+from bot.runners.app import Runtime
+from bot.runners.serve import bolt_request
 from bot.settings import Settings
 from bot.times import FrozenClock
-from bot.web import bolt_request
 
 __all__ = ["SETTLE_TIMEOUT", "World", "demo_settings"]
 
@@ -129,7 +129,7 @@ class World:
             tmpdir=tmpdir,
         )
         try:
-            digest.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
+            schedule.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
         except BaseException:
             world.close()
             raise
@@ -187,7 +187,7 @@ class World:
 
     def post_digest(self) -> str:
         """Post the digest of stale test orders in the demo channel now; its ``ts``."""
-        return digest.post_now(self.deps, CHANNEL_ID)
+        return schedule.post_now(self.deps, CHANNEL_ID)
 
     # -- the end
 

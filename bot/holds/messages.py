@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.blocks.common import (
+from bot.blocks.message import (
     SECTION_LIMIT,
     Block,
     Message,
@@ -16,7 +16,7 @@ from bot.blocks.common import (
     lines_within,
     section,
 )
-from bot.holds import MANUAL_FALLBACK
+from bot.holds.requests import MANUAL_FALLBACK
 from bot.ids import APPROVE_HOLD, REJECT_HOLD
 from bot.mrkdwn import code, date_token, escape, one_line, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState

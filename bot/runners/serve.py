@@ -429,9 +429,9 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
     """Run the HTTP server until SIGTERM/SIGINT; then drain work and close everything."""
     import signal
 
-    from bot.app import Runtime
-    from bot.health import Health
-    from bot.scheduler import build_scheduler, scheduler_state
+    from bot.runners.app import Runtime
+    from bot.runners.health import Health
+    from bot.runners.scheduler import build_scheduler, scheduler_state
 
     secret = settings.slack_signing_secret
     assert secret is not None  # settings.require("serve") checked it

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.blocks.common import MAX_BLOCKS, SECTION_LIMIT, Message, context, section
+from bot.blocks.message import MAX_BLOCKS, SECTION_LIMIT, Message, context, section
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,

@@ -1,8 +1,8 @@
 """``cartrover-bot digest [--channel C] [--dry-run]``: build the digest once, print or post it.
 
 One CartRover listing serves every channel. ``--dry-run`` needs only the CartRover settings: it
-prints the digest as readable text (:mod:`bot.render`) and posts nothing. Without it the digest is
-posted to ``--channel``, or to every subscribed channel and ``DIGEST_CHANNEL``; that needs
+prints the digest as readable text (:mod:`bot.blocks.text`) and posts nothing. Without it the
+digest is posted to ``--channel``, or to every subscribed channel and ``DIGEST_CHANNEL``; that needs
 ``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each button). A posted digest is
 a manual one: it neither uses nor blocks the day's scheduled digest.
 """
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.blocks.digest import digest_message
+from bot.blocks.text import render
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
-from bot.digest import NOW_TITLE, build_report, compose
-from bot.render import render
+from bot.digest.messages import digest_message
+from bot.digest.schedule import NOW_TITLE, build_report, compose
+from bot.digest.stale import StaleReport
 from bot.settings import ConfigError, Settings
 from bot.slackio import SetupProblem, SlackFailed, SlackPoster, make_web_client
-from bot.stale import StaleReport
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import Clock, SystemClock

@@ -1,7 +1,7 @@
 """The sandbox's HTTP request handler: routing on the raw path, the four calls the bot makes
 (listing, single order, order status, cancel sending), CartRover's envelope, the bucket header
 and the fault switches. Each call answers with its own public view of the order record
-(:mod:`bot.sandbox.shapes`)."""
+(:mod:`bot.dev.sandbox.shapes`)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl, unquote
 
-from bot.sandbox.control import RecordedRequest
-from bot.sandbox.orders import STATUS_FILTERS, UnknownOrder
-from bot.sandbox.shapes import list_view, order_view, status_view
+from bot.dev.sandbox.control import RecordedRequest
+from bot.dev.sandbox.orders import STATUS_FILTERS, UnknownOrder
+from bot.dev.sandbox.shapes import list_view, order_view, status_view
 
 if TYPE_CHECKING:
-    from bot.sandbox.server import SandboxServer
+    from bot.dev.sandbox.server import SandboxServer
 
 __all__ = [
     "ODD_CANCEL_REPLIES",

@@ -1,5 +1,5 @@
 """Seed data for the sandbox: a realistic mix of CartRover order records with every field of the
-public reply shapes (:mod:`bot.sandbox.shapes`): numbers as strings, ``"Y"``/``"N"`` flags, UTC
+public reply shapes (:mod:`bot.dev.sandbox.shapes`): numbers as strings, ``"Y"``/``"N"`` flags, UTC
 timestamps with ``+00:00``; plus a fast generator of synthetic orders for benchmarks."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.shapes import complete
+from bot.dev.sandbox.shapes import complete
 
 if TYPE_CHECKING:
-    from bot.sandbox.orders import OrderBook
+    from bot.dev.sandbox.orders import OrderBook
 
 __all__ = [
     "AT_WMS_REF",

@@ -10,7 +10,7 @@ Digests: one cron job per subscription, in the subscription's own zone. Every
 the subscriptions in the database — so ``digest subscribe`` in one process reaches every process,
 ``clock`` included, without a restart — and runs the catch-up that posts a digest missed while
 the bot was down. Whoever fires, the store's claim lets exactly one post per channel and local day
-(:mod:`bot.digest`).
+(:mod:`bot.digest.schedule`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING, BaseSchedul
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot import digest, jobs
 from bot.deps import Deps
-from bot.digest import Outcome
+from bot.digest import jobs, schedule
+from bot.digest.schedule import Outcome
 from bot.settings import parse_hhmm, parse_zone
 from bot.store.base import DigestSubscription
 
@@ -65,7 +65,7 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
         timezone=UTC,
         **JOB_DEFAULTS,  # explicit, so the values hold before start() too
     )
-    digest.subscribe_default(deps)
+    schedule.subscribe_default(deps)
     scheduler.add_job(
         jobs.guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps)),
         "interval",

@@ -5,15 +5,15 @@ Process-ID, plus fault injection for tests. Standard library only; it deliberate
 
 from __future__ import annotations
 
-from bot.sandbox.control import Faults, LeakyBucket, RecordedRequest
-from bot.sandbox.orders import (
+from bot.dev.sandbox.control import Faults, LeakyBucket, RecordedRequest
+from bot.dev.sandbox.orders import (
     DEFAULT_SEND_DELAY,
     STATUS_FILTERS,
     CancelResult,
     OrderBook,
     UnknownOrder,
 )
-from bot.sandbox.seed import (
+from bot.dev.sandbox.seed import (
     AT_WMS_REF,
     CANCELED_REF,
     CANCELED_SENDING_REF,
@@ -33,7 +33,7 @@ from bot.sandbox.seed import (
     seed,
     seed_records,
 )
-from bot.sandbox.server import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer, run_sandbox
+from bot.dev.sandbox.server import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer, run_sandbox
 
 __all__ = [
     "AT_WMS_REF",

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from bot import cancels, holds
-from bot.blocks.common import lines_within
-from bot.blocks.holds import hold_message
+from bot.blocks.message import lines_within
 from bot.deps import Deps
+from bot.holds import execution, requests
+from bot.holds.messages import hold_message
 from bot.mrkdwn import code, date_token, escape
 from bot.slackio import FATAL_AUTH_ERRORS, SetupProblem, SlackFailed
 from bot.store.base import AuditEntry, HoldRequest, OpenOrder, OrdersAlreadyOpen, RequestState
@@ -90,7 +90,7 @@ def post_request(
     or already in an open request, unless ``skip_refused`` (a bulk request from the digest): then
     the rest are requested and the others named. ``order_created`` (creation times, where
     known) lets the orders be checked with a listing instead of one by one."""
-    good, bad = holds.check_orders(deps, refs, order_created)
+    good, bad = requests.check_orders(deps, refs, order_created)
     created = {order.cust_ref: order.created_at for order in good if order.created_at}
     if bad and not (skip_refused and good):
         return Posted(None, _nothing_requested(bad, bool(good)))
@@ -98,7 +98,7 @@ def post_request(
     wanted = [o.cust_ref for o in good]
     while True:
         try:
-            request = holds.open_request(
+            request = requests.open_request(
                 deps,
                 requester=requester,
                 channel_id=target,
@@ -259,7 +259,7 @@ def run_approved(
             last[0] = now
             refresh(deps, current)
 
-    finished = cancels.execute(deps, request_id, on_progress=progress)
+    finished = execution.execute(deps, request_id, on_progress=progress)
     if finished is not None:
         refresh(deps, finished)
     return finished
@@ -281,7 +281,7 @@ def converge_cards(deps: Deps, limit: int = SWEEP_CARDS) -> list[int]:
 def sweep(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
     buttons there, with any card an earlier failure left behind."""
-    expired = holds.expire_due(deps)
+    expired = requests.expire_due(deps)
     converge_cards(deps)
     return expired
 
@@ -289,7 +289,7 @@ def sweep(deps: Deps) -> list[HoldRequest]:
 def resume_unfinished(deps: Deps) -> list[int]:
     """Finish approved requests that a stopped process left executing (never resends)."""
     resumed = []
-    for request in cancels.unfinished(deps):
+    for request in execution.unfinished(deps):
         log.info("resuming hold #%s", request.id)
         run_approved(deps, request.id)
         resumed.append(request.id)

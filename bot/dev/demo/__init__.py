@@ -1,9 +1,9 @@
 """``cartrover-bot demo``: the whole bot in a terminal, with no credentials.
 
-:class:`~bot.demo.world.World` starts the CartRover sandbox, the local Slack
-(:mod:`bot.localslack`), a throw-away SQLite database and the bot as production composes it;
-:class:`~bot.demo.workspace.Workspace` plays Slack's part (signed requests in, recorded Web API
-calls out, rendered as text); :class:`~bot.demo.chat.Chat` is the terminal around them.
+:class:`~bot.dev.demo.world.World` starts the CartRover sandbox, the local Slack
+(:mod:`bot.dev.loopback.slack`), a throw-away SQLite database and the bot as production composes it;
+:class:`~bot.dev.demo.workspace.Workspace` plays Slack's part (signed requests in, recorded Web API
+calls out, rendered as text); :class:`~bot.dev.demo.chat.Chat` is the terminal around them.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ def run_demo(
     colour: bool | None = None,
 ) -> int:
     """Start everything, chat until the end of input or ``/quit``, remove every trace."""
-    from bot.demo.chat import Chat
-    from bot.demo.world import World
+    from bot.dev.demo.chat import Chat
+    from bot.dev.demo.world import World
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout

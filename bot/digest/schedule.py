@@ -30,13 +30,13 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.blocks.common import Message
-from bot.blocks.digest import digest_message
+from bot.blocks.message import Message
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
+from bot.digest.messages import digest_message
+from bot.digest.stale import Listing, StaleReport, TestRule, scan
 from bot.settings import Settings, parse_hhmm, parse_zone
 from bot.slackio import SetupProblem, SlackFailed
-from bot.stale import Listing, StaleReport, TestRule, scan
 from bot.store.base import DigestSubscription, Store
 
 __all__ = [

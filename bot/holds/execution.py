@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.deps import Deps
-from bot.holds import why_not_holdable
+from bot.holds.requests import why_not_holdable
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 
 __all__ = ["ORPHANED_AFTER", "VERIFY_BATCH", "execute", "final_state", "unfinished"]

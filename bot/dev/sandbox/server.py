@@ -1,5 +1,5 @@
 """The CartRover sandbox server: a real HTTP server (stdlib, one daemon thread per connection)
-serving exactly the four calls the bot makes (see :mod:`bot.sandbox.handler`) over an
+serving exactly the four calls the bot makes (see :mod:`bot.dev.sandbox.handler`) over an
 :class:`OrderBook`."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from types import FrameType, TracebackType
 
-from bot.sandbox.control import Credential, Faults, LeakyBucket, RecordedRequest
-from bot.sandbox.handler import SandboxHandler
-from bot.sandbox.orders import OrderBook
+from bot.dev.sandbox.control import Credential, Faults, LeakyBucket, RecordedRequest
+from bot.dev.sandbox.handler import SandboxHandler
+from bot.dev.sandbox.orders import OrderBook
 from bot.times import SystemClock
 
 __all__ = ["SANDBOX_API_KEY", "SANDBOX_API_USER", "SandboxServer", "run_sandbox"]

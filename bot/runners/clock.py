@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import signal
 
-from bot.app import Runtime
-from bot.scheduler import build_scheduler
+from bot.runners.app import Runtime
+from bot.runners.scheduler import build_scheduler
 from bot.settings import Settings
 
 __all__ = ["run_clock"]

@@ -21,10 +21,10 @@ from urllib.parse import urlencode
 from slack_bolt import BoltResponse
 
 from bot import ids
-from bot.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
-from bot.demo.world import World
-from bot.localslack import BOT_USER, Call
-from bot.render import Button, readable, render_blocks
+from bot.blocks.text import Button, readable, render_blocks
+from bot.dev.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
+from bot.dev.demo.world import World
+from bot.dev.loopback.slack import BOT_USER, Call
 
 __all__ = ["APP_ID", "Message", "Shown", "Workspace"]
 

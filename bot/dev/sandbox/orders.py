@@ -1,9 +1,10 @@
 """The sandbox's in-memory CartRover order book, with simulated sending to the WMS.
 
-Records are plain dicts holding every field of every reply (:func:`bot.sandbox.shapes.complete`);
-the handler shows each call only its own view of them. Every read first applies the time
-simulation: a ``new`` order with ``sending_canceled == "N"`` becomes ``at_wms`` once its send time
-(when it was added, or the book created, plus ``send_delay``) has passed by ``clock.now()``.
+Records are plain dicts holding every field of every reply
+(:func:`bot.dev.sandbox.shapes.complete`); the handler shows each call only its own view of them.
+Every read first applies the time simulation: a ``new`` order with ``sending_canceled == "N"``
+becomes ``at_wms`` once its send time (when it was added, or the book created, plus
+``send_delay``) has passed by ``clock.now()``.
 
 Choices where CartRover's behaviour is unknown (see ``docs/cartrover.md``):
 
@@ -23,8 +24,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from bot.sandbox.seed import iso, seed
-from bot.sandbox.shapes import RECORD_KEYS, complete
+from bot.dev.sandbox.seed import iso, seed
+from bot.dev.sandbox.shapes import RECORD_KEYS, complete
 from bot.times import Clock
 
 __all__ = ["DEFAULT_SEND_DELAY", "STATUS_FILTERS", "CancelResult", "OrderBook", "UnknownOrder"]
