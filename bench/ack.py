@@ -53,8 +53,9 @@ def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, co
 
     from bot.cartrover.client import CartRoverClient
     from bot.cartrover.pacing import LeakyBucket
+    from bot.dev.loopback.server import ServerThread
     from bot.runners.app import build_app, build_deps
-    from bot.runners.serve import ServerThread, SlackWsgi
+    from bot.runners.wsgi import SlackWsgi
     from bot.settings import Settings
     from bot.slackio import make_web_client
     from bot.store import open_store

@@ -19,10 +19,12 @@ from slack_sdk.signature import SignatureVerifier
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
+from bot.dev.loopback.server import ServerThread
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.runners.app import build_app, build_deps
 from bot.runners.health import Health
-from bot.runners.serve import ServerLimits, ServerThread, SlackWsgi
+from bot.runners.server import ServerLimits
+from bot.runners.wsgi import SlackWsgi
 from bot.settings import Settings
 from bot.slackio import SlackPoster, make_web_client
 from bot.store import open_store

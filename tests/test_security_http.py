@@ -21,7 +21,7 @@ from slack_bolt.request import BoltRequest
 
 from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
-from bot.runners.serve import bolt_request
+from bot.runners.wsgi import bolt_request
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.fakes.slack import TEAM_ID

@@ -5,7 +5,7 @@ One :class:`~bot.times.FrozenClock` is shared by the sandbox's order book and th
 :meth:`World.advance` makes orders go stale or be sent to the WMS, and then runs the scheduler's
 jobs (expiry, the daily digest) as the scheduler would have. Requests reach the bot's bolt app the
 way Slack sends them: form bodies signed with a signing secret made up for this run, parsed by
-:func:`bot.runners.serve.bolt_request` and handed to ``app.dispatch``.
+:func:`bot.runners.wsgi.bolt_request` and handed to ``app.dispatch``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from bot.dev.sandbox import (
 )
 from bot.digest import jobs, schedule
 from bot.runners.app import Runtime
-from bot.runners.serve import bolt_request
+from bot.runners.wsgi import bolt_request
 from bot.settings import Settings
 from bot.times import FrozenClock
 
