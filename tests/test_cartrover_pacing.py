@@ -110,6 +110,17 @@ def test_calls_still_in_flight_count_on_top_of_the_header() -> None:
     assert b.level() == pytest.approx(1 + len(others))
 
 
+def test_a_call_answered_first_may_still_have_been_counted_last() -> None:
+    """A call that was in flight when another left may reach the server after it, so the other's
+    figure may not include it even if its own answer came back first: it is counted on top."""
+    t = FakeTime()
+    b = bucket(t, capacity=10, refill=1.0)
+    earlier, later = b.acquire(), b.acquire()
+    b.observe_remaining(4, earlier)  # the server took `earlier` last: 4 left after both
+    b.observe_remaining(5, later)  # `later`'s figure was read before `earlier` arrived
+    assert b.level() == pytest.approx(10 - 5 + 1)  # never believes 5 remain
+
+
 def test_an_older_answer_does_not_overrule_a_newer_one() -> None:
     """The reply to an earlier call, arriving late, does not replace a newer figure."""
     t = FakeTime()

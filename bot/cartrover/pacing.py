@@ -9,9 +9,11 @@ which the bucket would be empty again, so memory is constant however many calls 
   anyway, so calls that wake together can never burst past what the bucket holds.
 - Each reply's header resets the model to the server's figure, in either direction: fewer calls
   left than believed (another process shares the key) slows down at once, more left than believed
-  (the server refills faster than documented) is spent at once. Every other call still in flight
-  is counted on top, since the server may not have seen it yet (counting one it has seen only
-  errs on the safe side). An answer older than one already applied is ignored.
+  (the server refills faster than documented) is spent at once. Calls the figure may not include
+  are counted on top: every other call still in flight, and every call that was in flight when
+  this one left (the server may have taken it after this one, even if its answer came first).
+  Counting one it did include only errs on the safe side. An answer to an older call than one
+  already applied is ignored.
 - Between replies, and for replies without the header, the documented refill rate is assumed.
 """
 
@@ -57,6 +59,7 @@ class LeakyBucket:
         self._empty_at = monotonic()  # when the bucket will have drained completely
         self._issued: Ticket = 0  # tickets handed out so far
         self._in_flight: set[Ticket] = set()  # calls sent whose reply has not been seen
+        self._alongside: dict[Ticket, frozenset[Ticket]] = {}  # in flight when each call left
         self._observed: Ticket = 0  # the newest ticket whose reply set the model
 
     def level(self) -> float:
@@ -76,6 +79,7 @@ class LeakyBucket:
                 return None, wait
             self._empty_at = empty_at + self.refill_seconds
             self._issued += 1
+            self._alongside[self._issued] = frozenset(self._in_flight)
             self._in_flight.add(self._issued)
             return self._issued, 0.0
 
@@ -98,10 +102,12 @@ class LeakyBucket:
         with self._lock:
             ticket = self._issued if ticket is None else ticket
             self._in_flight.discard(ticket)
+            alongside = self._alongside.pop(ticket, frozenset())
             if remaining is None or ticket < self._observed:
                 return  # nothing said, or an older answer than one already applied
             self._observed = ticket
-            level = self.capacity - max(min(remaining, self.capacity), 0) + len(self._in_flight)
+            unseen = len(self._in_flight | alongside)
+            level = self.capacity - max(min(remaining, self.capacity), 0) + unseen
             self._empty_at = self._monotonic() + level * self.refill_seconds
 
     def __repr__(self) -> str:
