@@ -35,6 +35,21 @@ class ServerThread:
 
     def stop(self, timeout: float = 5.0) -> None:
         server: Any = self.server
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        trigger = server.trigger
+
+        def close_sockets() -> None:
+            # Everything but the trigger's pipe. A worker thread's own earlier pull can run this
+            # before our wake-up byte is written; closing the pipe here made that write fail
+            # (or, with the number reused meanwhile, land in somebody else's file).
+            for dispatcher in list(server._map.values()):
+                if dispatcher is trigger:
+                    dispatcher.del_channel()  # out of the loop's map, so the loop ends
+                elif dispatcher is server:
+                    wasyncore.dispatcher.close(dispatcher)  # the server's close() shuts the pipe
+                else:
+                    dispatcher.close()
+
+        trigger.pull_trigger(close_sockets)
         self._thread.join(timeout)
+        trigger.close()
         server.task_dispatcher.shutdown()
