@@ -100,7 +100,7 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
 def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
     if not entries:
         text = f"The bot has no record of {code(ref)}."
-        return Message(text=text, blocks=[section(text)])
+        return Message.note(text)
     rows = []
     for entry in entries:
         who = f" by {user(entry.actor)}" if entry.actor else ""

@@ -1,4 +1,5 @@
-"""Approve and Reject clicks: ack at once; check workspace, message and person; decide once.
+"""Approve and Reject clicks: ack at once, read the click, hand it to the approval flow on the
+decisions lane, and tell the clicker if it changed nothing.
 
 Which app a payload belongs to is checked before any listener, by the request gate of
 :mod:`bot.runners.app`; :func:`refuse_other_app` is what it says and records.
@@ -14,10 +15,11 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot.blocks import Message
-from bot.blocks.message import section
 from bot.deps import Deps
-from bot.holds import announce, requests
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.holds import flow
+from bot.holds.messages import refusal_message
+from bot.holds.requests import Click
+from bot.store.base import AuditEntry
 from bot.workers import Lane
 from handlers.errors import report_failure
 from handlers.replies import Asker, tell
@@ -28,8 +30,8 @@ __all__ = [
     "approve_clicked",
     "asker_of",
     "button_number",
+    "click_of",
     "handle_click",
-    "load_request",
     "refuse_other_app",
     "reject_clicked",
 ]
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 # A button's value is a positive number of at most 18 ASCII digits: it fits every database's
 # 64-bit integer. ``str.isdigit`` would let "²" through, which ``int`` then refuses.
 _NUMBER = re.compile(r"[1-9][0-9]{0,17}")
-BAD_VALUE = "This button carries no valid request number, so nothing was done."
+BAD_VALUE = "This button carries no valid request number, so nothing was done."  # hold-all too
 
 
 def button_number(body: dict[str, Any]) -> int | None:
@@ -71,77 +73,31 @@ def asker_of(body: dict[str, Any], respond: Respond) -> Asker:
 
 
 def _say(deps: Deps, asker: Asker, text: str) -> None:
-    tell(deps, asker, Message(text=text, blocks=[section(text)]))
+    tell(deps, asker, Message.note(text))
 
 
-def load_request(deps: Deps, asker: Asker, body: dict[str, Any]) -> HoldRequest | None:
-    """The request a click is about, or None after telling the clicker why not."""
-    why = None
-    if deps.team_id and asker.team != deps.team_id:
-        why = "This button belongs to another workspace."
-    number = button_number(body)
-    request = deps.store.get_request(number) if number is not None else None
-    container = body.get("container") or {}
-    if why is None and request is not None and request.message_ts is None:
-        channel, ts = str(container.get("channel_id")), str(container.get("message_ts") or "")
-        request = announce.adopt_card(deps, request, channel, ts)  # its post went unanswered
-    if why is None and number is None:
-        why = BAD_VALUE
-    elif why is None and request is None:
-        why = "I have no record of this hold request."
-    elif (
-        why is None
-        and request is not None
-        and (
-            container.get("channel_id") != request.channel_id
-            or container.get("message_ts") != request.message_ts
-        )
-    ):
-        why = "This button does not belong to the hold request's message."
-    if why is not None:
-        deps.store.audit(
-            AuditEntry(
-                at=deps.clock.now(),
-                event="refused",
-                actor=asker.user,
-                request_id=request.id if request else None,
-                detail=why,
-            )
-        )
-        _say(deps, asker, why)
-        return None
-    return request
-
-
-def _decide_click(
-    deps: Deps,
-    asker: Asker,
-    body: dict[str, Any],
-    decide: Callable[[Deps, HoldRequest, str], requests.Decision],
-) -> HoldRequest | None:
-    """Load, take the decision, replace the message; the request if this click won."""
-    request = load_request(deps, asker, body)
-    if request is None:
-        return None
-    decision = decide(deps, request, asker.user)
-    if not decision.ok:
-        _say(deps, asker, decision.message)
-        if decision.request is not None and decision.request.state is RequestState.EXPIRED:
-            announce.refresh(deps, decision.request)  # its buttons go as soon as anyone notices
-        return None
-    if decision.request is not None:
-        announce.refresh(deps, decision.request)
-    return request
+def click_of(body: dict[str, Any], asker: Asker) -> Click:
+    """The click a ``block_actions`` payload describes."""
+    container = body.get("container") if isinstance(body.get("container"), dict) else {}
+    return Click(
+        user=asker.user,
+        team=asker.team,
+        request_id=button_number(body),
+        channel_id=str((container or {}).get("channel_id") or ""),
+        message_ts=str((container or {}).get("message_ts") or ""),
+    )
 
 
 def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    request = _decide_click(deps, asker, body, requests.approve)
-    if request is not None:
-        announce.run_approved(deps, request.id)
+    refusal = flow.clicked(deps, click_of(body, asker), approve=True)
+    if refusal is not None:
+        tell(deps, asker, refusal_message(refusal))
 
 
 def reject_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    _decide_click(deps, asker, body, requests.reject)
+    refusal = flow.clicked(deps, click_of(body, asker), approve=False)
+    if refusal is not None:
+        tell(deps, asker, refusal_message(refusal))
 
 
 Clicked = Callable[[Deps, Asker, dict[str, Any]], None]

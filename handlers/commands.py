@@ -10,12 +10,11 @@ from slack_bolt import Ack, Respond
 
 from bot.blocks import Message
 from bot.blocks.help import help_message, usage_error
-from bot.blocks.message import section
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, UsageError, parse, subcommands
-from bot.holds import announce
-from bot.holds.messages import pending_message
+from bot.holds import flow
+from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
 from bot.store.base import RequestState
 from bot.workers import Lane
@@ -76,7 +75,7 @@ def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
 
 
 def _text(text: str) -> Message:
-    return Message(text=text, blocks=[section(text)])
+    return Message.note(text)
 
 
 @runner("status")
@@ -90,14 +89,14 @@ def run_status(deps: Deps, asker: Asker, command: Command) -> None:
 
 @runner("hold")
 def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
-    posted = announce.post_request(
+    asked = flow.ask(
         deps,
         requester=asker.user,
         channel_id=asker.channel,
         refs=list(command.refs),
         reason=command.reason,
     )
-    tell(deps, asker, _text(posted.message))
+    tell(deps, asker, asked_message(asked, deps.clock.now()))
 
 
 @runner("pending")

@@ -7,12 +7,14 @@ import logging
 from typing import Any
 
 from bot.blocks import Message
-from bot.blocks.message import section
 from bot.deps import Deps
 from bot.digest import schedule
-from bot.digest.messages import subscription_message
+from bot.digest.messages import STALE_TITLE, subscription_message
+from bot.digest.post import compose, post_now
+from bot.digest.report import build_report
 from bot.grammar import Command
-from bot.holds import announce
+from bot.holds import flow
+from bot.holds.messages import asked_message
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import AuditEntry
 from handlers.actions import BAD_VALUE, button_number
@@ -27,15 +29,16 @@ HOLD_ALL_REASON = "stale test orders listed by the digest"
 
 
 def _text(text: str) -> Message:
-    return Message(text=text, blocks=[section(text)])
+    return Message.note(text)
 
 
 @runner("stale")
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
-    report = schedule.build_report(
+    report = build_report(
         deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
     )
-    tell(deps, asker, schedule.render(deps, report, asker.channel, schedule.STALE_TITLE))
+    message = compose(deps.store, report, asker.channel, STALE_TITLE, deps.clock.now())
+    tell(deps, asker, message)
 
 
 @runner("digest")
@@ -74,7 +77,7 @@ def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
 
 def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
     try:
-        schedule.post_now(deps, asker.channel)
+        post_now(deps, asker.channel)
     except SetupProblem as exc:
         tell(deps, asker, _text(exc.advice))
     except SlackFailed as exc:
@@ -98,7 +101,7 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         )
         tell(deps, asker, _text(why))
         return
-    posted = announce.post_request(
+    asked = flow.ask(
         deps,
         requester=asker.user,
         channel_id=asker.channel,
@@ -108,4 +111,4 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         skip_refused=True,
         order_created=snapshot.order_created if snapshot else None,
     )
-    tell(deps, asker, _text(posted.message))
+    tell(deps, asker, asked_message(asked, deps.clock.now()))

@@ -12,7 +12,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks import Message
-from bot.blocks.message import section
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -46,14 +45,14 @@ def cartrover_problem(exc: CartRoverError) -> Message:
         text = f"CartRover said: {escape(exc.message)}"
     if exc.process_id:
         text += f"\nCartRover Process-ID: {code(exc.process_id)}"
-    return Message(text=text, blocks=[section(text)])
+    return Message.note(text)
 
 
 def report_failure(deps: Deps, asker: Asker, correlation: str) -> None:
     from handlers.replies import tell
 
     text = f"Sorry, something went wrong on my side. It was logged as `{correlation}`."
-    tell(deps, asker, Message(text=text, blocks=[section(text)]))
+    tell(deps, asker, Message.note(text))
 
 
 def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:

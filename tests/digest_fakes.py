@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.cartrover.models import CancelReply, Order
-from bot.deps import Deps, OrderService
+from bot.cartrover.service import OrderService
+from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slackio import SlackFailed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.holds.approvers import Approvers
+from bot.holds.rules import Refused
 
 REQUESTER = "U0REQUEST"
 APPROVER = "U0APPROVE"
@@ -44,7 +45,7 @@ def test_nobody_may_approve_without_approvers() -> None:
     for who in (APPROVER, STRANGER, REQUESTER):
         refusal = approvers.refusal_to_approve(who, REQUESTER)
         assert refusal is not None
-        assert "APPROVERS" in refusal
+        assert refusal is Refused.NO_APPROVERS
     assert not approvers.is_approver(APPROVER)
 
 
@@ -59,7 +60,7 @@ def test_an_unlisted_user_may_not_approve() -> None:
     """A user outside APPROVERS is refused with a reason."""
     refusal = Approvers([APPROVER]).refusal_to_approve(STRANGER, REQUESTER)
     assert refusal is not None
-    assert "not an approver" in refusal
+    assert refusal is Refused.NOT_APPROVER
 
 
 def test_a_group_member_may_approve_through_the_lookup() -> None:
@@ -115,7 +116,7 @@ def test_a_failing_lookup_fails_closed() -> None:
     approvers = Approvers([GROUP], group_members=members)
     refusal = approvers.refusal_to_approve(MEMBER, REQUESTER)
     assert refusal is not None
-    assert "not an approver" in refusal
+    assert refusal is Refused.NOT_APPROVER
 
 
 def test_a_failed_lookup_is_retried_on_the_next_click() -> None:
@@ -133,7 +134,7 @@ def test_self_approval_is_refused_by_default() -> None:
     """An approver who asked for the hold may not approve it themselves (R3)."""
     refusal = Approvers([REQUESTER, APPROVER]).refusal_to_approve(REQUESTER, REQUESTER)
     assert refusal is not None
-    assert "second person" in refusal
+    assert refusal is Refused.OWN_REQUEST
 
 
 def test_self_approval_is_allowed_when_configured() -> None:
@@ -166,4 +167,4 @@ def test_a_stranger_may_not_reject() -> None:
     """Someone who is neither the requester nor an approver is refused."""
     refusal = Approvers([APPROVER]).refusal_to_reject(STRANGER, REQUESTER)
     assert refusal is not None
-    assert "Only an approver or the person who asked" in refusal
+    assert refusal is Refused.MAY_NOT_REJECT

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
-from bot.holds import announce, requests
+from bot.holds import flow, requests
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, make_deps
@@ -51,7 +51,14 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
     book, poster = Book(refs), CountingPoster()
     deps = make_deps(tmp_path / "bot.db", clock, poster=poster, cartrover=book)
     request = requests.open_request(
-        deps, requester="U1", channel_id="C1", reason="", refs=refs, source="digest"
+        deps.store,
+        clock,
+        ttl=timedelta(hours=1),
+        requester="U1",
+        channel_id="C1",
+        reason="",
+        refs=refs,
+        source="digest",
     )
     deps.store.set_message(request.id, "C1", "1700000000.000001")
     assert deps.store.decide(request.id, to=RequestState.EXECUTING, actor="U2", at=clock.now())
@@ -62,7 +69,7 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
         taken.append(next(steps))
         return taken[-1] / 10
 
-    finished = announce.run_approved(deps, request.id, monotonic=monotonic)
+    finished = flow.run_approved(deps, request.id, monotonic=monotonic)
     assert finished is not None and finished.state is RequestState.DONE
     assert len(taken) == 50 + 2  # 50 orders sent, verified in two batches
     assert len(poster.updates) == 6 + 1  # at 0.0, 1.0, … 5.0 s, then the final one

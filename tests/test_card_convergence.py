@@ -16,8 +16,7 @@ import pytest
 
 from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
-from bot.digest import jobs
-from bot.holds import announce
+from bot.holds import announce, flow
 from bot.slackio import Poster
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
@@ -85,10 +84,10 @@ def test_the_sweep_rerenders_a_card_slack_kept_refusing(harness: Harness) -> Non
     assert len(harness.slack.of("chat.update")) == 3  # bounded: three tries, then it waits
     assert [r.id for r in harness.bot.store.lagging_cards()] == [request.id]
 
-    jobs.maintenance(harness.bot.deps)
+    flow.maintain(harness.bot.deps)
     assert buttons(shown(harness)) == [] and shown(harness).body["ts"] == request.message_ts
     assert harness.bot.store.lagging_cards() == []
-    jobs.maintenance(harness.bot.deps)
+    flow.maintain(harness.bot.deps)
     assert len(harness.slack.of("chat.update")) == 4  # nothing more to do
 
 
@@ -102,7 +101,7 @@ def test_a_rate_limited_update_waits_for_the_sweep(harness: Harness) -> None:
     settled(harness)
     assert len(harness.slack.of("chat.update")) == 1
     assert [r.id for r in harness.bot.store.lagging_cards()] == [request.id]
-    jobs.maintenance(harness.bot.deps)
+    flow.maintain(harness.bot.deps)
     assert buttons(shown(harness)) == [] and harness.bot.store.lagging_cards() == []
 
 
@@ -113,14 +112,16 @@ def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harnes
     second = harness.open_hold("TS-1002")
     harness.clock.advance(timedelta(hours=25))
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
-    assert [r.id for r in announce.sweep(harness.bot.deps)] == [first.id, second.id]
+    assert [r.id for r in flow.keep_up(harness.bot.deps)] == [first.id, second.id]
     assert len(harness.slack.of("chat.update")) == 3  # the second card was not tried
     assert [r.id for r in harness.bot.store.lagging_cards()] == [first.id, second.id]
 
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
-    assert announce.converge_cards(harness.bot.deps) == []
+    assert _converge(harness) == []
     assert len(harness.slack.of("chat.update")) == 6
-    assert announce.converge_cards(harness.bot.deps) == [first.id, second.id]
+    assert announce.converge(
+        harness.bot.deps.poster, harness.bot.deps.store, harness.bot.deps.clock
+    ) == [first.id, second.id]
     assert harness.bot.store.lagging_cards() == []
     last_two = harness.slack.of("chat.update")[-2:]
     assert all(buttons(call) == [] and "expired" in call.body["text"] for call in last_two)
@@ -133,7 +134,7 @@ def test_a_card_whose_message_is_gone_is_given_up_once(harness: Harness) -> None
     harness.click(ids.REJECT_HOLD, request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
     settled(harness)
-    jobs.maintenance(harness.bot.deps)
+    flow.maintain(harness.bot.deps)
     assert len(harness.slack.of("chat.update")) == 1
     events = [e.event for e in harness.bot.store.audit_for_request(request.id)]
     assert "card_update_failed" in events
@@ -174,7 +175,7 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
     deps = dataclasses.replace(
         harness.bot.deps, poster=_DecideDuringFirstUpdate(harness.bot.deps.poster, finish)
     )
-    assert announce.refresh(deps, executing)
+    assert announce.show(deps.poster, deps.store, deps.clock, executing) is announce.Rendered.SHOWN
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
     assert ["(executing)" in texts[0], "(failed)" in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED
@@ -243,7 +244,7 @@ def test_an_unconfirmed_request_expires_and_frees_its_order(harness: Harness) ->
     order can be requested again."""
     request, _ = lost_post(harness)
     harness.clock.advance(timedelta(hours=25))
-    jobs.maintenance(harness.bot.deps)
+    flow.maintain(harness.bot.deps)
     assert harness.request(request.id).state is RequestState.EXPIRED
     assert harness.slack.of("chat.update") == []
     now = harness.clock.now()
@@ -256,3 +257,8 @@ def test_an_unconfirmed_request_expires_and_frees_its_order(harness: Harness) ->
         expires_at=now + timedelta(hours=1),
     )
     assert again.id != request.id
+
+
+def _converge(harness: Harness) -> list[int]:
+    deps = harness.bot.deps
+    return announce.converge(deps.poster, deps.store, deps.clock)

@@ -25,7 +25,7 @@ from bot.dev.sandbox import (
     TEST_PO_ONLY_REF,
     generate_orders,
 )
-from bot.holds import announce, execution
+from bot.holds import execution, flow
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.fakes.slack import Failure
@@ -324,7 +324,7 @@ def test_a_restart_in_the_middle_of_a_bulk_hold_resumes_without_resending(
     assert harness.request(request.id).state is RequestState.EXECUTING
     assert any(i.state is ItemState.SENDING for i in harness.request(request.id).items)
     harness.clock.advance(execution.ORPHANED_AFTER + timedelta(minutes=1))
-    assert announce.resume_unfinished(harness.bot.deps) == [request.id]
+    assert flow.resume_unfinished(harness.bot.deps) == [request.id]
     harness.sandbox.faults.release()
     done = harness.request(request.id)
     assert done.state is RequestState.DONE and stopped_at < len(done.items) == 37

@@ -18,7 +18,7 @@ import pytest
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.deps import Deps
-from bot.digest import jobs, schedule
+from bot.digest import schedule
 from bot.digest.schedule import Outcome
 from bot.runners.scheduler import build_scheduler, sync_digest_jobs
 from bot.slackio import SlackPoster, make_web_client
@@ -204,11 +204,11 @@ def test_a_restart_right_after_posting_does_not_post_again(db: Path) -> None:
     clock = FrozenClock(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
     first = make_deps(db, clock)
     subscribe(first, CHANNEL, "09:00", "Europe/Berlin", clock.now() - timedelta(days=1))
-    assert jobs.digest_catch_up(first) == {CHANNEL: Outcome.POSTED}
+    assert schedule.digest_catch_up(first) == {CHANNEL: Outcome.POSTED}
     first.store.close()
     second = make_deps(db, clock)
     clock.advance(timedelta(seconds=1))
-    assert jobs.digest_catch_up(second) == {CHANNEL: Outcome.ALREADY_POSTED}
+    assert schedule.digest_catch_up(second) == {CHANNEL: Outcome.ALREADY_POSTED}
     assert second.poster.posts == []  # type: ignore[attr-defined]
 
 
@@ -236,7 +236,7 @@ def test_a_subscription_made_after_todays_time_starts_tomorrow(db: Path) -> None
     made = schedule.subscribe(
         deps, CHANNEL, user="U1", local_time="09:00", timezone="Europe/Berlin"
     )
-    assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.NOT_DUE}
+    assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.NOT_DUE}
     assert schedule.next_run(made, clock.now()) == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
 
 
@@ -248,11 +248,11 @@ def test_rerun_after_one_channel_failed_posts_only_to_that_channel(db: Path) -> 
     for channel in (CHANNEL, OTHER):
         subscribe(deps, channel, "09:00", "UTC", clock.now() - timedelta(days=1))
     poster.fail_next(OTHER, "ratelimited")
-    assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED, OTHER: Outcome.FAILED}
+    assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED, OTHER: Outcome.FAILED}
     clock.advance(timedelta(minutes=1))
-    assert jobs.digest_catch_up(deps)[OTHER] is Outcome.WAITING_RETRY
+    assert schedule.digest_catch_up(deps)[OTHER] is Outcome.WAITING_RETRY
     clock.advance(schedule.RETRY_FAILED_AFTER)
-    assert jobs.digest_catch_up(deps) == {
+    assert schedule.digest_catch_up(deps) == {
         CHANNEL: Outcome.ALREADY_POSTED,
         OTHER: Outcome.POSTED,
     }
@@ -266,9 +266,9 @@ def test_cartrover_down_claims_nothing_and_the_next_sync_posts(db: Path) -> None
     cartrover.failing = 1
     deps = make_deps(db, clock, cartrover=cartrover)
     subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
-    assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
+    assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
     assert deps.store.digest_claim(CHANNEL, date(2026, 3, 2)) is None
-    assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
+    assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
 
 
 def test_a_post_lost_in_a_connection_reset_is_never_posted_twice(db: Path) -> None:
@@ -280,9 +280,9 @@ def test_a_post_lost_in_a_connection_reset_is_never_posted_twice(db: Path) -> No
         deps = Deps(**{**deps.__dict__, "poster": poster})
         subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
         slack.fail_next("chat.postMessage", Failure(reset=True))
-        assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.IN_DOUBT}
+        assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.IN_DOUBT}
         clock.advance(timedelta(hours=2))
-        assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.IN_PROGRESS}
+        assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.IN_PROGRESS}
         assert len(slack.of("chat.postMessage")) == 1
 
 
@@ -295,7 +295,7 @@ def test_slack_rate_limit_is_waited_out_and_the_digest_posts_once(db: Path) -> N
         subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
         slack.fail_next("chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1))
         started = time.monotonic()
-        assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
+        assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
         assert time.monotonic() - started >= 1.0
         assert len(slack.of("chat.postMessage")) == 2
         claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
@@ -315,12 +315,12 @@ def test_slack_rate_limit_past_the_retry_budget_fails_visibly_and_is_retried_lat
             "chat.postMessage", Failure(status=429, error="ratelimited", retry_after=1), times=2
         )
         with caplog.at_level(logging.WARNING):
-            assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
+            assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
         assert any("ratelimited" in r.getMessage() for r in caplog.records)
         claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
         assert claim is not None and claim.state == "failed"
         clock.advance(timedelta(hours=1))
-        assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
+        assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
         assert len(slack.of("chat.postMessage")) == 3
 
 
@@ -342,7 +342,7 @@ def test_subscriptions_reach_a_running_scheduler_at_its_next_sync(
     job = scheduler.get_job(f"digest:{CHANNEL}")
     assert job is not None and job.trigger.timezone == ZoneInfo("Asia/Tokyo")
     web.store.unsubscribe(CHANNEL)
-    assert jobs.digest_for(clock_process, CHANNEL) is None  # before the sync: nothing posts
+    assert schedule.digest_for(clock_process, CHANNEL) is None  # before the sync: nothing posts
     sync_digest_jobs(scheduler, clock_process)
     assert scheduler.get_job(f"digest:{CHANNEL}") is None
 
@@ -353,7 +353,7 @@ def test_an_empty_scheduled_digest_posts_one_short_line(db: Path) -> None:
     poster = RecordingPoster()
     deps = make_deps(db, clock, poster=poster, cartrover=StaleOrders(clock.now(), 0, 0))
     subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
-    assert jobs.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
+    assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
     ((_, text, blocks, _),) = poster.posts
     assert "0 stale test order" in text
     assert not [b for b in blocks if b["type"] == "actions"]

@@ -22,7 +22,7 @@ from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
-from bot.holds import announce
+from bot.holds import flow
 from bot.runners.app import build_deps
 from bot.settings import Settings
 from bot.slackio import make_web_client
@@ -112,11 +112,11 @@ class HoldMachine(RuleBasedStateMachine):
     # -- rules
     @rule(ref=st.sampled_from(REFS), user=st.sampled_from([REQUESTER, APPROVER]))
     def ask_for_a_hold(self, ref: str, user: str) -> None:
-        posted = announce.post_request(
+        asked = flow.ask(
             self.deps, requester=user, channel_id=CHANNEL, refs=[ref], reason="property"
         )
-        if posted.request is not None:
-            self.requests.append(posted.request.id)
+        if asked.posted is not None:
+            self.requests.append(asked.posted.request.id)
 
     @precondition(lambda self: self.requests)
     @rule(
@@ -148,13 +148,13 @@ class HoldMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self) -> None:
-        announce.sweep(self.deps)
+        flow.keep_up(self.deps)
 
     @rule()
     def restart(self) -> None:
         self._stop()
         self.deps = self._start()
-        announce.resume_unfinished(self.deps)
+        flow.resume_unfinished(self.deps)
 
     # -- invariants
     @invariant()

@@ -38,10 +38,11 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     snapshot = harness.request(request_id)  # the resumer's copy: item still queued
     assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
     harness.book.wms_cancel(STALE_TEST_REF)  # its cancel has landed, not yet recorded
-    assert execution._send(deps, snapshot, snapshot.items[0]) == (False, None)
+    run = execution._Run(deps.cartrover, deps.store, deps.clock)
+    assert execution._send(run, snapshot, snapshot.items[0]) == (False, None)
     assert harness.request(request_id).items[0].state is ItemState.SENDING
     live = execution._Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
-    execution._verify(deps, snapshot, [live])  # the live runner
+    execution._verify(run, snapshot, [live])  # the live runner
     assert harness.request(request_id).items[0].state is ItemState.CANCELED
 
 
@@ -49,13 +50,15 @@ def test_only_requests_nobody_works_on_are_resumed(harness: Harness) -> None:
     """A request with recent progress belongs to a live process; an idle one is resumed."""
     deps = harness.bot.deps
     request_id = _approved(harness)
-    assert execution.unfinished(deps) == []
+    assert execution.unfinished(deps.store, deps.clock) == []
     harness.clock.advance(execution.ORPHANED_AFTER)
-    assert [r.id for r in execution.unfinished(deps)] == [request_id]
+    assert [r.id for r in execution.unfinished(deps.store, deps.clock)] == [request_id]
     assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())
-    assert execution.unfinished(deps) == []  # progress a moment ago
+    assert execution.unfinished(deps.store, deps.clock) == []  # progress a moment ago
     harness.clock.advance(execution.ORPHANED_AFTER + timedelta(seconds=1))
-    finished = execution.execute(deps, request_id)  # the "sender" died before its call left
+    finished = execution.execute(
+        deps.cartrover, deps.store, deps.clock, request_id
+    )  # the "sender" died before its call left
     assert finished is not None and finished.state is RequestState.UNKNOWN
     assert finished.items[0].state is ItemState.NOT_CONFIRMED  # re-read, reported, never resent
     assert harness.book.cancel_count(STALE_TEST_REF) == 0

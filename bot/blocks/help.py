@@ -25,7 +25,7 @@ def usage_error(problem: str, usage: str | None, subcommands: list[Subcommand]) 
     """A specific message for text that does not fit the grammar, with the right usage line."""
     if usage:
         text = f"{escape(problem)}\nUsage: `{COMMAND} {escape(usage)}`"
-        return Message(text=text, blocks=[section(text)])
+        return Message.note(text)
     listing = help_message(subcommands)
     text = f"{escape(problem)}\n\n{listing.text}"
     return Message(text=text, blocks=[section(escape(problem)), *listing.blocks])

@@ -35,6 +35,11 @@ class Message:
         if len(self.blocks) > MAX_BLOCKS:
             raise ValueError(f"{len(self.blocks)} blocks: Slack allows {MAX_BLOCKS}")
 
+    @classmethod
+    def note(cls, text: str) -> Message:
+        """A message of one section of mrkdwn ``text`` (already escaped), with it as fallback."""
+        return cls(text=text, blocks=[section(text)])
+
 
 def plain(text: str, limit: int = 150) -> dict[str, Any]:
     return {"type": "plain_text", "text": truncate(text, limit), "emoji": True}

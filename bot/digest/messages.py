@@ -18,10 +18,17 @@ from bot.store.base import DigestSubscription
 from bot.times import format_age
 
 __all__ = [
+    "DIGEST_TITLE",
+    "NOW_TITLE",
     "ORDERS_BUDGET",
+    "STALE_TITLE",
     "digest_message",
     "subscription_message",
 ]
+
+DIGEST_TITLE = "Daily digest"  # the scheduled digest
+NOW_TITLE = "Digest"  # one posted on demand
+STALE_TITLE = "Stale test orders"  # the answer to /cartrover stale
 
 ORDERS_BUDGET = 8000  # characters of order lines in one message
 _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
@@ -177,7 +184,7 @@ def subscription_message(
             "This channel's digest subscription: *none*. Subscribe with "
             f"`{COMMAND} digest subscribe 09:00 Europe/Berlin` (time and zone are optional)."
         )
-        return Message(text=text, blocks=[section(text)])
+        return Message.note(text)
     lines = [changed] if changed else []
     lines.append(
         f"Daily digest in this channel at *{escape(subscription.local_time)}* "
@@ -192,4 +199,4 @@ def subscription_message(
         f"`{COMMAND} digest unsubscribe`. Make sure the bot is in this channel."
     )
     text = "\n".join(lines)
-    return Message(text=text, blocks=[section(text)])
+    return Message.note(text)

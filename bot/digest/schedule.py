@@ -1,20 +1,21 @@
-"""A channel's digest: build it, post it, subscriptions, and the once-per-local-day claim.
+"""When a channel's digest is due, the once-per-local-day claim, subscriptions, and the jobs the
+scheduler runs (one per subscription, plus the catch-up).
 
-Exactly one scheduled digest per channel and local date, however many processes fire (R9–R11,
-R21). The database decides, never process memory:
+Exactly one scheduled digest per channel and local date, however many processes fire (rules R9–R11
+and R21 in ``docs/reliability.md``). The database decides, never process memory:
 
 1. *Peek* at today's claim: ``posted`` → done; ``claimed`` → another process is posting, or a post
    ended in doubt → leave it; ``failed`` → retry once :data:`RETRY_FAILED_AFTER` has passed.
 2. *Build* the report from CartRover (a CartRover failure claims nothing: the next sync retries).
 3. *Claim* ``(channel, local date)`` under the store's UNIQUE constraint; only the winner posts.
 4. *Post* through ``deps.poster`` (429s waited out there), then record the ``ts`` (``posted``).
-   Slack refusing the post releases the claim (``failed``) for a retry (R10). A connection lost
+   Slack refusing the post releases the claim (``failed``) for a retry. A connection lost
    mid-post may hide an accepted message, and ``chat.postMessage`` has no idempotency key, so the
-   claim stays ``claimed`` and nothing re-posts that day: at most once beats a double post (R21).
+   claim stays ``claimed`` and nothing re-posts that day: at most once beats a double post.
 
 Claiming after building keeps the window in which a dying process can strand a claim down to the
 Slack call itself. A digest missed while the bot was down is posted by the catch-up that every
-scheduler runs at start and on each sync, if it is still the same local day (R11); a subscription
+scheduler runs at start and on each sync, if it is still the same local day; a subscription
 made after today's time starts tomorrow.
 
 With nothing stale, the scheduled digest still posts one short "nothing stale" line (plus the
@@ -26,30 +27,30 @@ post whenever asked and neither use nor block the day's scheduled digest.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.blocks.message import Message
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
-from bot.digest.messages import digest_message
-from bot.digest.stale import Listing, StaleReport, TestRule, scan
-from bot.settings import Settings, parse_hhmm, parse_zone
+from bot.digest.messages import DIGEST_TITLE
+from bot.digest.post import post
+from bot.digest.report import build_report
+from bot.digest.stale import StaleReport
+from bot.settings import parse_hhmm, parse_zone
 from bot.slackio import SetupProblem, SlackFailed
-from bot.store.base import DigestSubscription, Store
+from bot.store.base import DigestSubscription
 
 __all__ = [
-    "DIGEST_TITLE",
     "RETRY_FAILED_AFTER",
-    "STALE_TITLE",
+    "Building",
     "Outcome",
-    "build_report",
-    "compose",
+    "digest_catch_up",
+    "digest_for",
     "due_date",
     "next_run",
-    "post_now",
-    "render",
     "run_scheduled",
     "scheduled_instant",
     "subscribe",
@@ -58,9 +59,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DIGEST_TITLE = "Daily digest"
-NOW_TITLE = "Digest"
-STALE_TITLE = "Stale test orders"
 RETRY_FAILED_AFTER = timedelta(minutes=15)
 IN_DOUBT_ERRORS = frozenset({"connection_failed"})
 
@@ -74,46 +72,6 @@ class Outcome(StrEnum):
     LOST_CLAIM = "another process claimed it"
     FAILED = "failed"
     IN_DOUBT = "in doubt; not re-posted"
-
-
-# -------------------------------------------------------------------- building and posting
-
-
-def build_report(
-    settings: Settings,
-    cartrover: Listing,
-    now: datetime,
-    *,
-    hours: float | None = None,
-    count_non_test: bool = True,
-) -> StaleReport:
-    """One listing of stale New orders, classified (CartRover errors propagate)."""
-    rule = TestRule.from_settings(settings)
-    age = hours if hours is not None else settings.stale_after_hours
-    return scan(cartrover, rule, now, age, count_non_test=count_non_test)
-
-
-def render(deps: Deps, report: StaleReport, channel_id: str, title: str) -> Message:
-    """The message for ``channel_id``, with a fresh snapshot behind its button."""
-    return compose(deps.store, report, channel_id, title, deps.clock.now())
-
-
-def compose(
-    store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
-) -> Message:
-    """:func:`render` for callers without ``Deps`` (the ``digest`` command line)."""
-    snapshot_id = None
-    if report.hold_refs:
-        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now, report.hold_created)
-    return digest_message(report, title, snapshot_id)
-
-
-def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> str:
-    """``digest now``: build (unless given) and post to ``channel_id``; no claim. Returns ts."""
-    if report is None:
-        report = build_report(deps.settings, deps.cartrover, deps.clock.now())
-    message = render(deps, report, channel_id, NOW_TITLE)
-    return deps.poster.post(channel_id, message.text, message.blocks)
 
 
 # -------------------------------------------------------------------- when
@@ -179,8 +137,7 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
 
 def _post_claimed(deps: Deps, channel: str, day: date, report: StaleReport) -> Outcome:
     try:
-        message = render(deps, report, channel, DIGEST_TITLE)
-        ts = deps.poster.post(channel, message.text, message.blocks)
+        ts = post(deps.poster, deps.store, report, channel, DIGEST_TITLE, deps.clock.now())
     except SlackFailed as exc:
         if exc.error in IN_DOUBT_ERRORS:
             log.error(
@@ -233,3 +190,61 @@ def subscribe_default(deps: Deps) -> bool:
     subscribe(deps, channel, user=None)
     log.info("DIGEST_CHANNEL %s subscribed to the daily digest", channel)
     return True
+
+
+# -------------------------------------------------------------------- the jobs
+
+
+class Building:
+    """The channels whose digest this process is building right now. A channel's cron job and
+    the sync's catch-up can fire together; the second one skips instead of listing CartRover
+    again. Only an economy: the store's claim is what guarantees one post."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._channels: set[str] = set()
+
+    def start(self, channel_id: str) -> bool:
+        with self._lock:
+            if channel_id in self._channels:
+                return False
+            self._channels.add(channel_id)
+            return True
+
+    def done(self, channel_id: str) -> None:
+        with self._lock:
+            self._channels.discard(channel_id)
+
+
+def digest_for(deps: Deps, channel_id: str, building: Building | None = None) -> Outcome | None:
+    """One subscription's daily job. The subscription is re-read, so an unsubscribed channel gets
+    nothing even before the scheduler's next sync removes the job."""
+    subscription = deps.store.subscription(channel_id)
+    if subscription is None:
+        return None
+    return _digest_guarded(deps, subscription, building or Building())
+
+
+def digest_catch_up(
+    deps: Deps,
+    subscriptions: Iterable[DigestSubscription] | None = None,
+    building: Building | None = None,
+) -> dict[str, Outcome]:
+    """Post every digest due today that nobody has posted yet (at start and on every sync)."""
+    chosen = deps.store.subscriptions() if subscriptions is None else subscriptions
+    building = building or Building()
+    return {sub.channel_id: _digest_guarded(deps, sub, building) for sub in chosen}
+
+
+def _digest_guarded(deps: Deps, subscription: DigestSubscription, building: Building) -> Outcome:
+    """One channel's failure never stops the other channels' digests."""
+    channel = subscription.channel_id
+    if not building.start(channel):
+        return Outcome.IN_PROGRESS
+    try:
+        return run_scheduled(deps, subscription)
+    except Exception:
+        log.exception("digest for %s failed", channel)
+        return Outcome.FAILED
+    finally:
+        building.done(channel)

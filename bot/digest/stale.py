@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.cartrover.models import Flag, Order
-from bot.deps import OrderService
+from bot.cartrover.service import OrderService
 from bot.orderref import OrderRefError, validate_ref
 from bot.settings import Matcher, Settings
 

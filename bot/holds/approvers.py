@@ -1,7 +1,8 @@
-"""Who may approve or withdraw a hold request (interface §3.2, reliability R2, R3).
+"""Who may approve or withdraw a hold request.
 
-Fails closed: with no ``APPROVERS`` nobody may approve. User groups (``S…``) are expanded through
-an injected lookup (``usergroups.users.list``) and cached briefly.
+Fails closed: with no ``APPROVERS`` nobody may approve. The requester may not approve their own
+request unless ``ALLOW_SELF_APPROVAL``, but may withdraw it. User groups (``S…``) are expanded
+through an injected lookup (``usergroups.users.list``) and cached briefly.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+
+from bot.holds.rules import Refused
 
 __all__ = ["Approvers"]
 
@@ -41,21 +44,21 @@ class Approvers:
             return True
         return any(user_id in self._members(group) for group in self.groups)
 
-    def refusal_to_approve(self, user_id: str, requester: str) -> str | None:
+    def refusal_to_approve(self, user_id: str, requester: str) -> Refused | None:
         """Why ``user_id`` may not approve a request by ``requester``; None when they may."""
         if not self.users and not self.groups:
-            return "Nobody may approve holds yet: APPROVERS is not set for this bot."
+            return Refused.NO_APPROVERS
         if not self.is_approver(user_id):
-            return "You are not an approver for holds (ask an admin to add you to APPROVERS)."
+            return Refused.NOT_APPROVER
         if user_id == requester and not self.allow_self_approval:
-            return "You asked for this hold, so a second person must approve it."
+            return Refused.OWN_REQUEST
         return None
 
-    def refusal_to_reject(self, user_id: str, requester: str) -> str | None:
+    def refusal_to_reject(self, user_id: str, requester: str) -> Refused | None:
         """The requester may withdraw; approvers may reject; nobody else."""
         if user_id == requester or self.is_approver(user_id):
             return None
-        return "Only an approver or the person who asked can reject this hold request."
+        return Refused.MAY_NOT_REJECT
 
     def _members(self, group: str) -> frozenset[str]:
         now = self._monotonic()

@@ -24,9 +24,10 @@ from datetime import datetime, timedelta
 
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
-from bot.deps import Deps
-from bot.holds.requests import why_not_holdable
-from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
+from bot.cartrover.service import OrderService
+from bot.holds.rules import why_not_holdable
+from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
+from bot.times import Clock
 
 __all__ = ["ORPHANED_AFTER", "VERIFY_BATCH", "execute", "final_state", "unfinished"]
 
@@ -36,6 +37,15 @@ log = logging.getLogger(__name__)
 # per-call deadline is far shorter), so another process may finish it by re-reading.
 ORPHANED_AFTER = timedelta(minutes=5)
 VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at once)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What running a request uses."""
+
+    orders: OrderService
+    store: Store
+    clock: Clock
 
 
 @dataclass(frozen=True)
@@ -57,13 +67,13 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
     return RequestState.DONE
 
 
-def unfinished(deps: Deps) -> list[HoldRequest]:
+def unfinished(store: Store, clock: Clock) -> list[HoldRequest]:
     """Executing requests that nobody has touched for :data:`ORPHANED_AFTER`: their process died,
     so resume them with :func:`execute`. A request still progressing belongs to a live process;
     a second runner there would pace against CartRover with a second bucket."""
-    now = deps.clock.now()
+    now = clock.now()
     orphaned = []
-    for request in deps.store.requests_in_state(RequestState.EXECUTING):
+    for request in store.requests_in_state(RequestState.EXECUTING):
         stamps = [item.updated_at for item in request.items if item.updated_at is not None]
         last = max([*stamps, request.decided_at or request.created_at])
         if now - last >= ORPHANED_AFTER:
@@ -72,15 +82,20 @@ def unfinished(deps: Deps) -> list[HoldRequest]:
 
 
 def execute(
-    deps: Deps, request_id: int, on_progress: Callable[[HoldRequest], None] | None = None
+    orders: OrderService,
+    store: Store,
+    clock: Clock,
+    request_id: int,
+    on_progress: Callable[[HoldRequest], None] | None = None,
 ) -> HoldRequest | None:
     """Run every item of an approved request; finish the request when all items are final."""
-    request = deps.store.get_request(request_id)
+    run = _Run(orders, store, clock)
+    request = run.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
         return request
 
     def progress() -> None:
-        refreshed = deps.store.get_request(request_id)
+        refreshed = run.store.get_request(request_id)
         if refreshed is not None and on_progress is not None:
             on_progress(refreshed)
 
@@ -88,68 +103,68 @@ def execute(
     for start in range(0, len(todo), VERIFY_BATCH):
         sent: list[_Sent] = []
         for item in todo[start : start + VERIFY_BATCH]:
-            changed, outcome = _send(deps, request, item)
+            changed, outcome = _send(run, request, item)
             if outcome is not None:
                 sent.append(outcome)
             if changed:
                 progress()
         if sent:
-            _verify(deps, request, sent)
+            _verify(run, request, sent)
             progress()
-    return _finish_request(deps, request_id)
+    return _finish_request(run, request_id)
 
 
-def _finish_request(deps: Deps, request_id: int) -> HoldRequest | None:
-    request = deps.store.get_request(request_id)
+def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
+    request = run.store.get_request(request_id)
     if request is None or any(not item.state.is_final for item in request.items):
         return request  # an item still in flight elsewhere; a later resume finishes it
     state = final_state(request.items)
-    now = deps.clock.now()
-    if deps.store.decide(request_id, to=state, actor=None, at=now, expect=RequestState.EXECUTING):
-        deps.store.audit(
+    now = run.clock.now()
+    if run.store.decide(request_id, to=state, actor=None, at=now, expect=RequestState.EXECUTING):
+        run.store.audit(
             AuditEntry(at=now, event="finished", request_id=request_id, detail=state.value)
         )
-    return deps.store.get_request(request_id)
+    return run.store.get_request(request_id)
 
 
-def _send(deps: Deps, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent | None]:
+def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent | None]:
     """Re-read one order and send its cancel if it still needs one. Returns whether this call
     changed the item, and what the cancel call said (None: no cancel to verify)."""
     ref = item.cust_ref
     if item.state is ItemState.SENDING:
         stamp = item.updated_at
-        if stamp is not None and deps.clock.now() - stamp < ORPHANED_AFTER:
+        if stamp is not None and run.clock.now() - stamp < ORPHANED_AFTER:
             return False, None  # another process is sending it right now
         return False, _Sent(ref, False, "the bot restarted while this cancel was in flight")
-    order = deps.cartrover.get_orders([ref], _created([item])).get(ref)
+    order = run.orders.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):
         detail = f"not found in CartRover: {order.message}"
-        return _finish(deps, request, ref, ItemState.SKIPPED, detail, _pids(order)), None
+        return _finish(run, request, ref, ItemState.SKIPPED, detail, _pids(order)), None
     if not isinstance(order, Order):
         error = order or CartRoverError("no answer")
-        _audit_error(deps, request, ref, "re-read before cancel", error)
+        _audit_error(run, request, ref, "re-read before cancel", error)
         detail = f"could not re-read the order: {error.message}"
-        return _finish(deps, request, ref, ItemState.FAILED, detail, _pids(error)), None
+        return _finish(run, request, ref, ItemState.FAILED, detail, _pids(error)), None
     reason = why_not_holdable(order)
     if reason is not None:
         # Only while still queued: if another runner has meanwhile sent this order's cancel,
         # "already sending-canceled" is its own doing, and its outcome must stand.
-        return _finish(deps, request, ref, ItemState.SKIPPED, reason, ()), None
-    if not deps.store.start_item(request.id, ref, deps.clock.now()):
+        return _finish(run, request, ref, ItemState.SKIPPED, reason, ()), None
+    if not run.store.start_item(request.id, ref, run.clock.now()):
         return False, None  # another worker or process won this item
-    return True, _cancel(deps, request, ref)
+    return True, _cancel(run, request, ref)
 
 
-def _cancel(deps: Deps, request: HoldRequest, ref: str) -> _Sent:
+def _cancel(run: _Run, request: HoldRequest, ref: str) -> _Sent:
     """Send the cancel once and say what came back; never raises for CartRover's sake."""
     try:
-        reply = deps.cartrover.cancel_sending(ref)
+        reply = run.orders.cancel_sending(ref)
     except CartRoverError as exc:
-        _audit_error(deps, request, ref, "cancel sending", exc)
+        _audit_error(run, request, ref, "cancel sending", exc)
         if isinstance(exc, ConnectionFailed) and exc.request_sent:
             return _Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
         return _Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
-    _audit_answer(deps, request, ref, reply)
+    _audit_answer(run, request, ref, reply)
     pids = (reply.process_id,) if reply.process_id else ()
     if reply.outcome is CancelOutcome.ACCEPTED:
         return _Sent(ref, False, "", pids)
@@ -158,14 +173,14 @@ def _cancel(deps: Deps, request: HoldRequest, ref: str) -> _Sent:
     return _Sent(ref, False, "CartRover's answer to the cancel could not be read", pids)
 
 
-def _verify(deps: Deps, request: HoldRequest, sent: Sequence[_Sent]) -> None:
+def _verify(run: _Run, request: HoldRequest, sent: Sequence[_Sent]) -> None:
     """Re-read every order whose cancel was sent and record each outcome."""
-    read = deps.cartrover.get_orders([s.ref for s in sent], _created(request.items))
+    read = run.orders.get_orders([s.ref for s in sent], _created(request.items))
     for s in sent:
         order = read.get(s.ref)
         if not isinstance(order, Order):
             error = order or CartRoverError("no answer")
-            _audit_error(deps, request, s.ref, "verify", error)
+            _audit_error(run, request, s.ref, "verify", error)
             state = ItemState.NOT_CONFIRMED
             detail = f"could not re-read to verify ({error.message})"
         elif order.is_sending_canceled or order.order_status == "canceled":
@@ -175,7 +190,7 @@ def _verify(deps: Deps, request: HoldRequest, sent: Sequence[_Sent]) -> None:
         else:
             state, detail = ItemState.NOT_CONFIRMED, f"CartRover still shows {order.status_words}"
         text = f"{s.context}; {detail}" if s.context else detail
-        _finish(deps, request, s.ref, state, text, s.process_ids, expect=ItemState.SENDING)
+        _finish(run, request, s.ref, state, text, s.process_ids, expect=ItemState.SENDING)
 
 
 def _created(items: Iterable[HoldItem]) -> dict[str, datetime]:
@@ -187,7 +202,7 @@ def _pids(error: CartRoverError) -> tuple[str, ...]:
 
 
 def _finish(
-    deps: Deps,
+    run: _Run,
     request: HoldRequest,
     ref: str,
     state: ItemState,
@@ -196,12 +211,12 @@ def _finish(
     *,
     expect: ItemState = ItemState.QUEUED,
 ) -> bool:
-    now = deps.clock.now()
-    changed = deps.store.finish_item(
+    now = run.clock.now()
+    changed = run.store.finish_item(
         request.id, ref, state=state, detail=detail, process_ids=pids, at=now, expect=expect
     )
     if changed:
-        deps.store.audit(
+        run.store.audit(
             AuditEntry(
                 at=now,
                 event="outcome",
@@ -215,10 +230,10 @@ def _finish(
     return changed
 
 
-def _audit_answer(deps: Deps, request: HoldRequest, ref: str, reply: CancelReply) -> None:
-    deps.store.audit(
+def _audit_answer(run: _Run, request: HoldRequest, ref: str, reply: CancelReply) -> None:
+    run.store.audit(
         AuditEntry(
-            at=deps.clock.now(),
+            at=run.clock.now(),
             event="cancel_answer",
             request_id=request.id,
             cust_ref=ref,
@@ -228,12 +243,10 @@ def _audit_answer(deps: Deps, request: HoldRequest, ref: str, reply: CancelReply
     )
 
 
-def _audit_error(
-    deps: Deps, request: HoldRequest, ref: str, step: str, exc: CartRoverError
-) -> None:
-    deps.store.audit(
+def _audit_error(run: _Run, request: HoldRequest, ref: str, step: str, exc: CartRoverError) -> None:
+    run.store.audit(
         AuditEntry(
-            at=deps.clock.now(),
+            at=run.clock.now(),
             event="cartrover_error",
             request_id=request.id,
             cust_ref=ref,

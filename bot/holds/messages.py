@@ -16,13 +16,21 @@ from bot.blocks.message import (
     lines_within,
     section,
 )
-from bot.holds.requests import MANUAL_FALLBACK
+from bot.holds.outcomes import Asked, Posting
+from bot.holds.requests import Refusal
+from bot.holds.rules import MANUAL_FALLBACK, Refused
 from bot.ids import APPROVE_HOLD, REJECT_HOLD
 from bot.mrkdwn import code, date_token, escape, one_line, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 
-__all__ = ["decision_note", "hold_message", "pending_message"]
+__all__ = [
+    "asked_message",
+    "decision_note",
+    "hold_message",
+    "pending_message",
+    "refusal_message",
+]
 
 _ITEM_WORDS = {
     ItemState.QUEUED: "waiting",
@@ -195,3 +203,62 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
     title = f"*Open hold requests ({len(requests)})*\n"
     text = title + lines_within(rows, limit=SECTION_LIMIT - len(title))
     return Message(text=f"{len(requests)} open hold request(s)", blocks=[section(text)])
+
+
+_REFUSALS = {
+    Refused.NO_APPROVERS: "Nobody may approve holds yet: APPROVERS is not set for this bot.",
+    Refused.NOT_APPROVER: (
+        "You are not an approver for holds (ask an admin to add you to APPROVERS)."
+    ),
+    Refused.OWN_REQUEST: "You asked for this hold, so a second person must approve it.",
+    Refused.MAY_NOT_REJECT: (
+        "Only an approver or the person who asked can reject this hold request."
+    ),
+    Refused.EXPIRED: "This hold request has expired; nothing was sent. Ask for a new one.",
+    Refused.OTHER_WORKSPACE: "This button belongs to another workspace.",
+    Refused.BAD_VALUE: "This button carries no valid request number, so nothing was done.",
+    Refused.NO_SUCH_REQUEST: "I have no record of this hold request.",
+    Refused.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
+}
+
+
+def refusal_message(refusal: Refusal) -> Message:
+    """What the clicker is told when a click changed nothing."""
+    request = refusal.request
+    if refusal.reason is Refused.ALREADY_DECIDED and request is not None:
+        by = f" by {user(request.decided_by)}" if request.decided_by else ""
+        text = f"This hold request was already {request.state.value}{by}."
+    else:
+        text = _REFUSALS.get(refusal.reason, "Nothing was done.")
+    return Message.note(text)
+
+
+def asked_message(asked: Asked, now: datetime) -> Message:
+    """What the requester is told after asking for a hold."""
+    left_out = [f"{code(ref)}: {escape(why)}" for ref, why in asked.refused]
+    where = f"<#{asked.channel_id}>"
+    posted = asked.posted
+    if posted is None:
+        text = "Nothing was requested, because:\n" + "\n".join(left_out)
+        if asked.others_holdable:
+            text += "\nRun the command again without these orders."
+    elif posted.outcome is Posting.FAILED:
+        advice = posted.advice or "Slack did not accept it."
+        text = f"I could not post the hold request in {where}. {advice}"
+    elif posted.outcome is Posting.IN_DOUBT:
+        request = posted.request
+        text = (
+            f"Slack did not answer when I posted hold request #{request.id} in {where}, so it "
+            "may have been posted. Check the channel: if the request is there, approvers can "
+            f"use it as usual. If it is not, it expires {date_token(request.expires_at)} and its "
+            "orders can be requested again then."
+        )
+    else:
+        request = posted.request
+        text = (
+            f"Hold request #{request.id} for {len(request.items)} order(s) is posted in "
+            f"{where}; it needs an approver's click."
+        )
+        if left_out:
+            text += f"\nLeft out ({len(left_out)}):\n" + lines_within(left_out, 2000)
+    return Message.note(text)

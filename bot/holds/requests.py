@@ -1,111 +1,110 @@
-"""Hold use cases: check orders, open a request, decide it (one winner), expire it.
+"""Hold requests as the store keeps them: read the orders for a new one, open it, find the one a
+click names, decide it (one winner), expire the overdue.
 
-Running an approved request — re-read, cancel once, verify — is :mod:`bot.holds.execution`.
+Each function takes only what it uses (the orders, the store, the clock, the approvers), never the
+whole bundle, and answers with data: a request, or a :class:`Refusal` saying why nothing changed,
+which :mod:`bot.holds.messages` turns into words. Every refusal and decision is audited here.
+Running an approved request is :mod:`bot.holds.execution`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bot.cartrover.errors import (
-    AuthenticationFailed,
-    CartRoverError,
-    ConnectionFailed,
-    OrderNotFound,
-    RateLimited,
-    Unavailable,
-)
-from bot.cartrover.models import Flag, Order
-from bot.deps import Deps
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.cartrover.errors import CartRoverError
+from bot.cartrover.models import Order
+from bot.cartrover.service import OrderService
+from bot.holds.approvers import Approvers
+from bot.holds.rules import Refused, unread_reason, why_not_holdable
+from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
+from bot.times import Clock
 
 __all__ = [
-    "MANUAL_FALLBACK",
+    "Checked",
+    "Click",
     "Decision",
+    "Refusal",
+    "Refused",
     "approve",
     "check_orders",
     "expire_due",
+    "find_clicked",
     "open_request",
-    "refuse",
     "reject",
-    "unread_reason",
-    "why_not_holdable",
 ]
 
 log = logging.getLogger(__name__)
 
-EXPIRED = "This hold request has expired; nothing was sent. Ask for a new one."
-MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
-
 
 @dataclass(frozen=True)
-class Decision:
-    """What a click achieved: ``ok`` or a message saying why not (shown ephemerally)."""
+class Refusal:
+    """A click that changed nothing, and the request as it stands now (if there is one)."""
 
-    ok: bool
-    message: str = ""
+    reason: Refused
     request: HoldRequest | None = None
 
 
-def why_not_holdable(order: Order) -> str | None:
-    """None if sending can be canceled; else the reason in words."""
-    if order.order_status != "new":
-        return f"it is {order.status_words}, not New: too late to cancel sending here"
-    if order.sending_canceled is Flag.YES:
-        return "sending is already canceled"
-    if order.sending_canceled is not Flag.NO:
-        return (
-            f"CartRover sent an unexpected sending_canceled value ({order.raw_sending_canceled!r})"
-        )
-    return None
+Decision = HoldRequest | Refusal  # the decided request, or why not
 
 
-def unread_reason(error: CartRoverError) -> str:
-    """Why an order could not be read, in words."""
-    if isinstance(error, OrderNotFound):
-        return f"CartRover does not know it ({error.message})"
-    if isinstance(error, AuthenticationFailed):
-        return "CartRover refused the bot's API credentials (an admin should check them)"
-    if isinstance(error, ConnectionFailed | Unavailable | RateLimited):
-        return f"CartRover did not answer about it ({error.message}); try again later"
-    return f"CartRover said: {error.message}"
+@dataclass(frozen=True)
+class Click:
+    """A click on a hold card, as Slack described it."""
+
+    user: str
+    team: str | None
+    request_id: int | None  # the button's number; None when its value is not one
+    channel_id: str
+    message_ts: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The orders of a new request, read: the holdable ones, and why each other one is not."""
+
+    holdable: list[Order] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (order, reason in words)
+
+    @property
+    def created(self) -> dict[str, datetime]:
+        return {order.cust_ref: order.created_at for order in self.holdable if order.created_at}
 
 
 def check_orders(
-    deps: Deps, refs: Sequence[str], created: Mapping[str, datetime] | None = None
-) -> tuple[list[Order], list[tuple[str, str]]]:
-    """Read the orders (with as few calls as ``created`` times allow); return the holdable ones
-    and (ref, reason) for the rest."""
-    good: list[Order] = []
-    bad: list[tuple[str, str]] = []
-    for ref, order in deps.cartrover.get_orders(refs, created).items():
+    orders: OrderService, refs: Sequence[str], created: Mapping[str, datetime] | None = None
+) -> Checked:
+    """Read the orders (with as few calls as the known ``created`` times allow) and sort them."""
+    checked = Checked()
+    for ref, order in orders.get_orders(refs, created).items():
         if isinstance(order, CartRoverError):
-            bad.append((ref, unread_reason(order)))
+            checked.refused.append((ref, unread_reason(order)))
             continue
         reason = why_not_holdable(order)
         if reason is None:
-            good.append(order)
+            checked.holdable.append(order)
         else:
-            bad.append((ref, reason))
-    return good, bad
+            checked.refused.append((ref, reason))
+    return checked
 
 
 def open_request(
-    deps: Deps,
+    store: Store,
+    clock: Clock,
     *,
+    ttl: timedelta,
     requester: str,
     channel_id: str,
     reason: str,
-    refs: list[str],
+    refs: Sequence[str],
     source: str,
     order_created: Mapping[str, datetime] | None = None,
 ) -> HoldRequest:
-    now = deps.clock.now()
-    ttl = timedelta(hours=deps.settings.hold_request_ttl_hours)
-    request = deps.store.create_request(
+    """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order."""
+    now = clock.now()
+    request = store.create_request(
         requester=requester,
         channel_id=channel_id,
         reason=reason,
@@ -115,7 +114,7 @@ def open_request(
         source=source,
         order_created=order_created,
     )
-    deps.store.audit(
+    store.audit(
         AuditEntry(
             at=now,
             event="requested",
@@ -127,56 +126,109 @@ def open_request(
     return request
 
 
-def refuse(deps: Deps, request: HoldRequest, user: str, why: str) -> Decision:
-    deps.store.audit(
-        AuditEntry(
-            at=deps.clock.now(), event="refused", actor=user, request_id=request.id, detail=why
-        )
-    )
-    return Decision(False, why, request)
+def find_clicked(
+    store: Store, clock: Clock, click: Click, *, team_id: str | None
+) -> HoldRequest | Refusal:
+    """The request a click is about, if the click may be about it: this workspace's, a valid
+    number, a request that exists, on its own card. A request whose post went unanswered adopts
+    the card it is clicked on (only the bot posts buttons carrying that request's number)."""
+    request = store.get_request(click.request_id) if click.request_id is not None else None
+    if team_id and click.team != team_id:
+        return _refuse(store, clock, click.user, Refused.OTHER_WORKSPACE, request)
+    if click.request_id is None:
+        return _refuse(store, clock, click.user, Refused.BAD_VALUE, None)
+    if request is None:
+        return _refuse(store, clock, click.user, Refused.NO_SUCH_REQUEST, None)
+    if request.message_ts is None:
+        request = _adopt_card(store, clock, request, click)
+    if (click.channel_id, click.message_ts) != (request.channel_id, request.message_ts):
+        return _refuse(store, clock, click.user, Refused.WRONG_MESSAGE, request)
+    return request
 
 
-def approve(deps: Deps, request: HoldRequest, user: str) -> Decision:
-    """Authorise and take the single winning decision; the caller then runs :func:`execute`."""
-    why = deps.approvers.refusal_to_approve(user, request.requester)
-    if why:
-        return refuse(deps, request, user, why)
-    return _decide(deps, request, user, RequestState.EXECUTING, "approved")
-
-
-def reject(deps: Deps, request: HoldRequest, user: str) -> Decision:
-    why = deps.approvers.refusal_to_reject(user, request.requester)
-    if why:
-        return refuse(deps, request, user, why)
-    event = "withdrawn" if user == request.requester else "rejected"
-    return _decide(deps, request, user, RequestState.REJECTED, event)
-
-
-def _decide(deps: Deps, request: HoldRequest, user: str, to: RequestState, event: str) -> Decision:
-    now = deps.clock.now()
-    if now >= request.expires_at and request.state.is_open:
-        if deps.store.decide(request.id, to=RequestState.EXPIRED, actor=None, at=now):
-            deps.store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
-        refused = refuse(deps, request, user, EXPIRED)
-        return Decision(False, refused.message, deps.store.get_request(request.id))
-    if not deps.store.decide(request.id, to=to, actor=user, at=now):
-        current = deps.store.get_request(request.id) or request
-        by = f" by <@{current.decided_by}>" if current.decided_by else ""
-        why = f"This hold request was already {current.state.value}{by}."
-        deps.store.audit(
+def _adopt_card(store: Store, clock: Clock, request: HoldRequest, click: Click) -> HoldRequest:
+    if not click.message_ts or click.channel_id != request.channel_id:
+        return request
+    if store.adopt_message(request.id, click.channel_id, click.message_ts):
+        now = clock.now()
+        store.mark_rendered(request.id, RequestState.PENDING, now)  # as it was posted
+        store.audit(
             AuditEntry(
-                at=now, event="duplicate_click", actor=user, request_id=request.id, detail=why
+                at=now,
+                event="card_found",
+                request_id=request.id,
+                detail=f"the unconfirmed post is message {click.message_ts} in {click.channel_id}",
             )
         )
-        return Decision(False, why, current)
-    deps.store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id))
-    return Decision(True, "", deps.store.get_request(request.id))
+    return store.get_request(request.id) or request
 
 
-def expire_due(deps: Deps) -> list[HoldRequest]:
-    """Expire overdue pending requests; return those this call expired (to update messages)."""
-    now = deps.clock.now()
-    expired = deps.store.expire_due(now)
+def approve(
+    store: Store, clock: Clock, approvers: Approvers, request: HoldRequest, user: str
+) -> Decision:
+    """Authorise and take the single winning decision; the caller then runs the request."""
+    why = approvers.refusal_to_approve(user, request.requester)
+    if why is not None:
+        return _refuse(store, clock, user, why, request)
+    return _decide(store, clock, request, user, RequestState.EXECUTING, "approved")
+
+
+def reject(
+    store: Store, clock: Clock, approvers: Approvers, request: HoldRequest, user: str
+) -> Decision:
+    """An approver rejects, or the requester withdraws."""
+    why = approvers.refusal_to_reject(user, request.requester)
+    if why is not None:
+        return _refuse(store, clock, user, why, request)
+    event = "withdrawn" if user == request.requester else "rejected"
+    return _decide(store, clock, request, user, RequestState.REJECTED, event)
+
+
+def _decide(
+    store: Store, clock: Clock, request: HoldRequest, user: str, to: RequestState, event: str
+) -> Decision:
+    now = clock.now()
+    if now >= request.expires_at and request.state.is_open:
+        if store.decide(request.id, to=RequestState.EXPIRED, actor=None, at=now):
+            store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+        current = store.get_request(request.id) or request
+        return _refuse(store, clock, user, Refused.EXPIRED, current)
+    if not store.decide(request.id, to=to, actor=user, at=now):
+        current = store.get_request(request.id) or request
+        by = f" by {current.decided_by}" if current.decided_by else ""
+        store.audit(
+            AuditEntry(
+                at=now,
+                event="duplicate_click",
+                actor=user,
+                request_id=request.id,
+                detail=f"already {current.state.value}{by}",
+            )
+        )
+        return Refusal(Refused.ALREADY_DECIDED, current)
+    store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id))
+    return store.get_request(request.id) or request
+
+
+def _refuse(
+    store: Store, clock: Clock, user: str, why: Refused, request: HoldRequest | None
+) -> Refusal:
+    store.audit(
+        AuditEntry(
+            at=clock.now(),
+            event="refused",
+            actor=user or None,
+            request_id=request.id if request else None,
+            detail=why.value,
+        )
+    )
+    return Refusal(why, request)
+
+
+def expire_due(store: Store, clock: Clock) -> list[HoldRequest]:
+    """Expire overdue pending requests; return those this call expired (to update their cards)."""
+    now = clock.now()
+    expired = store.expire_due(now)
     for request in expired:
-        deps.store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+        store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
     return expired

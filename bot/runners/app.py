@@ -18,8 +18,9 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 import handlers
-from bot.deps import Deps, OrderService
-from bot.holds import announce
+from bot.cartrover.service import OrderService
+from bot.deps import Deps
+from bot.holds import flow
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
@@ -227,7 +228,7 @@ class Runtime:
     def resume_in_background(self) -> None:
         """Finish, on the worker pool, approved holds a stopped process left (never resends)."""
         self.deps.workers.submit(
-            lambda: announce.resume_unfinished(self.deps),
+            lambda: flow.resume_unfinished(self.deps),
             what="resume unfinished holds",
             lane=Lane.DECISIONS,
         )

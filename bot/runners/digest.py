@@ -14,8 +14,9 @@ from collections.abc import Callable
 from bot.blocks.text import render
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
-from bot.digest.messages import digest_message
-from bot.digest.schedule import NOW_TITLE, build_report, compose
+from bot.digest.messages import NOW_TITLE, digest_message
+from bot.digest.post import compose
+from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
 from bot.settings import ConfigError, Settings
 from bot.slackio import SetupProblem, SlackFailed, SlackPoster, make_web_client

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -27,8 +28,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.deps import Deps
-from bot.digest import jobs, schedule
-from bot.digest.schedule import Outcome
+from bot.digest import schedule
+from bot.digest.schedule import Building, Outcome
+from bot.holds import flow
 from bot.settings import parse_hhmm, parse_zone
 from bot.store.base import DigestSubscription
 
@@ -48,8 +50,21 @@ JOB_DEFAULTS: dict[str, Any] = {"misfire_grace_time": 3600, "coalesce": True, "m
 MAINTENANCE_SECONDS = 60
 DIGEST_SYNC_SECONDS = 60
 DIGEST_JOB_PREFIX = "digest:"
-# Per scheduler (so per process): the digests being built right now (see jobs.Building).
-_BUILDING: weakref.WeakKeyDictionary[BaseScheduler, jobs.Building] = weakref.WeakKeyDictionary()
+# Per scheduler (so per process): the digests being built right now (see schedule.Building).
+_BUILDING: weakref.WeakKeyDictionary[BaseScheduler, Building] = weakref.WeakKeyDictionary()
+
+
+def guarded(name: str, body: Callable[[], object]) -> Callable[[], None]:
+    """Wrap a job so one failure is logged with its name and the next run still happens."""
+
+    def run() -> None:
+        try:
+            body()
+        except Exception:
+            log.exception("scheduled job %s failed", name)
+
+    run.__name__ = run.__qualname__ = name  # APScheduler logs the qualified name
+    return run
 
 
 def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
@@ -57,7 +72,7 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler: BaseScheduler = cls(timezone=UTC, job_defaults=dict(JOB_DEFAULTS))
     scheduler.add_job(
-        jobs.guarded("maintenance", lambda: jobs.maintenance(deps)),
+        guarded("maintenance", lambda: flow.maintain(deps)),
         "interval",
         seconds=MAINTENANCE_SECONDS,
         id="maintenance",
@@ -67,7 +82,7 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
     )
     schedule.subscribe_default(deps)
     scheduler.add_job(
-        jobs.guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps)),
+        guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps)),
         "interval",
         seconds=DIGEST_SYNC_SECONDS,
         id="digest-sync",
@@ -92,7 +107,7 @@ def _job_name(subscription: DigestSubscription) -> str:
 def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
     """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
     subscriptions = deps.store.subscriptions()
-    building = _BUILDING.setdefault(scheduler, jobs.Building())
+    building = _BUILDING.setdefault(scheduler, Building())
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:
         try:
@@ -109,9 +124,9 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
     existing = {job.id for job in scheduler.get_jobs()}
     for job_id, (subscription, trigger) in wanted.items():
         if job_id not in existing:
-            body = partial(jobs.digest_for, deps, subscription.channel_id, building)
+            body = partial(schedule.digest_for, deps, subscription.channel_id, building)
             scheduler.add_job(
-                jobs.guarded(job_id, body),
+                guarded(job_id, body),
                 trigger,
                 id=job_id,
                 name=_job_name(subscription),
@@ -119,7 +134,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
                 **JOB_DEFAULTS,
             )
             log.info("scheduled %s", _job_name(subscription))
-    return jobs.digest_catch_up(deps, [sub for sub, _ in wanted.values()], building)
+    return schedule.digest_catch_up(deps, [sub for sub, _ in wanted.values()], building)
 
 
 def scheduler_state(scheduler: BaseScheduler | None) -> str:

@@ -32,8 +32,11 @@ from bot.dev.sandbox import (
     OrderBook,
     SandboxServer,
 )
-from bot.digest import jobs, schedule
+from bot.digest import schedule
+from bot.digest.post import post_now
+from bot.holds import flow
 from bot.runners.app import Runtime
+from bot.runners.scheduler import guarded
 from bot.runners.wsgi import bolt_request
 from bot.settings import Settings
 from bot.times import FrozenClock
@@ -182,12 +185,12 @@ class World:
 
     def run_scheduled_jobs(self) -> None:
         """The scheduler's periodic bodies: expire overdue holds, post any digest that is due."""
-        jobs.guarded("maintenance", lambda: jobs.maintenance(self.deps))()
-        jobs.guarded("digest catch-up", lambda: jobs.digest_catch_up(self.deps))()
+        guarded("maintenance", lambda: flow.maintain(self.deps))()
+        guarded("digest catch-up", lambda: schedule.digest_catch_up(self.deps))()
 
     def post_digest(self) -> str:
         """Post the digest of stale test orders in the demo channel now; its ``ts``."""
-        return schedule.post_now(self.deps, CHANNEL_ID)
+        return post_now(self.deps, CHANNEL_ID)
 
     # -- the end
 

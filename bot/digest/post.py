@@ -1,0 +1,42 @@
+"""The one module that posts digests: a channel's message with a fresh snapshot behind its
+"Request hold for all" button, and ``digest now``, which posts outside the daily claim."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.blocks.message import Message
+from bot.deps import Deps
+from bot.digest.messages import NOW_TITLE, digest_message
+from bot.digest.report import build_report
+from bot.digest.stale import StaleReport
+from bot.slackio import Poster
+from bot.store.base import Store
+
+__all__ = ["compose", "post", "post_now"]
+
+
+def compose(
+    store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+) -> Message:
+    """The message for ``channel_id``, with a fresh snapshot of its orders behind the button."""
+    snapshot_id = None
+    if report.hold_refs:
+        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now, report.hold_created)
+    return digest_message(report, title, snapshot_id)
+
+
+def post(
+    poster: Poster, store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+) -> str:
+    """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``."""
+    message = compose(store, report, channel_id, title, now)
+    return poster.post(channel_id, message.text, message.blocks)
+
+
+def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> str:
+    """``digest now``: build (unless given) and post to ``channel_id``; no claim. Returns ts."""
+    now = deps.clock.now()
+    if report is None:
+        report = build_report(deps.settings, deps.cartrover, now)
+    return post(deps.poster, deps.store, report, channel_id, NOW_TITLE, now)
