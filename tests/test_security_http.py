@@ -224,6 +224,20 @@ def test_a_response_url_that_redirects_is_not_followed(harness: Harness, sink: S
     assert sink.seen == []
 
 
+def test_a_verified_click_whose_response_url_redirects_gets_no_post_elsewhere(
+    harness: Harness, sink: Sink
+) -> None:
+    """The same for a click: the refusal is not carried to the redirect's target host."""
+    request = harness.open_hold(STALE_TEST_REF)
+    harness.wait_reply()  # the requester's confirmation, before response_urls start redirecting
+    harness.slack.webhook_redirect = sink.url("/stolen")
+    harness.click(ids.APPROVE_HOLD, request, STRANGER)
+    (ephemeral,) = harness.slack.wait_for("chat.postEphemeral")
+    assert ephemeral.body["user"] == STRANGER
+    assert sink.seen == []
+    assert harness.request(request.id).state is RequestState.PENDING
+
+
 def test_https_hooks_host_and_the_configured_api_host_are_the_only_ones_allowed() -> None:
     """Slack's hooks host over https, or the origin of SLACK_API_URL; nothing else."""
     from bot.slackio import ResponseUrls
