@@ -19,108 +19,84 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
-from slack_sdk.signature import SignatureVerifier
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SECRET = "bench-signing-secret-0123456789"
-TOKEN = "xoxb-1111-2222-fakefakefake"
 
 
 def _world(latency: float, ready: Any, stop: Any) -> None:
-    """Process A: the CartRover sandbox (slow) and the fake Slack Web API."""
-    from bot.dev.sandbox import OrderBook, SandboxServer
-    from bot.times import SystemClock
-    from tests.fakes.slack import FakeSlack
+    """Process A: the CartRover sandbox (slow) and the local Slack Web API."""
+    from bot.dev.loopback.world import LoopbackWorld
 
-    slack = FakeSlack(TOKEN).start()
-    sandbox = SandboxServer(OrderBook.seeded(SystemClock()), capacity=100_000, refill_seconds=1e-4)
-    sandbox.faults.latency = latency
-    sandbox.start()
-    ready.put((slack.url, sandbox.url, slack.webhook("bench")))
+    world = LoopbackWorld(capacity=100_000, refill_seconds=1e-4).start()
+    world.sandbox.faults.latency = latency
+    ready.put((world.environment(), world.slack.webhook("bench")))
     stop.wait()
 
 
-def _server(kind: str, slack_url: str, sandbox_url: str, db: str, ready: Any, control: Any) -> None:
-    """Process B: the bot (or a bare bolt app) behind SlackWsgi on waitress, as `serve` runs it."""
+def _server(kind: str, env: dict[str, str], db: str, ready: Any, control: Any) -> None:
+    """Process B: the bot (or a bare bolt app) behind serve's WSGI app and server."""
     import logging
 
     from slack_bolt import Ack, App
 
-    from bot.cartrover.client import CartRoverClient
-    from bot.cartrover.pacing import LeakyBucket
     from bot.dev.loopback.server import ServerThread
-    from bot.runners.app import build_app, build_deps
+    from bot.dev.loopback.world import LoopbackBot
     from bot.runners.wsgi import SlackWsgi
     from bot.settings import Settings
     from bot.slackio import make_web_client
-    from bot.store import open_store
+    from bot.times import SystemClock
 
     logging.disable(logging.WARNING)
-    client = make_web_client(TOKEN, slack_url)
+    settings = Settings.load(
+        {**env, "SLACK_SIGNING_SECRET": SECRET, "DATABASE_URL": f"sqlite:///{db}"}
+    )
+    bot = None
     if kind == "bot":
-        settings = Settings.load(
-            {
-                "SLACK_BOT_TOKEN": TOKEN,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": slack_url,
-                "CARTROVER_API_URL": sandbox_url,
-                "CARTROVER_API_USER": "sandbox",
-                "CARTROVER_API_KEY": "sandbox-key",
-                "DATABASE_URL": f"sqlite:///{db}",
-            }
-        )
-        deps = build_deps(
-            settings,
-            web_client=client,
-            cartrover=CartRoverClient.from_settings(settings, bucket=LeakyBucket(100_000, 1e-4)),
-            store=open_store(settings.database_url),
-        )
-        app = build_app(deps, client)
+        bot = LoopbackBot(settings, SystemClock(), rate_limit=(100_000, 1e-4), threads=16)
+        url = bot.url
     else:
-        app = App(client=client, signing_secret=SECRET)
+        token = settings.slack_bot_token
+        assert token is not None
+        app = App(
+            client=make_web_client(token.get_secret_value(), settings.slack_api_url),
+            signing_secret=SECRET,
+        )
 
         @app.command("/cartrover")
         def only_ack(ack: Ack) -> None:
             ack()
 
-    server = ServerThread(SlackWsgi(app, lambda: (200, {}), signing_secret=SECRET), threads=16)
-    ready.put(server.url)
+        server = ServerThread(SlackWsgi(app, lambda: (200, {}), signing_secret=SECRET), threads=16)
+        url = server.url
+    ready.put(url)
     while control.get() == "idle?":  # answer once the background CartRover work has drained
-        while kind == "bot" and deps.workers.busy:
+        while bot is not None and bot.deps.workers.busy:
             time.sleep(0.05)
         ready.put("idle")
-    server.stop()
+    if bot is not None:
+        bot.stop()
+    else:
+        server.stop()
 
 
 def _load(url: str, webhook: str, requests: int, concurrency: int) -> dict[str, float]:
-    verifier = SignatureVerifier(SECRET)
+    from bot.dev.loopback.signing import SlackRequests
+
+    signed = SlackRequests(SECRET)
     clients = [httpx.Client(timeout=10) for _ in range(concurrency)]
 
     def one(i: int) -> float:
-        body = urlencode(
-            {
-                "command": "/cartrover",
-                "text": "status TS-1001 SHOP-48213",
-                "user_id": "UBENCH",
-                "channel_id": "CBENCH",
-                "team_id": "T0TEST",
-                "response_url": webhook,
-            }
+        body = signed.command(
+            "status TS-1001 SHOP-48213", user="UBENCH", channel="CBENCH", response_url=webhook
         )
-        ts = str(int(time.time()))
-        headers = {
-            "X-Slack-Request-Timestamp": ts,
-            "X-Slack-Signature": verifier.generate_signature(timestamp=ts, body=body),
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
         started = time.perf_counter()
         response = clients[i % concurrency].post(
-            f"{url}/slack/events", content=body, headers=headers
+            f"{url}/slack/events", content=body, headers=signed.headers(body)
         )
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
@@ -154,14 +130,12 @@ def main() -> None:
     stop, ready = ctx.Event(), ctx.Queue()
     world = ctx.Process(target=_world, args=(args.latency, ready, stop), daemon=True)
     world.start()
-    slack_url, sandbox_url, webhook = ready.get(timeout=60)
+    env, webhook = ready.get(timeout=60)
     servers = {}
     for kind in ("bare", "bot"):
         control, answers = ctx.Queue(), ctx.Queue()
         db = str(Path(tempfile.mkdtemp()) / "bench.db")
-        process = ctx.Process(
-            target=_server, args=(kind, slack_url, sandbox_url, db, answers, control), daemon=True
-        )
+        process = ctx.Process(target=_server, args=(kind, env, db, answers, control), daemon=True)
         process.start()
         servers[kind] = (answers.get(timeout=60), control, answers, process)
     runs: dict[str, list[dict[str, float]]] = {"bare": [], "bot": []}

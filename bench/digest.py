@@ -84,8 +84,8 @@ def _build(url: str) -> dict[str, Any]:
     """Build the digest once, as the scheduled job does (listing, classification, message)."""
     from bot.cartrover.client import CartRoverClient
     from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER
-    from bot.digest.messages import digest_message
-    from bot.digest.schedule import DIGEST_TITLE, build_report
+    from bot.digest.messages import DIGEST_TITLE, digest_message
+    from bot.digest.report import build_report
     from bot.settings import Settings
     from bot.times import SystemClock
 

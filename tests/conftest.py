@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.times import FrozenClock
-from tests.fakes.world import is_bot_variable
+from tests.environment import is_bot_variable
 
 
 @pytest.fixture(autouse=True)

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from bot import ids
+from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.slackio import Poster
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
-from tests.fakes.slack import Call, Failure
 from tests.harness import APPROVER, CHANNEL, REQUESTER, STRANGER, Harness
 
 UNAVAILABLE = Failure(status=503, error="service_unavailable")

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SANDBOX_API_USER, SandboxServer
 from bot.runners.check import Status, check_all
-from tests.fakes.world import loopback_world, process_environ
+from tests.environment import process_environ
 
 API_KEY = "sandbox-check-key-4f1e9a"
 SIGNING_SECRET = "check-signing-secret-77b1c0d2e3"
@@ -25,8 +26,8 @@ WRONG_TOKEN = "xoxb-wrong-token-3e8a"
 
 @pytest.fixture
 def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
-    with loopback_world(api_key=API_KEY) as started:
-        yield started
+    with LoopbackWorld(api_key=API_KEY) as world:
+        yield world.slack, world.sandbox
 
 
 def _values(

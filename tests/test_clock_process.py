@@ -13,24 +13,24 @@ from pathlib import Path
 
 import pytest
 
+from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
 from bot.store import open_store
 from bot.store.base import DigestSubscription
-from tests.fakes.slack import GOOD_TOKEN, FakeSlack
-from tests.fakes.world import loopback_world
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).with_name("cartrover-bot"))
 
 
 @pytest.fixture
-def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    with loopback_world() as started:
-        yield started
+def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
+    with LoopbackWorld() as world:
+        yield world.slack, world.sandbox
 
 
 def test_two_clock_processes_catch_up_one_missed_digest_once(
-    tmp_path: Path, world: tuple[FakeSlack, SandboxServer]
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
 ) -> None:
     """Both clocks start after today's digest time: between them they post it exactly once."""
     slack, sandbox = world

@@ -20,7 +20,7 @@ from bot.dev.demo.people import People
 from bot.dev.demo.world import World
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.times import FrozenClock
-from tests.fakes.world import process_environ
+from tests.environment import process_environ
 
 SCRIPT = f"""\
 /cartrover status {STALE_TEST_REF}

@@ -31,6 +31,8 @@ import pytest
 from psycopg import sql
 from slack_sdk.signature import SignatureVerifier
 
+from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
+from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import (
     FRESH_TEST_REF,
     SANDBOX_API_KEY,
@@ -45,8 +47,6 @@ from bot.dev.sandbox import (
 )
 from bot.store import HoldRequest, ItemState, RequestState, Store, open_store
 from bot.store.base import DigestSubscription
-from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
-from tests.fakes.world import loopback_world
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -101,9 +101,9 @@ def store(database_url: str) -> Iterator[Store]:
 
 
 @pytest.fixture
-def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    with loopback_world(capacity=1000, refill_seconds=0.001) as started:
-        yield started
+def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
+    with LoopbackWorld(capacity=1000, refill_seconds=0.001) as world:
+        yield world.slack, world.sandbox
 
 
 def _midday_zone(now: datetime) -> ZoneInfo:
@@ -145,7 +145,7 @@ def _wait(
 
 
 def test_two_web_and_two_clock_processes_on_one_postgres_decide_and_post_once(
-    tmp_path: Path, database_url: str, store: Store, world: tuple[FakeSlack, SandboxServer]
+    tmp_path: Path, database_url: str, store: Store, world: tuple[LocalSlack, SandboxServer]
 ) -> None:
     """Racing clicks on two web processes cancel each order once and two clocks post one digest."""
     slack, sandbox = world
@@ -296,7 +296,7 @@ def _post(http: httpx.Client, base: str, body: str, timestamp: str | None = None
 
 
 def _open_holds(
-    http: httpx.Client, web: str, slack: FakeSlack, store: Store, processes: list[Process]
+    http: httpx.Client, web: str, slack: LocalSlack, store: Store, processes: list[Process]
 ) -> list[HoldRequest]:
     """Ask web process A for every hold in HOLDS; return the requests once all are posted."""
     for number, refs in enumerate(HOLDS):
@@ -322,7 +322,7 @@ def _open_holds(
 
 
 def _race_clicks(
-    http: httpx.Client, webs: list[str], requests: list[HoldRequest], slack: FakeSlack
+    http: httpx.Client, webs: list[str], requests: list[HoldRequest], slack: LocalSlack
 ) -> dict[int, set[str]]:
     """Send every Approve click at once, alternating web processes and approvers; return each
     request's response URLs."""
@@ -364,7 +364,7 @@ def _race_clicks(
     return urls
 
 
-def _already_told(slack: FakeSlack, paths: set[str]) -> list[str]:
+def _already_told(slack: LocalSlack, paths: set[str]) -> list[str]:
     """The losing clickers of one request who were told it was already decided."""
     return [
         call.path

@@ -16,6 +16,7 @@ import pytest
 
 from bot import ids
 from bot.blocks.text import render_blocks
+from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import (
     CANCELED_SENDING_REF,
     FRESH_TEST_REF,
@@ -28,7 +29,6 @@ from bot.dev.sandbox import (
 from bot.holds import execution, flow
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
-from tests.fakes.slack import Failure
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 
 SEEDED_STALE_TEST = [

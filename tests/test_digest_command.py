@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
+from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import SystemClock
-from tests.fakes.slack import GOOD_TOKEN, FakeSlack
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_posts_once_built_to_every_subscribed_channel(
     store = open_store(database)
     for channel in ("C0DIGEST1", "C0DIGEST2"):
         store.subscribe(DigestSubscription(channel, "09:00", "UTC"))
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         for name, value in {
             "SLACK_BOT_TOKEN": GOOD_TOKEN,
             "SLACK_API_URL": slack.url,

@@ -18,6 +18,7 @@ import pytest
 from apscheduler.schedulers.base import BaseScheduler
 
 from bot.deps import Deps
+from bot.dev.loopback.slack import GOOD_TOKEN, Failure, LocalSlack
 from bot.digest import schedule
 from bot.digest.schedule import Outcome
 from bot.runners.scheduler import build_scheduler, sync_digest_jobs
@@ -25,7 +26,6 @@ from bot.slackio import SlackPoster, make_web_client
 from bot.store.base import DigestSubscription
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, StaleOrders, make_deps
-from tests.fakes.slack import GOOD_TOKEN, Failure, FakeSlack
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHANNEL = "C0DIGEST1"
@@ -274,7 +274,7 @@ def test_cartrover_down_claims_nothing_and_the_next_sync_posts(db: Path) -> None
 def test_a_post_lost_in_a_connection_reset_is_never_posted_twice(db: Path) -> None:
     """Slack accepts chat.postMessage, then the connection resets: no second digest (R21)."""
     clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         poster = SlackPoster(make_web_client(GOOD_TOKEN, slack.url, rate_limit_retries=1))
         deps = make_deps(db, clock)
         deps = Deps(**{**deps.__dict__, "poster": poster})
@@ -289,7 +289,7 @@ def test_a_post_lost_in_a_connection_reset_is_never_posted_twice(db: Path) -> No
 def test_slack_rate_limit_is_waited_out_and_the_digest_posts_once(db: Path) -> None:
     """A 429 with Retry-After on the digest post is retried after the wait, posting once (R20)."""
     clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         poster = SlackPoster(make_web_client(GOOD_TOKEN, slack.url, rate_limit_retries=2))
         deps = Deps(**{**make_deps(db, clock).__dict__, "poster": poster})
         subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
@@ -307,7 +307,7 @@ def test_slack_rate_limit_past_the_retry_budget_fails_visibly_and_is_retried_lat
 ) -> None:
     """When 429s outlast the retry budget the digest is logged as failed and released (R20)."""
     clock = FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
-    with FakeSlack() as slack:
+    with LocalSlack() as slack:
         poster = SlackPoster(make_web_client(GOOD_TOKEN, slack.url, rate_limit_retries=1))
         deps = Deps(**{**make_deps(db, clock).__dict__, "poster": poster})
         subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))

@@ -21,6 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
+from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.holds import flow
 from bot.runners.app import build_deps
@@ -31,7 +32,6 @@ from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
 from handlers.actions import approve_clicked, reject_clicked
 from handlers.replies import Asker
-from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
 
 REQUESTER, APPROVER, APPROVER_2, STRANGER = "UREQ00001", "UAPP00001", "UAPP00002", "USTR00001"
 CHANNEL = "C0PROPS01"
@@ -45,7 +45,7 @@ DECISIONS = {
     RequestState.EXPIRED: {"expired"},
 }
 
-SLACK = FakeSlack().start()
+SLACK = LocalSlack().start()
 
 
 class HoldMachine(RuleBasedStateMachine):

@@ -20,11 +20,11 @@ import pytest
 from slack_bolt.request import BoltRequest
 
 from bot import ids
+from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.runners.wsgi import bolt_request
 from bot.store.base import RequestState
 from bot.times import FrozenClock
-from tests.fakes.slack import TEAM_ID
 from tests.harness import CHANNEL, REQUESTER, STRANGER, Harness
 
 MALFORMED_TIMESTAMPS = ["abc", "1e9", "9" * 400, "", "+1700000000", "1700000000.5", "²"]

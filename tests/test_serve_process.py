@@ -17,11 +17,12 @@ import httpx
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
+from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
+from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
-from tests.fakes.slack import GOOD_TOKEN, TEAM_ID, FakeSlack
-from tests.fakes.world import loopback_world, process_environ
+from tests.environment import process_environ
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(tmp_path: Path, slack: FakeSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
+def _env(tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
     env = process_environ(
         SLACK_BOT_TOKEN=GOOD_TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
@@ -52,9 +53,9 @@ def _env(tmp_path: Path, slack: FakeSlack, sandbox: SandboxServer, **extra: str)
 
 
 @pytest.fixture
-def world() -> Iterator[tuple[FakeSlack, SandboxServer]]:
-    with loopback_world(api_key=API_KEY) as started:
-        yield started
+def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
+    with LoopbackWorld(api_key=API_KEY) as world:
+        yield world.slack, world.sandbox
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -88,7 +89,7 @@ def test_serve_refuses_a_malformed_value_naming_it(tmp_path: Path) -> None:
 
 
 def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
-    tmp_path: Path, world: tuple[FakeSlack, SandboxServer]
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
 ) -> None:
     """A hold approved through the real server at LOG_LEVEL=DEBUG prints no secret (R15, R30)."""
     slack, sandbox = world

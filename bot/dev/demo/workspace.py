@@ -20,15 +20,13 @@ from urllib.parse import urlencode
 
 from slack_bolt import BoltResponse
 
-from bot import ids
 from bot.blocks.text import Button, readable, render_blocks
 from bot.dev.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
 from bot.dev.demo.world import World
 from bot.dev.loopback.slack import BOT_USER, Call
 
-__all__ = ["APP_ID", "Message", "Shown", "Workspace"]
+__all__ = ["Message", "Shown", "Workspace"]
 
-APP_ID = "A0DEMO001"
 Kind = Literal["posted", "updated", "ephemeral", "deleted", "note"]
 Blocks = list[dict[str, Any]]
 
@@ -90,22 +88,13 @@ class Workspace:
 
     def command(self, person: Person, text: str) -> list[Shown]:
         """``/cartrover <text>`` typed by ``person`` in the demo channel."""
-        body = urlencode(
-            {
-                "token": "unused",
-                "team_id": self.team_id,
-                "team_domain": "demo",
-                "channel_id": CHANNEL_ID,
-                "channel_name": CHANNEL_NAME,
-                "user_id": person.user_id,
-                "user_name": person.name,
-                "command": ids.COMMAND,
-                "text": text,
-                "api_app_id": APP_ID,
-                "is_enterprise_install": "false",
-                "response_url": self._response_url(_Origin(person.user_id, CHANNEL_ID, None)),
-                "trigger_id": self._trigger(),
-            }
+        body = self.world.requests.command(
+            text,
+            user=person.user_id,
+            channel=CHANNEL_ID,
+            channel_name=CHANNEL_NAME,
+            response_url=self._response_url(_Origin(person.user_id, CHANNEL_ID, None)),
+            trigger_id=self._trigger(),
         )
         return self._deliver(body, person, acked_reply=True)
 
@@ -187,7 +176,7 @@ class Workspace:
             action["style"] = button.style
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "api_app_id": APP_ID,
+            "api_app_id": self.world.requests.app_id,
             "user": {"id": person.user_id, "username": person.name, "team_id": self.team_id},
             "team": {"id": self.team_id, "domain": "demo"},
             "container": {

@@ -19,19 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from slack_bolt import App, BoltResponse
-from slack_sdk.signature import SignatureVerifier
 
 from bot.deps import Deps
 from bot.dev.demo.people import CHANNEL_ID, People
-from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
-from bot.dev.sandbox import (
-    SANDBOX_API_KEY,
-    SANDBOX_API_USER,
-    TEST_PATTERN,
-    TEST_SOURCE,
-    OrderBook,
-    SandboxServer,
-)
+from bot.dev.loopback.signing import SlackRequests
+from bot.dev.loopback.slack import LocalSlack
+from bot.dev.loopback.world import LoopbackWorld
+from bot.dev.sandbox import TEST_PATTERN, TEST_SOURCE, OrderBook, SandboxServer
 from bot.digest import schedule
 from bot.digest.post import post_now
 from bot.holds import flow
@@ -49,17 +43,12 @@ SETTLE_TIMEOUT = 30.0  # the bot's own CartRover deadline; nothing in the demo s
 
 
 def demo_settings(
-    *, slack_url: str, sandbox_url: str, database_url: str, signing_secret: str, approvers: str
+    world: LoopbackWorld, *, database_url: str, signing_secret: str, approvers: str
 ) -> Settings:
     """The demo's configuration, from a mapping only: the process environment is never read."""
-    return Settings.load(
+    return world.settings(
         {
-            "SLACK_BOT_TOKEN": GOOD_TOKEN,
             "SLACK_SIGNING_SECRET": signing_secret,
-            "SLACK_API_URL": slack_url,
-            "CARTROVER_API_URL": sandbox_url,
-            "CARTROVER_API_USER": SANDBOX_API_USER,
-            "CARTROVER_API_KEY": SANDBOX_API_KEY,
             "DATABASE_URL": f"sqlite:///{database_url}",
             "APPROVERS": approvers,
             "DIGEST_CHANNEL": CHANNEL_ID,
@@ -91,7 +80,7 @@ class World:
         self.runtime = runtime
         self.people = people
         self.tmpdir = tmpdir
-        self._verifier = SignatureVerifier(signing_secret)
+        self.requests = SlackRequests(signing_secret, team_id=runtime.deps.team_id or "T0DEMO")
         self._closed = False
 
     @classmethod
@@ -99,33 +88,27 @@ class World:
         """Start the sandbox, the local Slack and the bot on a fresh temporary database."""
         clock = clock or FrozenClock(datetime.now(UTC).replace(second=0, microsecond=0))
         tmpdir = tempfile.TemporaryDirectory(prefix="cartrover-demo-")
-        started: list[SandboxServer | LocalSlack] = []
+        loopback = LoopbackWorld(OrderBook.seeded(clock), capacity=100, refill_seconds=0.6)
         try:
-            book = OrderBook.seeded(clock)
-            sandbox = SandboxServer(book).start()
-            started.append(sandbox)
-            slack = LocalSlack().start()
-            started.append(slack)
+            loopback.start()
             people = People()
             signing_secret = secrets.token_hex(16)
             settings = demo_settings(
-                slack_url=slack.url,
-                sandbox_url=sandbox.url,
+                loopback,
                 database_url=str(Path(tmpdir.name) / "demo.db"),
                 signing_secret=signing_secret,
                 approvers=people.approver_ids(),
             )
             runtime = Runtime.start(settings, clock=clock)
         except BaseException:
-            for server in reversed(started):
-                server.stop()
+            loopback.stop()
             tmpdir.cleanup()
             raise
         world = cls(
             clock=clock,
-            book=book,
-            sandbox=sandbox,
-            slack=slack,
+            book=loopback.book,
+            sandbox=loopback.sandbox,
+            slack=loopback.slack,
             runtime=runtime,
             people=people,
             signing_secret=signing_secret,
@@ -154,13 +137,8 @@ class World:
 
     def dispatch(self, body: str) -> BoltResponse:
         """Deliver one form body to the bot as Slack would: signed, through ``bolt_request``."""
-        timestamp = str(int(time.time()))  # wall time: bolt checks it against its own clock
-        signature = self._verifier.generate_signature(timestamp=timestamp, body=body) or ""
-        headers: dict[str, str | Sequence[str]] = {
-            "content-type": "application/x-www-form-urlencoded",
-            "x-slack-request-timestamp": timestamp,
-            "x-slack-signature": signature,
-        }
+        # The signature's timestamp is wall time: bolt checks it against its own clock.
+        headers: dict[str, str | Sequence[str]] = dict(self.requests.headers(body))
         return self.app.dispatch(bolt_request(body, headers))
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:
