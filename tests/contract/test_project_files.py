@@ -13,7 +13,7 @@ from bot.grammar import subcommands
 from bot.holds.messages import hold_message
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Read from the environment only to refuse bolt's silent OAuth switch (R39); not in interface §5.
 NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
 

@@ -43,8 +43,9 @@ def logging_state() -> Iterator[None]:
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):  # loggers made meanwhile go back to NOTSET
+            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 def _everything_at_debug() -> None:

@@ -25,7 +25,7 @@ from bot.cartrover.models import CancelOutcome, Flag
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.times import FrozenClock
 
-FIXTURES = Path(__file__).parent / "fixtures" / "cartrover"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cartrover"
 SHAPES: dict[str, dict[str, Any]] = json.loads((FIXTURES / "shapes.json").read_text())
 PID = {"X-CartRover-Process-ID": "PID-7"}
 

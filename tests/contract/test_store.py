@@ -157,7 +157,7 @@ class TestSqliteStore(StoreContract):
             f"open_store('sqlite:///{tmp_path / 'bot.db'}').close(); "
             "print('psycopg' in sys.modules)"
         )
-        root = Path(__file__).resolve().parents[1]
+        root = Path(__file__).resolve().parents[2]
         out = subprocess.run(
             [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
         )

@@ -15,8 +15,8 @@ from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
+from tests.e2e.test_digest_in_slack import SEEDED_STALE_TEST, TEST_ENV, hold_all_value
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
-from tests.test_digest_app import SEEDED_STALE_TEST, TEST_ENV, hold_all_value
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
 
 def test_the_readme_walks_a_newcomer_through_the_scripted_demo() -> None:
     """The README's demo walk-through is the script the tests play, buttons numbered alike."""
-    readme = " ".join((Path(__file__).resolve().parent.parent / "README.md").read_text().split())
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     for line in SCRIPT.splitlines():
         assert f"`{line}`" in readme, line
     assert "type `1`, the Approve button's number" in readme
