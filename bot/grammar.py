@@ -1,19 +1,32 @@
 """``/cartrover`` text → a typed command, or a usage error that says what to type instead.
 
-Pure: no Slack, no CartRover. The registry of subcommands (usage, summary, parser) lives here so
-that routing and help are generated from one table and cannot drift apart.
+Pure: no Slack, no CartRover. Each subcommand's syntax (usage, summary, parser) is a
+:class:`Syntax` constant here; the one table that binds each to the code that answers it is
+``handlers.SUBCOMMANDS``, from which routing and help are both generated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from bot.mrkdwn import one_line
 from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
 from bot.settings import parse_hhmm, parse_zone
 
-__all__ = ["Command", "Subcommand", "UsageError", "parse", "register", "subcommands"]
+__all__ = [
+    "DIGEST",
+    "HELP",
+    "HISTORY",
+    "HOLD",
+    "PENDING",
+    "STALE",
+    "STATUS",
+    "Command",
+    "Syntax",
+    "UsageError",
+    "parse",
+]
 
 
 class UsageError(ValueError):
@@ -37,39 +50,22 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Subcommand:
+class Syntax:
+    """How one subcommand is written: its name, a usage line, a summary and its parser."""
+
     name: str
     usage: str
     summary: str
     parse: Callable[[str], Command]
 
 
-_REGISTRY: dict[str, Subcommand] = {}
-
-
-def register(
-    name: str, usage: str, summary: str
-) -> Callable[[Callable[[str], Command]], Callable[[str], Command]]:
-    """Add a subcommand parser to the registry; returns the parser unchanged."""
-
-    def add(parser: Callable[[str], Command]) -> Callable[[str], Command]:
-        _REGISTRY[name] = Subcommand(name, usage, summary, parser)
-        return parser
-
-    return add
-
-
-def subcommands() -> list[Subcommand]:
-    return list(_REGISTRY.values())
-
-
-def parse(text: str) -> Command:
-    """Parse the text after ``/cartrover``. Empty text and ``help`` give the help command."""
+def parse(text: str, syntaxes: Sequence[Syntax]) -> Command:
+    """Parse the text after ``/cartrover`` with ``syntaxes``. Empty text gives ``help``."""
     words = text.strip().split(None, 1)
     if not words:
         return Command("help", text=text)
     name, rest = words[0].lower(), (words[1] if len(words) > 1 else "")
-    sub = _REGISTRY.get(name)
+    sub = next((syntax for syntax in syntaxes if syntax.name == name), None)
     if sub is None:
         raise UsageError(f"Unknown subcommand '{_clip(words[0])}'.")
     try:
@@ -89,25 +85,14 @@ def _no_args(name: str, rest: str) -> None:
         raise UsageError(f"'{name}' takes no arguments.")
 
 
-@register("help", "help", "show this help")
 def _help(rest: str) -> Command:
     return Command("help", text=rest)
 
 
-@register(
-    "status",
-    "status <order> [<order> …]",
-    f"where an order is, in plain words (up to {MAX_ORDERS_PER_COMMAND} orders)",
-)
 def _status(rest: str) -> Command:
     return Command("status", refs=tuple(split_refs(rest)), text=rest)
 
 
-@register(
-    "hold",
-    "hold <order>[,<order>…] [reason words]",
-    "ask a second person to approve canceling sending to the WMS (never deletes)",
-)
 def _hold(rest: str) -> Command:
     words = rest.strip().split(None, 1)
     if not words:
@@ -119,13 +104,11 @@ def _hold(rest: str) -> Command:
     return Command("hold", refs=tuple(refs), reason=reason, text=rest)
 
 
-@register("pending", "pending", "open hold requests, with age, requester and a link")
 def _pending(rest: str) -> Command:
     _no_args("pending", rest)
     return Command("pending", text=rest)
 
 
-@register("history", "history <order>", "what the bot did with an order (audit trail)")
 def _history(rest: str) -> Command:
     words = rest.split()
     if len(words) != 1:
@@ -133,7 +116,6 @@ def _history(rest: str) -> Command:
     return Command("history", refs=(validate_ref(words[0]),), text=rest)
 
 
-@register("stale", "stale [hours]", "stale New test orders right now, with 'Request hold for all'")
 def _stale(rest: str) -> Command:
     words = rest.split()
     if not words:
@@ -149,11 +131,6 @@ def _stale(rest: str) -> Command:
     return Command("stale", hours=hours, text=rest)
 
 
-@register(
-    "digest",
-    "digest [subscribe [HH:MM] [Area/City] | unsubscribe | now]",
-    "this channel's daily digest of stale test orders",
-)
 def _digest(rest: str) -> Command:
     words = rest.split()
     if not words:
@@ -181,3 +158,33 @@ def _digest(rest: str) -> Command:
                 "Too many words: give at most a time (09:00) and a zone (Europe/Berlin)."
             )
     return Command("digest", action="subscribe", local_time=local_time, timezone=zone, text=rest)
+
+
+HELP = Syntax("help", "help", "show this help", _help)
+STATUS = Syntax(
+    "status",
+    "status <order> [<order> …]",
+    f"where an order is, in plain words (up to {MAX_ORDERS_PER_COMMAND} orders)",
+    _status,
+)
+HOLD = Syntax(
+    "hold",
+    "hold <order>[,<order>…] [reason words]",
+    "ask a second person to approve canceling sending to the WMS (never deletes)",
+    _hold,
+)
+PENDING = Syntax(
+    "pending", "pending", "open hold requests, with age, requester and a link", _pending
+)
+HISTORY = Syntax(
+    "history", "history <order>", "what the bot did with an order (audit trail)", _history
+)
+STALE = Syntax(
+    "stale", "stale [hours]", "stale New test orders right now, with 'Request hold for all'", _stale
+)
+DIGEST = Syntax(
+    "digest",
+    "digest [subscribe [HH:MM] [Area/City] | unsubscribe | now]",
+    "this channel's daily digest of stale test orders",
+    _digest,
+)

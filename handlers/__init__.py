@@ -1,4 +1,5 @@
-"""``register(app, deps)``: the only place where Slack ids meet handler functions."""
+"""``register(app, deps)``: the only place where Slack ids and subcommands meet the functions
+that answer them."""
 
 from __future__ import annotations
 
@@ -6,12 +7,25 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import ids
+from bot import grammar, ids
 from bot.deps import Deps
 from handlers import actions, commands, digest
+from handlers.commands import Subcommand
 from handlers.errors import handle_error
 
-__all__ = ["register", "registered_actions"]
+__all__ = ["SUBCOMMANDS", "register", "registered_actions"]
+
+# The one subcommand table: each syntax of bot.grammar and what answers it. Routing and help are
+# both generated from it.
+SUBCOMMANDS = (
+    Subcommand(grammar.HELP),
+    Subcommand(grammar.STATUS, commands.run_status),
+    Subcommand(grammar.HOLD, commands.run_hold),
+    Subcommand(grammar.PENDING, commands.run_pending),
+    Subcommand(grammar.HISTORY, commands.run_history),
+    Subcommand(grammar.STALE, digest.run_stale),
+    Subcommand(grammar.DIGEST, digest.run_digest),
+)
 
 _ACTIONS: dict[str, actions.Clicked] = {
     ids.APPROVE_HOLD: actions.approve_clicked,
@@ -29,7 +43,7 @@ def register(app: App, deps: Deps) -> App:
 
     @app.command(ids.COMMAND)
     def _command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        commands.handle_command(deps, ack, body, respond)
+        commands.handle_command(deps, ack, body, respond, SUBCOMMANDS)
 
     for action_id, clicked in _ACTIONS.items():
         app.action(action_id)(_bind(deps, clicked))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -12,7 +13,7 @@ from bot.blocks import Message
 from bot.blocks.help import help_message, usage_error
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
-from bot.grammar import Command, UsageError, parse, subcommands
+from bot.grammar import Command, Syntax, UsageError, parse
 from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
@@ -21,33 +22,39 @@ from bot.workers import Lane
 from handlers.errors import cartrover_problem, report_failure
 from handlers.replies import Asker, tell
 
-__all__ = ["RUNNERS", "handle_command", "runner"]
+__all__ = ["Runner", "Subcommand", "handle_command"]
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[Deps, Asker, Command], None]
-RUNNERS: dict[str, Runner] = {}
 
 
-def runner(name: str) -> Callable[[Runner], Runner]:
-    """Register the function that answers subcommand ``name``; returns it unchanged."""
+@dataclass(frozen=True)
+class Subcommand:
+    """One row of the subcommand table: how it is written, and what answers it (None: the ack
+    itself, as for ``help``)."""
 
-    def add(fn: Runner) -> Runner:
-        RUNNERS[name] = fn
-        return fn
-
-    return add
+    syntax: Syntax
+    run: Runner | None = None
 
 
-def handle_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+def handle_command(
+    deps: Deps,
+    ack: Ack,
+    body: dict[str, Any],
+    respond: Respond,
+    subcommands: Sequence[Subcommand],
+) -> None:
+    syntaxes = [sub.syntax for sub in subcommands]
     try:
-        command = parse(str(body.get("text") or ""))
+        command = parse(str(body.get("text") or ""), syntaxes)
     except UsageError as exc:
-        message = usage_error(str(exc), exc.usage, subcommands())
+        message = usage_error(str(exc), exc.usage, syntaxes)
         ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
         return
-    if command.name == "help":
-        message = help_message(subcommands())
+    run = next((sub.run for sub in subcommands if sub.syntax.name == command.name), None)
+    if run is None:  # help, answered in the ack
+        message = help_message(syntaxes)
         ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
         return
     ack()
@@ -57,7 +64,6 @@ def handle_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond)
         respond=respond,
         team=body.get("team_id"),
     )
-    run = RUNNERS[command.name]
     deps.workers.submit(
         lambda: _run(deps, asker, command, run),
         what=f"/cartrover {command.name}",
@@ -78,7 +84,6 @@ def _text(text: str) -> Message:
     return Message.note(text)
 
 
-@runner("status")
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:
     lines = [
         StatusLine(ref, error=read) if isinstance(read, CartRoverError) else StatusLine(ref, read)
@@ -87,7 +92,6 @@ def run_status(deps: Deps, asker: Asker, command: Command) -> None:
     tell(deps, asker, status_message(lines, deps.clock.now()))
 
 
-@runner("hold")
 def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
     asked = flow.ask(
         deps,
@@ -99,14 +103,12 @@ def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
     tell(deps, asker, asked_message(asked, deps.clock.now()))
 
 
-@runner("pending")
 def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
     requests = deps.store.requests_in_state(RequestState.PENDING)
     requests += deps.store.requests_in_state(RequestState.EXECUTING)
     tell(deps, asker, pending_message(requests, deps.clock.now()))
 
 
-@runner("history")
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:
     ref = command.refs[0]
     tell(deps, asker, history_message(ref, deps.store.audit_for_order(ref)))

@@ -18,7 +18,6 @@ from bot.holds.messages import asked_message
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import AuditEntry
 from handlers.actions import BAD_VALUE, button_number
-from handlers.commands import runner
 from handlers.replies import Asker, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
@@ -32,7 +31,6 @@ def _text(text: str) -> Message:
     return Message.note(text)
 
 
-@runner("stale")
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
     report = build_report(
         deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
@@ -41,7 +39,6 @@ def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
     tell(deps, asker, message)
 
 
-@runner("digest")
 def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
     {
         "": _show,

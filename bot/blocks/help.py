@@ -1,9 +1,11 @@
-"""The help text, generated from the same registry that routes subcommands."""
+"""The help text, generated from the same table that routes subcommands."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.blocks.message import Message, context, section
-from bot.grammar import Subcommand
+from bot.grammar import Syntax
 from bot.ids import COMMAND
 from bot.mrkdwn import escape
 
@@ -15,13 +17,13 @@ SAFETY = (
 )
 
 
-def help_message(subcommands: list[Subcommand]) -> Message:
+def help_message(subcommands: Sequence[Syntax]) -> Message:
     lines = [f"`{COMMAND} {escape(sub.usage)}` — {escape(sub.summary)}" for sub in subcommands]
     text = "*How to use the CartRover bot*\n" + "\n".join(lines)
     return Message(text=text, blocks=[section(text), context(SAFETY)])
 
 
-def usage_error(problem: str, usage: str | None, subcommands: list[Subcommand]) -> Message:
+def usage_error(problem: str, usage: str | None, subcommands: Sequence[Syntax]) -> Message:
     """A specific message for text that does not fit the grammar, with the right usage line."""
     if usage:
         text = f"{escape(problem)}\nUsage: `{COMMAND} {escape(usage)}`"

@@ -9,13 +9,18 @@ import yaml
 
 import handlers
 from bot import ids
-from bot.grammar import subcommands
+from bot.grammar import Syntax
 from bot.holds.messages import hold_message
 from bot.settings import Settings
+from handlers import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read from the environment only to refuse bolt's silent OAuth switch (R39); not in interface §5.
 NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
+
+
+def subcommands() -> list[Syntax]:
+    return [sub.syntax for sub in SUBCOMMANDS]
 
 
 def _readme_config() -> dict[str, str]:

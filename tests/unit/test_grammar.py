@@ -6,7 +6,18 @@ import re
 
 import pytest
 
-from bot.grammar import Command, UsageError, parse, subcommands
+from bot import grammar
+from bot.grammar import Command, Syntax, UsageError
+from handlers import SUBCOMMANDS
+
+
+def subcommands() -> list[Syntax]:
+    return [sub.syntax for sub in SUBCOMMANDS]
+
+
+def parse(text: str) -> Command:
+    return grammar.parse(text, subcommands())
+
 
 # The subcommand column of interface §2, copied verbatim so that a drift of either side is caught.
 INTERFACE_TABLE = """

@@ -18,17 +18,23 @@ from bot.blocks.help import help_message, usage_error
 from bot.blocks.message import Message
 from bot.cartrover.errors import ConnectionFailed, OrderNotFound, Refused
 from bot.cartrover.models import Order
-from bot.grammar import subcommands
+from bot.grammar import Syntax
 from bot.holds.messages import hold_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
+from handlers import SUBCOMMANDS
 
 HOSTILE = "<!channel> look <https://x|Approve> & co"
 HOSTILE_PIECES = ("<!channel>", "<https://x|Approve>", "& co")
 ESCAPED_PIECES = ("&lt;!channel&gt;", "&lt;https://x|Approve&gt;", "&amp; co")
 REQUESTER = "U0REQUEST"
 APPROVER = "U0APPROVE"
+
+
+def subcommands() -> list[Syntax]:
+    return [sub.syntax for sub in SUBCOMMANDS]
+
 
 # mrkdwn tokens the builders may produce themselves; any other `<` or `>` is a leak.
 OWN_TOKENS = re.compile(

@@ -22,8 +22,8 @@ from bot.dev.demo.people import CHANNEL_NAME, Person
 from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
-from bot.grammar import subcommands
 from bot.slackio import SlackFailed
+from handlers import SUBCOMMANDS
 
 __all__ = ["HELP", "Chat", "Style", "parse_duration"]
 
@@ -245,7 +245,7 @@ class Chat:
 
     def completions(self) -> list[str]:
         words = [*self._commands, "/cartrover"]
-        words += [f"/cartrover {sub.name}" for sub in subcommands()]
+        words += [f"/cartrover {sub.syntax.name}" for sub in SUBCOMMANDS]
         words += [f"/as {n}" for p in self.world.people.everyone for n in (p.name, *p.aliases)]
         return sorted(words)
 
