@@ -16,7 +16,8 @@ one transaction; a claim insert that meets another transaction's uncommitted cla
 then inserts nothing if that one committed. No lock
 outlives a transaction, so a transaction-pooling proxy (PgBouncer) in front is fine.
 
-**Migrations** are recorded in ``schema_migrations``. :meth:`PostgresStore.migrate` runs them in
+**Migrations** (:mod:`bot.store.migrations`) are recorded in ``schema_migrations``.
+:meth:`PostgresStore.migrate` runs them in
 one transaction that first takes ``pg_advisory_xact_lock``: a second process starting at the same
 moment waits, then sees the versions already recorded and applies nothing. The lock is released
 by the commit, so it also works through transaction pooling.
@@ -42,14 +43,13 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
 from bot.store.base import StoreError
+from bot.store.migrations import SCHEMA_MIGRATIONS, apply
 from bot.store.relational import Claimed, Row, SqlStore, pg
 from bot.store.sql import (
     CLAIM_ORDER,
     INSERT_ITEM,
     INSERT_REQUEST,
     OPEN_CLAIM,
-    POSTGRES_MIGRATIONS,
-    POSTGRES_MIGRATIONS_TABLE,
 )
 
 __all__ = ["PostgresStore"]
@@ -116,15 +116,9 @@ class PostgresStore(SqlStore):
             if self._schema is not None:
                 create = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
                 conn.execute(create.format(sql.Identifier(self._schema)))
-            conn.execute(POSTGRES_MIGRATIONS_TABLE)
+            conn.execute(SCHEMA_MIGRATIONS)
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            for version, name, statements in POSTGRES_MIGRATIONS:
-                if version in applied:
-                    continue
-                for statement in statements:
-                    conn.execute(statement)
-                record = "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)"
-                conn.execute(record, (version, name))
+            apply("postgres", conn.execute, applied)
 
     def ping(self) -> None:
         with self._cursor() as cur:

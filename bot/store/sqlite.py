@@ -10,7 +10,8 @@
   each state change is one conditional statement. The only multi-statement write, a request with
   its items and the claims on its orders, runs in ``BEGIN IMMEDIATE`` so it takes the write lock
   up front and the busy timeout applies; so do migrations, which two processes may start at once.
-- **Migrations** are ``sqlite_utils.Migrations``, recorded in ``_sqlite_migrations``.
+- **Migrations** are :mod:`bot.store.migrations`, applied in ``BEGIN IMMEDIATE`` and recorded in
+  ``schema_migrations``; a file whose migrations sqlite-utils recorded has that record carried over.
 
 sqlite3 and sqlite-utils exceptions never leave this module: they become :class:`StoreError`.
 """
@@ -22,37 +23,40 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.db import TransactionError
-from sqlite_utils.migrations import Migrations
 
 from bot.store.base import StoreError
+from bot.store.migrations import SCHEMA_MIGRATIONS, apply
 from bot.store.relational import Claimed, Row, SqlStore
-from bot.store.sql import CLAIM_ORDER, INSERT_ITEM, INSERT_REQUEST, OPEN_CLAIM, SQLITE_MIGRATIONS
+from bot.store.sql import CLAIM_ORDER, INSERT_ITEM, INSERT_REQUEST, OPEN_CLAIM
 
-__all__ = ["MIGRATIONS", "SqliteStore"]
+__all__ = ["SqliteStore"]
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 MIN_BUSY_TIMEOUT = 5.0
 
-MIGRATIONS = Migrations("cartrover-bot")
+_LEGACY = "_sqlite_migrations"  # where sqlite-utils recorded migrations (names like 0002_…)
+_LEGACY_NAMES = "SELECT name FROM _sqlite_migrations WHERE migration_set = 'cartrover-bot'"
+_RECORD = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"
 
 
-def _migration(statements: tuple[str, ...]) -> Callable[[Database], None]:
-    def apply(db: Database) -> None:
-        for statement in statements:
-            db.execute(statement)
-
-    return apply
-
-
-for _version, _name, _statements in SQLITE_MIGRATIONS:
-    MIGRATIONS(name=f"{_version:04d}_{_name}")(_migration(_statements))
+def _applied(db: Database) -> set[int]:
+    """The versions recorded in ``schema_migrations``, carrying over sqlite-utils' record of a
+    file from before it (once: the carried-over rows are then the record)."""
+    applied = {int(row[0]) for row in db.execute("SELECT version FROM schema_migrations")}
+    if applied or _LEGACY not in db.table_names():
+        return applied
+    for (name,) in db.execute(_LEGACY_NAMES).fetchall():
+        version, _, rest = str(name).partition("_")
+        db.execute(_RECORD, [int(version), rest])
+        applied.add(int(version))
+    return applied
 
 
 class _Taken(Exception):
@@ -84,7 +88,11 @@ class SqliteStore(SqlStore):
         with self._translated():
             db = self._db()
             with self._immediate(db):
-                MIGRATIONS.apply(db)
+                db.execute(SCHEMA_MIGRATIONS)
+                applied = _applied(db)
+                apply(
+                    "sqlite", lambda statement, params: db.execute(statement, list(params)), applied
+                )
 
     def ping(self) -> None:
         with self._translated():

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.store import AuditEntry, StoreError, open_store
+from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore
 from tests.store_contract import (
     DAY,
@@ -63,28 +64,46 @@ class TestSqliteStore(StoreContract):
             store.close()
 
     def test_migrations_are_recorded(self, tmp_path: Path) -> None:
-        """Applied migrations are listed in sqlite-utils' migrations table, once each."""
+        """Applied migrations are listed in schema_migrations, once each, as on PostgreSQL."""
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
         with sqlite3.connect(tmp_path / "bot.db") as conn:
-            names = [row[0] for row in conn.execute("SELECT name FROM _sqlite_migrations")]
-        assert names == [
-            "0001_initial",
-            "0002_one_open_request_per_order",
-            "0003_rendered_state",
-            "0004_order_created_at",
-        ]
+            rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+        assert rows == [(m.version, m.name) for m in MIGRATIONS]
+
+    def test_a_file_migrated_by_sqlite_utils_carries_its_record_over(self, tmp_path: Path) -> None:
+        """A file whose first two migrations sqlite-utils recorded gets exactly the others."""
+        from sqlite_utils import Database
+        from sqlite_utils.migrations import Migrations
+
+        path = tmp_path / "old.db"
+        db = Database(path)
+        legacy = Migrations("cartrover-bot")
+        for migration in MIGRATIONS[:2]:
+            legacy(name=f"{migration.version:04d}_{migration.name}")(
+                lambda db, statements=migration.sqlite: [db.execute(s) for s in statements]
+            )
+        legacy.apply(db)
+        db.close()
+        open_store(f"sqlite:///{path}").close()
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(hold_items)")]
+        assert rows == [(m.version, m.name) for m in MIGRATIONS]
+        assert "order_created_at" in columns  # migration 4 ran; 1 and 2 were not run again
 
     def test_a_database_with_duplicate_open_requests_upgrades(self, tmp_path: Path) -> None:
         """A version-1 file holding two open requests for one order migrates: the oldest keeps
         the order, the other stays open, and nothing else is refused."""
         from sqlite_utils import Database
 
-        from bot.store.sqlite import MIGRATIONS, TIME_FORMAT
+        from bot.store.migrations import SCHEMA_MIGRATIONS, apply
+        from bot.store.sqlite import TIME_FORMAT
 
         path = tmp_path / "old.db"
         db = Database(path)
-        MIGRATIONS.apply(db, stop_before="0002_one_open_request_per_order")
+        db.execute(SCHEMA_MIGRATIONS)
+        apply("sqlite", lambda sql, params: db.execute(sql, list(params)), (), MIGRATIONS[:1])
         seed_legacy_database(
             lambda statement, params: db.execute(statement, list(params)),
             lambda when: when.strftime(TIME_FORMAT),
@@ -247,12 +266,7 @@ class TestPostgresStore(StoreContract):
         store.migrate()
         with psycopg.connect(store_url) as conn:
             rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
-        assert rows == [
-            (1, "initial"),
-            (2, "one_open_request_per_order"),
-            (3, "rendered_state"),
-            (4, "order_created_at"),
-        ]
+        assert rows == [(m.version, m.name) for m in MIGRATIONS]
 
     def test_a_database_with_duplicate_open_requests_upgrades(
         self, new_database: NewDatabase
@@ -261,16 +275,13 @@ class TestPostgresStore(StoreContract):
         the order, the other stays open, and nothing else is refused."""
         import psycopg
 
+        from bot.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS, apply
         from bot.store.relational import pg
-        from bot.store.sql import POSTGRES_MIGRATIONS, POSTGRES_MIGRATIONS_TABLE
 
         url = new_database()
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(POSTGRES_MIGRATIONS_TABLE)
-            version, name, statements = POSTGRES_MIGRATIONS[0]
-            for statement in statements:
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, name))
+            conn.execute(SCHEMA_MIGRATIONS)
+            apply("postgres", conn.execute, (), MIGRATIONS[:1])
             seed_legacy_database(lambda sql, params: conn.execute(pg(sql), params), lambda t: t)
         store = open_store(url)
         try:

@@ -1,0 +1,335 @@
+"""The schema, as numbered migrations for both databases, and the one mechanism that applies them.
+
+Each :class:`Migration` gives its statements for SQLite and for PostgreSQL, which differ only in
+types: SQLite keeps times as fixed-width UTC text (``2026-03-02T12:00:00.000000Z``, so text order is
+time order) and dates as ``YYYY-MM-DD``; PostgreSQL uses ``timestamptz`` and ``date``. Uniqueness
+lives in the schema: one item per request and order, one claim per channel and local date, one
+subscription per channel, one open request per order. The audit trail refuses UPDATE and DELETE.
+
+Both backends record what they applied in ``schema_migrations`` and apply the rest, in order, in
+one transaction that holds the database's write lock (``BEGIN IMMEDIATE`` on SQLite, an advisory
+transaction lock on PostgreSQL): two processes starting at once apply each migration once.
+A SQLite file from before this mechanism (migrations recorded by sqlite-utils in
+``_sqlite_migrations``) has its record carried over first. Append new migrations; never edit an
+applied one.
+
+**One open request per order.** ``open_orders`` has one row per order of a pending or executing
+request, its primary key the order. The transaction that creates a request inserts its claims
+(``ON CONFLICT DO NOTHING``, in order-reference order so two PostgreSQL transactions never wait on
+each other crosswise); a claim that inserts nothing means another open request holds the order, and
+the transaction is rolled back. A trigger on ``hold_requests`` deletes a request's claims when its
+state becomes final, so every way of closing a request (decision, expiry, finishing, a failed post)
+releases them in the same statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ["MIGRATIONS", "SCHEMA_MIGRATIONS", "Dialect", "Migration", "apply"]
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sqlite: tuple[str, ...]
+    postgres: tuple[str, ...]
+
+    def statements(self, dialect: Dialect) -> tuple[str, ...]:
+        return self.sqlite if dialect == "sqlite" else self.postgres
+
+
+SCHEMA_MIGRATIONS = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP)"""
+_RECORD = "INSERT INTO schema_migrations (version, name) VALUES (?, ?)"
+
+
+def apply(
+    dialect: Dialect,
+    execute: Callable[[str, Sequence[object]], Any],
+    applied: Iterable[int],
+    migrations: Sequence[Migration] | None = None,
+) -> list[int]:
+    """Run every migration not in ``applied``, in order, with ``execute`` (inside the caller's
+    locked transaction), recording each; the versions applied now."""
+    done = set(applied)
+    ran = []
+    for migration in migrations if migrations is not None else MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements(dialect):
+            execute(statement, ())
+        execute(
+            _RECORD if dialect == "sqlite" else _RECORD.replace("?", "%s"),
+            (migration.version, migration.name),
+        )
+        ran.append(migration.version)
+    return ran
+
+
+# The view behind GET_REQUEST and friends, identical on both backends: as migration 1 made it,
+# then with the rendered state (migration 3).
+REQUEST_ROWS_VIEW = """
+CREATE VIEW hold_request_rows AS
+SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
+       r.decided_by, r.decided_at, r.created_at, r.expires_at,
+       i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
+       i.detail AS item_detail, i.process_ids AS item_process_ids,
+       i.updated_at AS item_updated_at
+FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
+REQUEST_ROWS_VIEW_WITH_CARD = """
+CREATE VIEW hold_request_rows AS
+SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
+       r.decided_by, r.decided_at, r.created_at, r.expires_at, r.rendered_state,
+       i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
+       i.detail AS item_detail, i.process_ids AS item_process_ids,
+       i.updated_at AS item_updated_at
+FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
+
+# ... and with each order's creation time (migration 4).
+REQUEST_ROWS_VIEW_WITH_CREATED = """
+CREATE VIEW hold_request_rows AS
+SELECT r.id, r.requester, r.channel_id, r.reason, r.state, r.source, r.message_ts,
+       r.decided_by, r.decided_at, r.created_at, r.expires_at, r.rendered_state,
+       i.cust_ref AS item_cust_ref, i.position AS item_position, i.state AS item_state,
+       i.detail AS item_detail, i.process_ids AS item_process_ids,
+       i.updated_at AS item_updated_at, i.order_created_at AS item_order_created_at
+FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
+
+
+_REQUEST_STATES = "'pending', 'executing', 'done', 'failed', 'unknown', 'rejected', 'expired'"
+_ITEM_STATES = "'queued', 'sending', 'canceled', 'not_confirmed', 'failed', 'skipped'"
+
+# An old database may hold several open requests for one order (the check used to be a read before
+# the insert). The oldest of them takes the claim; the younger ones stay open until decided or
+# expired, as their approvers were promised, and re-read each order before any cancel.
+_CLAIM_OPEN_ORDERS = """
+INSERT INTO open_orders (cust_ref, request_id)
+SELECT i.cust_ref, min(i.request_id)
+FROM hold_items AS i JOIN hold_requests AS r ON r.id = i.request_id
+WHERE r.state IN ('pending', 'executing')
+GROUP BY i.cust_ref"""
+# Cards posted before their rendered state was recorded are taken to show their stored state.
+_BACKFILL_RENDERED = """
+UPDATE hold_requests SET rendered_state = state WHERE message_ts IS NOT NULL"""
+
+_SQLITE: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "initial",
+        (
+            f"""CREATE TABLE hold_requests (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                requester TEXT NOT NULL,
+                channel_id TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ({_REQUEST_STATES})),
+                source TEXT NOT NULL DEFAULT 'command',
+                message_ts TEXT,
+                decided_by TEXT,
+                decided_at TEXT,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                CHECK (state <> 'pending' OR (decided_by IS NULL AND decided_at IS NULL)))""",
+            "CREATE INDEX hold_requests_by_state ON hold_requests (state, created_at)",
+            f"""CREATE TABLE hold_items (
+                request_id INTEGER NOT NULL REFERENCES hold_requests (id),
+                cust_ref TEXT NOT NULL,
+                position INTEGER NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ({_ITEM_STATES})),
+                detail TEXT NOT NULL DEFAULT '',
+                process_ids TEXT NOT NULL DEFAULT '[]',
+                updated_at TEXT,
+                PRIMARY KEY (request_id, cust_ref))""",
+            "CREATE INDEX hold_items_by_order ON hold_items (cust_ref)",
+            REQUEST_ROWS_VIEW,
+            """CREATE TABLE audit_log (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                occurred_at TEXT NOT NULL,
+                event TEXT NOT NULL,
+                actor TEXT,
+                request_id INTEGER,
+                cust_ref TEXT,
+                detail TEXT NOT NULL DEFAULT '',
+                process_id TEXT)""",
+            "CREATE INDEX audit_log_by_request ON audit_log (request_id, occurred_at)",
+            "CREATE INDEX audit_log_by_order ON audit_log (cust_ref, occurred_at)",
+            """CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+            """CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+               BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END""",
+            """CREATE TABLE digest_subscriptions (
+                channel_id TEXT PRIMARY KEY,
+                local_time TEXT NOT NULL,
+                timezone TEXT NOT NULL,
+                created_by TEXT,
+                created_at TEXT)""",
+            """CREATE TABLE digest_claims (
+                channel_id TEXT NOT NULL,
+                local_date TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('claimed', 'posted', 'failed')),
+                claimed_at TEXT NOT NULL,
+                message_ts TEXT,
+                PRIMARY KEY (channel_id, local_date))""",
+            """CREATE TABLE order_snapshots (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                channel_id TEXT NOT NULL,
+                cust_refs TEXT NOT NULL,
+                created_at TEXT NOT NULL)""",
+        ),
+    ),
+    (
+        2,
+        "one_open_request_per_order",
+        (
+            """CREATE TABLE open_orders (
+                cust_ref TEXT PRIMARY KEY,
+                request_id INTEGER NOT NULL REFERENCES hold_requests (id))""",
+            "CREATE INDEX open_orders_by_request ON open_orders (request_id)",
+            _CLAIM_OPEN_ORDERS,
+            """CREATE TRIGGER hold_requests_release_orders AFTER UPDATE OF state ON hold_requests
+               WHEN NEW.state NOT IN ('pending', 'executing')
+               BEGIN DELETE FROM open_orders WHERE request_id = NEW.id; END""",
+        ),
+    ),
+    (
+        3,
+        "rendered_state",
+        (
+            f"""ALTER TABLE hold_requests ADD COLUMN rendered_state TEXT
+                CHECK (rendered_state IN ({_REQUEST_STATES}))""",
+            "ALTER TABLE hold_requests ADD COLUMN rendered_at TEXT",
+            _BACKFILL_RENDERED,
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CARD,
+        ),
+    ),
+    (
+        4,
+        "order_created_at",
+        (
+            "ALTER TABLE hold_items ADD COLUMN order_created_at TEXT",
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CREATED,
+        ),
+    ),
+)
+
+
+_POSTGRES: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        1,
+        "initial",
+        (
+            f"""CREATE TABLE hold_requests (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                requester text NOT NULL,
+                channel_id text NOT NULL,
+                reason text NOT NULL,
+                state text NOT NULL CHECK (state IN ({_REQUEST_STATES})),
+                source text NOT NULL DEFAULT 'command',
+                message_ts text,
+                decided_by text,
+                decided_at timestamptz,
+                created_at timestamptz NOT NULL,
+                expires_at timestamptz NOT NULL,
+                CHECK (state <> 'pending' OR (decided_by IS NULL AND decided_at IS NULL)))""",
+            "CREATE INDEX hold_requests_by_state ON hold_requests (state, created_at)",
+            f"""CREATE TABLE hold_items (
+                request_id bigint NOT NULL REFERENCES hold_requests (id),
+                cust_ref text NOT NULL,
+                position integer NOT NULL,
+                state text NOT NULL CHECK (state IN ({_ITEM_STATES})),
+                detail text NOT NULL DEFAULT '',
+                process_ids text NOT NULL DEFAULT '[]',
+                updated_at timestamptz,
+                PRIMARY KEY (request_id, cust_ref))""",
+            "CREATE INDEX hold_items_by_order ON hold_items (cust_ref)",
+            REQUEST_ROWS_VIEW,
+            """CREATE TABLE audit_log (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                occurred_at timestamptz NOT NULL,
+                event text NOT NULL,
+                actor text,
+                request_id bigint,
+                cust_ref text,
+                detail text NOT NULL DEFAULT '',
+                process_id text)""",
+            "CREATE INDEX audit_log_by_request ON audit_log (request_id, occurred_at)",
+            "CREATE INDEX audit_log_by_order ON audit_log (cust_ref, occurred_at)",
+            """CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$""",
+            """CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+               FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()""",
+            """CREATE TABLE digest_subscriptions (
+                channel_id text PRIMARY KEY,
+                local_time text NOT NULL,
+                timezone text NOT NULL,
+                created_by text,
+                created_at timestamptz)""",
+            """CREATE TABLE digest_claims (
+                channel_id text NOT NULL,
+                local_date date NOT NULL,
+                state text NOT NULL CHECK (state IN ('claimed', 'posted', 'failed')),
+                claimed_at timestamptz NOT NULL,
+                message_ts text,
+                PRIMARY KEY (channel_id, local_date))""",
+            """CREATE TABLE order_snapshots (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                channel_id text NOT NULL,
+                cust_refs text NOT NULL,
+                created_at timestamptz NOT NULL)""",
+        ),
+    ),
+    (
+        2,
+        "one_open_request_per_order",
+        (
+            """CREATE TABLE open_orders (
+                cust_ref text PRIMARY KEY,
+                request_id bigint NOT NULL REFERENCES hold_requests (id))""",
+            "CREATE INDEX open_orders_by_request ON open_orders (request_id)",
+            _CLAIM_OPEN_ORDERS,
+            """CREATE FUNCTION release_open_orders() RETURNS trigger LANGUAGE plpgsql AS $$
+               BEGIN DELETE FROM open_orders WHERE request_id = NEW.id; RETURN NULL; END $$""",
+            """CREATE TRIGGER hold_requests_release_orders AFTER UPDATE OF state ON hold_requests
+               FOR EACH ROW WHEN (NEW.state NOT IN ('pending', 'executing'))
+               EXECUTE FUNCTION release_open_orders()""",
+        ),
+    ),
+    (
+        3,
+        "rendered_state",
+        (
+            f"""ALTER TABLE hold_requests ADD COLUMN rendered_state text
+                CHECK (rendered_state IN ({_REQUEST_STATES}))""",
+            "ALTER TABLE hold_requests ADD COLUMN rendered_at timestamptz",
+            _BACKFILL_RENDERED,
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CARD,
+        ),
+    ),
+    (
+        4,
+        "order_created_at",
+        (
+            "ALTER TABLE hold_items ADD COLUMN order_created_at timestamptz",
+            "DROP VIEW hold_request_rows",
+            REQUEST_ROWS_VIEW_WITH_CREATED,
+        ),
+    ),
+)
+
+
+MIGRATIONS = tuple(
+    Migration(version, name, sqlite, postgres)
+    for (version, name, sqlite), (_, _, postgres) in zip(_SQLITE, _POSTGRES, strict=True)
+)
