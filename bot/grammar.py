@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.mrkdwn import one_line
 from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
-from bot.settings import parse_hhmm, parse_zone
+from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
     "DIGEST",

@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import time
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import re2
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
@@ -26,21 +25,14 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-__all__ = [
-    "SLACK_HOOKS_ORIGIN",
-    "ConfigError",
-    "Matcher",
-    "Settings",
-    "compile_linear",
-    "parse_hhmm",
-    "parse_zone",
-    "url_origin",
-]
+from bot.patterns import Matcher, compile_linear
+from bot.times import parse_hhmm, parse_zone
+
+__all__ = ["SLACK_HOOKS_ORIGIN", "ConfigError", "Settings", "url_origin"]
 
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _APP = re.compile(r"^A[A-Z0-9]{2,}$")
-_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 # Where Slack's response_urls live; SLACK_API_URL's own origin is added for proxies and tests.
 SLACK_HOOKS_ORIGIN = "https://hooks.slack.com"
 
@@ -58,68 +50,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 class ConfigError(Exception):
     """A configuration value is missing or malformed; the message names the variable."""
-
-
-def parse_hhmm(text: str) -> time:
-    """``"9:05"`` or ``"09:05"`` → ``time(9, 5)``; anything else raises ``ValueError``."""
-    match = _HHMM.match(text.strip())
-    if not match:
-        raise ValueError(f"{text!r} is not a time of day; expected HH:MM, for example 09:00")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def parse_zone(name: str) -> ZoneInfo:
-    """An IANA zone name → ``ZoneInfo``; an unknown name raises ``ValueError``."""
-    try:
-        if not name or name.startswith(("/", ".")) or ".." in name:
-            raise ValueError
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder ("Europe")
-        raise ValueError(
-            f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
-        ) from None
-
-
-class Matcher(Protocol):
-    """A compiled pattern: what the stale-order rule needs of it."""
-
-    @property
-    def pattern(self) -> str: ...
-
-    def search(self, text: str) -> object | None: ...
-
-
-def compile_linear(pattern: str) -> Matcher:
-    """Compile ``pattern`` for RE2, whose matching time is linear in the text whatever the pattern
-    (no catastrophic backtracking). RE2 has no backreferences or lookaround; ``ValueError`` says
-    what it refused."""
-    options = re2.Options()
-    options.log_errors = False  # the error is raised to the caller; RE2 would also print it
-    try:
-        matcher: Matcher = re2.compile(pattern, options=options)
-    except re2.error as exc:
-        detail = exc.args[0] if exc.args else exc
-        if isinstance(detail, bytes):
-            detail = detail.decode("utf-8", "replace")
-        raise ValueError(
-            f"not a regular expression the bot can use ({detail}); patterns run on RE2, which "
-            "matches in linear time and has no backreferences or lookaround"
-        ) from None
-    return matcher
-
-
-def url_origin(url: str) -> str | None:
-    """``scheme://host[:port]`` of an http(s) URL, lower-cased, default port left out."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
-        return None
-    default = 443 if parts.scheme == "https" else 80
-    netloc = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
-    return f"{parts.scheme}://{netloc}"
 
 
 def _split(value: Any) -> tuple[str, ...]:
@@ -399,3 +329,17 @@ def _describe(exc: ValidationError) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"{name}: {message}")
     return "invalid configuration: " + "; ".join(lines)
+
+
+def url_origin(url: str) -> str | None:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased, default port left out."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        return None
+    default = 443 if parts.scheme == "https" else 80
+    netloc = parts.hostname if port in (None, default) else f"{parts.hostname}:{port}"
+    return f"{parts.scheme}://{netloc}"

@@ -39,9 +39,9 @@ from bot.digest.messages import DIGEST_TITLE
 from bot.digest.post import post
 from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
-from bot.settings import parse_hhmm, parse_zone
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import DigestSubscription
+from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
     "RETRY_FAILED_AFTER",

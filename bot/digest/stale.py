@@ -25,7 +25,8 @@ from typing import TypeVar
 from bot.cartrover.models import Flag, Order
 from bot.cartrover.service import OrderService
 from bot.orderref import OrderRefError, validate_ref
-from bot.settings import Matcher, Settings
+from bot.patterns import Matcher
+from bot.settings import Settings
 
 __all__ = [
     "HOLD_ALL_LIMIT",

@@ -31,8 +31,8 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
-from bot.settings import parse_hhmm, parse_zone
 from bot.store.base import DigestSubscription
+from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
     "DIGEST_SYNC_SECONDS",

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import ConfigError, Settings, parse_hhmm, parse_zone
+from bot.settings import ConfigError, Settings
+from bot.times import parse_hhmm, parse_zone
 
 # interface §5, copied verbatim (meaning column shortened) so that a drift of either side is caught.
 INTERFACE_TABLE = """
