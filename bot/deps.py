@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import secrets
+import socket
+from dataclasses import dataclass, field
 
 from bot.cartrover.service import OrderService
 from bot.holds.approvers import Approvers
@@ -12,7 +15,12 @@ from bot.store.base import Store
 from bot.times import Clock
 from bot.workers import Workers
 
-__all__ = ["Deps"]
+__all__ = ["Deps", "process_name"]
+
+
+def process_name() -> str:
+    """This process among the bot's processes: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -26,3 +34,4 @@ class Deps:
     workers: Workers
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
     app_id: str | None = None
+    runner: str = field(default_factory=process_name)  # this process, as a holder of leases

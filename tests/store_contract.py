@@ -636,6 +636,53 @@ class StoreContract:
         assert claim is not None
         assert (claim.state, claim.message_ts) == ("posted", "1700000000.000200")
 
+    # -- leases: who runs an executing request
+    def _executing(self, store: Store) -> HoldRequest:
+        request = make_request(store)
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        return request
+
+    def test_one_runner_wins_a_lease_however_many_race(self, store: Store) -> None:
+        """Eight threads taking one request's lease at once: exactly one wins."""
+        request = self._executing(store)
+        until = T0 + HOUR
+        won = race(lambda i: store.take_lease(request.id, f"R{i}", until, T0), attempts=1)
+        assert won.count(True) == 1
+
+    def test_a_lease_is_taken_over_only_once_it_lapses(self, store: Store) -> None:
+        """A live lease keeps others out and shows in soonest_lease_end; a lapsed one is free,
+        and its old holder can no longer renew it."""
+        request = self._executing(store)
+        assert [r.id for r in store.resumable(T0)] == [request.id]
+        assert store.take_lease(request.id, "A", T0 + HOUR, T0)
+        assert store.resumable(T0) == []
+        assert store.soonest_lease_end(T0) == T0 + HOUR
+        assert not store.take_lease(request.id, "B", T0 + 2 * HOUR, T0)
+        assert store.renew_lease(request.id, "A", T0 + 2 * HOUR, T0)
+        assert [r.id for r in store.resumable(T0 + 2 * HOUR)] == [request.id]
+        assert store.take_lease(request.id, "B", T0 + 3 * HOUR, T0 + 2 * HOUR)
+        assert not store.renew_lease(request.id, "A", T0 + 4 * HOUR, T0 + 2 * HOUR)
+
+    def test_releasing_gives_a_runners_requests_back_at_once(self, store: Store) -> None:
+        """A clean stop releases every lease the runner holds, and only those."""
+        mine, theirs = self._executing(store), self._executing_other(store)
+        assert store.take_lease(mine.id, "A", T0 + HOUR, T0)
+        assert store.take_lease(theirs.id, "B", T0 + HOUR, T0)
+        assert store.release_leases("A") == 1
+        assert [r.id for r in store.resumable(T0)] == [mine.id]
+
+    def test_only_executing_requests_are_resumable_or_leased(self, store: Store) -> None:
+        """A pending or finished request is never resumable and takes no lease."""
+        pending = make_request(store)
+        assert not store.take_lease(pending.id, "A", T0 + HOUR, T0)
+        assert store.resumable(T0) == []
+        assert store.soonest_lease_end(T0) is None
+
+    def _executing_other(self, store: Store) -> HoldRequest:
+        request = make_request(store, ["Z900"])
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        return request
+
     # -- snapshots
     def test_snapshots_round_trip(self, store: Store) -> None:
         """A saved snapshot returns its orders in order with their known creation times (in

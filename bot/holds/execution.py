@@ -10,9 +10,10 @@
 - Whatever the cancel call answers, it is never resent, and the order is always re-read: it is
   "canceled" when the order shows it, "failed" only when a clear refusal left the order unchanged,
   and "not confirmed" otherwise. The audit trail keeps the answer as received.
-- An order found ``sending`` after a restart is only re-read, never sent again; several runners on
-  one request (a live one and a resumer) each take an order only through the store's
-  single-winner transitions.
+- One runner at a time holds a request's lease (``bot.store.leases``). An order found ``sending``
+  when a runner takes a request over was left by one that stopped: it is only re-read, never sent
+  again. Should two runners ever meet on one request, each takes an order only through the
+  store's single-winner transitions.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
@@ -29,13 +30,10 @@ from bot.holds.rules import why_not_holdable
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
 from bot.times import Clock
 
-__all__ = ["ORPHANED_AFTER", "VERIFY_BATCH", "execute", "final_state", "unfinished"]
+__all__ = ["VERIFY_BATCH", "execute", "final_state"]
 
 log = logging.getLogger(__name__)
 
-# A ``sending`` item untouched for this long belongs to a process that died (the client's own
-# per-call deadline is far shorter), so another process may finish it by re-reading.
-ORPHANED_AFTER = timedelta(minutes=5)
 VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at once)
 
 
@@ -67,28 +65,20 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
     return RequestState.DONE
 
 
-def unfinished(store: Store, clock: Clock) -> list[HoldRequest]:
-    """Executing requests that nobody has touched for :data:`ORPHANED_AFTER`: their process died,
-    so resume them with :func:`execute`. A request still progressing belongs to a live process;
-    a second runner there would pace against CartRover with a second bucket."""
-    now = clock.now()
-    orphaned = []
-    for request in store.requests_in_state(RequestState.EXECUTING):
-        stamps = [item.updated_at for item in request.items if item.updated_at is not None]
-        last = max([*stamps, request.decided_at or request.created_at])
-        if now - last >= ORPHANED_AFTER:
-            orphaned.append(request)
-    return orphaned
-
-
 def execute(
     orders: OrderService,
     store: Store,
     clock: Clock,
     request_id: int,
     on_progress: Callable[[HoldRequest], None] | None = None,
+    still_mine: Callable[[], bool] = lambda: True,
 ) -> HoldRequest | None:
-    """Run every item of an approved request; finish the request when all items are final."""
+    """Run every item of an approved request; finish the request when all items are final.
+
+    The caller holds the request's lease: an item found ``sending`` was left by a runner that
+    stopped, and is only re-read. ``still_mine`` renews the lease before each step; once it says
+    no, another runner has taken over and this one stops where it is.
+    """
     run = _Run(orders, store, clock)
     request = run.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
@@ -103,12 +93,16 @@ def execute(
     for start in range(0, len(todo), VERIFY_BATCH):
         sent: list[_Sent] = []
         for item in todo[start : start + VERIFY_BATCH]:
+            if not still_mine():
+                return store.get_request(request_id)
             changed, outcome = _send(run, request, item)
             if outcome is not None:
                 sent.append(outcome)
             if changed:
                 progress()
         if sent:
+            if not still_mine():  # taken over: the new runner re-reads what was sent
+                return store.get_request(request_id)
             _verify(run, request, sent)
             progress()
     return _finish_request(run, request_id)
@@ -131,10 +125,7 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent 
     """Re-read one order and send its cancel if it still needs one. Returns whether this call
     changed the item, and what the cancel call said (None: no cancel to verify)."""
     ref = item.cust_ref
-    if item.state is ItemState.SENDING:
-        stamp = item.updated_at
-        if stamp is not None and run.clock.now() - stamp < ORPHANED_AFTER:
-            return False, None  # another process is sending it right now
+    if item.state is ItemState.SENDING:  # its runner stopped mid-cancel: look, never resend
         return False, _Sent(ref, False, "the bot restarted while this cancel was in flight")
     order = run.orders.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):

@@ -22,11 +22,24 @@ from bot.holds.requests import Click, Refusal
 from bot.holds.rules import already_open
 from bot.store.base import HoldRequest, OrdersAlreadyOpen, RequestState
 
-__all__ = ["ask", "clicked", "keep_up", "maintain", "resume_unfinished", "run_approved"]
+__all__ = [
+    "LEASE",
+    "ask",
+    "clicked",
+    "keep_up",
+    "maintain",
+    "next_resume_at",
+    "resume_unfinished",
+    "run_approved",
+]
 
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 1.0  # seconds between progress updates of one card (chat.update is Tier 3)
+# How long a runner's claim on an executing request lasts unless renewed. It is renewed before
+# every order (each takes at most a few calls, each bounded by the client's 30 s deadline); a
+# runner that stops without releasing it is taken over this long after its last renewal.
+LEASE = timedelta(minutes=2)
 
 
 def ask(
@@ -92,8 +105,16 @@ def clicked(deps: Deps, click: Click, *, approve: bool) -> Refusal | None:
 def run_approved(
     deps: Deps, request_id: int, *, monotonic: Callable[[], float] = time.monotonic
 ) -> HoldRequest | None:
-    """Run an approved request, updating its card at most once a second, then finally."""
+    """Run an approved request, updating its card at most once a second, then finally. Nothing
+    happens (None) when another live runner holds the request."""
+    now = deps.clock.now()
+    if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
+        return None
     last = [float("-inf")]
+
+    def still_mine() -> bool:
+        now = deps.clock.now()
+        return deps.store.renew_lease(request_id, deps.runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -102,7 +123,12 @@ def run_approved(
             _show(deps, current)
 
     finished = execution.execute(
-        deps.cartrover, deps.store, deps.clock, request_id, on_progress=progress
+        deps.cartrover,
+        deps.store,
+        deps.clock,
+        request_id,
+        on_progress=progress,
+        still_mine=still_mine,
     )
     if finished is not None:
         _show(deps, finished)
@@ -118,13 +144,20 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
 
 
 def resume_unfinished(deps: Deps) -> list[int]:
-    """Finish approved requests that a stopped process left executing (never resends)."""
+    """Finish the approved requests no live runner holds: a stopped process left them, cleanly
+    (its leases released) or not (its leases lapsed). Never resends a cancel."""
     resumed = []
-    for request in execution.unfinished(deps.store, deps.clock):
+    for request in deps.store.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
-        run_approved(deps, request.id)
-        resumed.append(request.id)
+        if run_approved(deps, request.id) is not None:
+            resumed.append(request.id)
     return resumed
+
+
+def next_resume_at(deps: Deps) -> datetime | None:
+    """When the next lease held by another runner lapses: then, if that runner stopped, its
+    request is this process's to resume."""
+    return deps.store.soonest_lease_end(deps.clock.now())
 
 
 def maintain(deps: Deps) -> None:

@@ -24,7 +24,7 @@ from bot.holds import flow
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
-from bot.store.base import Store
+from bot.store.base import Store, StoreError
 from bot.times import Clock, SystemClock
 from bot.workers import Lane, Workers
 from handlers.actions import refuse_other_app
@@ -191,6 +191,8 @@ class Runtime:
     web_client: WebClient
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _timer: threading.Timer | None = None
 
     @classmethod
     def start(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -226,21 +228,41 @@ class Runtime:
         )
 
     def resume_in_background(self) -> None:
-        """Finish, on the worker pool, approved holds a stopped process left (never resends)."""
-        self.deps.workers.submit(
-            lambda: flow.resume_unfinished(self.deps),
-            what="resume unfinished holds",
-            lane=Lane.DECISIONS,
-        )
+        """Finish, on the decisions lane, approved holds no live runner holds (never resends),
+        and look again when the next lease held elsewhere lapses: a stopped process's work is
+        taken over then, with or without a scheduler in this process."""
+        self.deps.workers.submit(self._resume, what="resume unfinished holds", lane=Lane.DECISIONS)
+
+    def _resume(self) -> None:
+        flow.resume_unfinished(self.deps)
+        lapses = flow.next_resume_at(self.deps)
+        if lapses is None or self._stopping.is_set():
+            return
+        wait = min(max((lapses - self.deps.clock.now()).total_seconds(), 1.0), 300.0)
+        timer = threading.Timer(wait, self.resume_in_background)
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
 
     def close(self, timeout: float = 20.0) -> bool:
-        """Stop taking work, let in-flight jobs finish (up to ``timeout``), close clients."""
+        """Stop taking work, let in-flight jobs finish (up to ``timeout``), give up this
+        process's leases (so the next process resumes at once), close clients."""
+        self._stopping.set()
+        if self._timer is not None:
+            self._timer.cancel()
         finished = self.deps.workers.shutdown(timeout)
         if not finished:
             log.warning(
                 "some work was still running at shutdown; any cancel in flight stays 'sending' "
-                "and is re-read (never resent) when the bot starts again"
+                "and is re-read (never resent) by the process that takes the request over"
             )
+        try:
+            released = self.deps.store.release_leases(self.deps.runner)
+        except StoreError:
+            log.exception("could not release this process's hold leases; they lapse instead")
+        else:
+            if released:
+                log.info("released %d hold request(s) for the next process to resume", released)
         for closer in self.closers:
             try:
                 closer.close()

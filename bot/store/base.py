@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -51,6 +51,7 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreError",
+    "utc_aware",
 ]
 
 
@@ -234,6 +235,23 @@ class Store(Protocol):
 
     def get_request(self, request_id: int) -> HoldRequest | None: ...
 
+    # -- who runs an executing request (bot.store.leases)
+    def take_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
+        """Let ``runner`` run an executing request until ``until``: True when its lease was free,
+        lapsed (``<= now``) or already this runner's; the single winner runs it."""
+
+    def renew_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
+        """Extend ``runner``'s lease; False when it has lapsed or is no longer the runner's."""
+
+    def release_leases(self, runner: str) -> int:
+        """Give up every lease ``runner`` holds (a clean stop); how many were held."""
+
+    def resumable(self, now: datetime) -> list[HoldRequest]:
+        """Executing requests nobody holds a live lease on, oldest first."""
+
+    def soonest_lease_end(self, now: datetime) -> datetime | None:
+        """When the first live lease on an executing request ends, if one does."""
+
     def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
         """Requests in ``state``, oldest first (``pending`` to list, ``executing`` to resume)."""
 
@@ -322,3 +340,10 @@ class Store(Protocol):
     ) -> int: ...
 
     def snapshot(self, snapshot_id: int) -> Snapshot | None: ...
+
+
+def utc_aware(when: datetime) -> datetime:
+    """``when`` in UTC; naive datetimes are refused rather than guessed."""
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError("the store takes timezone-aware datetimes only")
+    return when.astimezone(UTC)

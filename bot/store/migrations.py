@@ -221,6 +221,14 @@ _SQLITE: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             REQUEST_ROWS_VIEW_WITH_CREATED,
         ),
     ),
+    (
+        7,
+        "runner_lease",
+        (
+            "ALTER TABLE hold_requests ADD COLUMN runner TEXT",
+            "ALTER TABLE hold_requests ADD COLUMN lease_until TEXT",
+        ),
+    ),
 )
 
 
@@ -324,6 +332,14 @@ _POSTGRES: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "ALTER TABLE hold_items ADD COLUMN order_created_at timestamptz",
             "DROP VIEW hold_request_rows",
             REQUEST_ROWS_VIEW_WITH_CREATED,
+        ),
+    ),
+    (
+        7,
+        "runner_lease",
+        (
+            "ALTER TABLE hold_requests ADD COLUMN runner text",
+            "ALTER TABLE hold_requests ADD COLUMN lease_until timestamptz",
         ),
     ),
 )

@@ -13,7 +13,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.store.base import (
@@ -28,7 +28,9 @@ from bot.store.base import (
     RequestState,
     Snapshot,
     StoreError,
+    utc_aware,
 )
+from bot.store.leases import Leases
 from bot.store.sql import (
     ADOPT_MESSAGE,
     ADVANCE,
@@ -79,13 +81,6 @@ def pg(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-def utc_aware(when: datetime) -> datetime:
-    """``when`` in UTC; naive datetimes are refused rather than guessed."""
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError("the store takes timezone-aware datetimes only")
-    return when.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class Claimed:
     """What :meth:`SqlStore._insert_request` did: created ``request_id``, or nothing because
@@ -97,7 +92,7 @@ class Claimed:
     holders: tuple[Row, ...] = ()
 
 
-class SqlStore(ABC):
+class SqlStore(Leases, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
     # -- what a backend supplies; each translates its driver's errors to StoreError

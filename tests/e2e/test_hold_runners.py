@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.dev.sandbox.seed import STALE_TEST_REF
-from bot.holds import execution
+from bot.holds import execution, flow
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
@@ -46,19 +45,54 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     assert harness.request(request_id).items[0].state is ItemState.CANCELED
 
 
-def test_only_requests_nobody_works_on_are_resumed(harness: Harness) -> None:
-    """A request with recent progress belongs to a live process; an idle one is resumed."""
+def test_a_request_is_run_by_whoever_holds_its_lease(harness: Harness) -> None:
+    """An approved request nobody runs is resumable; once a runner holds its lease nobody else
+    may take it until the lease lapses; then another may, and the first runner's renewal fails."""
+    store, clock = harness.bot.store, harness.clock
+    request_id = _approved(harness)
+    assert [r.id for r in store.resumable(clock.now())] == [request_id]
+    assert store.take_lease(request_id, "A", clock.now() + flow.LEASE, clock.now())
+    assert store.resumable(clock.now()) == []
+    assert not store.take_lease(request_id, "B", clock.now() + flow.LEASE, clock.now())
+    assert store.soonest_lease_end(clock.now()) == clock.now() + flow.LEASE
+    clock.advance(flow.LEASE)
+    assert [r.id for r in store.resumable(clock.now())] == [request_id]
+    assert store.take_lease(request_id, "B", clock.now() + flow.LEASE, clock.now())
+    assert not store.renew_lease(request_id, "A", clock.now() + flow.LEASE, clock.now())
+    assert store.renew_lease(request_id, "B", clock.now() + flow.LEASE, clock.now())
+
+
+def test_a_crashed_runners_cancel_is_re_read_once_its_lease_lapses(harness: Harness) -> None:
+    """A runner that died after marking an order sending (its cancel may have left) holds the
+    lease until it lapses; then the next runner re-reads the order and never resends."""
     deps = harness.bot.deps
     request_id = _approved(harness)
-    assert execution.unfinished(deps.store, deps.clock) == []
-    harness.clock.advance(execution.ORPHANED_AFTER)
-    assert [r.id for r in execution.unfinished(deps.store, deps.clock)] == [request_id]
-    assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())
-    assert execution.unfinished(deps.store, deps.clock) == []  # progress a moment ago
-    harness.clock.advance(execution.ORPHANED_AFTER + timedelta(seconds=1))
-    finished = execution.execute(
-        deps.cartrover, deps.store, deps.clock, request_id
-    )  # the "sender" died before its call left
-    assert finished is not None and finished.state is RequestState.UNKNOWN
+    now = deps.clock.now()
+    assert deps.store.take_lease(request_id, "dead-process", now + flow.LEASE, now)
+    assert deps.store.start_item(request_id, STALE_TEST_REF, now)  # then the process died
+    assert flow.resume_unfinished(deps) == []  # its lease is still live
+    harness.clock.advance(flow.LEASE)
+    assert flow.resume_unfinished(deps) == [request_id]
+    finished = harness.request(request_id)
+    assert finished.state is RequestState.UNKNOWN
     assert finished.items[0].state is ItemState.NOT_CONFIRMED  # re-read, reported, never resent
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
+
+
+def test_a_bot_that_starts_after_a_crash_takes_lapsed_requests_over_at_once(
+    harness: Harness,
+) -> None:
+    """Without any scheduler, a bot starting after another crashed mid-cancel (its lease left
+    behind, now lapsed) takes the request over at start-up: it re-reads the order the crashed
+    runner was sending, finds the cancel landed, and sends none again."""
+    store = harness.bot.store
+    request_id = _approved(harness)
+    now = harness.clock.now()
+    assert store.take_lease(request_id, "crashed-process", now + flow.LEASE, now)
+    assert store.start_item(request_id, STALE_TEST_REF, now)
+    harness.book.wms_cancel(STALE_TEST_REF)  # its cancel landed; then the process died
+    harness.clock.advance(flow.LEASE)
+    harness.restart()  # a fresh bot: no scheduler, only what every runner does at start
+    done = harness.wait_state(request_id, RequestState.DONE, RequestState.UNKNOWN)
+    assert done.items[0].state is ItemState.CANCELED
+    assert harness.sandbox.cancel_requests(STALE_TEST_REF) == []  # the bot itself sent none

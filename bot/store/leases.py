@@ -1,0 +1,60 @@
+"""Who runs an executing hold request: a lease (a runner's name and an end time), taken in one
+conditional statement, renewed while the runner works, released when its process stops cleanly.
+A process starting up, or sweeping, resumes every executing request whose lease is free or has
+lapsed, so a stopped runner's work is taken over as soon as its lease ends, by whichever process
+notices first (see ``docs/states.md``)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.store.base import HoldRequest, utc_aware
+from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
+
+__all__ = ["Leases"]
+
+
+class Leases:
+    """The lease methods of :class:`~bot.store.relational.SqlStore`."""
+
+    @abstractmethod
+    def _change(self, statement: str, params: Sequence[object]) -> int: ...
+
+    @abstractmethod
+    def _rows(self, statement: str, params: Sequence[object]) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def _time_in(self, when: datetime) -> object: ...
+
+    @abstractmethod
+    def _time_out(self, value: Any) -> datetime: ...
+
+    @abstractmethod
+    def get_request(self, request_id: int) -> HoldRequest | None: ...
+
+    def take_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
+        params = (runner, self._at(until), request_id, runner, self._at(now))
+        return self._change(TAKE_LEASE, params) == 1
+
+    def renew_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
+        params = (self._at(until), request_id, runner, self._at(now))
+        return self._change(RENEW_LEASE, params) == 1
+
+    def release_leases(self, runner: str) -> int:
+        return self._change(RELEASE_LEASES, (runner,))
+
+    def resumable(self, now: datetime) -> list[HoldRequest]:
+        rows = self._rows(RESUMABLE, (self._at(now),))
+        found = (self.get_request(int(row["id"])) for row in rows)
+        return [request for request in found if request is not None]
+
+    def soonest_lease_end(self, now: datetime) -> datetime | None:
+        for row in self._rows(SOONEST_LEASE_END, (self._at(now),)):
+            return None if row["soonest"] is None else self._time_out(row["soonest"])
+        return None
+
+    def _at(self, when: datetime) -> object:
+        return self._time_in(utc_aware(when))
