@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from bot import metrics
+
 __all__ = ["DECISION_WORKERS", "Lane", "LaneLoad", "Workers"]
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class Workers:
         self._lock = threading.Lock()
         self._closed = False
         self.max_workers = max_workers
+        metrics.WORK.watch(self)
 
     def submit(
         self,

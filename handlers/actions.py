@@ -14,11 +14,12 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot import metrics
 from bot.blocks import Message
 from bot.deps import Deps
 from bot.holds import flow
 from bot.holds.messages import refusal_message
-from bot.holds.requests import Click
+from bot.holds.requests import Click, Refusal
 from bot.store.base import AuditEntry
 from bot.workers import Lane
 from handlers.errors import report_failure
@@ -89,13 +90,17 @@ def click_of(body: dict[str, Any], asker: Asker) -> Click:
 
 
 def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    refusal = flow.clicked(deps, click_of(body, asker), approve=True)
-    if refusal is not None:
-        tell(deps, asker, refusal_message(refusal))
+    _decided(deps, asker, "approve", flow.clicked(deps, click_of(body, asker), approve=True))
 
 
 def reject_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    refusal = flow.clicked(deps, click_of(body, asker), approve=False)
+    _decided(deps, asker, "reject", flow.clicked(deps, click_of(body, asker), approve=False))
+
+
+def _decided(deps: Deps, asker: Asker, action: str, refusal: Refusal | None) -> None:
+    metrics.CLICKS.labels(
+        action, "decided" if refusal is None else refusal.reason.name.lower()
+    ).inc()
     if refusal is not None:
         tell(deps, asker, refusal_message(refusal))
 

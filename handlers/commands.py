@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
+from bot import metrics
 from bot.blocks import Message
 from bot.blocks.help import help_message, usage_error
 from bot.cartrover.errors import CartRoverError
@@ -49,9 +50,11 @@ def handle_command(
     try:
         command = parse(str(body.get("text") or ""), syntaxes)
     except UsageError as exc:
+        metrics.COMMANDS.labels("invalid").inc()
         message = usage_error(str(exc), exc.usage, syntaxes)
         ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
         return
+    metrics.COMMANDS.labels(command.name).inc()
     run = next((sub.run for sub in subcommands if sub.syntax.name == command.name), None)
     if run is None:  # help, answered in the ack
         message = help_message(syntaxes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot import metrics
 from bot.blocks import Message
 from bot.deps import Deps
 from bot.digest import schedule
@@ -14,10 +15,10 @@ from bot.digest.post import compose, post_now
 from bot.digest.report import build_report
 from bot.grammar import Command
 from bot.holds import flow
-from bot.holds.messages import asked_message
+from bot.holds.messages import asked_message, refusal_message
+from bot.holds.requests import Refusal
 from bot.slackio import SetupProblem, SlackFailed
-from bot.store.base import AuditEntry
-from handlers.actions import BAD_VALUE, button_number
+from handlers.actions import click_of
 from handlers.replies import Asker, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
@@ -82,30 +83,11 @@ def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
-    """Open one bulk hold request for a digest's snapshot, requested by whoever clicked."""
-    number = button_number(body)
-    snapshot = deps.store.snapshot(number) if number is not None else None
-    why = None
-    if deps.team_id and asker.team != deps.team_id:
-        why = "This button belongs to another workspace."
-    elif number is None:
-        why = BAD_VALUE
-    elif snapshot is None or not snapshot.cust_refs:
-        why = "I have no record of that list; run `/cartrover stale` for a fresh one."
-    if why is not None:
-        deps.store.audit(
-            AuditEntry(at=deps.clock.now(), event="refused", actor=asker.user, detail=why)
-        )
-        tell(deps, asker, _text(why))
+    """Open one bulk hold request for a digest's list, requested by whoever clicked."""
+    done = flow.hold_all(deps, click_of(body, asker), reason=HOLD_ALL_REASON)
+    if isinstance(done, Refusal):
+        metrics.CLICKS.labels("hold_all", done.reason.name.lower()).inc()
+        tell(deps, asker, refusal_message(done))
         return
-    asked = flow.ask(
-        deps,
-        requester=asker.user,
-        channel_id=asker.channel,
-        refs=snapshot.cust_refs if snapshot else [],
-        reason=HOLD_ALL_REASON,
-        source="digest",
-        skip_refused=True,
-        order_created=snapshot.order_created if snapshot else None,
-    )
-    tell(deps, asker, asked_message(asked, deps.clock.now()))
+    metrics.CLICKS.labels("hold_all", "opened" if done.posted else "nothing_open").inc()
+    tell(deps, asker, asked_message(done, deps.clock.now()))

@@ -13,6 +13,7 @@ from typing import NamedTuple, TypeVar
 
 import httpx
 
+from bot import metrics
 from bot.cartrover import protocol
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, RateLimited
 from bot.cartrover.pacing import LeakyBucket
@@ -129,7 +130,7 @@ class Exchange:
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
             self._bucket.observe_remaining(None, ticket)
             error = translate(exc, self.deadline if time.monotonic() >= real_deadline else None)
-            self._log(target, None, started, {}, error)
+            self._log(kind, target, None, started, {}, error)
             # from None: the httpx exception holds the request, Authorization header included.
             raise error from None
         finally:
@@ -142,10 +143,10 @@ class Exchange:
             result = decode(raw)
         except CartRoverError as error:
             self._bucket.observe_remaining(0 if isinstance(error, RateLimited) else hits, ticket)
-            self._log(target, raw.status, started, raw.headers, error)
+            self._log(kind, target, raw.status, started, raw.headers, error)
             raise
         self._bucket.observe_remaining(hits, ticket)
-        self._log(target, raw.status, started, raw.headers, None)
+        self._log(kind, target, raw.status, started, raw.headers, None)
         return result
 
     def _exchange(self, request: httpx.Request, real_deadline: float) -> Raw:
@@ -166,6 +167,7 @@ class Exchange:
 
     def _log(
         self,
+        kind: str,
         target: str,
         status: int | None,
         started: float,
@@ -175,12 +177,18 @@ class Exchange:
         if error is not None:
             self.count("rate_limited" if isinstance(error, RateLimited) else "failures")
         hits = protocol.remaining_hits(headers)
+        elapsed = time.perf_counter() - started
+        result = "ok" if error is None else "no_answer" if status is None else type(error).__name__
+        metrics.CARTROVER_CALLS.labels(kind, result).inc()
+        metrics.CARTROVER_SECONDS.labels(kind).observe(elapsed)
+        if hits is not None:
+            metrics.REMAINING_HITS.set(hits)
         log.log(
             logging.INFO if error is None else logging.WARNING,
             "CartRover GET %s → %s in %d ms · Process-ID %s · hits remaining %s%s",
             target,
             status if status is not None else "no answer",
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
             protocol.process_id(headers) or "-",
             "-" if hits is None else hits,
             "" if error is None else f" · {type(error).__name__}: {error.message}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot import metrics
 from bot.blocks.message import Message
 from bot.deps import Deps
 from bot.digest.messages import NOW_TITLE, digest_message
@@ -39,4 +40,6 @@ def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> 
     now = deps.clock.now()
     if report is None:
         report = build_report(deps.settings, deps.cartrover, now)
-    return post(deps.poster, deps.store, report, channel_id, NOW_TITLE, now)
+    ts = post(deps.poster, deps.store, report, channel_id, NOW_TITLE, now)
+    metrics.DIGESTS.labels("now").inc()
+    return ts

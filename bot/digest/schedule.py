@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.digest.messages import DIGEST_TITLE
@@ -155,6 +156,7 @@ def _post_claimed(deps: Deps, channel: str, day: date, report: StaleReport) -> O
         deps.store.digest_failed(channel, day)
         raise
     deps.store.digest_posted(channel, day, ts)
+    metrics.DIGESTS.labels("scheduled").inc()
     log.info("digest for %s on %s posted (%d stale)", channel, day, report.test_count)
     return Outcome.POSTED
 

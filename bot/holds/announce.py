@@ -20,6 +20,7 @@ import logging
 import time
 from enum import Enum
 
+from bot import metrics
 from bot.holds.messages import hold_message
 from bot.holds.outcomes import Posted, Posting
 from bot.slackio import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
@@ -61,7 +62,8 @@ def post_card(poster: Poster, store: Store, clock: Clock, request: HoldRequest) 
         if exc.error == LOST_ANSWER:
             _audit(store, clock, request, "post_unconfirmed", f"{where}: no answer came back")
             return Posted(Posting.IN_DOUBT, request)
-        store.decide(request.id, to=RequestState.REJECTED, actor=None, at=clock.now())
+        if store.decide(request.id, to=RequestState.REJECTED, actor=None, at=clock.now()):
+            metrics.HOLD_REQUESTS.labels(RequestState.REJECTED.value).inc()
         _audit(store, clock, request, "post_failed", f"{where}: {exc.error}")
         advice = exc.advice if isinstance(exc, SetupProblem) else ""
         closed = store.get_request(request.id) or request

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot import metrics
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
@@ -118,6 +119,7 @@ def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
         run.store.audit(
             AuditEntry(at=now, event="finished", request_id=request_id, detail=state.value)
         )
+        metrics.HOLD_REQUESTS.labels(state.value).inc()
     return run.store.get_request(request_id)
 
 
@@ -218,6 +220,7 @@ def _finish(
             )
         )
         log.info("hold #%s %s → %s", request.id, ref, state.value)
+        metrics.CANCELS.labels(state.value).inc()
     return changed
 
 

@@ -19,13 +19,14 @@ from bot.deps import Deps
 from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Click, Refusal
-from bot.holds.rules import already_open
-from bot.store.base import HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.holds.rules import Refused, already_open
+from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
     "ask",
     "clicked",
+    "hold_all",
     "keep_up",
     "maintain",
     "next_resume_at",
@@ -82,6 +83,33 @@ def ask(
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
     return Asked(target, posted, refused)
+
+
+def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
+    """A "Request hold for all" click: ask for a hold of the orders of the list it names (the
+    snapshot id in ``click.request_id``), leaving out those that cannot be held."""
+    snapshot = None
+    if deps.team_id and click.team != deps.team_id:
+        why = Refused.OTHER_WORKSPACE
+    elif click.request_id is None:
+        why = Refused.BAD_VALUE
+    else:
+        snapshot = deps.store.snapshot(click.request_id)
+        why = Refused.NO_SUCH_LIST
+    if snapshot is None or not snapshot.cust_refs:
+        at = deps.clock.now()
+        deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
+        return Refusal(why)
+    return ask(
+        deps,
+        requester=click.user,
+        channel_id=click.channel_id,
+        refs=snapshot.cust_refs,
+        reason=reason,
+        source="digest",
+        skip_refused=True,
+        order_created=snapshot.order_created,
+    )
 
 
 def clicked(deps: Deps, click: Click, *, approve: bool) -> Refusal | None:

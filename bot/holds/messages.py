@@ -218,6 +218,7 @@ _REFUSALS = {
     Refused.OTHER_WORKSPACE: "This button belongs to another workspace.",
     Refused.BAD_VALUE: "This button carries no valid request number, so nothing was done.",
     Refused.NO_SUCH_REQUEST: "I have no record of this hold request.",
+    Refused.NO_SUCH_LIST: "I have no record of that list; run `/cartrover stale` for a fresh one.",
     Refused.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
 }
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import Order
 from bot.cartrover.service import OrderService
@@ -191,6 +192,7 @@ def _decide(
     if now >= request.expires_at and request.state.is_open:
         if store.decide(request.id, to=RequestState.EXPIRED, actor=None, at=now):
             store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+            metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, Refused.EXPIRED, current)
     if not store.decide(request.id, to=to, actor=user, at=now):
@@ -207,6 +209,8 @@ def _decide(
         )
         return Refusal(Refused.ALREADY_DECIDED, current)
     store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id))
+    if to.is_final:
+        metrics.HOLD_REQUESTS.labels(to.value).inc()
     return store.get_request(request.id) or request
 
 
@@ -231,4 +235,5 @@ def expire_due(store: Store, clock: Clock) -> list[HoldRequest]:
     expired = store.expire_due(now)
     for request in expired:
         store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+        metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
     return expired

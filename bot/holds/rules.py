@@ -63,4 +63,5 @@ class Refused(StrEnum):
     OTHER_WORKSPACE = "a button of another workspace"
     BAD_VALUE = "a button without a valid request number"
     NO_SUCH_REQUEST = "no such hold request"
+    NO_SUCH_LIST = "no such list of stale orders"
     WRONG_MESSAGE = "a button on another message than the request's card"

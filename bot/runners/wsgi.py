@@ -1,5 +1,6 @@
-"""The HTTP surface of ``serve``: a WSGI application routing ``POST /slack/events`` to bolt and
-``GET /healthz`` to the health check. What it refuses, and why, is in the README ("Security").
+"""The HTTP surface of ``serve``: a WSGI application routing ``POST /slack/events`` to bolt,
+``GET /healthz`` to the health check and ``GET /metrics`` to :mod:`bot.metrics`. What it
+refuses, and why, is in the README ("Security").
 
 - **Verified before bolt.** A request's Slack signature is checked here, on the raw bytes, before
   bolt sees anything: a missing, malformed, stale or wrong signature gets 401, and an unreadable
@@ -27,6 +28,8 @@ from urllib.parse import parse_qsl
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
+
+from bot import metrics
 
 __all__ = [
     "MAX_BODY",
@@ -206,6 +209,8 @@ class SlackWsgi:
         if path == "/healthz" and method in ("GET", "HEAD"):
             status, body = self.health()
             return self._send(start_response, status, json.dumps(body).encode(), "application/json")
+        if path == "/metrics" and method in ("GET", "HEAD"):
+            return self._send(start_response, 200, metrics.exposition(), metrics.CONTENT_TYPE)
         return self._send(start_response, 404, b"not found")
 
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
