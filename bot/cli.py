@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def _settings(command: str) -> Settings:
-    """Settings for ``command``, or exit 2 naming what is wrong (interface §5)."""
+    """Settings for ``command``, or exit 2 naming what is wrong (the README's Configuration)."""
     try:
         settings = Settings.load().require(command)
     except ConfigError as exc:

@@ -23,7 +23,7 @@ from bot.times import format_age
 __all__ = ["StatusLine", "history_message", "status_message", "unread_text"]
 
 # Slack refuses a message of much more than ~13k characters of blocks (msg_blocks_too_long,
-# slack-platform §3), whatever the block count: the history shows the newest rows that fit.
+# Slack's Block Kit limits), whatever the block count: the history shows the newest rows that fit.
 _HISTORY_BUDGET = 9000
 
 

@@ -1,4 +1,4 @@
-"""The interface's ``<order>`` grammar (interface §2).
+"""The ``<order>`` grammar of the README's Slash commands.
 
 A CartRover order reference (``cust_ref``) is 1 to 64 letters, digits, ``-``, ``_`` and ``.``, not
 starting with ``.``. Nothing else may reach a URL path: no ``/``, ``?``, ``#``, ``%``, whitespace or

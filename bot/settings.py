@@ -1,4 +1,4 @@
-"""Configuration: every variable of interface §5, validated once at start-up.
+"""Configuration: every variable of the README's Configuration table, validated once at start-up.
 
 ``Settings.load()`` is the only reader of ``os.environ`` (and of an optional ``.env`` file in the
 working directory). A malformed value raises :class:`ConfigError` naming the variable and what is

@@ -1,8 +1,8 @@
 """The bounded pools that run CartRover work after Slack has been acknowledged, one per lane.
 
 bolt's own listener pool only acks and hands work here, so a slow CartRover never delays an ack
-(interface: ack first, always). Every job is wrapped: an exception is logged once with a
-correlation id and handed to the job's ``on_error`` so the user hears about it.
+(Slack wants it within 3 s, so it always comes first). Every job is wrapped: an exception is
+logged once with a correlation id and handed to the job's ``on_error`` so the user hears about it.
 
 **Lanes.** Decisions and cancels (Approve and Reject clicks, running an approved request, resuming
 one) run on their own small pool; reads (``status``, ``stale``, checking orders for a ``hold``,

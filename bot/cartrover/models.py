@@ -234,7 +234,7 @@ class Order:
 
     @property
     def status_words(self) -> str:
-        """The status in plain words (interface §2)."""
+        """The status in plain words (the README's Slash commands)."""
         status = self.order_status
         if status == "new":
             if self.sending_canceled is Flag.YES:

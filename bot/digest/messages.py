@@ -3,7 +3,7 @@
 Long lists are summarised, never refused: the oldest orders that fit a character budget are listed
 (sections of at most 2,900 characters, about 8,000 in all, well under Slack's ~13k practical
 ceiling and 50 blocks), then "…and N more". "Request hold for all" carries a snapshot id, never
-the list itself (slack-platform.md §3).
+the list itself (Slack's Block Kit limits).
 """
 
 from __future__ import annotations

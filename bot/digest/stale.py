@@ -1,4 +1,4 @@
-"""Stale test orders (interface §4): the rules, and one streaming pass over CartRover's listing.
+"""Stale test orders: the rules, and one streaming pass over CartRover's listing.
 
 - A **test order** has its ``order_source`` in ``TEST_ORDER_SOURCES``, or a ``cust_ref`` or
   ``cust_po_no`` matching ``TEST_ORDER_PATTERN``; the match carries its reason, shown to the user.
@@ -8,7 +8,7 @@
 
 The listing asks CartRover only for ``new`` orders created before the cutoff (``to_date``), so
 fresh orders never cross the wire, and for one ``order_source`` where that alone decides (see
-:func:`listing_source`). Every record is still re-checked here (cartrover-api.md §11.2).
+:func:`listing_source`). Every record is still re-checked here (docs/cartrover.md, Known unknowns).
 :class:`StaleScan` keeps only what a message shows plus counters: memory stays bounded whatever
 the number of orders, because the listing is consumed page by page and never stored.
 """

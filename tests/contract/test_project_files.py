@@ -15,7 +15,7 @@ from bot.settings import Settings
 from handlers import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
-# Read from the environment only to refuse bolt's silent OAuth switch (R39); not in interface §5.
+# Read from the environment only to refuse bolt's silent OAuth switch (R39); undocumented.
 NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
 
 

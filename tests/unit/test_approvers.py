@@ -1,4 +1,4 @@
-"""Who may approve or withdraw a hold request (interface §3.2, reliability R2, R3)."""
+"""Who may approve or withdraw a hold request (reliability R2, R3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""CartRover order records: tolerant parsing, strict flags, status in words (cartrover-api §6)."""
+"""CartRover order records: tolerant parsing, strict flags, status in words
+(docs/cartrover.md, Order statuses and flags)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from bot.cartrover.models import Flag, Item, Order, Shipment, parse_number, parse_time
 
-# cartrover-api.md §8, M2, verbatim.
+# The single-order reply (M2) as the public API documentation shows it, verbatim.
 SHIPPED: dict[str, Any] = {
     "cust_ref": "SHOP-48213",
     "cust_po_no": "#48213",
@@ -43,7 +44,7 @@ def order(**fields: Any) -> Order:
 
 
 def test_a_full_record_is_parsed() -> None:
-    """The §8 example becomes an Order with every field the bot shows."""
+    """The public M2 example becomes an Order with every field the bot shows."""
     parsed = Order.from_api(SHIPPED)
     assert parsed.cust_ref == "SHOP-48213"
     assert parsed.cust_po_no == "#48213"
@@ -212,7 +213,7 @@ def test_a_lowercase_sending_flag_is_shown_verbatim() -> None:
     ],
 )
 def test_status_words_for_every_documented_status(fields: dict[str, str], words: str) -> None:
-    """Each status of cartrover-api §6.1 reads as the interface words."""
+    """Each documented status reads as the README's words."""
     assert order(**fields).status_words == words
 
 
@@ -225,7 +226,7 @@ def test_will_be_sent_only_for_new_with_sending_not_canceled() -> None:
 
 @pytest.mark.parametrize("status", ["backordered", "On_Backorder", "NEW", "partially shipped"])
 def test_an_unknown_status_is_shown_verbatim(status: str) -> None:
-    """A status outside §6.1 is shown exactly as CartRover sent it, never mapped to a guess."""
+    """An undocumented status is shown exactly as CartRover sent it, never mapped to a guess."""
     parsed = order(order_status=status, sending_canceled="N")
     assert parsed.status_words == f"Unexpected status '{status}'"
     assert not parsed.is_new

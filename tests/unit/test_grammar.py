@@ -1,4 +1,4 @@
-"""`/cartrover` text → a typed command or a usage error (interface §2)."""
+"""`/cartrover` text → a typed command or a usage error (the README's Slash commands)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def parse(text: str) -> Command:
     return grammar.parse(text, subcommands())
 
 
-# The subcommand column of interface §2, copied verbatim so that a drift of either side is caught.
+# The subcommand column of the operator contract (the README's Slash commands), copied verbatim
+# so that a drift of either side is caught.
 INTERFACE_TABLE = """
 | `help` (also empty text, unknown subcommand) | usage of every subcommand | ephemeral |
 | `status <order> [<order> ...]` (up to 20) | one summary per order | ephemeral |
@@ -35,8 +36,8 @@ INTERFACE_TABLE = """
 SPEC_SUBCOMMANDS = list(dict.fromkeys(re.findall(r"^\| `(\w+)", INTERFACE_TABLE, re.M)))
 
 
-def test_the_registry_holds_every_subcommand_of_the_interface_exactly_once() -> None:
-    """subcommands() lists each subcommand of interface §2 once and nothing else."""
+def test_the_registry_holds_every_subcommand_of_the_readme_exactly_once() -> None:
+    """subcommands() lists each subcommand of the README once and nothing else."""
     names = [sub.name for sub in subcommands()]
     assert sorted(names) == sorted(SPEC_SUBCOMMANDS)
     assert len(names) == len(set(names))

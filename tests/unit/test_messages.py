@@ -1,4 +1,4 @@
-"""Pure Block Kit builders: Slack limits (slack-platform §3), escaping (R14), buttons (§3.1)."""
+"""Pure Block Kit builders: Slack's Block Kit limits, escaping (R14), buttons."""
 
 from __future__ import annotations
 

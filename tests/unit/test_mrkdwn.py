@@ -1,4 +1,4 @@
-"""Safe pieces of Slack mrkdwn (slack-platform §11, reliability R14)."""
+"""Safe pieces of Slack mrkdwn (Slack's escaping rules, reliability R14)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The interface's `<order>` grammar (interface §2) and the refusals of reliability R4."""
+"""The `<order>` grammar of the README's Slash commands and the refusals of reliability R4."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
 
-# The grammar exactly as interface §2 states it, written independently of the module.
+# The grammar exactly as the README states it, written independently of the module.
 GRAMMAR = re.compile(r"(?!\.)[A-Za-z0-9_.\-]{1,64}\Z")
 
 

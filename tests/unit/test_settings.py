@@ -1,4 +1,4 @@
-"""Configuration: the variables of interface §5, validated at start-up (R35, R39)."""
+"""Configuration: the variables of the README's Configuration, validated at start-up (R35, R39)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from bot.settings import ConfigError, Settings
 from bot.times import parse_hhmm, parse_zone
 
-# interface §5, copied verbatim (meaning column shortened) so that a drift of either side is caught.
+# The operator contract's variables (the README's Configuration), copied verbatim (meaning column
+# shortened) so that a drift of either side is caught.
 INTERFACE_TABLE = """
 | `SLACK_BOT_TOKEN` | — (required to talk to Slack) | bot token `xoxb-...` |
 | `SLACK_SIGNING_SECRET` | — (required for `serve`) | verifies every request from Slack |
@@ -39,7 +40,8 @@ INTERFACE_TABLE = """
 
 
 def spec_defaults() -> dict[str, str]:
-    """Variable → its default as §5 writes it: the backticked value, "—" or "the pair above"."""
+    """Variable → its default as the table writes it: the backticked value, "—" or "the pair
+    above"."""
     table: dict[str, str] = {}
     for row in INTERFACE_TABLE.strip().splitlines():
         names, default = (cell.strip() for cell in row.strip("|").split("|")[:2])
@@ -65,21 +67,22 @@ def as_spec_text(value: object) -> str:
 
 
 def test_the_spec_table_was_read() -> None:
-    """The copied §5 table yields its 24 variables (a guard for the parser below)."""
+    """The copied table yields its 24 variables (a guard for the parser below)."""
     assert len(SPEC) == 24
     assert SPEC["DIGEST_TIME"] == "09:00"
     assert SPEC["CARTROVER_CANCEL_API_KEY"] == "the pair above"
 
 
-def test_settings_have_exactly_the_variables_of_the_interface() -> None:
-    """Every §5 variable is a setting and every setting is a §5 variable (or the OAuth guard)."""
+def test_settings_have_exactly_the_variables_of_the_readme() -> None:
+    """Every table variable is a setting and every setting is a table variable (or the OAuth
+    guard)."""
     fields = {name.upper() for name in Settings.model_fields}
     assert fields - NOT_IN_SPEC == set(SPEC)
 
 
 @pytest.mark.parametrize("name", sorted(SPEC))
-def test_every_variable_has_its_interface_default(name: str) -> None:
-    """With nothing configured each variable takes exactly the default §5 gives it."""
+def test_every_variable_has_its_readme_default(name: str) -> None:
+    """With nothing configured each variable takes exactly the default the table gives it."""
     settings = Settings.load()
     value = getattr(settings, name.lower())
     if SPEC[name] in ("the pair above", "learned from Slack at start-up"):
