@@ -10,6 +10,7 @@ from bot.settings import Settings
 from bot.slackio import Poster
 from bot.store.base import Store
 from bot.times import Clock
+from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 
 __all__ = ["Deps"]
@@ -26,3 +27,4 @@ class Deps:
     workers: Workers
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
     app_id: str | None = None
+    pulse: CartRoverPulse | None = None  # CartRover's last replies to this process (App Home)
