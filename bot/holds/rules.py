@@ -64,3 +64,4 @@ class Refused(StrEnum):
     BAD_VALUE = "a button without a valid request number"
     NO_SUCH_REQUEST = "no such hold request"
     WRONG_MESSAGE = "a button on another message than the request's card"
+    WRONG_VIEW = "a button on a view that is not the clicker's current App Home"
