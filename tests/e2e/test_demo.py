@@ -214,7 +214,9 @@ def test_a_replaced_message_s_buttons_no_longer_work(world: World) -> None:
     """After the request is rejected its old buttons are gone; unknown numbers are refused."""
     chat = Transcript(world)
     hold = chat.say(f"/cartrover hold {STALE_TEST_REF}")
-    withdrawn = chat.say(_button(hold, "Reject"))
+    form = chat.say(_button(hold, "Reject"))
+    assert "[Withdraw hold request]" in form and "Reason (optional)" in form
+    withdrawn = chat.say("")  # no reason
     assert "(updated) message #1" in withdrawn and "Withdrawn" in withdrawn
     assert "is gone: message #1" in chat.say(_button(hold, "Approve"))
     assert "There is no button [99]" in chat.say("/press 99")
