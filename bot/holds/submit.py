@@ -98,9 +98,10 @@ def hold_form_submitted(
     *,
     user: str,
     view: dict[str, Any],
-    budget: float = FORM_CHECK_SECONDS,
+    budget: float | None = None,
 ) -> FormAnswer:
-    """Answer a submitted hold form (see the module docstring); the rest continues on the pool."""
+    """Answer a submitted hold form (see the module docstring); the rest continues on the pool.
+    ``budget``: how long to wait for the orders' check (default :data:`FORM_CHECK_SECONDS`)."""
     approval_channel = deps.settings.approval_channel
     form = read_hold_form(view, approval_channel=approval_channel)
     if form.errors:
@@ -115,7 +116,7 @@ def hold_form_submitted(
     )
     if not started:
         return FormAnswer(errors={ORDERS_FIELD: "The bot is restarting; try again in a minute."})
-    outcome = handoff.wait(budget)
+    outcome = handoff.wait(FORM_CHECK_SECONDS if budget is None else budget)
     try:
         if outcome is None:
             return FormAnswer(view=checking_view(len(form.refs)))
