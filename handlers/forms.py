@@ -19,23 +19,22 @@ from bot.blocks.help import usage_error
 from bot.deps import Deps
 from bot.grammar import HOLD
 from bot.holds import flow
-from bot.holds.forms import HoldDraft, hold_form, read_reject_form, reject_form
+from bot.holds.forms import HoldDraft, hold_form, read_reject_form
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Surface
 from bot.holds.submit import hold_form_submitted
 from bot.ids import REJECT_REASON_FIELD
 from bot.slackio import SlackFailed
-from bot.store.base import RequestState
 from bot.workers import Lane
 from handlers import actions, home
 from handlers.errors import report_failure
+from handlers.modals import open_modal, open_reject_form
 from handlers.replies import Asker, tell
 
 __all__ = [
     "hold_form_from_command",
     "hold_form_submitted_listener",
     "open_form_clicked",
-    "open_reject_form",
     "reject_clicked",
     "reject_form_submitted",
     "shortcut",
@@ -50,18 +49,6 @@ def wants_hold_form(text: object) -> bool:
     return isinstance(text, str) and text.strip().lower() == "hold"
 
 
-def _open(deps: Deps, body: dict[str, Any], view: dict[str, Any]) -> bool:
-    trigger = body.get("trigger_id")
-    if not isinstance(trigger, str) or not trigger:
-        return False
-    try:
-        deps.poster.open_view(trigger, view)
-    except SlackFailed as exc:
-        log.warning("could not open a form: %s", exc.error)
-        return False
-    return True
-
-
 def _draft_form(deps: Deps, draft: HoldDraft) -> dict[str, Any]:
     return hold_form(draft, approval_channel=deps.settings.approval_channel)
 
@@ -70,7 +57,7 @@ def hold_form_from_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: 
     """``/cartrover hold`` alone: the hold form, for the command's channel."""
     ack()
     channel = str(body.get("channel_id") or "")
-    if _open(deps, body, _draft_form(deps, HoldDraft(channel_id=channel))):
+    if open_modal(deps, body, _draft_form(deps, HoldDraft(channel_id=channel))):
         return
     problem = "I could not open the hold form; name the order(s) instead."
     asker = Asker(str(body.get("user_id") or ""), channel, respond, body.get("team_id"))
@@ -87,26 +74,15 @@ def shortcut(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> No
         draft = HoldDraft.from_message(text, str((channel or {}).get("id") or "") or None)
     else:
         draft = HoldDraft()
-    if not _open(deps, body, _draft_form(deps, draft)):
+    if not open_modal(deps, body, _draft_form(deps, draft)):
         log.warning("a %s shortcut could not open the hold form", body.get("type"))
 
 
 def open_form_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
     """The App Home's "Hold test orders…" button."""
     ack()
-    if not _open(deps, body, _draft_form(deps, HoldDraft())):
+    if not open_modal(deps, body, _draft_form(deps, HoldDraft())):
         log.warning("the App Home's button could not open the hold form")
-
-
-def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
-    """Open the reason form for a Reject on a pending request of this workspace; False (nothing
-    opened) when there is none, so the click goes straight to the flow and its refusal."""
-    if click.request_id is None or (deps.team_id and click.team != deps.team_id):
-        return False
-    request = deps.store.get_request(click.request_id)
-    if request is None or request.state is not RequestState.PENDING:
-        return False
-    return _open(deps, body, reject_form(request, click))
 
 
 def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:

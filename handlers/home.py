@@ -24,6 +24,7 @@ from bot.holds.requests import Click, Surface
 from bot.ids import HOME_OPENED
 from bot.workers import Lane
 from handlers.actions import button_number
+from handlers.modals import open_reject_form
 
 __all__ = [
     "SORRY",
@@ -47,8 +48,8 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
     user = str((event or {}).get("user") or "")
     if (event or {}).get("type") != HOME_OPENED or (event or {}).get("tab") != "home":
         return  # the Messages tab, or not this event
-    if not _USER.fullmatch(user):
-        return
+    if not _USER.fullmatch(user) or (deps.team_id and body.get("team_id") != deps.team_id):
+        return  # not a user id, or another workspace's event
     if not slackevents.first_delivery(deps.store, deps.clock, body.get("event_id")):
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
@@ -85,8 +86,6 @@ def home_click_of(body: dict[str, Any]) -> Click:
 def home_decision(deps: Deps, ack: Ack, body: dict[str, Any], *, approve: bool) -> None:
     """Approve or Reject on a Home: ack; a Reject opens its reason form (at once: the trigger
     lasts three seconds); the decision itself runs on the decisions lane."""
-    from handlers.forms import open_reject_form
-
     ack()
     click = home_click_of(body)
     if not approve and open_reject_form(deps, body, click):

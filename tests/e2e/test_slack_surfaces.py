@@ -132,6 +132,25 @@ def test_a_redelivered_event_is_handled_once_across_processes(harness: Harness) 
     assert harness.slack.views.home(APPROVER_2) is not None
 
 
+@pytest.mark.parametrize("surface", ["shortcut", "message_shortcut", "view_submission"])
+def test_unsigned_interactions_open_nothing(harness: Harness, surface: str) -> None:
+    """A shortcut or a submission with a wrong signature gets 401 and no Slack call (R44)."""
+    requests = harness.requests
+    body = {
+        "shortcut": lambda: requests.shortcut(ids.HOLD_SHORTCUT, user=REQUESTER),
+        "message_shortcut": lambda: requests.message_shortcut(
+            ids.HOLD_MESSAGE_SHORTCUT, user=REQUESTER, channel=CHANNEL, text=STALE_TEST_REF
+        ),
+        "view_submission": lambda: requests.view_submission(
+            {"id": "V1", "callback_id": ids.HOLD_FORM, "state": {"values": {}}}, user=REQUESTER
+        ),
+    }[surface]()
+    calls = len(harness.slack.calls)
+    assert harness.post(body, signature="v0=" + "0" * 64).status_code == 401
+    settled(harness)
+    assert len(harness.slack.calls) == calls and harness.sandbox.requests == []
+
+
 def test_an_unsigned_event_reaches_nothing(harness: Harness) -> None:
     """A delivery with a wrong signature gets 401: no claim, no Home, no Slack call (R44)."""
     body = harness.requests.home_opened(user=APPROVER, event_id="Ev0FORGED")
@@ -142,6 +161,21 @@ def test_an_unsigned_event_reaches_nothing(harness: Harness) -> None:
     assert len(harness.slack.calls) == calls
     assert harness.bot.store.home_view(APPROVER) is None
     assert harness.bot.store.claim_event("Ev0FORGED", harness.clock.now(), harness.clock.now())
+
+
+def test_an_event_of_another_workspace_or_tab_publishes_nothing(harness: Harness) -> None:
+    """Only this workspace's Home tab is answered: another team's event, the Messages tab and a
+    user id that is not one are acknowledged and left alone."""
+    requests = harness.requests
+    for body in (
+        requests.home_opened(user=APPROVER, team="T0OTHER"),
+        requests.home_opened(user=APPROVER, tab="messages"),
+        requests.home_opened(user="<!channel>"),
+    ):
+        assert harness.event(body).status_code == 200
+    settled(harness)
+    assert harness.slack.of("views.publish") == []
+    assert harness.bot.store.home_view(APPROVER) is None
 
 
 def test_an_approval_on_the_home_decides_once_and_every_view_converges(harness: Harness) -> None:
@@ -347,6 +381,23 @@ def test_a_slow_check_turns_the_form_into_checking_then_into_its_outcome(
     settled(harness)
     outcome = harness.slack.views.get(view_id)
     assert outcome is not None and "is posted in" in json.dumps(outcome.view)
+    assert harness.newest_request(1).cust_refs == [STALE_TEST_REF]
+
+
+def test_a_submission_is_answered_within_slack_s_three_seconds_however_slow_cartrover_is(
+    harness: Harness,
+) -> None:
+    """With the default wait and CartRover slower than Slack waits, the answer (a "checking"
+    view) still leaves in under three seconds (R7)."""
+    harness.sandbox.faults.latency = submit.FORM_CHECK_SECONDS + 0.5
+    view_id = _open_form(harness, harness.requests.shortcut(ids.HOLD_SHORTCUT, user=REQUESTER))
+    values = {ids.ORDERS_FIELD: STALE_TEST_REF, ids.CHANNEL_FIELD: CHANNEL}
+    started = time.monotonic()
+    response = harness.submit_view(view_id, REQUESTER, values)
+    assert time.monotonic() - started < 3.0
+    assert "Checking 1 order" in json.dumps(response.json())
+    harness.slack.wait_for("views.update")
+    settled(harness)
     assert harness.newest_request(1).cust_refs == [STALE_TEST_REF]
 
 
