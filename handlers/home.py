@@ -1,11 +1,12 @@
 """The App Home: the ``app_home_opened`` event, and Approve or Reject clicked on a Home.
 
 The event is handled once per ``event_id`` however often Slack delivers it
-(:mod:`bot.slackevents`); bolt acknowledges it as soon as this listener returns, which is at once:
-publishing the Home happens on the bot's pool. A decision clicked on a Home goes through the same
-flow as one clicked on the card (:func:`bot.holds.flow.clicked`); what it changed reaches the
-card and every Home that shows it, and a click that changed nothing is explained at the top of the
-clicker's Home (a Home click has no ``response_url`` and no channel to answer in).
+(:mod:`bot.slackevents`). bolt acknowledges it as soon as this listener returns, which is at
+once: claiming the event id and publishing the Home happen on the bot's pool. A decision clicked
+on a Home goes through the same flow as one clicked on the card (:func:`bot.holds.flow.clicked`);
+what it changed reaches the card and every Home that shows it, and a click that changed nothing
+is explained at the top of the clicker's Home (a Home click has no ``response_url`` and no
+channel to answer in).
 """
 
 from __future__ import annotations
@@ -50,14 +51,18 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
         return  # the Messages tab, or not this event
     if not _USER.fullmatch(user) or (deps.team_id and body.get("team_id") != deps.team_id):
         return  # not a user id, or another workspace's event
-    if not slackevents.first_delivery(deps.store, deps.clock, body.get("event_id")):
+    event_id = body.get("event_id")
+    deps.workers.submit(
+        lambda: _opened(deps, user, event_id), what="publish an App Home", lane=Lane.READS
+    )
+
+
+def _opened(deps: Deps, user: str, event_id: object) -> None:
+    """After the ack: handle the delivery if it is the first of its event id."""
+    if not slackevents.first_delivery(deps.store, deps.clock, event_id):
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
     deps.store.home_opened(user, deps.clock.now())
-    deps.workers.submit(lambda: _opened(deps, user), what="publish an App Home", lane=Lane.READS)
-
-
-def _opened(deps: Deps, user: str) -> None:
     hometab.publish(deps, user)
     slackevents.forget_old(deps.store, deps.clock)
 
