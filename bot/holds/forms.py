@@ -45,6 +45,7 @@ __all__ = [
     "hold_form",
     "read_hold_form",
     "read_reject_form",
+    "refused_orders",
     "reject_form",
     "result_view",
 ]
