@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.slackio import Poster
 from bot.store.base import Store
 from bot.times import Clock
+from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 
 __all__ = ["Deps", "process_name"]
@@ -35,3 +36,4 @@ class Deps:
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
     app_id: str | None = None
     runner: str = field(default_factory=process_name)  # this process, as a holder of leases
+    pulse: CartRoverPulse | None = None  # CartRover's last replies to this process (App Home)

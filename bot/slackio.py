@@ -19,7 +19,8 @@ import functools
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -42,6 +43,7 @@ from bot.settings import url_origin
 
 __all__ = [
     "Poster",
+    "Published",
     "Responder",
     "ResponseUrls",
     "SetupProblem",
@@ -53,6 +55,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Blocks = Sequence[dict[str, Any]]
+View = Mapping[str, Any]
 FATAL_AUTH_ERRORS = ("invalid_auth", "token_revoked", "account_inactive", "not_authed")
 SETUP_ERRORS = ("not_in_channel", "channel_not_found", "is_archived", "missing_scope")
 
@@ -105,8 +108,16 @@ def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -
     return WebClient(token=token, base_url=base_url, timeout=15, retry_handlers=handlers)
 
 
+@dataclass(frozen=True)
+class Published:
+    """A view Slack now shows: its id, and its ``hash`` (what the next update must name)."""
+
+    view_id: str
+    view_hash: str | None = None
+
+
 class Poster(Protocol):
-    """The bot's outgoing Slack messages."""
+    """The bot's outgoing Slack messages, modals and App Home views."""
 
     def post(self, channel: str, text: str, blocks: Blocks) -> str:
         """Post a message; return its ``ts``."""
@@ -115,6 +126,18 @@ class Poster(Protocol):
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None: ...
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks = ()) -> None: ...
+
+    def open_view(self, trigger_id: str, view: View) -> Published:
+        """``views.open``: a modal, within 3 s of the interaction that gave ``trigger_id``."""
+        ...
+
+    def update_view(self, view_id: str, view: View, view_hash: str | None = None) -> Published:
+        """``views.update``: replace an open modal (refused when ``view_hash`` is not current)."""
+        ...
+
+    def publish_view(self, user_id: str, view: View, view_hash: str | None = None) -> Published:
+        """``views.publish``: the user's App Home (refused when ``view_hash`` is not current)."""
+        ...
 
 
 class SlackPoster:
@@ -140,6 +163,21 @@ class SlackPoster:
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks = ()) -> None:
         self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=list(blocks))
+
+    def open_view(self, trigger_id: str, view: View) -> Published:
+        return _published(self._call("views.open", trigger_id=trigger_id, view=dict(view)))
+
+    def update_view(self, view_id: str, view: View, view_hash: str | None = None) -> Published:
+        params: dict[str, Any] = {"view_id": view_id, "view": dict(view)}
+        if view_hash:
+            params["hash"] = view_hash
+        return _published(self._call("views.update", **params))
+
+    def publish_view(self, user_id: str, view: View, view_hash: str | None = None) -> Published:
+        params: dict[str, Any] = {"user_id": user_id, "view": dict(view)}
+        if view_hash:
+            params["hash"] = view_hash
+        return _published(self._call("views.publish", **params))
 
     def whoami(self) -> dict[str, Any]:
         """``auth.test``: the token's team and user; raises SlackFailed when refused."""
@@ -174,6 +212,12 @@ class SlackPoster:
         if error in SETUP_ERRORS:
             raise SetupProblem(method, error)
         raise SlackFailed(method, error)
+
+
+def _published(reply: Mapping[str, Any]) -> Published:
+    view = reply.get("view") if isinstance(reply.get("view"), dict) else {}
+    view_hash = (view or {}).get("hash")
+    return Published(str((view or {}).get("id") or ""), str(view_hash) if view_hash else None)
 
 
 class ResponseUrls:

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
-from bot.dev.loopback.signing import APP_ID, SlackRequests
+from bot import ids
+from bot.dev.loopback.signing import APP_ID, JSON, SlackRequests
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, Call
+from bot.dev.loopback.views import ShownView
 from bot.dev.loopback.world import LoopbackBot, LoopbackWorld
 from bot.dev.sandbox import OrderBook
 from bot.runners.server import ServerLimits
@@ -113,8 +115,10 @@ class Harness:
         signature: str | None = None,
         bot: LoopbackBot | None = None,
         content_type: str = "application/x-www-form-urlencoded",
+        extra_headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         headers = self.requests.headers(body, timestamp=timestamp, content_type=content_type)
+        headers.update(extra_headers or {})
         if signature is not None:
             headers["X-Slack-Signature"] = signature
         if not signature and signature is not None:
@@ -174,6 +178,53 @@ class Harness:
             **kw,
         )
         return self.post(body, bot=bot)
+
+    # -- the Slack surfaces: events, modals, the App Home
+    def event(
+        self, body: str, *, retry: int | None = None, bot: LoopbackBot | None = None
+    ) -> httpx.Response:
+        """Deliver an Events API body (JSON), as Slack's ``retry``-th retry if given."""
+        extra = self.requests.retry_headers(retry) if retry else None
+        return self.post(body, content_type=JSON, extra_headers=extra, bot=bot)
+
+    def open_home(self, user: str, *, bot: LoopbackBot | None = None) -> ShownView:
+        """``user`` opens the App Home; the Home once the bot has published it."""
+        before = len(self.slack.of("views.publish"))
+        assert self.event(self.requests.home_opened(user=user), bot=bot).status_code == 200
+        self.slack.wait_for("views.publish", before + 1)
+        home = self.slack.views.home(user)
+        assert home is not None
+        return home
+
+    def wait_modal(self, count: int = 1, timeout: float = 10.0) -> ShownView:
+        """The ``count``-th modal the bot opened, once it has."""
+        self.wait_until(lambda: len(self.slack.views.modals()) >= count, timeout)
+        return self.slack.views.modals()[count - 1]
+
+    def submit_view(
+        self,
+        view_id: str,
+        user: str,
+        values: dict[str, str] | None = None,
+        *,
+        bot: LoopbackBot | None = None,
+    ) -> httpx.Response:
+        """Submit modal ``view_id`` as ``user`` with ``values`` typed (by input block id); the
+        local Slack then does what the answer says (errors, update, close)."""
+        view = self.slack.views.submitted(view_id, values)
+        response = self.post(self.requests.view_submission(view, user=user), bot=bot)
+        answer = response.json() if response.content else None
+        self.slack.views.answer(view_id, answer)
+        return response
+
+    def reject(
+        self, request: HoldRequest, user: str, reason: str = "", **kw: Any
+    ) -> httpx.Response:
+        """Click Reject on ``request``'s card and submit the reason form that opens."""
+        modals = len(self.slack.views.modals())
+        assert self.click(ids.REJECT_HOLD, request, user, **kw).status_code == 200
+        modal = self.wait_modal(modals + 1)
+        return self.submit_view(modal.id, user, {ids.REJECT_REASON_FIELD: reason})
 
     # -- waiting for what happens after the ack
     def replies(self) -> list[Call]:

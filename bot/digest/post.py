@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from bot import metrics
@@ -12,9 +13,11 @@ from bot.digest.messages import NOW_TITLE, digest_message
 from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
 from bot.slackio import Poster
-from bot.store.base import Store
+from bot.store.base import DigestPost, Store, StoreError
 
 __all__ = ["compose", "post", "post_now"]
+
+log = logging.getLogger(__name__)
 
 
 def compose(
@@ -30,9 +33,16 @@ def compose(
 def post(
     poster: Poster, store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
 ) -> str:
-    """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``."""
+    """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
+    counted is kept as the channel's last digest (the App Home shows it)."""
     message = compose(store, report, channel_id, title, now)
-    return poster.post(channel_id, message.text, message.blocks)
+    ts = poster.post(channel_id, message.text, message.blocks)
+    counted = DigestPost(channel_id, now, ts, report.test_count, report.non_test_count)
+    try:
+        store.record_digest(counted)
+    except StoreError as exc:  # the post stands: a failure here must not make it look failed
+        log.warning("could not keep the counts of the digest in %s: %s", channel_id, exc)
+    return ts
 
 
 def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> str:

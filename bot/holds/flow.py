@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.deps import Deps
-from bot.holds import announce, execution, requests
+from bot.holds import announce, execution, hometab, requests
 from bot.holds.outcomes import Asked
-from bot.holds.requests import Click, Refusal
+from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import Refused, already_open
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
@@ -53,14 +53,16 @@ def ask(
     source: str = "command",
     skip_refused: bool = False,
     order_created: Mapping[str, datetime] | None = None,
+    checked: Checked | None = None,
 ) -> Asked:
     """Check the orders, open a request and post its card (in ``APPROVAL_CHANNEL`` when set).
     Nothing is opened if any order is refused or already in an open request, unless
     ``skip_refused`` (a bulk request from a digest): then the rest are requested and the others
     named. ``order_created`` (creation times, where known) lets the orders be checked with a
-    listing instead of one by one."""
+    listing instead of one by one; ``checked``, the orders as just read (the hold form reads
+    them while Slack waits for its answer), saves reading them again."""
     target = deps.settings.approval_channel or channel_id
-    checked = requests.check_orders(deps.cartrover, refs, order_created)
+    checked = checked or requests.check_orders(deps.cartrover, refs, order_created)
     refused, wanted = list(checked.refused), [o.cust_ref for o in checked.holdable]
     while True:
         if refused and not (skip_refused and wanted):
@@ -82,6 +84,7 @@ def ask(
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
+    hometab.changed(deps)
     return Asked(target, posted, refused)
 
 
@@ -112,19 +115,26 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     )
 
 
-def clicked(deps: Deps, click: Click, *, approve: bool) -> Refusal | None:
-    """An Approve or Reject click: decide once, show it on the card, and run an approval. The
-    refusal to tell the clicker, or None."""
+def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Refusal | None:
+    """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
+    its form gave): decide once, show it on the card and the App Homes, and run an approval.
+    The refusal to tell the clicker, or None."""
     found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
     if isinstance(found, Refusal):
         return found
-    decide = requests.approve if approve else requests.reject
-    decision = decide(deps.store, deps.clock, deps.approvers, found, click.user)
+    if approve:
+        decision = requests.approve(deps.store, deps.clock, deps.approvers, found, click.user)
+    else:
+        decision = requests.reject(
+            deps.store, deps.clock, deps.approvers, found, click.user, reason
+        )
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
+            hometab.changed(deps)
         return decision
     _show(deps, decision)
+    hometab.changed(deps)
     if decision.state is RequestState.EXECUTING:
         run_approved(deps, decision.id)
     return None
@@ -160,6 +170,7 @@ def run_approved(
     )
     if finished is not None:
         _show(deps, finished)
+        hometab.changed(deps)
     return finished
 
 
@@ -168,6 +179,8 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     buttons there, with any card an earlier failure left behind."""
     expired = requests.expire_due(deps.store, deps.clock)
     announce.converge(deps.poster, deps.store, deps.clock)
+    if expired:
+        hometab.changed(deps)
     return expired
 
 
@@ -189,7 +202,9 @@ def next_resume_at(deps: Deps) -> datetime | None:
 
 
 def maintain(deps: Deps) -> None:
-    """The scheduler's maintenance job: keep up, then resume what a stopped process left."""
+    """The scheduler's maintenance job: keep up, then resume what a stopped process left. Its
+    heartbeat tells the App Home that a scheduler runs somewhere."""
+    deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
 

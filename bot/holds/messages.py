@@ -26,7 +26,9 @@ from bot.times import format_age
 
 __all__ = [
     "asked_message",
+    "decision_buttons",
     "decision_note",
+    "decision_reason",
     "hold_message",
     "pending_message",
     "refusal_message",
@@ -115,6 +117,21 @@ def _buttons(request: HoldRequest) -> dict[str, object]:
     }
 
 
+def decision_buttons(request: HoldRequest) -> dict[str, object]:
+    """The Approve and Reject buttons of a pending request, as its card shows them (the App Home
+    shows the same ones)."""
+    return _buttons(request)
+
+
+def decision_reason(request: HoldRequest) -> Block | None:
+    """The words a rejection came with, in a block of their own like the request's reason."""
+    reason = one_line(request.decision_reason)
+    if request.state is not RequestState.REJECTED or not reason:
+        return None
+    verb = "withdrawing" if request.decided_by == request.requester else "rejecting"
+    return context(f"*Reason for {verb}:* {code(reason)}")
+
+
 _NEEDS_A_LOOK = (ItemState.FAILED, ItemState.NOT_CONFIRMED)
 
 
@@ -154,6 +171,9 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
         blocks.append(_buttons(request))
     else:
         blocks.append(context(decision_note(request)))
+        why = decision_reason(request)
+        if why is not None:
+            blocks.append(why)
     if state not in (RequestState.PENDING, RequestState.REJECTED, RequestState.EXPIRED):
         done = sum(1 for item in request.items if item.state.is_final)
         # Failed and unconfirmed orders first: a long list is cut, and these need a person.
@@ -220,6 +240,7 @@ _REFUSALS = {
     Refused.NO_SUCH_REQUEST: "I have no record of this hold request.",
     Refused.NO_SUCH_LIST: "I have no record of that list; run `/cartrover stale` for a fresh one.",
     Refused.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
+    Refused.WRONG_VIEW: "That button was on an older App Home; here is the current one.",
 }
 
 

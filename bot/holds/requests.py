@@ -13,6 +13,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from bot import metrics
 from bot.cartrover.errors import CartRoverError
@@ -29,6 +30,7 @@ __all__ = [
     "Decision",
     "Refusal",
     "Refused",
+    "Surface",
     "approve",
     "check_orders",
     "expire_due",
@@ -51,15 +53,24 @@ class Refusal:
 Decision = HoldRequest | Refusal  # the decided request, or why not
 
 
+class Surface(StrEnum):
+    """Where a decision button was clicked."""
+
+    MESSAGE = "message"  # the request's card (or, refused, any other message)
+    HOME = "home"  # the clicker's own App Home
+
+
 @dataclass(frozen=True)
 class Click:
-    """A click on a hold card, as Slack described it."""
+    """A click on a hold card or on the clicker's App Home, as Slack described it."""
 
     user: str
     team: str | None
     request_id: int | None  # the button's number; None when its value is not one
-    channel_id: str
-    message_ts: str
+    channel_id: str = ""  # the message clicked (Surface.MESSAGE)
+    message_ts: str = ""
+    surface: Surface = Surface.MESSAGE
+    view_id: str = ""  # the view clicked (Surface.HOME)
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,8 @@ def find_clicked(
     store: Store, clock: Clock, click: Click, *, team_id: str | None
 ) -> HoldRequest | Refusal:
     """The request a click is about, if the click may be about it: this workspace's, a valid
-    number, a request that exists, on its own card. A request whose post went unanswered adopts
+    number, a request that exists, on its own card or on the clicker's App Home (the view last
+    published to them, which only the bot publishes). A request whose post went unanswered adopts
     the card it is clicked on (only the bot posts buttons carrying that request's number)."""
     request = store.get_request(click.request_id) if click.request_id is not None else None
     if team_id and click.team != team_id:
@@ -140,6 +152,11 @@ def find_clicked(
         return _refuse(store, clock, click.user, Refused.BAD_VALUE, None)
     if request is None:
         return _refuse(store, clock, click.user, Refused.NO_SUCH_REQUEST, None)
+    if click.surface is Surface.HOME:
+        home = store.home_view(click.user)
+        if not click.view_id or home is None or home.view_id != click.view_id:
+            return _refuse(store, clock, click.user, Refused.WRONG_VIEW, request)
+        return request
     if request.message_ts is None:
         request = _adopt_card(store, clock, request, click)
     if (click.channel_id, click.message_ts) != (request.channel_id, request.message_ts):
@@ -175,18 +192,30 @@ def approve(
 
 
 def reject(
-    store: Store, clock: Clock, approvers: Approvers, request: HoldRequest, user: str
+    store: Store,
+    clock: Clock,
+    approvers: Approvers,
+    request: HoldRequest,
+    user: str,
+    reason: str = "",
 ) -> Decision:
-    """An approver rejects, or the requester withdraws."""
+    """An approver rejects, or the requester withdraws, with an optional ``reason`` (already made
+    one line); the reason is kept on the request and in the audit trail."""
     why = approvers.refusal_to_reject(user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
     event = "withdrawn" if user == request.requester else "rejected"
-    return _decide(store, clock, request, user, RequestState.REJECTED, event)
+    return _decide(store, clock, request, user, RequestState.REJECTED, event, reason)
 
 
 def _decide(
-    store: Store, clock: Clock, request: HoldRequest, user: str, to: RequestState, event: str
+    store: Store,
+    clock: Clock,
+    request: HoldRequest,
+    user: str,
+    to: RequestState,
+    event: str,
+    reason: str = "",
 ) -> Decision:
     now = clock.now()
     if now >= request.expires_at and request.state.is_open:
@@ -195,7 +224,7 @@ def _decide(
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, Refused.EXPIRED, current)
-    if not store.decide(request.id, to=to, actor=user, at=now):
+    if not store.decide(request.id, to=to, actor=user, at=now, reason=reason):
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
         store.audit(
@@ -208,7 +237,8 @@ def _decide(
             )
         )
         return Refusal(Refused.ALREADY_DECIDED, current)
-    store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id))
+    detail = f"reason: {reason}" if reason else ""
+    store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id, detail=detail))
     if to.is_final:
         metrics.HOLD_REQUESTS.labels(to.value).inc()
     return store.get_request(request.id) or request

@@ -65,3 +65,4 @@ class Refused(StrEnum):
     NO_SUCH_REQUEST = "no such hold request"
     NO_SUCH_LIST = "no such list of stale orders"
     WRONG_MESSAGE = "a button on another message than the request's card"
+    WRONG_VIEW = "a button on a view that is not the clicker's current App Home"

@@ -26,6 +26,7 @@ from bot.settings import Settings
 from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store, StoreError
 from bot.times import Clock, SystemClock
+from bot.vitals import CartRoverPulse
 from bot.workers import Lane, Workers
 from handlers.actions import refuse_other_app
 
@@ -47,6 +48,7 @@ def build_deps(
     workers: Workers | None = None,
     team_id: str | None = None,
     app_id: str | None = None,
+    pulse: CartRoverPulse | None = None,
 ) -> Deps:
     poster = SlackPoster(web_client)
     return Deps(
@@ -63,6 +65,7 @@ def build_deps(
         workers=workers or Workers(WORK_THREADS),
         team_id=team_id,
         app_id=app_id or settings.slack_app_id,
+        pulse=pulse,
     )
 
 
@@ -208,7 +211,8 @@ class Runtime:
         if reported_app:
             identity.learn(reported_app, "auth.test")
         store = open_store(settings.database_url)
-        cartrover = CartRoverClient.from_settings(settings)
+        pulse = CartRoverPulse(now=(clock or SystemClock()).now)
+        cartrover = CartRoverClient.from_settings(settings, bucket=pulse)
         deps = build_deps(
             settings,
             web_client=web_client,
@@ -217,6 +221,7 @@ class Runtime:
             clock=clock,
             team_id=team_id,
             app_id=identity.app_id,
+            pulse=pulse,
         )
         app = build_app(deps, web_client, identity)
         return cls(

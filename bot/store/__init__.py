@@ -11,9 +11,11 @@ from __future__ import annotations
 from bot.store.base import (
     AuditEntry,
     DigestClaim,
+    DigestPost,
     DigestSubscription,
     HoldItem,
     HoldRequest,
+    HomeView,
     ItemState,
     OpenOrder,
     OrdersAlreadyOpen,
@@ -26,9 +28,11 @@ from bot.store.base import (
 __all__ = [
     "AuditEntry",
     "DigestClaim",
+    "DigestPost",
     "DigestSubscription",
     "HoldItem",
     "HoldRequest",
+    "HomeView",
     "ItemState",
     "OpenOrder",
     "OrdersAlreadyOpen",

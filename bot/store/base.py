@@ -38,12 +38,16 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.store.surfaces import DigestPost, HomeView, SurfaceStore
+
 __all__ = [
     "AuditEntry",
     "DigestClaim",
+    "DigestPost",
     "DigestSubscription",
     "HoldItem",
     "HoldRequest",
+    "HomeView",
     "ItemState",
     "OpenOrder",
     "OrdersAlreadyOpen",
@@ -149,6 +153,7 @@ class HoldRequest:
     decided_at: datetime | None = None
     items: tuple[HoldItem, ...] = field(default=())
     rendered_state: RequestState | None = None  # the state its message last showed; None: unknown
+    decision_reason: str = ""  # the words a decision came with (a Reject's reason), as typed
 
     @property
     def cust_refs(self) -> list[str]:
@@ -185,8 +190,9 @@ class DigestClaim:
     message_ts: str | None = None
 
 
-class Store(Protocol):
-    """What the bot keeps. Datetimes in and out are timezone-aware (UTC)."""
+class Store(SurfaceStore, Protocol):
+    """What the bot keeps. Datetimes in and out are timezone-aware (UTC). What the Slack surfaces
+    keep is :class:`~bot.store.surfaces.SurfaceStore`."""
 
     # -- lifecycle
     def migrate(self) -> None:
@@ -258,6 +264,9 @@ class Store(Protocol):
     def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
         """Pending or executing requests that include ``cust_ref``."""
 
+    def requests_by(self, requester: str, limit: int = 10) -> list[HoldRequest]:
+        """``requester``'s ``limit`` newest requests, newest first, in any state."""
+
     def decide(
         self,
         request_id: int,
@@ -266,8 +275,10 @@ class Store(Protocol):
         actor: str | None,
         at: datetime,
         expect: RequestState = RequestState.PENDING,
+        reason: str = "",
     ) -> bool:
         """Move ``expect → to`` in one conditional statement; True only for the single winner.
+        ``reason`` (approving or rejecting) is kept as the request's ``decision_reason``.
 
         Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
         so a late approval can never win against the TTL. Only the moves drawn in the module

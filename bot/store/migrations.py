@@ -345,7 +345,55 @@ _POSTGRES: tuple[tuple[int, str, tuple[str, ...]], ...] = (
 )
 
 
+def _surfaces(time: str) -> tuple[str, ...]:
+    """Migration 6 for a database whose times are ``time``: what the Slack surfaces keep (the App
+    Home, modals, the Events API). Self-contained: new tables and one new column, read through
+    the statements (never through ``hold_request_rows``), so it composes with any other
+    migration in either order.
+
+    - ``decision_reason``: the words a Reject came with, written by the deciding statement.
+    - ``slack_events``: Events API deliveries already handled, by ``event_id``, until
+      ``expires_at`` (one conditional insert decides which delivery is handled).
+    - ``home_views``: who opened the App Home lately, and the view and ``hash`` last published
+      to them, so that a change reaches every Home that shows it and a publish based on an
+      older view is refused by Slack.
+    - ``digest_posts``: the counts of each channel's last digest.
+    - ``heartbeats``: when a named job (the scheduler's maintenance) last ran, in any process.
+    """
+    return (
+        "ALTER TABLE hold_requests ADD COLUMN decision_reason text NOT NULL DEFAULT ''",
+        f"""CREATE TABLE slack_events (
+            event_id text PRIMARY KEY,
+            received_at {time} NOT NULL,
+            expires_at {time} NOT NULL)""",
+        "CREATE INDEX slack_events_by_expiry ON slack_events (expires_at)",
+        f"""CREATE TABLE home_views (
+            user_id text PRIMARY KEY,
+            opened_at {time} NOT NULL,
+            view_id text,
+            view_hash text,
+            published_at {time})""",
+        "CREATE INDEX home_views_by_opened ON home_views (opened_at)",
+        f"""CREATE TABLE digest_posts (
+            channel_id text PRIMARY KEY,
+            posted_at {time} NOT NULL,
+            message_ts text NOT NULL,
+            test_count integer NOT NULL,
+            non_test_count integer)""",
+        f"CREATE TABLE heartbeats (name text PRIMARY KEY, beat_at {time} NOT NULL)",
+    )
+
+
+_SQLITE += ((6, "slack_surfaces", _surfaces("TEXT")),)
+_POSTGRES += ((6, "slack_surfaces", _surfaces("timestamptz")),)
+
+
 MIGRATIONS = tuple(
-    Migration(version, name, sqlite, postgres)
-    for (version, name, sqlite), (_, _, postgres) in zip(_SQLITE, _POSTGRES, strict=True)
+    sorted(
+        (
+            Migration(version, name, sqlite, postgres)
+            for (version, name, sqlite), (_, _, postgres) in zip(_SQLITE, _POSTGRES, strict=True)
+        ),
+        key=lambda migration: migration.version,
+    )
 )

@@ -60,6 +60,7 @@ from bot.store.sql import (
     SUBSCRIPTIONS,
     UNSUBSCRIBE,
 )
+from bot.store.surface_rows import SurfaceRows
 
 __all__ = ["Claimed", "SqlStore", "pg", "utc_aware"]
 
@@ -92,7 +93,7 @@ class Claimed:
     holders: tuple[Row, ...] = ()
 
 
-class SqlStore(Leases, ABC):
+class SqlStore(Leases, SurfaceRows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
     # -- what a backend supplies; each translates its driver's errors to StoreError
@@ -201,6 +202,7 @@ class SqlStore(Leases, ABC):
         actor: str | None,
         at: datetime,
         expect: RequestState = RequestState.PENDING,
+        reason: str = "",
     ) -> bool:
         if to not in _ALLOWED.get(expect, frozenset()):
             raise ValueError(f"a request cannot move from {expect} to {to}")
@@ -209,7 +211,7 @@ class SqlStore(Leases, ABC):
             return self._change(ADVANCE, (to.value, request_id, expect.value)) == 1
         if to is RequestState.EXPIRED:
             return self._change(DECIDE_PENDING, (to.value, actor, when, request_id)) == 1
-        params = (to.value, actor, when, request_id, when)
+        params = (to.value, actor, when, reason, request_id, when)
         return self._change(DECIDE_PENDING_BEFORE_EXPIRY, params) == 1
 
     def expire_due(self, now: datetime) -> list[HoldRequest]:
@@ -349,6 +351,7 @@ class SqlStore(Leases, ABC):
             decided_at=self._maybe_time(row["decided_at"]),
             items=items,
             rendered_state=RequestState(row["rendered_state"]) if row["rendered_state"] else None,
+            decision_reason=row["decision_reason"] or "",
         )
 
     def _item(self, request_id: int, row: Mapping[str, Any]) -> HoldItem:

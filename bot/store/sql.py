@@ -35,17 +35,29 @@ OPEN_CLAIM = """
 SELECT o.cust_ref, o.request_id, r.state
 FROM open_orders AS o JOIN hold_requests AS r ON r.id = o.request_id
 WHERE o.cust_ref = ?"""
-GET_REQUEST = "SELECT * FROM hold_request_rows WHERE id = ? ORDER BY item_position"
+# Requests are read from the view, with the reason a decision came with (migration 6) taken by a
+# correlated subquery: still one statement and one snapshot, and the view stays as it was.
+GET_REQUEST = """
+SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
+FROM hold_request_rows AS v WHERE id = ? ORDER BY item_position"""
 REQUESTS_IN_STATE = """
-SELECT * FROM hold_request_rows WHERE state = ? ORDER BY created_at, id, item_position"""
+SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
+FROM hold_request_rows AS v WHERE state = ? ORDER BY created_at, id, item_position"""
 OPEN_REQUESTS_FOR = """
-SELECT * FROM hold_request_rows
+SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
+FROM hold_request_rows AS v
 WHERE state IN ('pending', 'executing')
   AND id IN (SELECT request_id FROM hold_items WHERE cust_ref = ?)
 ORDER BY created_at, id, item_position"""
+REQUESTS_BY = """
+SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
+FROM hold_request_rows AS v
+WHERE id IN (
+    SELECT id FROM hold_requests WHERE requester = ? ORDER BY created_at DESC, id DESC LIMIT ?)
+ORDER BY created_at DESC, id DESC, item_position"""
 # A pending request is decided once; approving or rejecting also needs the TTL not to have passed.
 DECIDE_PENDING_BEFORE_EXPIRY = """
-UPDATE hold_requests SET state = ?, decided_by = ?, decided_at = ?
+UPDATE hold_requests SET state = ?, decided_by = ?, decided_at = ?, decision_reason = ?
 WHERE id = ? AND state = 'pending' AND expires_at > ?"""
 DECIDE_PENDING = """
 UPDATE hold_requests SET state = ?, decided_by = ?, decided_at = ?
@@ -58,7 +70,8 @@ WHERE state = 'pending' AND expires_at <= ? RETURNING id"""
 # -- cards: the state each request's message last showed
 MARK_RENDERED = "UPDATE hold_requests SET rendered_state = ?, rendered_at = ? WHERE id = ?"
 LAGGING_CARDS = """
-SELECT * FROM hold_request_rows
+SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
+FROM hold_request_rows AS v
 WHERE id IN (
     SELECT id FROM hold_requests
     WHERE message_ts IS NOT NULL AND (rendered_state IS NULL OR rendered_state <> state)
@@ -129,3 +142,35 @@ WHERE state = 'executing' AND (runner IS NULL OR lease_until <= ?) ORDER BY crea
 SOONEST_LEASE_END = """
 SELECT min(lease_until) AS soonest FROM hold_requests
 WHERE state = 'executing' AND runner IS NOT NULL AND lease_until > ?"""
+
+# -- Slack surfaces (migration 6)
+# An event id is handled by whoever inserts it; a row whose memory has expired is taken over by
+# the same statement, so an unswept row never hides a new delivery.
+CLAIM_EVENT = """
+INSERT INTO slack_events (event_id, received_at, expires_at) VALUES (?, ?, ?)
+ON CONFLICT (event_id) DO UPDATE SET
+  received_at = excluded.received_at, expires_at = excluded.expires_at
+WHERE slack_events.expires_at <= excluded.received_at"""
+FORGET_EVENTS = "DELETE FROM slack_events WHERE expires_at <= ?"
+HOME_OPENED = """
+INSERT INTO home_views (user_id, opened_at) VALUES (?, ?)
+ON CONFLICT (user_id) DO UPDATE SET opened_at = excluded.opened_at"""
+HOME_PUBLISHED = """
+INSERT INTO home_views (user_id, opened_at, view_id, view_hash, published_at) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (user_id) DO UPDATE SET
+  view_id = excluded.view_id, view_hash = excluded.view_hash,
+  published_at = excluded.published_at"""
+HOME_VIEW = "SELECT * FROM home_views WHERE user_id = ?"
+HOME_VIEWERS = """
+SELECT user_id FROM home_views WHERE opened_at >= ? ORDER BY opened_at DESC, user_id LIMIT ?"""
+RECORD_DIGEST = """
+INSERT INTO digest_posts (channel_id, posted_at, message_ts, test_count, non_test_count)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (channel_id) DO UPDATE SET
+  posted_at = excluded.posted_at, message_ts = excluded.message_ts,
+  test_count = excluded.test_count, non_test_count = excluded.non_test_count"""
+LAST_DIGESTS = "SELECT * FROM digest_posts ORDER BY channel_id"
+BEAT = """
+INSERT INTO heartbeats (name, beat_at) VALUES (?, ?)
+ON CONFLICT (name) DO UPDATE SET beat_at = excluded.beat_at"""
+HEARTBEAT = "SELECT beat_at FROM heartbeats WHERE name = ?"

@@ -77,6 +77,28 @@ def test_manifest_declares_the_registered_command_and_only_needed_scopes() -> No
     assert manifest["settings"]["token_rotation_enabled"] is False
 
 
+def test_manifest_declares_the_shortcuts_events_and_home_the_app_handles() -> None:
+    """Every shortcut and bot event in manifest.yml has a listener and every one registered is
+    declared; the App Home tab is on; names and descriptions keep to the manifest schema's limits
+    (a shortcut's name is at most 24 characters, its description 150)."""
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    shortcuts = manifest["features"]["shortcuts"]
+    assert {s["callback_id"] for s in shortcuts} == handlers.registered_shortcuts()
+    assert handlers.registered_shortcuts() == set(ids.ALL_SHORTCUTS)
+    assert {s["type"] for s in shortcuts} == {"global", "message"}
+    for shortcut in shortcuts:
+        assert 1 <= len(shortcut["name"]) <= 24 and 1 <= len(shortcut["description"]) <= 150
+    events = manifest["settings"]["event_subscriptions"]
+    assert set(events["bot_events"]) == handlers.registered_events() == set(ids.ALL_EVENTS)
+    assert events["request_url"] == manifest["settings"]["interactivity"]["request_url"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_every_modal_that_can_be_submitted_has_a_listener() -> None:
+    """The hold and reject forms' callback ids are registered for view submissions."""
+    assert set(ids.ALL_VIEWS) == handlers.registered_views()
+
+
 def test_procfile_runs_web_and_clock_with_a_socket_mode_alternative() -> None:
     """The Procfile's web process leaves scheduling to the clock process."""
     text = (ROOT / "Procfile").read_text()
@@ -130,3 +152,16 @@ def test_readme_deploy_section_names_every_procfile_process_and_the_postgres_add
     requirements = (ROOT / "requirements.txt").read_text().split()
     assert ".[postgres]" in requirements  # what Heroku's buildpack installs
     assert (ROOT / ".python-version").read_text().strip() in deploy
+
+
+def test_readme_shows_the_manifest_as_it_is() -> None:
+    """The README's Slack section quotes manifest.yml's features, scopes and settings exactly,
+    and explains each bot scope."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Set up the Slack app", 1)[1].split("\n## ", 1)[0]
+    quoted = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    for key in ("features", "oauth_config", "settings"):
+        assert quoted[key] == manifest[key], key
+    for scope in manifest["oauth_config"]["scopes"]["bot"]:
+        assert f"| `{scope}` |" in section, scope

@@ -26,9 +26,10 @@ from tests.store_contract import (
     make_request,
     seed_legacy_database,
 )
+from tests.store_surfaces_contract import SurfaceStoreContract
 
 
-class TestSqliteStore(StoreContract):
+class TestSqliteStore(StoreContract, SurfaceStoreContract):
     """The contract on a real SQLite file per test."""
 
     @pytest.fixture
@@ -184,7 +185,7 @@ class TestSqliteStore(StoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(StoreContract, SurfaceStoreContract):
     """The contract on PostgreSQL, each test in a schema of its own."""
 
     machine_examples = 10

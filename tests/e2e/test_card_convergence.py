@@ -64,7 +64,7 @@ def test_a_failed_update_is_tried_again_and_the_card_loses_its_buttons(harness: 
     store knows it shows the rejection."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.slack.fail_next("chat.update", UNAVAILABLE)
-    harness.click(ids.REJECT_HOLD, request, APPROVER)
+    harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
     settled(harness)
     assert len(harness.slack.of("chat.update")) == 2
@@ -78,7 +78,7 @@ def test_the_sweep_rerenders_a_card_slack_kept_refusing(harness: Harness) -> Non
     the next maintenance run replaces it."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
-    harness.click(ids.REJECT_HOLD, request, APPROVER)
+    harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
     settled(harness)
     assert len(harness.slack.of("chat.update")) == 3  # bounded: three tries, then it waits
@@ -96,7 +96,7 @@ def test_a_rate_limited_update_waits_for_the_sweep(harness: Harness) -> None:
     sweep rather than pressed at once."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.slack.fail_next("chat.update", Failure(error="ratelimited"))
-    harness.click(ids.REJECT_HOLD, request, APPROVER)
+    harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
     settled(harness)
     assert len(harness.slack.of("chat.update")) == 1
@@ -131,7 +131,7 @@ def test_a_card_whose_message_is_gone_is_given_up_once(harness: Harness) -> None
     """A deleted message cannot be updated: that is recorded once, not retried every minute."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.slack.fail_next("chat.update", Failure(error="message_not_found"))
-    harness.click(ids.REJECT_HOLD, request, APPROVER)
+    harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
     settled(harness)
     flow.maintain(harness.bot.deps)

@@ -228,10 +228,10 @@ def test_five_concurrent_approvals_cancel_exactly_once(harness: Harness) -> None
 def test_reject_by_approver_and_withdraw_by_requester(harness: Harness) -> None:
     """An approver's Reject and the requester's withdrawal both close the request with no cancel."""
     first = harness.open_hold(STALE_TEST_REF)
-    harness.click(ids.REJECT_HOLD, first, APPROVER)
+    harness.reject(first, APPROVER)
     harness.wait_state(first.id, RequestState.REJECTED)
     second = harness.open_hold(STALE_PATTERN_TEST_REF)
-    harness.click(ids.REJECT_HOLD, second, REQUESTER)
+    harness.reject(second, REQUESTER)
     harness.wait_state(second.id, RequestState.REJECTED)
     harness.wait_until(lambda: "Withdrawn" in _text_of(harness.slack.of("chat.update")[-1].body))
     assert harness.book.total_cancels() == 0
@@ -242,8 +242,10 @@ def test_reject_by_approver_and_withdraw_by_requester(harness: Harness) -> None:
 def test_stranger_cannot_reject(harness: Harness) -> None:
     """Someone who is neither approver nor requester cannot reject."""
     request = harness.open_hold(STALE_TEST_REF)
-    harness.click(ids.REJECT_HOLD, request, STRANGER)
-    assert "Only an approver" in _text_of(harness.wait_reply(2).body)
+    harness.reject(request, STRANGER)
+    (told,) = harness.slack.wait_for("chat.postEphemeral")
+    assert told.body["user"] == STRANGER and told.body["channel"] == request.channel_id
+    assert "Only an approver" in _text_of(told.body)
     assert harness.request(request.id).state is RequestState.PENDING
 
 

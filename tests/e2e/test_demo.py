@@ -214,7 +214,9 @@ def test_a_replaced_message_s_buttons_no_longer_work(world: World) -> None:
     """After the request is rejected its old buttons are gone; unknown numbers are refused."""
     chat = Transcript(world)
     hold = chat.say(f"/cartrover hold {STALE_TEST_REF}")
-    withdrawn = chat.say(_button(hold, "Reject"))
+    form = chat.say(_button(hold, "Reject"))
+    assert "[Withdraw hold request]" in form and "Reason (optional)" in form
+    withdrawn = chat.say("")  # no reason
     assert "(updated) message #1" in withdrawn and "Withdrawn" in withdrawn
     assert "is gone: message #1" in chat.say(_button(hold, "Approve"))
     assert "There is no button [99]" in chat.say("/press 99")
@@ -286,3 +288,51 @@ def test_people_are_found_by_name_role_or_id_and_new_names_are_not_approvers() -
     assert newcomer is not None and not newcomer.approver and people.find("dana") == newcomer
     assert people.find_or_add("not a name!") is None
     assert people.named("by @U0SAM0001 in #C0DEMO001") == "by @sam in #demo"
+
+
+def test_home_shows_the_app_home_and_an_approver_decides_there(world: World) -> None:
+    """/home prints the App Home as text with numbered buttons; an approver's Approve there
+    replaces the card and refreshes the Home."""
+    chat = Transcript(world)
+    chat.say(f"/cartrover hold {STALE_TEST_REF} test order")
+    mine = chat.say("/home")
+    assert "cartrover → your App Home" in mine and "Your recent requests" in mine
+    assert "waiting for an approver" in mine and "Approve" not in mine
+    chat.say("/as approver")
+    home = chat.say("/home")
+    assert "1 you may decide" in home and "Health:" in home
+    approved = chat.say(_button(home, "Approve"))
+    assert "(updated) message #1" in approved and "Approved by @sam" in approved
+    assert "Open hold requests (0)" in approved  # the Home, re-published
+    assert world.book.cancel_count(STALE_TEST_REF) == 1
+
+
+def test_the_message_shortcut_s_form_is_filled_in_field_by_field(world: World) -> None:
+    """/shortcut message finds the orders; each field is asked in turn, an order that is not New
+    comes back on its field, and the corrected form opens the request."""
+    chat = Transcript(world)
+    form = chat.say(f"/shortcut message please hold {STALE_TEST_REF} and TS-9999 today")
+    assert "a form" in form and f"Orders: {STALE_TEST_REF} TS-9999" in form
+    assert chat.chat.prompt().startswith(f"  Orders [{STALE_TEST_REF} TS-9999] ›")
+    assert chat.say("") == ""  # keep the orders
+    assert chat.say("test orders") == ""
+    refused = chat.say("#demo")
+    assert "⚠ Not requested, because TS-9999" in refused and "Fix the fields" in refused
+    assert "/cancel" in chat.say("/as approver")  # a form is open: lines answer it
+    done = chat.say(STALE_TEST_REF)
+    assert "cartrover → #demo · message #1" in done and "is posted in #demo" in done
+    assert "Reason: `test orders`" in done
+
+
+def test_the_hold_command_alone_and_the_global_shortcut_open_the_form(world: World) -> None:
+    """/cartrover hold with no order and /shortcut hold both open the hold form; /cancel
+    closes it without a request."""
+    chat = Transcript(world)
+    assert "[Hold test orders]" in chat.say("/cartrover hold")
+    assert "closed" in chat.say("/cancel")
+    form = chat.say("/shortcut hold")
+    assert "▸ Channel to post the request in: —" in form
+    chat.say(STALE_TEST_REF)
+    chat.say("")
+    assert "Choose a channel" in chat.say("")
+    assert "is posted in #demo" in chat.say("#demo")

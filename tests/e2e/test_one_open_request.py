@@ -92,7 +92,7 @@ def test_a_rejected_request_frees_its_order_for_a_new_one(harness: Harness) -> N
     first = harness.open_hold(STALE_TEST_REF)
     harness.command(f"hold {STALE_TEST_REF}", user=STRANGER)
     assert f"already in hold request #{first.id} (pending)" in replies(harness, 2)[-1]
-    harness.click(ids.REJECT_HOLD, first, APPROVER)
+    harness.reject(first, APPROVER)
     harness.wait_state(first.id, RequestState.REJECTED)
     second = harness.open_hold(STALE_TEST_REF, user=STRANGER)
     assert second.id != first.id and second.cust_refs == [STALE_TEST_REF]

@@ -19,6 +19,7 @@ from typing import ClassVar, TextIO
 from bot.blocks.text import Button
 from bot.cartrover.errors import CartRoverError
 from bot.dev.demo.people import CHANNEL_NAME, Person
+from bot.dev.demo.surfaces import SURFACES_HELP, Surfaces
 from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
@@ -40,10 +41,13 @@ Demo commands (anything starting with /cartrover goes to the bot, as in Slack):
                            scheduler's jobs run (expiry of hold requests, the daily digest)
   /digest                  post the digest of stale test orders in #{channel} now
   /time                    the sandbox clock
+{surfaces}
   /help                    this list
   /quit                    leave (so do Ctrl-D and the end of piped input)
 New orders go to the WMS {delay} after the demo starts unless their sending is canceled.""".format(
-    channel=CHANNEL_NAME, delay=f"{DEFAULT_SEND_DELAY.total_seconds() / 3600:g} hours"
+    channel=CHANNEL_NAME,
+    delay=f"{DEFAULT_SEND_DELAY.total_seconds() / 3600:g} hours",
+    surfaces=SURFACES_HELP,
 )
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
@@ -93,7 +97,7 @@ class Style:
         return f"{start}{text}{end}"
 
 
-class Chat:
+class Chat(Surfaces):
     def __init__(self, world: World, out: TextIO, *, colour: bool = False) -> None:
         self.world = world
         self.workspace = Workspace(world)
@@ -110,6 +114,7 @@ class Chat:
             "/help": self._help,
             "/quit": self._quit,
             "/exit": self._quit,
+            **self.surface_commands(),
         }
 
     # -- the loop
@@ -152,10 +157,15 @@ class Chat:
         return line
 
     def prompt(self, *, readline: bool = False) -> str:
+        field = self.form_prompt()
+        if field is not None:
+            return self.style(f"  {field}", "bold", "yellow", prompt=readline) + " "
         return self.style(f"{self.me.name} ›", "bold", "green", prompt=readline) + " "
 
     def handle(self, line: str) -> bool:
         """Act on one line and print the outcome; False when the chat should end."""
+        if self.form is not None:
+            return self.fill(line)
         text = line.strip()
         if not text:
             return True
@@ -188,12 +198,15 @@ class Chat:
             if item.kind == "note" or item.message is None:
                 self.note(item.text)
                 continue
+            if not self.visible(item):
+                continue
             self.say(self.style(self._heading(item), "bold", "cyan"))
             body = self._terminal(self.world.people.named(item.text))
             for button in item.buttons:
                 body = body.replace(f"[{button.number}] {button.label}", self._button(button))
             if body:
                 self.say("\n".join("  " + line for line in body.splitlines()))
+        self.start_forms(items)
 
     def _terminal(self, text: str) -> str:
         """mrkdwn emphasis as the terminal can show it: ``*bold*`` and ``code`` in colour (or
@@ -208,6 +221,8 @@ class Chat:
     def _heading(self, item: Shown) -> str:
         message = item.message
         assert message is not None
+        if item.kind in ("home", "modal"):
+            return "cartrover → your App Home" if item.kind == "home" else "cartrover → a form"
         if message.only is not None:
             people = self.world.people
             who = "you" if message.only == self.me.user_id else people.name_of(message.only)

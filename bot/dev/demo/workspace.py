@@ -21,13 +21,15 @@ from urllib.parse import urlencode
 from slack_bolt import BoltResponse
 
 from bot.blocks.text import Button, readable, render_blocks
+from bot.dev.demo.forms import modal_text
 from bot.dev.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
 from bot.dev.demo.world import World
 from bot.dev.loopback.slack import BOT_USER, Call
+from bot.ids import HOLD_MESSAGE_SHORTCUT, HOLD_SHORTCUT
 
 __all__ = ["Message", "Shown", "Workspace"]
 
-Kind = Literal["posted", "updated", "ephemeral", "deleted", "note"]
+Kind = Literal["posted", "updated", "ephemeral", "deleted", "note", "home", "modal"]
 Blocks = list[dict[str, Any]]
 
 
@@ -44,6 +46,7 @@ class Message:
     version: int = 0
     buttons: list[Button] = field(default_factory=list)
     gone: bool = False
+    view_id: str | None = None  # an App Home or a modal: its view
 
 
 @dataclass(frozen=True)
@@ -114,8 +117,59 @@ class Workspace:
         shown: list[Shown] = []
         if button.confirm:
             shown.append(_note(f'Slack asks "{button.confirm}" — confirmed.'))
+        if message.view_id is not None:  # a button on the App Home
+            view = self.world.slack.views.submitted(message.view_id)
+            body = self.world.requests.view_click(
+                button.action_id, button.value, user=person.user_id, view=view, team=self.team_id
+            )
+            return shown + self._deliver(body, person, acked_reply=False)
         body = urlencode({"payload": json.dumps(self._click_payload(person, message, button))})
         return shown + self._deliver(body, person, acked_reply=False)
+
+    def home(self, person: Person) -> list[Shown]:
+        """``person`` opens the bot's App Home (Slack sends ``app_home_opened``)."""
+        body = self.world.requests.home_opened(user=person.user_id, team=self.team_id)
+        return self._deliver(body, person, acked_reply=False, json_body=True)
+
+    def shortcut(self, person: Person, message: str | None = None) -> list[Shown]:
+        """The global shortcut, or (with ``message``) the message shortcut on a message by
+        ``person`` in the demo channel saying ``message``."""
+        requests, user = self.world.requests, person.user_id
+        if message is None:
+            body = requests.shortcut(HOLD_SHORTCUT, user=user, team=self.team_id)
+        else:
+            ts = self.world.slack.next_ts()
+            body = requests.message_shortcut(
+                HOLD_MESSAGE_SHORTCUT,
+                user=user,
+                channel=CHANNEL_ID,
+                text=message,
+                ts=ts,
+                author=user,
+                team=self.team_id,
+            )
+        return self._deliver(body, person, acked_reply=False)
+
+    def submit(self, person: Person, view_id: str, values: Mapping[str, str]) -> list[Shown]:
+        """``person`` submits modal ``view_id`` with ``values``; what the answer did to it, then
+        what the bot did after."""
+        views = self.world.slack.views
+        view = views.submitted(view_id, values)
+        body = self.world.requests.view_submission(view, user=person.user_id, team=self.team_id)
+        response = self.world.dispatch(body)
+        answer = json.loads(response.body) if response.status == 200 and response.body else None
+        shown = views.answer(view_id, answer if isinstance(answer, dict) else None)
+        message = self._view_message(view_id, person.user_id)
+        items = [] if shown.closed else [self._show(_Raw("modal", message, "", []))]
+        if shown.closed:
+            items.append(_note("The form is closed."))
+        if not self.world.settle():
+            items.append(_note("The bot is still working; its replies will show up later."))
+        return items + self.collect()
+
+    def close(self, view_id: str) -> None:
+        """The person closes the modal (Cancel)."""
+        self.world.slack.views.close(view_id)
 
     def collect(self) -> list[Shown]:
         """What the bot did at the local Slack since the last look, oldest first. Several
@@ -130,8 +184,10 @@ class Workspace:
 
     # -- what Slack sends
 
-    def _deliver(self, body: str, person: Person, *, acked_reply: bool) -> list[Shown]:
-        response = self.world.dispatch(body)
+    def _deliver(
+        self, body: str, person: Person, *, acked_reply: bool, json_body: bool = False
+    ) -> list[Shown]:
+        response = self.world.dispatch(body, json_body=json_body)
         shown = self._acked(response, person) if acked_reply else []
         if response.status != 200:
             shown.append(_note(f"Slack shows an error: the app answered HTTP {response.status}."))
@@ -218,7 +274,22 @@ class Workspace:
             return [_Raw("ephemeral", message, text, blocks)]
         if call.method == "webhook":
             return self._webhook(call.path.rsplit("/", 1)[-1], body, text, blocks)
+        view = reply.get("view") if isinstance(reply.get("view"), dict) else None
+        if call.method in ("views.open", "views.update") and view:
+            return [_Raw("modal", self._view_message(str(view.get("id")), None), "", [])]
+        if call.method == "views.publish" and view:
+            message = self._view_message(str(view.get("id")), str(body.get("user_id")))
+            return [_Raw("home", message, "", _blocks(view))]
         return []
+
+    def _view_message(self, view_id: str, user: str | None) -> Message:
+        """The message standing for a modal or a Home (one per view, so old buttons expire)."""
+        for message in self._messages:
+            if message.view_id == view_id:
+                return message
+        message = Message("", view_id, user, view_id=view_id)
+        self._messages.append(message)
+        return message
 
     def _webhook(self, name: str, body: Mapping[str, Any], text: str, blocks: Blocks) -> list[_Raw]:
         origin = self._origins.get(name)
@@ -252,6 +323,11 @@ class Workspace:
         if raw.kind == "deleted":
             message.gone, message.buttons = True, []
             return Shown("deleted", message, "")
+        if raw.kind == "modal" and message.view_id is not None:
+            view = self.world.slack.views.get(message.view_id)
+            message.blocks = list(view.view.get("blocks") or ()) if view else []
+            text = modal_text(view.view, view.errors, view.typed) if view else ""
+            return Shown("modal", message, text)
         message.text, message.blocks = raw.text, raw.blocks
         rendered = render_blocks(raw.blocks, first_button=len(self._buttons) + 1)
         for button in rendered.buttons:

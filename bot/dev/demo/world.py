@@ -22,7 +22,7 @@ from slack_bolt import App, BoltResponse
 
 from bot.deps import Deps
 from bot.dev.demo.people import CHANNEL_ID, People
-from bot.dev.loopback.signing import SlackRequests
+from bot.dev.loopback.signing import JSON, SlackRequests
 from bot.dev.loopback.slack import LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import TEST_PATTERN, TEST_SOURCE, OrderBook, SandboxServer
@@ -135,10 +135,14 @@ class World:
 
     # -- playing Slack's part
 
-    def dispatch(self, body: str) -> BoltResponse:
-        """Deliver one form body to the bot as Slack would: signed, through ``bolt_request``."""
+    def dispatch(self, body: str, *, json_body: bool = False) -> BoltResponse:
+        """Deliver one body to the bot as Slack would: signed, through ``bolt_request``. A form,
+        or (``json_body``) an Events API delivery."""
         # The signature's timestamp is wall time: bolt checks it against its own clock.
-        headers: dict[str, str | Sequence[str]] = dict(self.requests.headers(body))
+        kind = JSON if json_body else "application/x-www-form-urlencoded"
+        headers: dict[str, str | Sequence[str]] = dict(
+            self.requests.headers(body, content_type=kind)
+        )
         return self.app.dispatch(bolt_request(body, headers))
 
     def settle(self, timeout: float = SETTLE_TIMEOUT) -> bool:

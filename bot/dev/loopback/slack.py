@@ -5,7 +5,9 @@
 The bot's real ``WebClient`` talks to it through ``SLACK_API_URL`` (:attr:`LocalSlack.url`), so the
 bot runs exactly as in production. It records request **bodies**, answers ``auth.test`` (with an
 ``x-oauth-scopes`` header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update``,
-``chat.postEphemeral`` and ``usergroups.users.list``, and ``{"ok": true}`` for anything else; a
+``chat.postEphemeral``, ``usergroups.users.list`` and the views methods (``views.open``,
+``views.update``, ``views.publish``: modals and App Homes kept in :attr:`LocalSlack.views`, see
+:mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a
 ``/webhook/<name>`` sink stands in for ``response_url``s. A wrong token gets ``invalid_auth``;
 failures are scripted per method with :meth:`LocalSlack.fail_next`. A ``reset`` failure stands for
 an answer lost on the way back: the call is carried out (a post gets its ``ts``, kept in
@@ -25,6 +27,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
+
+from bot.dev.loopback.views import Views
 
 __all__ = [
     "BOT_USER",
@@ -71,6 +75,7 @@ class LocalSlack:
         self.groups: dict[str, list[str]] = {}
         self.webhook_status = 200
         self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
+        self.views = Views(TEAM_ID)
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -224,6 +229,12 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 return {"ok": True, "message_ts": slack.next_ts()}
             if method == "usergroups.users.list":
                 return {"ok": True, "users": slack.groups.get(str(body.get("usergroup")), [])}
+            if method == "views.open":
+                return slack.views.open(_json_fields(body))
+            if method == "views.update":
+                return slack.views.update(_json_fields(body))
+            if method == "views.publish":
+                return slack.views.publish(_json_fields(body))
             return {"ok": True}
 
         def _send(
@@ -239,3 +250,14 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def _json_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a form-encoded ``view`` (JSON text) decoded, as Slack reads either."""
+    view = body.get("view")
+    if isinstance(view, str):
+        try:
+            return {**body, "view": json.loads(view)}
+        except ValueError:
+            return body
+    return body

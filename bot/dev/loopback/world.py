@@ -11,7 +11,6 @@ from types import TracebackType
 from typing import Any
 
 from bot.cartrover.client import CartRoverClient
-from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
@@ -25,6 +24,7 @@ from bot.settings import Settings
 from bot.slackio import SlackPoster, make_web_client
 from bot.store import StoreError, open_store
 from bot.times import Clock, SystemClock
+from bot.vitals import CartRoverPulse
 from bot.workers import Lane
 
 __all__ = ["LoopbackBot", "LoopbackWorld"]
@@ -120,8 +120,9 @@ class LoopbackBot:
         self.settings = settings
         self.web_client = make_web_client(GOOD_TOKEN, settings.slack_api_url, rate_limit_retries=3)
         self.store = open_store(settings.database_url)
+        self.pulse = CartRoverPulse(*rate_limit, now=clock.now)
         self.cartrover = CartRoverClient.from_settings(
-            settings, bucket=LeakyBucket(*rate_limit), **client_options
+            settings, bucket=self.pulse, **client_options
         )
         self.deps: Deps = build_deps(
             settings,
@@ -130,6 +131,7 @@ class LoopbackBot:
             store=self.store,
             clock=clock,
             team_id=team_id,
+            pulse=self.pulse,
         )
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster

@@ -1,0 +1,166 @@
+"""The one module that talks to Slack for the App Home: publish a user's Home when they open it,
+and again for everyone who looked lately when a request it shows changes state.
+
+**Fresh, in any order.** A Home is built from the store just before it is published. Two
+publishes for one user can race (two processes, two changes); each names the ``hash`` of the
+view last published (kept in ``home_views``), so Slack refuses a publish based on an older view
+(``hash_conflict``), and the loser reads the store again and publishes what it finds then. The
+last publish to land was therefore built from a read made after the one before it landed.
+
+**Bounded.** A change re-publishes the Home of at most :data:`REFRESH_USERS` users, those who
+opened it within :data:`RECENT`; everyone else gets a fresh one when they next open it. Within a
+process, changes that arrive while a refresh is queued or running are folded into one more run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.deps import Deps
+from bot.holds.home import Health, HomeFacts, home_view
+from bot.slackio import SlackFailed
+from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
+from bot.workers import Lane, Workers
+
+__all__ = [
+    "MAINTENANCE_BEAT",
+    "OWN_SHOWN",
+    "RECENT",
+    "REFRESH_USERS",
+    "changed",
+    "publish",
+    "refresh",
+]
+
+log = logging.getLogger(__name__)
+
+RECENT = timedelta(hours=24)  # who counts as looking at their Home
+REFRESH_USERS = 25  # Homes re-published per change at most (views.publish is Tier 4)
+OWN_SHOWN = 8  # a user's own recent requests
+PUBLISH_ATTEMPTS = 3
+MAINTENANCE_BEAT = "maintenance"  # the heartbeat the scheduler's maintenance job records
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every Home shows alike, read once per refresh."""
+
+    open_requests: list[HoldRequest]
+    subscriptions: list[DigestSubscription]
+    last_digests: dict[str, DigestPost]
+    health: Health
+
+
+def _shared(deps: Deps) -> _Shared:
+    store = deps.store
+    open_requests = store.requests_in_state(RequestState.PENDING)
+    open_requests += store.requests_in_state(RequestState.EXECUTING)
+    pulse = deps.pulse.pulse if deps.pulse is not None else None
+    health = Health(
+        cartrover_answered_at=pulse.answered_at if pulse else None,
+        hits_remaining=pulse.remaining if pulse else None,
+        cartrover_silent=pulse.silent if pulse else False,
+        scheduler_ran_at=store.heartbeat(MAINTENANCE_BEAT),
+    )
+    return _Shared(open_requests, store.subscriptions(), store.last_digests(), health)
+
+
+def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
+    approver = deps.approvers.is_approver(user_id)
+    may_decide = [
+        request.id
+        for request in shared.open_requests
+        if approver
+        and request.state is RequestState.PENDING
+        and deps.approvers.refusal_to_approve(user_id, request.requester) is None
+    ]
+    return HomeFacts(
+        user_id=user_id,
+        now=deps.clock.now(),
+        open_requests=shared.open_requests,
+        own_requests=deps.store.requests_by(user_id, OWN_SHOWN),
+        subscriptions=shared.subscriptions,
+        last_digests=shared.last_digests,
+        approver=approver,
+        may_decide=may_decide,
+        health=shared.health if approver else None,
+        notice=notice,
+    )
+
+
+def publish(deps: Deps, user_id: str, *, notice: str = "", shared: _Shared | None = None) -> bool:
+    """Publish ``user_id``'s Home, built from the store now (``notice``: mrkdwn, escaped, shown
+    at the top). True once Slack took it; a refusal is logged and left for the next change."""
+    for attempt in range(PUBLISH_ATTEMPTS):
+        known = deps.store.home_view(user_id)
+        last = attempt == PUBLISH_ATTEMPTS - 1
+        view_hash = None if last or known is None else known.view_hash
+        view = home_view(_facts(deps, user_id, shared or _shared(deps), notice))
+        try:
+            published = deps.poster.publish_view(user_id, view, view_hash)
+        except SlackFailed as exc:
+            if exc.error == "hash_conflict":
+                shared = None  # another publish landed: read everything again
+                continue
+            log.warning("could not publish the App Home of %s: %s", user_id, exc.error)
+            return False
+        deps.store.home_published(user_id, published.view_id, published.view_hash, deps.clock.now())
+        return True
+    return False  # pragma: no cover - the last attempt names no hash, so it cannot conflict
+
+
+def refresh(deps: Deps) -> int:
+    """Re-publish the Home of everyone who opened it lately (bounded); how many took it."""
+    viewers = deps.store.home_viewers(deps.clock.now() - RECENT, REFRESH_USERS)
+    if not viewers:
+        return 0
+    shared = _shared(deps)
+    return sum(publish(deps, user_id, shared=shared) for user_id in viewers)
+
+
+class _Refreshing:
+    """One process's refresh: queued or running, and whether a change came meanwhile."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.queued = False
+        self.again = False
+
+
+_REFRESHING: weakref.WeakKeyDictionary[Workers, _Refreshing] = weakref.WeakKeyDictionary()
+_REGISTRY = threading.Lock()
+
+
+def changed(deps: Deps) -> None:
+    """A request changed state: refresh the Homes that may show it, on the reads lane, folding
+    changes that arrive meanwhile into one more run."""
+    with _REGISTRY:
+        state = _REFRESHING.setdefault(deps.workers, _Refreshing())
+    with state.lock:
+        if state.queued:
+            state.again = True
+            return
+        state.queued = True
+    if not deps.workers.submit(
+        lambda: _run(deps, state), what="refresh App Homes", lane=Lane.READS
+    ):
+        with state.lock:
+            state.queued = False
+
+
+def _run(deps: Deps, state: _Refreshing) -> None:
+    while True:
+        with state.lock:
+            state.again = False
+        try:
+            refresh(deps)
+        except Exception:
+            log.exception("refreshing the App Homes failed; the next change tries again")
+        with state.lock:
+            if not state.again:
+                state.queued = False
+                return

@@ -1,0 +1,165 @@
+"""The hold form and the reject form: what opens them (the shortcuts, ``/cartrover hold`` with no
+order, the App Home's button, a Reject click) and their submissions.
+
+A modal must be opened within three seconds of the interaction whose ``trigger_id`` opens it, so
+listeners ack and call ``views.open`` at once, one quick Slack call; everything else (reading
+orders, deciding) runs on the bot's pools. A Reject whose form cannot be opened (the trigger
+expired, Slack refused) rejects at once, without a reason, as a Reject click did before.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, Respond
+
+from bot.blocks import Message
+from bot.blocks.help import usage_error
+from bot.deps import Deps
+from bot.grammar import HOLD
+from bot.holds import flow
+from bot.holds.forms import HoldDraft, hold_form, read_reject_form
+from bot.holds.messages import refusal_message
+from bot.holds.requests import Click, Surface
+from bot.holds.submit import hold_form_submitted
+from bot.ids import REJECT_REASON_FIELD
+from bot.slackio import SlackFailed
+from bot.workers import Lane
+from handlers import actions, home
+from handlers.errors import report_failure
+from handlers.modals import open_modal, open_reject_form
+from handlers.replies import Asker, tell
+
+__all__ = [
+    "hold_form_from_command",
+    "hold_form_submitted_listener",
+    "open_form_clicked",
+    "reject_clicked",
+    "reject_form_submitted",
+    "shortcut",
+    "wants_hold_form",
+]
+
+log = logging.getLogger(__name__)
+
+
+def wants_hold_form(text: object) -> bool:
+    """``/cartrover hold`` with nothing after it."""
+    return isinstance(text, str) and text.strip().lower() == "hold"
+
+
+def _draft_form(deps: Deps, draft: HoldDraft) -> dict[str, Any]:
+    return hold_form(draft, approval_channel=deps.settings.approval_channel)
+
+
+def hold_form_from_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    """``/cartrover hold`` alone: the hold form, for the command's channel."""
+    ack()
+    channel = str(body.get("channel_id") or "")
+    if open_modal(deps, body, _draft_form(deps, HoldDraft(channel_id=channel))):
+        return
+    problem = "I could not open the hold form; name the order(s) instead."
+    asker = Asker(str(body.get("user_id") or ""), channel, respond, body.get("team_id"))
+    tell(deps, asker, usage_error(problem, HOLD.usage, ()))
+
+
+def shortcut(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    """ "Hold test orders" (global) and "Hold orders in message" (a message's orders filled in)."""
+    ack()
+    if body.get("type") == "message_action":
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        channel = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+        text = str((message or {}).get("text") or "")
+        draft = HoldDraft.from_message(text, str((channel or {}).get("id") or "") or None)
+    else:
+        draft = HoldDraft()
+    if not open_modal(deps, body, _draft_form(deps, draft)):
+        log.warning("a %s shortcut could not open the hold form", body.get("type"))
+
+
+def open_form_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    """The App Home's "Hold test orders…" button."""
+    ack()
+    if not open_modal(deps, body, _draft_form(deps, HoldDraft())):
+        log.warning("the App Home's button could not open the hold form")
+
+
+def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    """Reject on a card: the reason form, or (when it cannot open) the rejection at once."""
+    ack()
+    asker = actions.asker_of(body, respond)
+    if open_reject_form(deps, body, actions.click_of(body, asker)):
+        return
+    deps.workers.submit(
+        lambda: actions.reject_clicked(deps, asker, body),
+        what="reject clicked",
+        on_error=lambda correlation: report_failure(deps, asker, correlation),
+        lane=Lane.DECISIONS,
+    )
+
+
+def hold_form_submitted_listener(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+    """The hold form, submitted: errors on their fields, or the form turned into its outcome."""
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    answer = hold_form_submitted(deps, user=str((user or {}).get("id") or ""), view=view or {})
+    if answer.errors:
+        ack(response_action="errors", errors=answer.errors)
+    elif answer.view is not None:
+        ack(response_action="update", view=answer.view)
+    else:
+        ack()
+
+
+def reject_form_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
+    """The reject form, submitted: close it and reject on the decisions lane, with the reason."""
+    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    team = body.get("team") if isinstance(body.get("team"), dict) else {}
+    view = body.get("view") if isinstance(body.get("view"), dict) else {}
+    form = read_reject_form(
+        view or {},
+        user=str((user or {}).get("id") or ""),
+        team=str((team or {}).get("id") or "") or None,
+    )
+    if form is None:
+        log.warning("a reject form came back without the bot's own metadata; nothing was done")
+        ack()
+        return
+    if form.error:
+        ack(response_action="errors", errors={REJECT_REASON_FIELD: form.error})
+        return
+    ack()
+    click = form.click
+    deps.workers.submit(
+        lambda: _reject(deps, click, form.reason),
+        what="reject form submitted",
+        on_error=lambda correlation: _sorry(deps, click, correlation),
+        lane=Lane.DECISIONS,
+    )
+
+
+def _reject(deps: Deps, click: Click, reason: str) -> None:
+    if click.surface is Surface.HOME:
+        home.decide_from_home(deps, click, approve=False, reason=reason)
+        return
+    refusal = flow.clicked(deps, click, approve=False, reason=reason)
+    if refusal is not None:
+        _ephemeral(deps, click, refusal_message(refusal))
+
+
+def _sorry(deps: Deps, click: Click, correlation: str) -> None:
+    if click.surface is Surface.HOME:
+        home.sorry(deps, click.user, correlation)
+        return
+    _ephemeral(deps, click, Message.note(home.SORRY.format(correlation=correlation)))
+
+
+def _ephemeral(deps: Deps, click: Click, message: Message) -> None:
+    """A form submission has no ``response_url``: answer in the card's channel, to them only."""
+    if not click.channel_id or not click.user:
+        return
+    try:
+        deps.poster.ephemeral(click.channel_id, click.user, message.text, message.blocks)
+    except SlackFailed as exc:
+        log.warning("could not tell %s what their Reject came to: %s", click.user, exc.error)
