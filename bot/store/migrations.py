@@ -20,6 +20,14 @@ each other crosswise); a claim that inserts nothing means another open request h
 the transaction is rolled back. A trigger on ``hold_requests`` deletes a request's claims when its
 state becomes final, so every way of closing a request (decision, expiry, finishing, a failed post)
 releases them in the same statement.
+
+**Telling the requester** (migration 5). ``hold_requests.notice_state`` records the notice of a
+request's outcome in its card's thread: ``claimed`` by the one caller that may post it, then
+``posted``, ``failed`` (tried again later) or ``refused`` (Slack will never take it); ``none`` for
+requests closed before notices existed. ``digest_subscriptions.set_in`` says who made a
+subscription (``config``: ``DIGEST_CHANNEL`` at start-up; ``slack``: a person with ``digest
+subscribe``), and ``config_value`` the ``DIGEST_TIME``/``TIMEZONE`` last applied or seen for it,
+so a later change of either can be told from a change made in Slack.
 """
 
 from __future__ import annotations
@@ -121,6 +129,24 @@ GROUP BY i.cust_ref"""
 _BACKFILL_RENDERED = """
 UPDATE hold_requests SET rendered_state = state WHERE message_ts IS NOT NULL"""
 
+# Migration 5, the same on both databases: outcome notices in the card's thread, and who made a
+# digest subscription. Requests already closed have nothing to tell any more ('none'); a
+# subscription without a person behind it was made from DIGEST_CHANNEL.
+_NOTICE_STATES = "'claimed', 'posted', 'failed', 'refused', 'none'"
+_OUTCOME_NOTICES = (
+    f"""ALTER TABLE hold_requests ADD COLUMN notice_state text
+        CHECK (notice_state IN ({_NOTICE_STATES}))""",
+    "UPDATE hold_requests SET notice_state = 'none' WHERE state NOT IN ('pending', 'executing')",
+    """ALTER TABLE digest_subscriptions ADD COLUMN set_in text NOT NULL DEFAULT 'slack'
+        CHECK (set_in IN ('config', 'slack'))""",
+    "ALTER TABLE digest_subscriptions ADD COLUMN config_value text",
+    "UPDATE digest_subscriptions SET set_in = 'config' WHERE created_by IS NULL",
+)
+_NOTICE_AT = {
+    "sqlite": "ALTER TABLE hold_requests ADD COLUMN notice_at TEXT",
+    "postgres": "ALTER TABLE hold_requests ADD COLUMN notice_at timestamptz",
+}
+
 _SQLITE: tuple[tuple[int, str, tuple[str, ...]], ...] = (
     (
         1,
@@ -221,6 +247,7 @@ _SQLITE: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             REQUEST_ROWS_VIEW_WITH_CREATED,
         ),
     ),
+    (5, "outcome_notices", (*_OUTCOME_NOTICES, _NOTICE_AT["sqlite"])),
 )
 
 
@@ -326,6 +353,7 @@ _POSTGRES: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             REQUEST_ROWS_VIEW_WITH_CREATED,
         ),
     ),
+    (5, "outcome_notices", (*_OUTCOME_NOTICES, _NOTICE_AT["postgres"])),
 )
 
 

@@ -65,6 +65,24 @@ WHERE id IN (
     ORDER BY id LIMIT ?)
 ORDER BY id, item_position"""
 
+# -- telling the requester the outcome in the card's thread: one claimant posts it (at most once);
+# a failed post may be claimed again once ``notice_at`` is older than the retry cutoff.
+CLAIM_NOTICE = """
+UPDATE hold_requests SET notice_state = 'claimed', notice_at = ?
+WHERE id = ? AND state NOT IN ('pending', 'executing') AND message_ts IS NOT NULL
+  AND (notice_state IS NULL OR (notice_state = 'failed' AND notice_at <= ?))"""
+NOTICE_DONE = """
+UPDATE hold_requests SET notice_state = ?, notice_at = ?
+WHERE id = ? AND notice_state = 'claimed'"""
+UNTOLD = """
+SELECT * FROM hold_request_rows
+WHERE id IN (
+    SELECT id FROM hold_requests
+    WHERE state NOT IN ('pending', 'executing') AND message_ts IS NOT NULL
+      AND (notice_state IS NULL OR (notice_state = 'failed' AND notice_at <= ?))
+    ORDER BY id LIMIT ?)
+ORDER BY id, item_position"""
+
 # -- per-order items: an item is sent only while its request is executing
 START_ITEM = """
 UPDATE hold_items SET state = 'sending', updated_at = ?
@@ -87,12 +105,16 @@ ORDER BY occurred_at DESC, id DESC LIMIT ?"""
 AUDIT_FOR_REQUEST = "SELECT * FROM audit_log WHERE request_id = ? ORDER BY occurred_at, id"
 
 # -- digest subscriptions and claims
+# A subscription made in Slack keeps the configuration last seen for its channel (config_value).
 SUBSCRIBE = """
-INSERT INTO digest_subscriptions (channel_id, local_time, timezone, created_by, created_at)
-VALUES (?, ?, ?, ?, ?)
+INSERT INTO digest_subscriptions
+  (channel_id, local_time, timezone, created_by, created_at, set_in, config_value)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel_id) DO UPDATE SET
   local_time = excluded.local_time, timezone = excluded.timezone,
-  created_by = excluded.created_by, created_at = excluded.created_at"""
+  created_by = excluded.created_by, created_at = excluded.created_at, set_in = excluded.set_in,
+  config_value = COALESCE(excluded.config_value, digest_subscriptions.config_value)"""
+SEEN_CONFIG = "UPDATE digest_subscriptions SET config_value = ? WHERE channel_id = ?"
 UNSUBSCRIBE = "DELETE FROM digest_subscriptions WHERE channel_id = ?"
 SUBSCRIPTION = "SELECT * FROM digest_subscriptions WHERE channel_id = ?"
 SUBSCRIPTIONS = "SELECT * FROM digest_subscriptions ORDER BY channel_id"
