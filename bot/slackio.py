@@ -108,8 +108,8 @@ def make_web_client(token: str, base_url: str, *, rate_limit_retries: int = 3) -
 class Poster(Protocol):
     """The bot's outgoing Slack messages."""
 
-    def post(self, channel: str, text: str, blocks: Blocks) -> str:
-        """Post a message; return its ``ts``."""
+    def post(self, channel: str, text: str, blocks: Blocks, *, thread_ts: str | None = None) -> str:
+        """Post a message (in the thread of ``thread_ts`` when given); return its ``ts``."""
         ...
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None: ...
@@ -124,7 +124,8 @@ class SlackPoster:
         self._lock = threading.Lock()
         self.fatal_error: str | None = None
 
-    def post(self, channel: str, text: str, blocks: Blocks) -> str:
+    def post(self, channel: str, text: str, blocks: Blocks, *, thread_ts: str | None = None) -> str:
+        thread = {"thread_ts": thread_ts} if thread_ts else {}
         reply = self._call(
             "chat.postMessage",
             channel=channel,
@@ -132,6 +133,7 @@ class SlackPoster:
             blocks=list(blocks),
             unfurl_links=False,
             unfurl_media=False,
+            **thread,
         )
         return str(reply["ts"])
 

@@ -207,7 +207,11 @@ def test_an_ephemeral_button_works_for_its_recipient_only(world: World) -> None:
     assert "only its recipient" in chat.say(f"/press {button}")
     chat.say("/as alex")
     request = chat.say(button)
-    assert "Hold request" in request and "message #1" in request and "(from the digest)" in request
+    assert (
+        "Hold request" in request
+        and "message #1" in request
+        and "with “Request hold for all”" in request
+    )
 
 
 def test_a_replaced_message_s_buttons_no_longer_work(world: World) -> None:

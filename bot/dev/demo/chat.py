@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, TextIO
 
-from bot.blocks.text import Button
+from bot.blocks.text import Button, for_terminal
 from bot.cartrover.errors import CartRoverError
 from bot.dev.demo.people import CHANNEL_NAME, Person
 from bot.dev.demo.workspace import Shown, Workspace
@@ -49,9 +49,6 @@ New orders go to the WMS {delay} after the demo starts unless their sending is c
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _MAX_ADVANCE = timedelta(days=366)
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
-_CODE = re.compile(r"`([^`\n]+)`")
-_EMOJI = {":warning:": "⚠️", ":white_check_mark:": "✅", ":x:": "❌", ":hourglass:": "⏳"}
 _LIST_AT_MOST = 8
 
 
@@ -197,13 +194,12 @@ class Chat:
 
     def _terminal(self, text: str) -> str:
         """mrkdwn emphasis as the terminal can show it: ``*bold*`` and ``code`` in colour (or
-        plain bold text and backticked code without), emoji codes as characters."""
-        for code, char in _EMOJI.items():
-            text = text.replace(code, char)
-        text = _BOLD.sub(lambda m: self.style(m.group(1), "bold"), text)
-        if self.style.enabled:
-            text = _CODE.sub(lambda m: self.style(m.group(1), "cyan"), text)
-        return text
+        plain text and backticked code without), emoji codes as characters."""
+        return for_terminal(
+            text,
+            bold=lambda words: self.style(words, "bold"),
+            code=(lambda words: self.style(words, "cyan")) if self.style.enabled else None,
+        )
 
     def _heading(self, item: Shown) -> str:
         message = item.message
@@ -214,6 +210,9 @@ class Chat:
             change = " · (updated)" if item.kind == "updated" else ""
             return f"cartrover → only {who}{change}"
         what = {"updated": "(updated) ", "deleted": "(deleted) "}.get(item.kind, "")
+        if message.thread_of is not None:
+            parent = f"message #{message.thread_of.number}"
+            return f"cartrover → #{CHANNEL_NAME} · {what}in the thread of {parent}"
         return f"cartrover → #{CHANNEL_NAME} · {what}message #{message.number}"
 
     def _button(self, button: Button) -> str:
