@@ -88,9 +88,7 @@ class NoticesContract:
         assert store.claim_notice(failed, T0 + HOUR, retry_before=T0)
         assert not store.claim_notice(refused, T0 + HOUR, retry_before=T0 + HOUR)
 
-    def test_untold_lists_closed_requests_oldest_first_within_the_limit(
-        self, store: Store
-    ) -> None:
+    def test_untold_lists_closed_requests_oldest_first_within_the_limit(self, store: Store) -> None:
         """The sweep's list: closed, carded, untold requests, oldest first, at most ``limit``."""
         first, second, third = (closed_with_card(store, (f"U{i}",)) for i in range(3))
         make_request(store, ["OPEN1"])
