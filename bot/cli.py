@@ -129,7 +129,9 @@ def demo(verbose: bool) -> None:
     for scheme in ("HTTPS", "HTTP", "ALL"):  # the demo only talks to its own servers on loopback
         os.environ.pop(f"{scheme}_PROXY", None)
         os.environ.pop(f"{scheme.lower()}_proxy", None)
-    setup_logging("INFO" if verbose else "WARNING")  # the demo's settings never read the env
+    # The chat shows what the bot answers; its log lines (an unknown order is a WARNING) only with
+    # --verbose. The demo's settings never read the environment.
+    setup_logging("INFO" if verbose else "ERROR")
     _fail_cleanly("demo", run_demo)
 
 

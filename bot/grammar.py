@@ -96,7 +96,7 @@ def _status(rest: str) -> Command:
 def _hold(rest: str) -> Command:
     words = rest.strip().split(None, 1)
     if not words:
-        raise UsageError("Name the order(s) to hold, for example: hold TEST-1001 test order")
+        raise UsageError("Name the orders to hold, for example: hold TEST-1001 test order")
     refs = split_refs(words[0].replace(",", " "))
     reason = one_line(words[1]) if len(words) > 1 else ""  # no line breaks, no hidden characters
     if len(reason) > 500:

@@ -187,6 +187,7 @@ def test_advancing_the_clock_sends_orders_to_the_wms_and_expires_requests(world:
     chat.say("/cartrover hold TS-1004")
     advanced = chat.say("/advance 1d 1h")
     assert "moved on 1d 1h" in advanced and "TS-1004" in advanced
+    assert "CartRover sent 13 orders to the WMS" in advanced and "(s)" not in advanced
     assert "(updated) message #1" in advanced and "xpired" in advanced
     assert "At WMS" in chat.say("/cartrover status TS-1004")
     assert world.book.total_cancels() == 0

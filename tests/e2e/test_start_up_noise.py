@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from bot.dev.demo import run_demo
 from bot.dev.loopback.slack import GOOD_TOKEN
 from bot.log import setup_logging
 from bot.times import FrozenClock
+from tests.environment import process_environ
 from tests.harness import Harness
 
 
@@ -80,3 +83,26 @@ def test_demo_log_lines_carry_the_sandbox_time(capsys: pytest.CaptureFixture[str
     assert run_demo(io.StringIO("/advance 1d\n"), io.StringIO(), clock=clock, colour=False) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if "posted (" in line]
     assert lines and lines[0].startswith("2026-03-02T09:00:00 INFO bot.digest.schedule: digest")
+
+
+def test_the_demo_shows_answers_not_warnings_unless_verbose(tmp_path: Path) -> None:
+    """An unknown order is a warning in the bot's log; the demo's chat shows the bot's answer
+    and, without --verbose, no log line."""
+    script = "/cartrover status TS-9999\n"
+    quiet = _demo(tmp_path, script)
+    assert "CartRover does not know this order" in quiet.stdout and quiet.stderr == ""
+    verbose = _demo(tmp_path, script, "--verbose")
+    assert "WARNING bot.cartrover" in verbose.stderr
+
+
+def _demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "demo", *args],
+        input=script,
+        env=process_environ(NO_COLOR="1"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -23,6 +23,7 @@ from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.slackio import SlackFailed
+from bot.words import plural
 from handlers import SUBCOMMANDS
 
 __all__ = ["HELP", "Chat", "Style", "parse_duration"]
@@ -284,7 +285,7 @@ class Chat:
         if sent:
             listed = ", ".join(sent[:_LIST_AT_MOST])
             more = f" and {len(sent) - _LIST_AT_MOST} more" if len(sent) > _LIST_AT_MOST else ""
-            self.note(f"CartRover sent {len(sent)} order(s) to the WMS: {listed}{more}.")
+            self.note(f"CartRover sent {plural(len(sent), 'order')} to the WMS: {listed}{more}.")
         self._settled()
         return True
 
