@@ -23,20 +23,19 @@ from bot.store.base import (
     HoldItem,
     HoldRequest,
     ItemState,
-    Notice,
     OpenOrder,
     OrdersAlreadyOpen,
     RequestState,
     Snapshot,
     StoreError,
 )
+from bot.store.notices import Migration5Rows
 from bot.store.sql import (
     ADOPT_MESSAGE,
     ADVANCE,
     AUDIT_FOR_ORDER,
     AUDIT_FOR_REQUEST,
     CLAIM_DIGEST,
-    CLAIM_NOTICE,
     DECIDE_PENDING,
     DECIDE_PENDING_BEFORE_EXPIRY,
     DIGEST_CLAIM,
@@ -49,19 +48,15 @@ from bot.store.sql import (
     INSERT_SNAPSHOT,
     LAGGING_CARDS,
     MARK_RENDERED,
-    NOTICE_DONE,
     OPEN_REQUESTS_FOR,
     RECLAIM_DIGEST,
     REQUESTS_IN_STATE,
-    SEEN_CONFIG,
     SET_MESSAGE,
     SNAPSHOT,
     START_ITEM,
-    SUBSCRIBE,
     SUBSCRIPTION,
     SUBSCRIPTIONS,
     UNSUBSCRIBE,
-    UNTOLD,
 )
 
 __all__ = ["Claimed", "SqlStore", "pg", "utc_aware"]
@@ -102,7 +97,7 @@ class Claimed:
     holders: tuple[Row, ...] = ()
 
 
-class SqlStore(ABC):
+class SqlStore(Migration5Rows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
     # -- what a backend supplies; each translates its driver's errors to StoreError
@@ -126,6 +121,9 @@ class SqlStore(ABC):
 
     @abstractmethod
     def _time_in(self, when: datetime) -> object: ...
+
+    def _instant(self, when: datetime) -> object:
+        return self._time_in(utc_aware(when))
 
     @abstractmethod
     def _time_out(self, value: Any) -> datetime: ...
@@ -192,17 +190,6 @@ class SqlStore(ABC):
 
     def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
         return self._requests(LAGGING_CARDS, (limit,))
-
-    def claim_notice(self, request_id: int, at: datetime, *, retry_before: datetime) -> bool:
-        when, before = self._time_in(utc_aware(at)), self._time_in(utc_aware(retry_before))
-        return self._change(CLAIM_NOTICE, (when, request_id, before)) == 1
-
-    def notice_done(self, request_id: int, how: Notice, at: datetime) -> None:
-        when = self._time_in(utc_aware(at))
-        self._change(NOTICE_DONE, (Notice(how).value, when, request_id))
-
-    def untold(self, limit: int, *, retry_before: datetime) -> list[HoldRequest]:
-        return self._requests(UNTOLD, (self._time_in(utc_aware(retry_before)), limit))
 
     def get_request(self, request_id: int) -> HoldRequest | None:
         found = self._requests(GET_REQUEST, (request_id,))
@@ -280,13 +267,6 @@ class SqlStore(ABC):
         return self._audit(AUDIT_FOR_REQUEST, (request_id,))
 
     # -- digest subscriptions
-    def subscribe(self, subscription: DigestSubscription) -> None:
-        s = subscription
-        created = None if s.created_at is None else self._time_in(utc_aware(s.created_at))
-        set_in = "config" if s.from_config else "slack"
-        params = (s.channel_id, s.local_time, s.timezone, s.created_by, created, set_in)
-        self._change(SUBSCRIBE, (*params, s.config_value))
-
     def unsubscribe(self, channel_id: str) -> bool:
         return self._change(UNSUBSCRIBE, (channel_id,)) == 1
 
@@ -296,9 +276,6 @@ class SqlStore(ABC):
 
     def subscriptions(self) -> list[DigestSubscription]:
         return [self._subscription(row) for row in self._rows(SUBSCRIPTIONS, ())]
-
-    def saw_config(self, channel_id: str, config_value: str) -> None:
-        self._change(SEEN_CONFIG, (config_value, channel_id))
 
     # -- digest claims
     def claim_digest(self, channel_id: str, local_date: date, at: datetime) -> bool:
@@ -403,20 +380,6 @@ class SqlStore(ABC):
             )
             for row in self._rows(statement, params)
         ]
-
-    def _subscription(self, row: Row) -> DigestSubscription:
-        return DigestSubscription(
-            channel_id=row["channel_id"],
-            local_time=row["local_time"],
-            timezone=row["timezone"],
-            created_by=row["created_by"],
-            created_at=self._maybe_time(row["created_at"]),
-            # A database not yet migrated (read by ``check``) has neither column: then a
-            # subscription without a person behind it came from configuration.
-            from_config=row.get("set_in", "config" if row["created_by"] is None else "slack")
-            == "config",
-            config_value=row.get("config_value"),
-        )
 
     def _maybe_time(self, value: Any) -> datetime | None:
         return None if value is None else self._time_out(value)
