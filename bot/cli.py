@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from bot import __version__
 from bot.log import configure_logging, setup_logging
 from bot.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from bot.slackio import SlackFailed
 
 __all__ = ["main"]
 
@@ -28,17 +31,41 @@ def _settings(command: str) -> Settings:
     return settings
 
 
-def _fail_cleanly(command: str, run: Callable[[], int]) -> None:
+def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | None = None) -> None:
     """Run; turn known start-up failures into one clear line and a non-zero exit."""
+    from bot.runners.serve import PortUnavailable
     from bot.slackio import SlackFailed
     from bot.store.base import StoreError
 
     try:
         code = run()
-    except (StoreError, SlackFailed) as exc:
+    except SlackFailed as exc:
+        click.echo(f"cartrover-bot {command}: {_slack_problem(exc, settings)}", err=True)
+        sys.exit(1)
+    except (StoreError, PortUnavailable) as exc:
         click.echo(f"cartrover-bot {command}: {exc}", err=True)
         sys.exit(1)
     sys.exit(code)
+
+
+def _slack_problem(exc: SlackFailed, settings: Settings | None) -> str:
+    """A failed start-up call to Slack in one line: where, why, and what to do."""
+    from bot.slackio import FATAL_AUTH_ERRORS
+
+    url = settings.slack_api_url if settings else "Slack"
+    if exc.error == "connection_failed":
+        return (
+            f"could not reach Slack at {url} ({exc.method}: no answer). Check SLACK_API_URL "
+            "(normally https://slack.com/api/), the network and any proxy; "
+            "`cartrover-bot check` shows the cause."
+        )
+    if exc.error in FATAL_AUTH_ERRORS:
+        return (
+            f"Slack refused SLACK_BOT_TOKEN ({exc.error}). Copy the Bot User OAuth Token "
+            "(xoxb-…) again from the app's OAuth & Permissions page; reinstall the app if it "
+            "was removed."
+        )
+    return f"{exc} (at {url}); `cartrover-bot check` tells more."
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,7 +83,9 @@ def serve(port: int | None, no_scheduler: bool) -> None:
 
     settings = _settings("serve")
     _fail_cleanly(
-        "serve", lambda: run(settings, port=port or settings.port, with_scheduler=not no_scheduler)
+        "serve",
+        lambda: run(settings, port=port or settings.port, with_scheduler=not no_scheduler),
+        settings,
     )
 
 
@@ -67,7 +96,9 @@ def socket(no_scheduler: bool) -> None:
     from bot.runners.socket import run_socket_mode
 
     settings = _settings("socket")
-    _fail_cleanly("socket", lambda: run_socket_mode(settings, with_scheduler=not no_scheduler))
+    _fail_cleanly(
+        "socket", lambda: run_socket_mode(settings, with_scheduler=not no_scheduler), settings
+    )
 
 
 @main.command()
@@ -76,7 +107,7 @@ def clock() -> None:
     from bot.runners.clock import run_clock
 
     settings = _settings("clock")
-    _fail_cleanly("clock", lambda: run_clock(settings))
+    _fail_cleanly("clock", lambda: run_clock(settings), settings)
 
 
 @main.command()
@@ -86,7 +117,7 @@ def sandbox(port: int) -> None:
     from bot.dev.sandbox import run_sandbox
 
     _settings("sandbox")
-    run_sandbox(port)
+    sys.exit(run_sandbox(port))
 
 
 @main.command()
@@ -98,9 +129,9 @@ def demo(verbose: bool) -> None:
     for scheme in ("HTTPS", "HTTP", "ALL"):  # the demo only talks to its own servers on loopback
         os.environ.pop(f"{scheme}_PROXY", None)
         os.environ.pop(f"{scheme.lower()}_proxy", None)
-    setup_logging("INFO" if verbose else "WARNING")  # the demo's settings never read the env
-    if not verbose:  # bolt reads SLACK_BOT_TOKEN itself, only to warn that it is unused
-        logging.getLogger("bot.bolt").setLevel(logging.ERROR)
+    # The chat shows what the bot answers; its log lines (an unknown order is a WARNING) only with
+    # --verbose. The demo's settings never read the environment.
+    setup_logging("INFO" if verbose else "ERROR")
     _fail_cleanly("demo", run_demo)
 
 
@@ -123,12 +154,18 @@ def digest(channel: str | None, dry_run: bool) -> None:
             click.echo(f"cartrover-bot digest: {exc}", err=True)
             return 2
 
-    _fail_cleanly("digest", run)
+    _fail_cleanly("digest", run, settings)
 
 
 @main.command()
-def check() -> None:
+@click.option(
+    "--mode",
+    type=click.Choice(["serve", "socket", "clock"]),
+    default=None,
+    help="the command this setup runs (default: taken from the secrets that are set)",
+)
+def check(mode: str | None) -> None:
     """Validate the configuration and try Slack, CartRover and the database; exit 0 if all pass."""
     from bot.runners.check import run_check
 
-    sys.exit(run_check())  # a malformed configuration is a failed row, not an early exit
+    sys.exit(run_check(mode=mode))  # a malformed configuration is a failed row, not an early exit

@@ -96,7 +96,7 @@ def _status(rest: str) -> Command:
 def _hold(rest: str) -> Command:
     words = rest.strip().split(None, 1)
     if not words:
-        raise UsageError("Name the order(s) to hold, for example: hold TEST-1001 test order")
+        raise UsageError("Name the orders to hold, for example: hold TEST-1001 test order")
     refs = split_refs(words[0].replace(",", " "))
     reason = one_line(words[1]) if len(words) > 1 else ""  # no line breaks, no hidden characters
     if len(reason) > 500:
@@ -125,9 +125,14 @@ def _stale(rest: str) -> Command:
     try:
         hours = float(words[0])
     except ValueError:
-        hours = -1.0
-    if not 0 < hours <= 24 * 365:
-        raise UsageError(f"'{_clip(words[0])}' is not a number of hours, for example: stale 48")
+        raise UsageError(
+            f"'{_clip(words[0])}' is not a number of hours, for example: stale 48"
+        ) from None
+    if not 0 < hours <= 24 * 365:  # also NaN
+        raise UsageError(
+            f"'{_clip(words[0])}' hours is out of range: give more than 0 and at most 8760 "
+            "(a year), for example: stale 48"
+        )
     return Command("stale", hours=hours, text=rest)
 
 

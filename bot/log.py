@@ -8,7 +8,10 @@ that every record passes, whichever library logged it:
   came from outside (order references, reasons, CartRover messages, header values, paths) can
   never start a forged log line. A traceback keeps its line breaks, each line indented.
 
-The HTTP libraries are pinned to WARNING whatever the level (they log full URLs at INFO).
+The HTTP libraries are pinned to WARNING whatever the level (they log full URLs at INFO), and so
+is APScheduler below DEBUG: its INFO lines ("Running job …", "executed successfully") come every
+minute and say nothing the bot's own lines do not. The demo stamps lines with its sandbox clock
+(:func:`stamp_with`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from bot.mrkdwn import UNSAFE_CHARS
@@ -36,6 +39,7 @@ __all__ = [
     "escape_controls",
     "redact",
     "setup_logging",
+    "stamp_with",
 ]
 
 # Token shapes that must never be printed, whoever logs them.
@@ -45,6 +49,13 @@ _PATTERNS = [
     re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*b?[\"']?)(basic|bearer)\s+[A-Za-z0-9+/=._-]+"),
 ]
 _QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "slack_sdk.web.base_client", "waitress.queue")
+_CHATTY_LOGGERS = ("apscheduler",)  # quiet unless LOG_LEVEL=DEBUG
+
+
+class _Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # What may follow a host in a logged URL: a path written plainly, percent-encoded or JSON-escaped.
 _URL_TAIL = r"(?:/|%2[fF]|\\/)[^\s\"'&<>,;]*"
@@ -147,10 +158,17 @@ class RedactingFilter(logging.Filter):
 
 class TextFormatter(logging.Formatter):
     """``time LEVEL logger: message``; traceback lines follow indented, so that only a record's
-    first line starts at the margin."""
+    first line starts at the margin. ``clock``: stamp lines with its time instead of the wall
+    clock's (the demo's sandbox clock)."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+        self.clock: _Clock | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if self.clock is None:
+            return super().formatTime(record, datefmt)
+        return self.clock.now().strftime(datefmt or "%Y-%m-%dT%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
         record.message = record.getMessage()
@@ -168,9 +186,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, and
     ``exception`` / ``stack`` when the record has them."""
 
+    clock: _Clock | None = None
+
     def format(self, record: logging.LogRecord) -> str:
+        when = self.clock.now() if self.clock else datetime.fromtimestamp(record.created, UTC)
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "time": when.astimezone(UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -205,6 +226,18 @@ def setup_logging(
     root.setLevel(level)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+
+
+def stamp_with(clock: _Clock | None) -> None:
+    """Stamp the bot's log lines with ``clock``'s time from now on (None: the wall clock's)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if getattr(handler, "_cartrover_bot", False) and isinstance(
+            formatter, TextFormatter | JsonFormatter
+        ):
+            formatter.clock = clock
 
 
 def configure_logging(settings: Settings) -> None:

@@ -1,12 +1,29 @@
-"""``status`` and ``history`` replies."""
+"""``status`` and ``history`` replies.
+
+Everything CartRover says about an order (status words, ship-to, source, carrier, messages) goes
+through :func:`bot.mrkdwn.literal`, so ``**PII Removed**`` reads as written. Times are Slack date
+tokens. A ``status`` of many long orders keeps to a character budget, as the digest does: past it,
+orders get one line each. An order that an open hold request holds says so instead of suggesting
+another hold.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.blocks.message import MAX_BLOCKS, SECTION_LIMIT, Message, context, section
+from bot.blocks.message import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    Block,
+    Message,
+    archive_link,
+    context,
+    lines_within,
+    section,
+)
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -16,56 +33,116 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.cartrover.models import Order
-from bot.mrkdwn import code, escape, user
-from bot.store.base import AuditEntry
+from bot.mrkdwn import code, date_token, escape, literal, truncate, user
+from bot.store.base import AuditEntry, HoldRequest, RequestState
 from bot.times import format_age
+from bot.words import plural
 
 __all__ = ["StatusLine", "history_message", "status_message", "unread_text"]
 
 # Slack refuses a message of much more than ~13k characters of blocks (msg_blocks_too_long,
 # Slack's Block Kit limits), whatever the block count: the history shows the newest rows that fit.
 _HISTORY_BUDGET = 9000
+_STATUS_BUDGET = 9000  # characters of order text in one status reply
+
+# What each audit event is called in the history (unknown events are shown as recorded).
+_EVENTS = {
+    "requested": "requested",
+    "approved": "approved",
+    "rejected": "rejected",
+    "withdrawn": "withdrawn",
+    "expired": "expired",
+    "outcome": "outcome",
+    "finished": "finished",
+    "cancel_answer": "CartRover's answer to the cancel",
+    "cartrover_error": "CartRover error",
+    "post_failed": "card not posted",
+    "post_unconfirmed": "card maybe posted (no answer from Slack)",
+    "card_found": "card found",
+    "card_update_failed": "card not updated",
+    "outcome_not_told": "requester not told",
+    "outcome_list_incomplete": "outcome list incomplete",
+}
+# Slack's error codes in the details of the card events, in words.
+_SLACK_ERRORS = {
+    "not_in_channel": "the bot is not in that channel",
+    "channel_not_found": "no such channel, or a private one the bot is not in",
+    "is_archived": "the channel is archived",
+    "message_not_found": "the message was deleted",
+    "thread_not_found": "the message was deleted",
+    "missing_scope": "the Slack app lacks a permission (reinstall it from manifest.yml)",
+    "connection_failed": "no answer came back from Slack",
+}
+_SLACK_DETAIL = re.compile(r"^chat\.\w+(?: of \S+)? in (\w+): (\w+)$")
 
 
 @dataclass(frozen=True)
 class StatusLine:
-    """One order's lookup: the order, or the error that stopped its read."""
+    """One order's lookup: the order, or the error that stopped its read; and the open hold
+    request that holds it, if one does."""
 
     ref: str
     order: Order | None = None
     error: CartRoverError | None = None
+    held_by: HoldRequest | None = None
 
 
-def _order_text(order: Order, now: datetime) -> str:
-    lines = [f"{code(order.cust_ref)} — *{escape(order.status_words)}*", escape(order.next_step)]
+def _next_step(order: Order, held_by: HoldRequest | None) -> str:
+    """What happens next; an order an open request holds points at that request instead of
+    suggesting a hold of its own."""
+    if held_by is None or not order.will_be_sent:
+        return escape(order.next_step)
+    number = f"#{held_by.id}"
+    if held_by.message_ts:
+        number = archive_link(held_by.channel_id, held_by.message_ts, number)
+    if held_by.state is RequestState.EXECUTING:
+        return f"Hold request {number} was approved: its sending is being canceled now."
+    return (
+        f"Hold request {number} for it is waiting for an approver; until it is approved, "
+        "CartRover will still send it to the WMS."
+    )
+
+
+def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None) -> str:
+    words = order.status_words
+    lines = [f"{code(order.cust_ref)} — *{literal(words)}*", _next_step(order, held_by)]
     facts = []
     if order.cust_po_no and order.cust_po_no != order.cust_ref:
         facts.append(f"PO {code(order.cust_po_no)}")
     if order.order_source:
-        facts.append(f"from {escape(order.order_source)}")
+        facts.append(f"from {literal(order.order_source)}")
     if order.created_at:
         age = format_age(now - order.created_at)
-        facts.append(f"created {order.created_at:%Y-%m-%d %H:%M} UTC ({age} ago)")
+        facts.append(f"created {date_token(order.created_at)} ({age} ago)")
     if facts:
         lines.append(" · ".join(facts))
     ship_to = ", ".join(p for p in (order.ship_name, order.ship_company, order.ship_city) if p)
     if ship_to:
-        lines.append(f"Ship to: {escape(ship_to)}")
-    lines.append(f"Items: {order.item_count} unit(s) on {len(order.items)} line(s)")
-    if order.on_hold.value == "Y":
+        lines.append(f"Ship to: {literal(ship_to)}")
+    units, rows = plural(order.item_count, "unit"), plural(len(order.items), "line")
+    lines.append(f"Items: {units} on {rows}")
+    if order.on_hold.value == "Y" and "on hold" not in words:
         lines.append("On hold in CartRover.")
     for shipment in order.shipments[:3]:
         if shipment.tracking_no:
+            when = shipment.shipped_at
             lines.append(
-                f"Tracking: {escape(shipment.carrier)} {code(shipment.tracking_no)}"
-                + (f" ({shipment.shipped_at:%Y-%m-%d})" if shipment.shipped_at else "")
+                f"Tracking: {literal(shipment.carrier)} {code(shipment.tracking_no)}"
+                + (f" ({date_token(when, date_only=True)})" if when else "")
             )
     return "\n".join(lines)
 
 
+def _order_line(line: StatusLine) -> str:
+    """One line for an order past the budget: reference and status."""
+    if line.order is not None:
+        return f"{code(line.ref)} — {literal(line.order.status_words)}"
+    return f"{code(line.ref)} — not read: {literal(line.error.message if line.error else '')}"
+
+
 def unread_text(ref: str, error: CartRoverError) -> str:
     """Why ``ref`` could not be read, naming the order (mrkdwn, escaped)."""
-    said = escape(error.message)
+    said = literal(error.message)
     if isinstance(error, OrderNotFound):
         text = f"{code(ref)} — CartRover does not know this order ({said})."
     elif isinstance(error, ConnectionFailed | Unavailable):
@@ -85,15 +162,30 @@ def unread_text(ref: str, error: CartRoverError) -> str:
 
 
 def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
-    blocks = []
+    """One section per order while the budget lasts; then one line per order; then a count."""
+    blocks: list[Block] = []
     fallback = []
-    for line in lines[: MAX_BLOCKS - 1]:
+    size = 0
+    short: list[str] = []
+    for line in lines[: MAX_BLOCKS - 2]:
         if line.order is not None:
-            blocks.append(section(_order_text(line.order, now)))
+            text = _order_text(line.order, now, line.held_by)
             fallback.append(f"{line.ref}: {line.order.status_words}")
         elif line.error is not None:
-            blocks.append(section(unread_text(line.ref, line.error)))
+            text = unread_text(line.ref, line.error)
             fallback.append(f"{line.ref}: {line.error.message}")
+        else:
+            continue
+        text = truncate(text, SECTION_LIMIT)
+        if short or size + len(text) > _STATUS_BUDGET:
+            short.append(_order_line(line))
+            continue
+        blocks.append(section(text))
+        size += len(text)
+    if short:
+        shown = lines_within(short, limit=min(SECTION_LIMIT, max(_STATUS_BUDGET - size, 500)))
+        blocks.append(section(shown))
+        blocks.append(context("Too much to show in full: ask about fewer orders for details."))
     return Message(text=escape("\n".join(fallback)), blocks=blocks)
 
 
@@ -103,13 +195,10 @@ def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
         return Message.note(text)
     rows = []
     for entry in entries:
-        who = f" by {user(entry.actor)}" if entry.actor else ""
         request = f" (hold #{entry.request_id})" if entry.request_id else ""
-        detail = f": {escape(entry.detail)}" if entry.detail else ""
+        detail = f": {_detail(entry)}" if entry.detail else ""
         pid = f" · Process-ID {code(entry.process_id)}" if entry.process_id else ""
-        rows.append(
-            f"{entry.at:%Y-%m-%d %H:%M} UTC — {escape(entry.event)}{who}{request}{detail}{pid}"
-        )
+        rows.append(f"{date_token(entry.at)} — {_event(entry)}{request}{detail}{pid}")
     blocks = [section(f"*History of {code(ref)}* (newest first)")]
     chunk: list[str] = []
     shown = size = 0
@@ -126,6 +215,26 @@ def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
             break
     if chunk:
         blocks.append(section("\n".join(chunk)))
-    total = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}"
+    total = plural(len(entries), "entry", "entries")
     blocks.append(context(total if shown == len(entries) else f"{total}; the newest {shown} shown"))
     return Message(text=f"History of {escape(ref)}: {len(entries)} entries", blocks=blocks)
+
+
+def _event(entry: AuditEntry) -> str:
+    """The event in words, with who did it: "approved by @sam", "a click by @lee refused"."""
+    who = user(entry.actor) if entry.actor else ""
+    if entry.event == "refused":
+        return f"a click by {who} refused" if who else "a click refused"
+    if entry.event == "duplicate_click":
+        return f"a second click by {who}, too late" if who else "a second click, too late"
+    words = _EVENTS.get(entry.event, escape(entry.event))
+    return f"{words} by {who}" if who else words
+
+
+def _detail(entry: AuditEntry) -> str:
+    """The entry's detail; Slack's error codes on the card events in words."""
+    found = _SLACK_DETAIL.match(entry.detail)
+    if found and found.group(2) in _SLACK_ERRORS:
+        channel, error = found.groups()
+        return f"in channel {escape(channel)}: {_SLACK_ERRORS[error]} ({escape(error)})"
+    return literal(entry.detail)

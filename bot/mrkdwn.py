@@ -8,9 +8,20 @@ mentions, links or broadcasts. Every text that comes from a user or from CartRov
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
 
-__all__ = ["UNSAFE_CHARS", "code", "date_token", "escape", "one_line", "truncate", "user"]
+__all__ = [
+    "UNSAFE_CHARS",
+    "code",
+    "date_token",
+    "escape",
+    "literal",
+    "one_line",
+    "truncate",
+    "user",
+    "zone_label",
+]
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # Characters that are invisible or change how the text around them is laid out: C0 and C1
@@ -41,6 +52,24 @@ def code(text: object) -> str:
     return "`" + escape(str(text).replace("`", "'")) + "`"
 
 
+# A formatting character that could open or close bold, italic, strike or code: one with a
+# character that is not a letter or digit (or the start or end of the text) on either side.
+# ``shopify_store`` and ``a*b`` cannot format anything; ``**PII Removed**`` and ``_x_`` can.
+_ALNUM = r"[^\W_]"
+_FORMATTING = re.compile(rf"(?<!{_ALNUM})[*_~`]|[*_~`](?!{_ALNUM})|`")
+
+
+def literal(text: object) -> str:
+    """Text from outside (CartRover's data, its messages) shown exactly as written.
+
+    Slack has no escape for ``*``, ``_``, ``~`` and backticks, so text in which one of them could
+    format (``**PII Removed**`` would turn bold) goes into an inline code span, where Slack
+    formats nothing; other text is only escaped (:func:`escape`), so it reads as plain words.
+    """
+    value = str(text)
+    return code(value) if _FORMATTING.search(value) else escape(value)
+
+
 def user(user_id: str) -> str:
     """A user mention from an id; anything that is not a user id is shown escaped, not linked."""
     if _USER_ID.fullmatch(user_id):
@@ -48,11 +77,35 @@ def user(user_id: str) -> str:
     return escape(user_id)
 
 
-def date_token(when: datetime, fallback: str | None = None) -> str:
-    """A Slack date token that renders in each viewer's time zone."""
+def zone_label(zone: tzinfo | None) -> str:
+    """How a time zone is named after a time: its IANA name (``Europe/Berlin``, ``EST``),
+    ``UTC``, or the offset of a fixed zone."""
+    if zone is None or zone is UTC:
+        return "UTC"
+    if isinstance(zone, ZoneInfo):
+        return zone.key
+    return zone.tzname(None) or "UTC"
+
+
+def date_token(
+    when: datetime,
+    fallback: str | None = None,
+    *,
+    zone: tzinfo | None = None,
+    date_only: bool = False,
+) -> str:
+    """A Slack date token: clients that render it show the time in each viewer's own zone;
+    the others show ``fallback``, by default the time in ``zone`` (else in ``when``'s own zone,
+    else UTC) labelled with that zone: ``2026-03-02 09:30 Europe/Berlin``. ``date_only``: the
+    day alone (``2026-03-02``)."""
     stamp = int(when.timestamp())
-    text = fallback or when.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{escape(text)}>"
+    shown_in = zone or when.tzinfo or UTC
+    local = when.astimezone(shown_in)
+    if date_only:
+        return f"<!date^{stamp}^{{date_short_pretty}}|{escape(fallback or f'{local:%Y-%m-%d}')}>"
+    if fallback is None:
+        fallback = f"{local:%Y-%m-%d %H:%M} {zone_label(shown_in)}"
+    return f"<!date^{stamp}^{{date_short_pretty}} {{time}}|{escape(fallback)}>"
 
 
 def truncate(text: str, limit: int) -> str:

@@ -119,8 +119,8 @@ class Published:
 class Poster(Protocol):
     """The bot's outgoing Slack messages, modals and App Home views."""
 
-    def post(self, channel: str, text: str, blocks: Blocks) -> str:
-        """Post a message; return its ``ts``."""
+    def post(self, channel: str, text: str, blocks: Blocks, *, thread_ts: str | None = None) -> str:
+        """Post a message (in the thread of ``thread_ts`` when given); return its ``ts``."""
         ...
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None: ...
@@ -147,7 +147,8 @@ class SlackPoster:
         self._lock = threading.Lock()
         self.fatal_error: str | None = None
 
-    def post(self, channel: str, text: str, blocks: Blocks) -> str:
+    def post(self, channel: str, text: str, blocks: Blocks, *, thread_ts: str | None = None) -> str:
+        thread = {"thread_ts": thread_ts} if thread_ts else {}
         reply = self._call(
             "chat.postMessage",
             channel=channel,
@@ -155,6 +156,7 @@ class SlackPoster:
             blocks=list(blocks),
             unfurl_links=False,
             unfurl_media=False,
+            **thread,
         )
         return str(reply["ts"])
 

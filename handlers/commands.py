@@ -88,10 +88,13 @@ def _text(text: str) -> Message:
 
 
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:
-    lines = [
-        StatusLine(ref, error=read) if isinstance(read, CartRoverError) else StatusLine(ref, read)
-        for ref, read in deps.cartrover.get_orders(command.refs).items()
-    ]
+    lines = []
+    for ref, read in deps.cartrover.get_orders(command.refs).items():
+        if isinstance(read, CartRoverError):
+            lines.append(StatusLine(ref, error=read))
+        else:
+            held = deps.store.open_requests_for(ref)
+            lines.append(StatusLine(ref, read, held_by=held[0] if held else None))
     tell(deps, asker, status_message(lines, deps.clock.now()))
 
 

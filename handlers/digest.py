@@ -25,7 +25,7 @@ __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
 
 log = logging.getLogger(__name__)
 
-HOLD_ALL_REASON = "stale test orders listed by the digest"
+HOLD_ALL_REASON = "stale test orders"  # from the digest or from `stale`: the same button
 
 
 def _text(text: str) -> Message:

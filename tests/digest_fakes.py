@@ -34,7 +34,14 @@ class RecordingPoster:
         with self._lock:
             self._failures.setdefault(channel, []).extend(errors)
 
-    def post(self, channel: str, text: str, blocks: Sequence[dict[str, Any]]) -> str:
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]],
+        *,
+        thread_ts: str | None = None,
+    ) -> str:
         with self._lock:
             if self._failures.get(channel):
                 raise SlackFailed("chat.postMessage", self._failures[channel].pop(0))

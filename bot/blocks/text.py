@@ -5,20 +5,44 @@ become a rule, and every button (in an actions block or as a section accessory) 
 ``[1] Approve  [2] Reject`` — so that a terminal user can press one by its number. mrkdwn is
 made readable: ``&lt;`` and friends are unescaped, ``<@U123>`` becomes ``@U123``, ``<#C1|name>``
 ``#name``, ``<url|label>`` ``label (url)`` and ``<!date^…|fallback>`` its fallback text.
+
+:func:`for_terminal` goes one step further for a terminal, where mrkdwn means nothing: emoji codes
+(``:warning:``) become the characters and ``*bold*``, ``_italic_`` and ``~strike~`` lose their
+markers (or are styled by the caller); inline code keeps its backticks, so a reference still
+stands out. ``digest --dry-run`` prints :func:`render_plain`; the demo styles the same way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Button", "Rendered", "readable", "render", "render_blocks"]
+__all__ = [
+    "EMOJI",
+    "Button",
+    "Rendered",
+    "for_terminal",
+    "readable",
+    "render",
+    "render_blocks",
+    "render_plain",
+]
 
 Block = Mapping[str, Any]
 _ANGLE = re.compile(r"<([^<>]*)>")
 _RULE = "─" * 40
+# The emoji codes the bot writes, as the characters a terminal shows.
+EMOJI = {":warning:": "⚠️", ":white_check_mark:": "✅", ":x:": "❌", ":hourglass:": "⏳"}
+_CODE_SPAN = re.compile(r"(`[^`\n]+`)")
+_PLACEHOLDER = re.compile("\x00(\\d+)\x00")
+_EMPHASIS = {
+    marker: re.compile(
+        rf"(?<![\w{marker}]){re.escape(marker)}([^{marker}\n]+){re.escape(marker)}(?![\w{marker}])"
+    )
+    for marker in "*_~"
+}
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,38 @@ def render_blocks(blocks: Iterable[Block], *, first_button: int = 1) -> Rendered
     for block in blocks:
         renderer.block(block)
     return Rendered("\n".join(renderer.lines), renderer.buttons)
+
+
+def for_terminal(
+    text: str,
+    *,
+    bold: Callable[[str], str] | None = None,
+    code: Callable[[str], str] | None = None,
+) -> str:
+    """Readable text (:func:`readable`) as a terminal shows it: emoji codes as characters, bold,
+    italic and strike markers removed (bold passed through ``bold`` when given), inline code
+    spans left as they are (or passed through ``code`` without their backticks). Nothing inside
+    a code span changes, and emphasis may run across one (``*History of `X`*``)."""
+    spans: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        spans.append(match.group(1))
+        return f"\x00{len(spans) - 1}\x00"
+
+    text = _CODE_SPAN.sub(keep, text.replace("\x00", ""))
+    for emoji, char in EMOJI.items():
+        text = text.replace(emoji, char)
+    text = _EMPHASIS["*"].sub(lambda m: bold(m.group(1)) if bold else m.group(1), text)
+    text = _EMPHASIS["_"].sub(lambda m: m.group(1), text)
+    text = _EMPHASIS["~"].sub(lambda m: m.group(1), text)
+    return _PLACEHOLDER.sub(
+        lambda m: code(spans[int(m.group(1))][1:-1]) if code else spans[int(m.group(1))], text
+    )
+
+
+def render_plain(blocks: Iterable[Block], fallback: str = "") -> str:
+    """:func:`render` for a terminal (:func:`for_terminal`): no mrkdwn markers, no emoji codes."""
+    return for_terminal(render(blocks, fallback))
 
 
 def render(blocks: Iterable[Block], fallback: str = "") -> str:

@@ -2,33 +2,42 @@
 
 Long lists are summarised, never refused: the oldest orders that fit a character budget are listed
 (sections of at most 2,900 characters, about 8,000 in all, well under Slack's ~13k practical
-ceiling and 50 blocks), then "…and N more". "Request hold for all" carries a snapshot id, never
-the list itself (Slack's Block Kit limits).
+ceiling and 50 blocks), then "…and N more"; a terminal gets every order from :func:`order_line`.
+"Request hold for all" carries a snapshot id, never the list itself. With no test-order rule
+configured the digest says so, and which variables set one, instead of "nothing stale".
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from bot.blocks.message import Block, Message, context, header, section
 from bot.digest.stale import StaleOrder, StaleReport
 from bot.ids import COMMAND, REQUEST_HOLD_ALL
-from bot.mrkdwn import code, date_token, escape, user
+from bot.mrkdwn import code, date_token, escape, literal, user
 from bot.store.base import DigestSubscription
-from bot.times import format_age
+
+if TYPE_CHECKING:
+    from bot.digest.schedule import DefaultDigest
+from bot.times import format_age, parse_zone
+from bot.words import agree, plural
 
 __all__ = [
     "DIGEST_TITLE",
     "NOW_TITLE",
     "ORDERS_BUDGET",
     "STALE_TITLE",
+    "default_digest_text",
     "digest_message",
+    "listed_in_message",
+    "order_line",
     "subscription_message",
 ]
 
 DIGEST_TITLE = "Daily digest"  # the scheduled digest
 NOW_TITLE = "Digest"  # one posted on demand
-STALE_TITLE = "Stale test orders"  # the answer to /cartrover stale
+STALE_TITLE = ""  # the answer to /cartrover stale: its header is the count alone
 
 ORDERS_BUDGET = 8000  # characters of order lines in one message
 _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
@@ -45,8 +54,8 @@ def order_line(order: StaleOrder, now: datetime) -> str:
         parts.append(f"PO {code(order.cust_po_no)}")
     parts.append(f"{format_age(now - order.created_at)} old")
     if not order.reason.startswith("source "):
-        parts.append(escape(order.order_source or "no source"))
-    parts.append(f"({escape(order.reason)})")
+        parts.append(literal(order.order_source) if order.order_source else "no source")
+    parts.append(f"({literal(order.reason)})")
     if order.on_hold:
         parts.append("*on hold*")
     if not order.holdable:
@@ -75,17 +84,25 @@ def _order_sections(report: StaleReport) -> tuple[list[Block], int]:
     return blocks, listed
 
 
+def listed_in_message(report: StaleReport) -> int:
+    """How many orders the message lists before its "…and N more"."""
+    return _order_sections(report)[1]
+
+
 def _intro(report: StaleReport) -> str:
     count = report.test_count
-    noun = "New test order was" if count == 1 else "New test orders were"
+    was = agree(count, "was", "were")
     text = (
-        f"*{count} {noun}* created more than {_hours(report.hours)} ago and CartRover will "
-        "still send them to the WMS. Oldest first:"
+        f"*{plural(count, 'New test order')} {was}* created more than {_hours(report.hours)} "
+        f"ago and CartRover will still send {agree(count, 'it', 'them')} to the WMS."
+        + (" Oldest first:" if count > 1 else "")
     )
     if report.on_hold_count:
+        on_hold = report.on_hold_count
+        which = "It is" if count == 1 else f"{on_hold} of them {agree(on_hold, 'is', 'are')}"
         text += (
-            f"\n{report.on_hold_count} of them {'is' if report.on_hold_count == 1 else 'are'} "
-            "*on hold* in CartRover; a hold can be lifted, so on-hold orders are listed too."
+            f"\n{which} *on hold* in CartRover; a hold can be lifted, so on-hold orders are "
+            "listed too."
         )
     return text
 
@@ -94,20 +111,36 @@ def _warning(report: StaleReport) -> Block | None:
     count = report.non_test_count
     if not count:
         return None
-    noun = "stale New order is" if count == 1 else "stale New orders are"
+    stale = f"{plural(count, 'stale New order')} {agree(count, 'is', 'are')}"
+    if not report.rule_configured:
+        return section(
+            f":warning: *{stale} waiting to be sent.* Older than {_hours(report.hours)}: with no "
+            "test-order rule the bot cannot tell test orders from real ones, and the WMS "
+            "connection may be stuck. Check them in CartRover."
+        )
     return section(
-        f":warning: *{count} {noun} not test orders.* Older than {_hours(report.hours)} and still "
+        f":warning: *{stale} not test orders.* Older than {_hours(report.hours)} and still "
         "waiting to be sent: the WMS connection may be stuck. Check them in CartRover."
     )
 
 
+NO_RULE = (
+    ":warning: *No test-order rule is set*, so no order counts as a test order and none is "
+    "listed. An admin sets one with `TEST_ORDER_SOURCES` (order sources that hold only test "
+    "orders, comma-separated, e.g. `Test Store`) and/or `TEST_ORDER_PATTERN` (a regular "
+    "expression found in test order references or PO numbers, e.g. `^TEST-`), then restarts "
+    "the bot."
+)
+
+
 def _button(report: StaleReport, snapshot_id: int) -> Block:
     held = len(report.hold_refs)
-    label = (
-        f"Request hold for all {held}"
-        if held == report.test_count
-        else f"Request hold for the oldest {held}"
-    )
+    if held == 1 == report.test_count:
+        label = "Request hold for this order"
+    elif held == report.test_count:
+        label = f"Request hold for all {held}"
+    else:
+        label = f"Request hold for the oldest {held}"
     return {
         "type": "actions",
         "block_id": f"digest-{snapshot_id}-actions",
@@ -129,13 +162,17 @@ def _footer(report: StaleReport, snapshot_id: int | None) -> str:
     elif report.hold_refs:
         notes.append("dry run: no button")
     if report.order_source is not None:
-        notes.append(f"listed source {escape(report.order_source)} only")
-    notes.append(f"{report.pages} CartRover page(s), {report.listed} order(s) read")
+        notes.append(f"listed source {literal(report.order_source)} only")
+    pages = plural(report.pages, "CartRover page")
+    notes.append(f"{pages}, {plural(report.listed, 'order')} read")
     if report.truncated:
         notes.append("*the listing stopped at its page cap: counts are incomplete*")
-    if not report.rule_configured:
-        notes.append("no test-order rule is set (TEST_ORDER_SOURCES, TEST_ORDER_PATTERN)")
     return " · ".join(notes)
+
+
+def _header(title: str, what: str) -> Block:
+    """``Daily digest: 6 stale test orders``, or for ``stale`` (no title) the count alone."""
+    return header(f"{title}: {what}" if title else what[:1].upper() + what[1:])
 
 
 def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> Message:
@@ -143,9 +180,11 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
     "Request hold for all" button when ``snapshot_id`` is given."""
     count = report.test_count
     blocks: list[Block] = []
-    if count == 0:
+    if not report.rule_configured:
+        blocks += [_header(title, "no test-order rule is set"), section(NO_RULE)]
+    elif count == 0:
         blocks += [
-            header(f"{title}: nothing stale"),
+            _header(title, "nothing stale"),
             section(
                 f":white_check_mark: No stale New test orders: none older than "
                 f"{_hours(report.hours)} is waiting to be sent to the WMS."
@@ -153,7 +192,7 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
         ]
     else:
         orders, listed = _order_sections(report)
-        blocks += [header(f"{title}: {count} stale test order{'s' * (count != 1)}")]
+        blocks += [_header(title, plural(count, "stale test order"))]
         blocks += [section(_intro(report)), *orders]
         if count > listed:
             blocks.append(context(f"…and {count - listed} more, newer than those listed."))
@@ -167,11 +206,15 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
 
 
 def _fallback(report: StaleReport, title: str) -> str:
-    text = f"{title}: {report.test_count} stale test order(s)"
+    counted = plural(report.test_count, "stale test order")
+    text = f"{title}: {counted}" if title else counted[:1].upper() + counted[1:]
+    if not report.rule_configured:
+        text = f"{title or 'Stale orders'}: no test-order rule is set"
     if report.shown:
         text += f", oldest {format_age(report.now - report.shown[0].created_at)}"
     if report.non_test_count:
-        text += f"; {report.non_test_count} stale non-test New order(s)"
+        kind = "non-test " if report.rule_configured else ""
+        text += f"; {plural(report.non_test_count, f'stale {kind}New order')}"
     return escape(text)
 
 
@@ -191,12 +234,51 @@ def subscription_message(
         f"{escape(subscription.timezone)}."
     )
     if next_at is not None:
-        lines.append(f"Next one: {date_token(next_at)}.")
+        lines.append(f"Next one: {date_token(next_at, zone=_zone(subscription.timezone))}.")
     if subscription.created_by:
         lines.append(f"Set by {user(subscription.created_by)}.")
+    elif subscription.from_config:
+        lines.append("Set by the bot's configuration (DIGEST_CHANNEL, DIGEST_TIME, TIMEZONE).")
     lines.append(
         f"Change it with `{COMMAND} digest subscribe HH:MM Area/City`, stop it with "
         f"`{COMMAND} digest unsubscribe`. Make sure the bot is in this channel."
     )
     text = "\n".join(lines)
     return Message.note(text)
+
+
+def _zone(name: str) -> tzinfo | None:
+    try:
+        return parse_zone(name)
+    except ValueError:
+        return None
+
+
+def default_digest_text(decided: DefaultDigest, *, ahead: bool = False) -> str:
+    """Which subscription applies to ``DIGEST_CHANNEL`` and why, as one plain line for the
+    start-up log, or for ``check`` (``ahead``: what the next start will do)."""
+    channel, config = decided.channel, decided.config
+    current = decided.current
+    old = f"{current.local_time} {current.timezone}" if current else ""
+    who = f"user {current.created_by}" if current and current.created_by else "someone"
+    change = decided.change.value
+    if change == "subscribed":
+        verb = "will be subscribed at the next start" if ahead else "subscribed"
+        return (
+            f"DIGEST_CHANNEL {channel}: {verb} to the daily digest at {config} "
+            "(DIGEST_TIME, TIMEZONE)"
+        )
+    if change == "unchanged":
+        return f"DIGEST_CHANNEL {channel}: daily digest at {config}, from DIGEST_TIME and TIMEZONE"
+    if change == "changed":
+        verb = "moves at the next start" if ahead else "moved"
+        made = "" if current is None or current.from_config else f", as {who} set it in Slack"
+        return (
+            f"DIGEST_CHANNEL {channel}: daily digest {verb} from {old}{made} to {config}: "
+            "DIGEST_TIME or TIMEZONE changed since"
+        )
+    same = " (the same as DIGEST_TIME and TIMEZONE)" if old == config else ""
+    return (
+        f"DIGEST_CHANNEL {channel}: daily digest at {old}, as {who} set it in Slack{same}; "
+        f"DIGEST_TIME and TIMEZONE ({config}) apply again once either changes"
+    )

@@ -18,6 +18,12 @@ Slack call itself. A digest missed while the bot was down is posted by the catch
 scheduler runs at start and on each sync, if it is still the same local day; a subscription
 made after today's time starts tomorrow.
 
+``DIGEST_CHANNEL`` is subscribed at start-up from ``DIGEST_TIME`` and ``TIMEZONE``
+(:func:`subscribe_default`). Configuration wins, unless a person changed that channel's
+subscription in Slack since the configuration last changed: the store keeps who made the
+subscription and the configuration last seen, so the later of the two changes applies. The
+start-up log and ``cartrover-bot check`` say which one does (:class:`DefaultDigest`).
+
 With nothing stale, the scheduled digest still posts one short "nothing stale" line (plus the
 non-test warning, if any): a silent channel would look the same as a broken bot. ``digest now``
 and ``stale`` answer the same way. ``digest now`` and ``cartrover-bot digest`` are manual: they
@@ -29,6 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -36,10 +43,11 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
-from bot.digest.messages import DIGEST_TITLE
+from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
 from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
+from bot.settings import Settings
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
@@ -47,7 +55,9 @@ from bot.times import parse_hhmm, parse_zone
 __all__ = [
     "RETRY_FAILED_AFTER",
     "Building",
+    "DefaultDigest",
     "Outcome",
+    "default_digest",
     "digest_catch_up",
     "digest_for",
     "due_date",
@@ -184,14 +194,80 @@ def subscribe(
     return subscription
 
 
-def subscribe_default(deps: Deps) -> bool:
-    """Subscribe ``DIGEST_CHANNEL`` unless it already has a subscription; True if it was added."""
+class Change(StrEnum):
+    """What start-up does to ``DIGEST_CHANNEL``'s subscription."""
+
+    SUBSCRIBED = "subscribed"  # it had none
+    UNCHANGED = "unchanged"  # configuration's, as configured
+    CHANGED = "changed"  # configuration changed since it was made (by configuration or in Slack)
+    KEPT = "kept"  # a person's change in Slack, later than the configuration's last change
+
+
+@dataclass(frozen=True)
+class DefaultDigest:
+    """What applies to ``DIGEST_CHANNEL``'s digest: ``wanted``, from configuration
+    (``config``: ``"09:00 UTC"``) or from a person in Slack, and how that differs from ``current``,
+    the subscription stored before."""
+
+    channel: str
+    config: str
+    current: DigestSubscription | None
+    wanted: DigestSubscription
+    change: Change
+
+    @property
+    def from_config(self) -> bool:
+        return self.wanted.from_config
+
+
+def default_digest(
+    settings: Settings, current: DigestSubscription | None, now: datetime
+) -> DefaultDigest | None:
+    """What ``DIGEST_CHANNEL``'s subscription should be, given the stored one (pure; None
+    without ``DIGEST_CHANNEL``)."""
+    channel = settings.digest_channel
+    if not channel:
+        return None
+    config = f"{settings.digest_time} {settings.timezone}"
+    made = DigestSubscription(
+        channel,
+        settings.digest_time,
+        settings.timezone,
+        created_at=current.created_at if current and current.created_at else now,
+        from_config=True,
+        config_value=config,
+    )
+    if current is None:
+        return DefaultDigest(channel, config, None, made, Change.SUBSCRIBED)
+    same = (current.local_time, current.timezone) == (settings.digest_time, settings.timezone)
+    if current.from_config:
+        wanted = replace(current, config_value=config) if same else made
+        return DefaultDigest(
+            channel, config, current, wanted, Change.UNCHANGED if same else Change.CHANGED
+        )
+    if current.config_value is not None and current.config_value != config:
+        return DefaultDigest(channel, config, current, made, Change.CHANGED)
+    return DefaultDigest(
+        channel, config, current, replace(current, config_value=config), Change.KEPT
+    )
+
+
+def subscribe_default(deps: Deps) -> DefaultDigest | None:
+    """Bring ``DIGEST_CHANNEL``'s subscription in line with :func:`default_digest` and log
+    which applies."""
     channel = deps.settings.digest_channel
-    if not channel or deps.store.subscription(channel) is not None:
-        return False
-    subscribe(deps, channel, user=None)
-    log.info("DIGEST_CHANNEL %s subscribed to the daily digest", channel)
-    return True
+    if not channel:
+        return None
+    current = deps.store.subscription(channel)
+    decided = default_digest(deps.settings, current, deps.clock.now())
+    if decided is None:
+        return None
+    if decided.change in (Change.SUBSCRIBED, Change.CHANGED):
+        deps.store.subscribe(decided.wanted)
+    elif current is None or current.config_value != decided.config:
+        deps.store.saw_config(channel, decided.config)
+    log.info("%s", default_digest_text(decided))
+    return decided
 
 
 # -------------------------------------------------------------------- the jobs

@@ -219,13 +219,20 @@ class StaleScan:
 
 
 def scan(
-    cartrover: Listing, rule: TestRule, now: datetime, hours: float, *, count_non_test: bool
+    cartrover: Listing,
+    rule: TestRule,
+    now: datetime,
+    hours: float,
+    *,
+    count_non_test: bool,
+    shown_limit: int = SHOWN_LIMIT,
 ) -> StaleReport:
-    """List stale New orders once, page by page, and classify each record as it arrives."""
+    """List stale New orders once, page by page, and classify each record as it arrives.
+    ``shown_limit``: how many orders to keep with their details (a terminal shows them all)."""
     cutoff = now - timedelta(hours=hours)
     source = listing_source(rule, count_non_test=count_non_test)
     listing = cartrover.iter_orders("new", to_date=cutoff, order_source=source, limit=100)
-    folded = StaleScan(rule, cutoff)
+    folded = StaleScan(rule, cutoff, shown_limit=shown_limit)
     for order in listing:
         folded.add(order)
     pages = int(getattr(listing, "pages_fetched", 0))

@@ -1,5 +1,5 @@
 """The one module that talks to Slack for hold requests: post a request's card, keep every card in
-step with its stored state.
+step with its stored state, and tell the requester in the card's thread how the request ended.
 
 **Cards converge.** Every successful ``chat.update`` records the state it rendered
 (``Store.mark_rendered``). :func:`show` tries a failed update again a few times (slack_sdk itself
@@ -12,22 +12,31 @@ stored channel and ``ts``, never through a ``response_url``, which expires.
 a failure: the request stays pending without a message ts, holding its orders so that no second
 card for them can appear, and expires normally. If its card is in the channel after all, the
 first click on it adopts the card (:func:`bot.holds.requests.find_clicked`).
+
+**The requester is told once.** When a request with a card reaches a final state, :func:`tell`
+posts the outcome in the card's thread, mentioning the requester (and, when the card could not list
+every order, each order's outcome in further replies). Whoever claims the notice in the store
+posts it, so several processes post it once; a notice Slack failed to take is posted by the sweep
+(:func:`tell_untold`) once :data:`NOTICE_RETRY_AFTER` has passed. A post whose answer was lost is
+taken as posted: once at most, as for digests.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from enum import Enum
 
 from bot import metrics
 from bot.holds.messages import hold_message
+from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
 from bot.slackio import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
+from bot.store.base import AuditEntry, HoldRequest, Notice, RequestState, Store
 from bot.times import Clock
 
-__all__ = ["Rendered", "converge", "post_card", "show"]
+__all__ = ["Rendered", "converge", "post_card", "show", "tell", "tell_untold"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,8 @@ RETRY_NOW = frozenset(
 RETRY_LATER = RETRY_NOW | {"ratelimited", *FATAL_AUTH_ERRORS}
 LOST_ANSWER = "connection_failed"  # what slackio reports when no answer came back
 SWEEP_CARDS = 20  # cards re-rendered per sweep at most (chat.update allows about 50 a minute)
+SWEEP_NOTICES = 10  # notices posted per sweep at most (chat.postMessage: about one a second)
+NOTICE_RETRY_AFTER = timedelta(minutes=15)
 _RENDERS = 3  # a state changes at most twice (pending → executing → final) while we render
 
 
@@ -125,6 +136,64 @@ def converge(poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_CARD
         if outcome is Rendered.SHOWN:
             shown.append(request.id)
     return shown
+
+
+def tell(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Notice | None:
+    """Post how a closed request ended in its card's thread, mentioning the requester, unless it
+    was told already (or another process is telling it). How the notice ended, or None when
+    there was nothing to tell here."""
+    if not request.state.is_final or not request.message_ts:
+        return None
+    now = clock.now()
+    if not store.claim_notice(request.id, now, retry_before=now - NOTICE_RETRY_AFTER):
+        return None
+    current = store.get_request(request.id) or request
+    thread = current.message_ts or request.message_ts
+    notice, *listing = [outcome_notice(current), *outcome_list(current)]
+    try:
+        poster.post(current.channel_id, notice.text, notice.blocks, thread_ts=thread)
+    except SlackFailed as exc:
+        how = _notice_failure(exc)
+        store.notice_done(request.id, how, clock.now())
+        log.warning("could not tell the outcome of hold #%s: %s", request.id, exc.error)
+        if how is Notice.REFUSED:
+            detail = f"chat.postMessage in the thread of {thread}: {exc.error}"
+            _audit(store, clock, current, "outcome_not_told", detail)
+        return how
+    store.notice_done(request.id, Notice.POSTED, clock.now())
+    for number, part in enumerate(listing, start=1):
+        try:
+            poster.post(current.channel_id, part.text, part.blocks, thread_ts=thread)
+        except SlackFailed as exc:
+            detail = f"outcome list stopped at part {number} of {len(listing)}: {exc.error}"
+            log.warning("hold #%s: %s", request.id, detail)
+            _audit(store, clock, current, "outcome_list_incomplete", detail)
+            break
+    return Notice.POSTED
+
+
+def _notice_failure(exc: SlackFailed) -> Notice:
+    if exc.error == LOST_ANSWER:
+        return Notice.POSTED  # it may be in the thread: never twice
+    if exc.error in RETRY_LATER or exc.error.startswith("HTTP 5"):
+        return Notice.FAILED
+    return Notice.REFUSED
+
+
+def tell_untold(
+    poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_NOTICES
+) -> list[int]:
+    """The sweep's part: tell closed requests whose notice is still to post (a process stopped
+    before it, or Slack failed); stop at the first Slack cannot take now. The ids told."""
+    now = clock.now()
+    told = []
+    for request in store.untold(limit, retry_before=now - NOTICE_RETRY_AFTER):
+        how = tell(poster, store, clock, request)
+        if how is Notice.FAILED:
+            break
+        if how is Notice.POSTED:
+            told.append(request.id)
+    return told
 
 
 def _audit(store: Store, clock: Clock, request: HoldRequest, event: str, detail: str) -> None:

@@ -176,11 +176,13 @@ def run_approved(
 
 def keep_up(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
-    buttons there, with any card an earlier failure left behind."""
+    buttons there, with any card an earlier failure left behind; then tell the requesters of
+    closed requests who were not told yet."""
     expired = requests.expire_due(deps.store, deps.clock)
     announce.converge(deps.poster, deps.store, deps.clock)
     if expired:
         hometab.changed(deps)
+    announce.tell_untold(deps.poster, deps.store, deps.clock)
     return expired
 
 
@@ -210,5 +212,8 @@ def maintain(deps: Deps) -> None:
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
+    """Show the request on its card; once it is closed, tell the requester in the thread."""
     shown = announce.show(deps.poster, deps.store, deps.clock, request)
+    if request.state.is_final:
+        announce.tell(deps.poster, deps.store, deps.clock, request)
     return shown is announce.Rendered.SHOWN

@@ -1,4 +1,6 @@
-"""Hold request messages: the request with its buttons, progress, outcomes, the pending list."""
+"""Hold request messages: the request with its buttons, progress and outcomes, the pending list,
+and the replies to a click or a request. The notice that tells the requester how a request ended
+is :mod:`bot.holds.notices`."""
 
 from __future__ import annotations
 
@@ -20,19 +22,26 @@ from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Refusal
 from bot.holds.rules import MANUAL_FALLBACK, Refused
 from bot.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.mrkdwn import code, date_token, escape, one_line, user
+from bot.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
+from bot.words import plural
 
 __all__ = [
     "asked_message",
+    "card_lines",
     "decision_buttons",
     "decision_note",
     "decision_reason",
     "hold_message",
+    "item_line",
+    "ordered",
     "pending_message",
     "refusal_message",
+    "withdrawn",
 ]
+
+_ITEMS_LIMIT = 2600  # characters of order lines on the card
 
 _ITEM_WORDS = {
     ItemState.QUEUED: "waiting",
@@ -51,6 +60,22 @@ _TITLES = {
     RequestState.REJECTED: "Hold request rejected",
     RequestState.EXPIRED: "Hold request expired",
 }
+# What an approved request is doing or did, after "…was already approved by @x and".
+_CARRIED_OUT = {
+    RequestState.EXECUTING: "is being carried out",
+    RequestState.DONE: "is done",
+    RequestState.FAILED: "finished with failures",
+    RequestState.UNKNOWN: "finished; some cancels are not confirmed",
+}
+
+
+def withdrawn(request: HoldRequest) -> bool:
+    """A rejection by the requester: the request was withdrawn."""
+    return request.state is RequestState.REJECTED and request.decided_by == request.requester
+
+
+def _title(request: HoldRequest) -> str:
+    return "Hold request withdrawn" if withdrawn(request) else _TITLES[request.state]
 
 
 def _orders_line(refs: Sequence[str]) -> str:
@@ -63,7 +88,7 @@ def _summary(request: HoldRequest) -> str:
     text = f"*{label}:* " + _orders_line(refs).replace("\n", " ")
     text += f"\n*Requested by:* {user(request.requester)}"
     if request.source == "digest":
-        text += " (from the digest)"
+        text += " with “Request hold for all”"
     return text
 
 
@@ -143,20 +168,35 @@ def _tally(items: Sequence[HoldItem]) -> str:
     return " (" + ", ".join(f"{counts[s]} {_ITEM_WORDS[s]}" for s in ItemState if counts[s]) + ")"
 
 
-def _item_line(item: HoldItem) -> str:
+def item_line(item: HoldItem, detail_limit: int = 2000) -> str:
     line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
-    if item.detail:
-        line += f": {escape(item.detail)}"
-    if item.process_ids and item.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED):
+    detail = item.detail
+    if item.state is ItemState.CANCELED and detail.startswith("New — sending canceled"):
+        detail = ""  # the order's status only repeats the outcome
+    if detail:
+        line += f": {truncate(literal(detail), detail_limit)}"
+    if item.process_ids and item.state in _NEEDS_A_LOOK:
         line += f" (Process-ID {', '.join(code(p) for p in item.process_ids)})"
     return line
+
+
+def ordered(items: Sequence[HoldItem]) -> list[HoldItem]:
+    """Failed and unconfirmed orders first: a long list is cut, and these need a person."""
+    return sorted(items, key=lambda item: item.state not in _NEEDS_A_LOOK)
+
+
+def card_lines(request: HoldRequest) -> tuple[str, bool]:
+    """The order lines the card shows, and whether they are all of them."""
+    lines = [item_line(item) for item in ordered(request.items)]
+    shown = lines_within(lines, limit=_ITEMS_LIMIT)
+    return shown, shown == "\n".join(lines)
 
 
 def hold_message(request: HoldRequest, now: datetime) -> Message:
     """The request message in its current state; buttons only while it is pending."""
     state = request.state
     blocks = [
-        header(f"#{request.id} · {_TITLES[state]}"),
+        header(f"#{request.id} · {_title(request)}"),
         section(_summary(request), block_id=f"hold-{request.id}-{state.value}-summary"),
         _reason(request),
     ]
@@ -176,13 +216,12 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
             blocks.append(why)
     if state not in (RequestState.PENDING, RequestState.REJECTED, RequestState.EXPIRED):
         done = sum(1 for item in request.items if item.state.is_final)
-        # Failed and unconfirmed orders first: a long list is cut, and these need a person.
-        ordered = sorted(request.items, key=lambda item: item.state not in _NEEDS_A_LOOK)
-        lines = [_item_line(item) for item in ordered]
+        lines, complete = card_lines(request)
+        if state.is_final and not complete:
+            lines += "\nEvery order's outcome is in this message's thread."
         blocks.append(
             section(
-                f"*Progress:* {done} of {len(request.items)}{_tally(request.items)}\n"
-                + lines_within(lines, limit=2600),
+                f"*Progress:* {done} of {len(request.items)}{_tally(request.items)}\n" + lines,
                 block_id=f"hold-{request.id}-{state.value}-{done}-items",
             )
         )
@@ -195,9 +234,9 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
 def decision_note(request: HoldRequest) -> str:
     state = request.state
     who = user(request.decided_by) if request.decided_by else "the bot"
-    when = f" at {request.decided_at:%Y-%m-%d %H:%M} UTC" if request.decided_at else ""
+    when = f" ({date_token(request.decided_at)})" if request.decided_at else ""
     if state is RequestState.REJECTED:
-        verb = "Withdrawn" if request.decided_by == request.requester else "Rejected"
+        verb = "Withdrawn" if withdrawn(request) else "Rejected"
         return f"{verb} by {who}{when}. Nothing was sent to CartRover."
     if state is RequestState.EXPIRED:
         return "Nobody decided in time, so nothing was sent to CartRover. Ask again if needed."
@@ -216,13 +255,18 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
         )
         refs = ", ".join(code(r) for r in request.cust_refs[:5])
         more = f" +{len(request.cust_refs) - 5}" if len(request.cust_refs) > 5 else ""
+        standing = (
+            "waiting for an approver"
+            if request.state is RequestState.PENDING
+            else "approved, being carried out"
+        )
         rows.append(
             f"{link} · {refs}{more} · by {user(request.requester)} · "
-            f"{format_age(now - request.created_at)} old · {request.state.value}"
+            f"{format_age(now - request.created_at)} old · {standing}"
         )
     title = f"*Open hold requests ({len(requests)})*\n"
     text = title + lines_within(rows, limit=SECTION_LIMIT - len(title))
-    return Message(text=f"{len(requests)} open hold request(s)", blocks=[section(text)])
+    return Message(text=plural(len(requests), "open hold request"), blocks=[section(text)])
 
 
 _REFUSALS = {
@@ -248,20 +292,32 @@ def refusal_message(refusal: Refusal) -> Message:
     """What the clicker is told when a click changed nothing."""
     request = refusal.request
     if refusal.reason is Refused.ALREADY_DECIDED and request is not None:
-        by = f" by {user(request.decided_by)}" if request.decided_by else ""
-        text = f"This hold request was already {request.state.value}{by}."
+        text = _already(request)
     else:
         text = _REFUSALS.get(refusal.reason, "Nothing was done.")
     return Message.note(text)
 
 
+def _already(request: HoldRequest) -> str:
+    """Why a second click changed nothing: what the first decision was, and by whom."""
+    by = f" by {user(request.decided_by)}" if request.decided_by else ""
+    if withdrawn(request):
+        return f"This hold request was already withdrawn{by}."
+    if request.state is RequestState.REJECTED:
+        return f"This hold request was already rejected{by}."
+    if request.state is RequestState.EXPIRED:
+        return "This hold request has expired; nothing was sent. Ask for a new one."
+    doing = _CARRIED_OUT.get(request.state, "is waiting for an approver")
+    return f"This hold request was already approved{by} and {doing}."
+
+
 def asked_message(asked: Asked, now: datetime) -> Message:
     """What the requester is told after asking for a hold."""
-    left_out = [f"{code(ref)}: {escape(why)}" for ref, why in asked.refused]
+    left_out = _why_not(asked.refused)
     where = f"<#{asked.channel_id}>"
     posted = asked.posted
     if posted is None:
-        text = "Nothing was requested, because:\n" + "\n".join(left_out)
+        text = "Nothing was requested, because:\n" + lines_within(left_out, 2800)
         if asked.others_holdable:
             text += "\nRun the command again without these orders."
     elif posted.outcome is Posting.FAILED:
@@ -278,9 +334,27 @@ def asked_message(asked: Asked, now: datetime) -> Message:
     else:
         request = posted.request
         text = (
-            f"Hold request #{request.id} for {len(request.items)} order(s) is posted in "
-            f"{where}; it needs an approver's click."
+            f"Hold request #{request.id} for {plural(len(request.items), 'order')} is posted "
+            f"in {where}; it needs an approver's click."
         )
         if left_out:
-            text += f"\nLeft out ({len(left_out)}):\n" + lines_within(left_out, 2000)
+            text += f"\nLeft out ({len(asked.refused)}):\n" + lines_within(left_out, 2000)
     return Message.note(text)
+
+
+def _why_not(refused: Sequence[tuple[str, str]]) -> list[str]:
+    """One line per reason: the orders it applies to, then why (``it is …`` agreeing with them),
+    so that seven orders already in one request make one line, not seven."""
+    grouped: dict[str, list[str]] = {}
+    for ref, why in refused:
+        grouped.setdefault(why, []).append(ref)
+    lines = []
+    for why, refs in grouped.items():
+        named = ", ".join(code(ref) for ref in refs[:5])
+        if len(refs) > 5:
+            named += f" and {len(refs) - 5} more"
+        if len(refs) > 1 and why.startswith("it is "):
+            lines.append(f"{named}: they are {escape(why.removeprefix('it is '))}")
+        else:
+            lines.append(f"{named}: {escape(why)}")
+    return lines

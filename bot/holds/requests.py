@@ -23,6 +23,7 @@ from bot.holds.approvers import Approvers
 from bot.holds.rules import Refused, unread_reason, why_not_holdable
 from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
 from bot.times import Clock
+from bot.words import plural
 
 __all__ = [
     "Checked",
@@ -132,7 +133,7 @@ def open_request(
             event="requested",
             actor=requester,
             request_id=request.id,
-            detail=f"{len(refs)} order(s): {', '.join(refs[:20])}; reason: {reason or '-'}",
+            detail=f"{plural(len(refs), 'order')}: {', '.join(refs[:20])}; reason: {reason or '-'}",
         )
     )
     return request

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
@@ -155,8 +156,25 @@ class RequestGate(Middleware):
         return next()
 
 
+class _Drop(logging.Filter):
+    """Drops records whose message is exactly ``text``."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.text
+
+
+# bolt reads SLACK_BOT_TOKEN from the environment itself and, since the bot hands it a client
+# built from that very token, would warn at every start that the token "will be unused".
+_UNUSED_TOKEN = _Drop(warning_client_prioritized_and_token_skipped())
+
+
 def build_app(deps: Deps, web_client: WebClient, identity: AppIdentity | None = None) -> App:
     secret = deps.settings.slack_signing_secret
+    logging.getLogger("bot.bolt").addFilter(_UNUSED_TOKEN)
     app = App(
         client=web_client,
         signing_secret=secret.get_secret_value() if secret else None,
@@ -170,6 +188,7 @@ def build_app(deps: Deps, web_client: WebClient, identity: AppIdentity | None = 
         process_before_response=True,
         logger=logging.getLogger("bot.bolt"),
     )
+    logging.getLogger("bot.bolt").removeFilter(_UNUSED_TOKEN)
     # bolt logs the whole body of a request whose signature fails at INFO; serve verifies before
     # bolt and logs refusals by size and hash only, so bolt's line would only ever be a leak.
     logging.getLogger("slack_bolt.RequestVerification").setLevel(logging.WARNING)

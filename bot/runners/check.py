@@ -1,11 +1,14 @@
 """``cartrover-bot check``: validate the configuration, try Slack, CartRover and the database, and
 print one row per check with, for each problem, how to fix it. Exit code 0 only if nothing failed.
 
-Slack: one ``auth.test`` with ``SLACK_BOT_TOKEN``, and the granted scopes from its
-``x-oauth-scopes`` header where Slack sends one. CartRover: one list call (the first page of New
-orders, one order long) with ``CARTROVER_API_USER`` / ``CARTROVER_API_KEY``; cancel keys are never
-tried, since the only way to try them is to cancel an order. The database: open and ping. Nothing
-here prints a secret: every line also goes through the log redactor.
+Slack: one ``auth.test``, the granted scopes, and whether the bot is in ``DIGEST_CHANNEL`` and
+``APPROVAL_CHANNEL`` (:mod:`bot.runners.check_slack`). CartRover: one list call (the first page
+of New orders, one order long) with ``CARTROVER_API_USER`` / ``CARTROVER_API_KEY``; cancel keys
+are never tried, since the only way to try them is to cancel an order. The database: open and
+ping; and which digest subscription applies to ``DIGEST_CHANNEL`` (configuration, or a change
+made in Slack). The mode: ``--mode`` says which of ``serve``, ``socket`` and ``clock`` this setup
+runs; without it, the mode is taken from the secrets that are set. Nothing here prints a secret:
+every line also goes through the log redactor.
 """
 
 from __future__ import annotations
@@ -20,9 +23,6 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
-
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -34,10 +34,19 @@ from bot.cartrover.errors import (
 from bot.log import redact, setup_logging
 from bot.settings import ConfigError, Settings
 
-__all__ = ["Row", "Status", "check_all", "print_table", "run_check"]
+__all__ = [
+    "CHECK_TIMEOUT",
+    "MODES",
+    "Row",
+    "Status",
+    "check_all",
+    "origin",
+    "print_table",
+    "run_check",
+]
 
 CHECK_TIMEOUT = 10.0  # seconds for each remote check
-REFUSED_TOKEN = ("invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive")
+MODES = ("serve", "socket", "clock")
 MERCHANT_KEYS = (
     "use Merchant API Keys (Merchants → your merchant → Merchant API Keys → New Setup) for "
     "CARTROVER_API_USER and CARTROVER_API_KEY"
@@ -59,20 +68,29 @@ class Row:
     fix: str = ""
 
 
-def run_check(environ: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+def run_check(
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+    *,
+    mode: str | None = None,
+) -> int:
     """Check everything, print the table to ``out``; 0 if nothing failed, else 1."""
     out = out or sys.stdout
-    rows, secrets = check_all(environ, configure_logging=True)
+    rows, secrets = check_all(environ, configure_logging=True, mode=mode)
     print_table(rows, out, secrets)
     return 1 if any(row.status is Status.FAIL for row in rows) else 0
 
 
 def check_all(
-    environ: Mapping[str, str] | None = None, *, configure_logging: bool = False
+    environ: Mapping[str, str] | None = None,
+    *,
+    configure_logging: bool = False,
+    mode: str | None = None,
 ) -> tuple[list[Row], list[str]]:
     """Every row, and the secrets to keep out of the output. ``environ=None``: the process
     environment and ``.env``, as every other command reads them. ``configure_logging``: log
-    errors only (the table says what went wrong), through the redacting filter."""
+    errors only (the table says what went wrong), through the redacting filter. ``mode``: the
+    runner this setup is for (one of :data:`MODES`); None: inferred from the secrets set."""
     try:
         settings = Settings.load(environ)
     except ConfigError as exc:
@@ -92,12 +110,16 @@ def check_all(
         setup_logging("ERROR", secrets)
         # The table reports a failed Slack call with its fix; slack_sdk's own error line for the
         # same failure would only repeat it, after the table.
-        logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
+        for name in ("slack_sdk", "slack_sdk.web.base_client"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    from bot.runners.check_slack import slack_rows
+
     rows = _configuration(settings)
-    rows += _slack(settings)
+    rows += slack_rows(settings)
     rows += _cartrover(settings)
     rows.append(_database(settings))
-    rows += _modes(settings)
+    rows += _default_digest(settings)
+    rows += _modes(settings, mode)
     return rows, secrets
 
 
@@ -163,64 +185,13 @@ def _configuration(settings: Settings) -> list[Row]:
     return rows
 
 
-def _slack(settings: Settings) -> list[Row]:
-    token = settings.slack_bot_token
-    if token is None:
-        fix = "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from OAuth & Permissions"
-        return [Row("Slack", Status.FAIL, "SLACK_BOT_TOKEN is not set", fix)]
-    url = settings.slack_api_url
-    client = WebClient(token=token.get_secret_value(), base_url=url, timeout=int(CHECK_TIMEOUT))
-    try:
-        reply = client.auth_test()
-    except SlackApiError as exc:
-        error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
-        if error in REFUSED_TOKEN:
-            fix = (
-                "copy the Bot User OAuth Token (xoxb-…) again from your app's OAuth & "
-                "Permissions page into SLACK_BOT_TOKEN; reinstall the app if it was removed"
-            )
-            return [Row("Slack", Status.FAIL, f"Slack refused SLACK_BOT_TOKEN ({error})", fix)]
-        fix = f"check SLACK_API_URL ({url}; normally https://slack.com/api/)"
-        return [Row("Slack", Status.FAIL, f"auth.test failed: {error}", fix)]
-    except (SlackRequestError, OSError) as exc:
-        fix = f"check SLACK_API_URL ({url}; normally https://slack.com/api/) and the network"
-        return [Row("Slack", Status.FAIL, f"could not reach Slack: {type(exc).__name__}", fix)]
-    team, user = (
-        reply.get("team") or reply.get("team_id"),
-        reply.get("user") or reply.get("user_id"),
-    )
-    where = "" if url == "https://slack.com/api/" else f" via {_site(url)}"
-    rows = [Row("Slack", Status.OK, f"auth.test: workspace {team}, bot user {user}{where}")]
-    rows.append(_scopes(settings, reply.headers))
-    return rows
-
-
-def _scopes(settings: Settings, headers: Mapping[str, object]) -> Row:
-    header = next((v for k, v in headers.items() if k.lower() == "x-oauth-scopes"), None)
-    if header is None:
-        return Row("Slack scopes", Status.SKIP, "Slack did not report the token's scopes")
-    values = header if isinstance(header, list | tuple) else [header]
-    granted = {s.strip() for value in values for s in str(value).split(",") if s.strip()}
-    needed = ["commands", "chat:write"]
-    if any(a.startswith("S") for a in settings.approvers):
-        needed.append("usergroups:read")  # APPROVERS lists user groups
-    missing = [s for s in needed if s not in granted]
-    if missing:
-        fix = (
-            f"add {', '.join(missing)} under OAuth & Permissions → Bot Token Scopes (manifest.yml "
-            "lists them), then reinstall the app to the workspace"
-        )
-        return Row("Slack scopes", Status.FAIL, f"missing: {', '.join(missing)}", fix)
-    return Row("Slack scopes", Status.OK, f"granted: {', '.join(needed)}")
-
-
 def _cartrover(settings: Settings) -> list[Row]:
     from bot.cartrover.client import CartRoverClient
 
     if not settings.cartrover_api_user or settings.cartrover_api_key is None:
         detail = "CARTROVER_API_USER and CARTROVER_API_KEY must both be set"
         return [Row("CartRover", Status.FAIL, detail, MERCHANT_KEYS)]
-    site = _site(settings.cartrover_api_url)
+    site = origin(settings.cartrover_api_url)
     client = CartRoverClient.from_settings(settings, read_attempts=1, deadline=CHECK_TIMEOUT)
     try:
         first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
@@ -286,39 +257,83 @@ def _database(settings: Settings) -> Row:
     return Row("database", Status.OK, f"{where} answers")
 
 
-def _modes(settings: Settings) -> list[Row]:
-    """Which of ``serve`` and ``socket`` could run: a warning for one, a failure for neither."""
+_SERVE_FIX = "copy the Signing Secret from the app's Basic Information → App Credentials"
+_SOCKET_FIX = (
+    "create an app-level token (xapp-…, scope connections:write) under Basic Information → "
+    "App-Level Tokens"
+)
+
+
+def _modes(settings: Settings, mode: str | None) -> list[Row]:
+    """Whether the mode this setup runs can start. With ``mode`` given, that mode's secret is
+    required and the others are not looked at; without it, the mode is what the secrets set say
+    (both may be), and only having neither fails."""
     serve_ok = settings.slack_signing_secret is not None
     socket_ok = settings.slack_app_token is not None
-    missing = Status.WARN if serve_ok or socket_ok else Status.FAIL
-    rows = []
+    serve = Row("serve (HTTP)", Status.OK, "SLACK_SIGNING_SECRET is set")
+    socket_row = Row("socket (Socket Mode)", Status.OK, "SLACK_APP_TOKEN is set")
+    if mode == "clock":
+        return [Row("clock", Status.OK, "needs no Slack mode secret (it only posts)")]
+    if mode == "serve":
+        if serve_ok:
+            return [serve]
+        detail = "SLACK_SIGNING_SECRET is not set: `cartrover-bot serve` needs it"
+        return [Row("serve (HTTP)", Status.FAIL, detail, _SERVE_FIX)]
+    if mode == "socket":
+        if socket_ok:
+            return [socket_row]
+        detail = "SLACK_APP_TOKEN is not set: `cartrover-bot socket` needs it"
+        return [Row("socket (Socket Mode)", Status.FAIL, detail, _SOCKET_FIX)]
+    if not (serve_ok or socket_ok):
+        return [
+            Row(
+                "Slack mode",
+                Status.FAIL,
+                "neither SLACK_SIGNING_SECRET (for `serve`) nor SLACK_APP_TOKEN (for `socket`) "
+                "is set",
+                "set the one for the mode you run: "
+                + _SERVE_FIX
+                + " (serve); or "
+                + _SOCKET_FIX
+                + " (socket). For a `clock` process alone: cartrover-bot check --mode clock",
+            )
+        ]
+    if serve_ok and socket_ok:
+        return [serve, socket_row]
     if serve_ok:
-        rows.append(Row("serve (HTTP)", Status.OK, "SLACK_SIGNING_SECRET is set"))
-    else:
-        rows.append(
-            Row(
-                "serve (HTTP)",
-                missing,
-                "SLACK_SIGNING_SECRET is not set: needed for `cartrover-bot serve`",
-                "copy the Signing Secret from the app's Basic Information → App Credentials",
-            )
-        )
-    if socket_ok:
-        rows.append(Row("socket (Socket Mode)", Status.OK, "SLACK_APP_TOKEN is set"))
-    else:
-        rows.append(
-            Row(
-                "socket (Socket Mode)",
-                missing,
-                "SLACK_APP_TOKEN is not set: needed for `cartrover-bot socket` only",
-                "create an app-level token (xapp-…, scope connections:write) under Basic "
-                "Information → App-Level Tokens",
-            )
-        )
-    return rows
+        note = "not set; only `cartrover-bot socket` needs it, and this setup runs `serve`"
+        return [serve, Row("socket (Socket Mode)", Status.SKIP, f"SLACK_APP_TOKEN {note}")]
+    note = "not set; only `cartrover-bot serve` needs it, and this setup runs `socket`"
+    return [Row("serve (HTTP)", Status.SKIP, f"SLACK_SIGNING_SECRET {note}"), socket_row]
 
 
-def _site(url: str) -> str:
+def _default_digest(settings: Settings) -> list[Row]:
+    """Which subscription applies to DIGEST_CHANNEL, as the next start will decide it."""
+    from bot.digest.messages import default_digest_text
+    from bot.digest.schedule import default_digest
+    from bot.store import StoreError, open_store
+    from bot.times import SystemClock
+
+    if not settings.digest_channel:
+        return []
+    current = None
+    path = _sqlite_path(settings.database_url)
+    if path is None or path.exists():
+        try:
+            store = open_store(settings.database_url, migrate=False)
+            try:
+                current = store.subscription(settings.digest_channel)
+            finally:
+                store.close()
+        except (StoreError, ImportError):
+            return []  # the database row says what is wrong
+    decided = default_digest(settings, current, SystemClock().now())
+    if decided is None:
+        return []
+    return [Row("digest", Status.OK, default_digest_text(decided, ahead=True))]
+
+
+def origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: no path, query or credentials."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")

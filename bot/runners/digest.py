@@ -1,28 +1,31 @@
 """``cartrover-bot digest [--channel C] [--dry-run]``: build the digest once, print or post it.
 
 One CartRover listing serves every channel. ``--dry-run`` needs only the CartRover settings: it
-prints the digest as readable text (:mod:`bot.blocks.text`) and posts nothing. Without it the
-digest is posted to ``--channel``, or to every subscribed channel and ``DIGEST_CHANNEL``; that needs
-``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each button). A posted digest is
-a manual one: it neither uses nor blocks the day's scheduled digest.
+prints the digest as a terminal shows it (:func:`bot.blocks.text.render_plain`: no mrkdwn markers,
+no emoji codes), then, where Slack's message had to stop, every stale test order; it posts
+nothing. Without it the digest is posted to ``--channel``, or to every subscribed channel and
+``DIGEST_CHANNEL``; that needs ``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each
+button). A posted digest is a manual one: it neither uses nor blocks the day's scheduled digest.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
-from bot.blocks.text import render
+from bot.blocks.text import for_terminal, readable, render_plain
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
-from bot.digest.messages import NOW_TITLE, digest_message
+from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
 from bot.digest.post import compose
 from bot.digest.report import build_report
-from bot.digest.stale import StaleReport
+from bot.digest.stale import SHOWN_LIMIT, StaleReport
 from bot.settings import ConfigError, Settings
 from bot.slackio import SetupProblem, SlackFailed, SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import Clock, SystemClock
+from bot.words import plural
 
 __all__ = ["run_digest_once"]
 
@@ -43,16 +46,22 @@ def run_digest_once(
             "SLACK_BOT_TOKEN is required for 'cartrover-bot digest' unless --dry-run is given"
         )
     now = (clock or SystemClock()).now()
+    shown = sys.maxsize if dry_run else SHOWN_LIMIT  # a terminal lists every order
     with CartRoverClient.from_settings(settings) as cartrover:
         try:
-            report = build_report(settings, cartrover, now)
+            report = build_report(settings, cartrover, now, shown_limit=shown)
         except CartRoverError as exc:
             echo(f"CartRover failed: {exc}")
             return 1
         calls = cartrover.stats.get("list_orders", 0)
     if dry_run:
-        echo(render(digest_message(report, NOW_TITLE, None).blocks))
-        echo(f"\n(dry run: nothing posted; {calls} CartRover listing call(s))")
+        message = digest_message(report, NOW_TITLE, None)
+        echo(render_plain(message.blocks))
+        if report.test_count > listed_in_message(report):
+            echo(f"\nEvery stale test order ({report.test_count}), oldest first:")
+            for order in report.shown:
+                echo("  " + for_terminal(readable(order_line(order, report.now))))
+        echo(f"\n(dry run: nothing posted; {plural(calls, 'CartRover listing call')})")
         return 0
     return _post_everywhere(settings, report, channel, echo)
 

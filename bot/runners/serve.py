@@ -4,6 +4,7 @@ and a clean drain on SIGTERM."""
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from bot.runners.server import make_server
@@ -11,9 +12,31 @@ from bot.runners.wsgi import SlackWsgi
 from bot.settings import Settings
 from bot.slackio import SlackPoster
 
-__all__ = ["serve"]
+__all__ = ["PortUnavailable", "port_problem", "serve"]
 
 log = logging.getLogger(__name__)
+
+
+def port_problem(port: int, error: OSError, change: str) -> str:
+    """Why ``port`` cannot be listened on, and what to do, in one line; ``change`` says how to
+    pick another port (``--port N or PORT=N``)."""
+    if error.errno == errno.EADDRINUSE:
+        why = "is already in use: another program (perhaps another cartrover-bot) listens on it"
+    elif error.errno == errno.EACCES:
+        why = "needs privileges this user does not have (ports below 1024 usually do)"
+    elif error.errno == errno.EADDRNOTAVAIL:
+        why = "is on an address this machine does not have"
+    else:
+        why = f"cannot be opened ({error.strerror or type(error).__name__})"
+    return f"port {port} {why}; stop that program, or choose a free port with {change}"
+
+
+class PortUnavailable(Exception):
+    """The server could not listen on its port; the message says why and what to do."""
+
+    def __init__(self, port: int, error: OSError) -> None:
+        super().__init__(port_problem(port, error, "--port N or PORT=N"))
+        self.port = port
 
 
 def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0.0.0.0") -> int:  # noqa: S104
@@ -35,7 +58,11 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
         (lambda: scheduler_state(scheduler)) if scheduler else None,
     )
     wsgi = SlackWsgi(runtime.app, health.check, signing_secret=secret.get_secret_value())
-    server = make_server(wsgi, host=host, port=port, threads=16, ident="cartrover-bot")
+    try:
+        server = make_server(wsgi, host=host, port=port, threads=16, ident="cartrover-bot")
+    except OSError as exc:
+        runtime.close(timeout=1.0)
+        raise PortUnavailable(port, exc) from None
 
     def stop(signum: int, frame: object) -> None:
         raise SystemExit(0)

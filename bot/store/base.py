@@ -49,6 +49,7 @@ __all__ = [
     "HoldRequest",
     "HomeView",
     "ItemState",
+    "Notice",
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
@@ -179,6 +180,19 @@ class DigestSubscription:
     timezone: str  # IANA name
     created_by: str | None = None
     created_at: datetime | None = None
+    # Made from DIGEST_CHANNEL at start-up (True), or by a person in Slack (False).
+    from_config: bool = False
+    # DIGEST_TIME and TIMEZONE ("09:00 UTC") as last applied or seen for this channel; kept when
+    # a person changes the subscription, so a later change of configuration can be told apart.
+    config_value: str | None = None
+
+
+class Notice(StrEnum):
+    """How the notice of a request's outcome in its card's thread ended."""
+
+    POSTED = "posted"
+    FAILED = "failed"  # Slack failed for now: it may be claimed again later
+    REFUSED = "refused"  # Slack will never take it (thread gone, channel archived, …)
 
 
 @dataclass(frozen=True)
@@ -238,6 +252,18 @@ class Store(SurfaceStore, Protocol):
     def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
         """Requests with a message whose rendered state is not their stored state, oldest
         first."""
+
+    def claim_notice(self, request_id: int, at: datetime, *, retry_before: datetime) -> bool:
+        """Take the right to post the notice of a closed request's outcome in its card's thread:
+        True for exactly one caller, and only if the request is final, has a card, and its notice
+        was never claimed or failed at or before ``retry_before``."""
+
+    def notice_done(self, request_id: int, how: Notice, at: datetime) -> None:
+        """Record how the claimed notice ended."""
+
+    def untold(self, limit: int, *, retry_before: datetime) -> list[HoldRequest]:
+        """Closed requests with a card whose notice is still to post (never claimed, or failed
+        at or before ``retry_before``), oldest first."""
 
     def get_request(self, request_id: int) -> HoldRequest | None: ...
 
@@ -329,6 +355,9 @@ class Store(SurfaceStore, Protocol):
     def subscription(self, channel_id: str) -> DigestSubscription | None: ...
 
     def subscriptions(self) -> list[DigestSubscription]: ...
+
+    def saw_config(self, channel_id: str, config_value: str) -> None:
+        """Record the configuration (``"09:00 UTC"``) last seen for the channel's subscription."""
 
     # -- digest claims: one scheduled digest per channel and local date
     def claim_digest(self, channel_id: str, local_date: date, at: datetime) -> bool:

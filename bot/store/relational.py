@@ -31,6 +31,7 @@ from bot.store.base import (
     utc_aware,
 )
 from bot.store.leases import Leases
+from bot.store.notices import NoticeAndSubscriptionRows
 from bot.store.sql import (
     ADOPT_MESSAGE,
     ADVANCE,
@@ -55,7 +56,6 @@ from bot.store.sql import (
     SET_MESSAGE,
     SNAPSHOT,
     START_ITEM,
-    SUBSCRIBE,
     SUBSCRIPTION,
     SUBSCRIPTIONS,
     UNSUBSCRIBE,
@@ -93,7 +93,7 @@ class Claimed:
     holders: tuple[Row, ...] = ()
 
 
-class SqlStore(Leases, SurfaceRows, ABC):
+class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
     # -- what a backend supplies; each translates its driver's errors to StoreError
@@ -117,6 +117,9 @@ class SqlStore(Leases, SurfaceRows, ABC):
 
     @abstractmethod
     def _time_in(self, when: datetime) -> object: ...
+
+    def _instant(self, when: datetime) -> object:
+        return self._time_in(utc_aware(when))
 
     @abstractmethod
     def _time_out(self, value: Any) -> datetime: ...
@@ -261,11 +264,6 @@ class SqlStore(Leases, SurfaceRows, ABC):
         return self._audit(AUDIT_FOR_REQUEST, (request_id,))
 
     # -- digest subscriptions
-    def subscribe(self, subscription: DigestSubscription) -> None:
-        s = subscription
-        created = None if s.created_at is None else self._time_in(utc_aware(s.created_at))
-        self._change(SUBSCRIBE, (s.channel_id, s.local_time, s.timezone, s.created_by, created))
-
     def unsubscribe(self, channel_id: str) -> bool:
         return self._change(UNSUBSCRIBE, (channel_id,)) == 1
 
@@ -380,15 +378,6 @@ class SqlStore(Leases, SurfaceRows, ABC):
             )
             for row in self._rows(statement, params)
         ]
-
-    def _subscription(self, row: Row) -> DigestSubscription:
-        return DigestSubscription(
-            channel_id=row["channel_id"],
-            local_time=row["local_time"],
-            timezone=row["timezone"],
-            created_by=row["created_by"],
-            created_at=self._maybe_time(row["created_at"]),
-        )
 
     def _maybe_time(self, value: Any) -> datetime | None:
         return None if value is None else self._time_out(value)

@@ -35,23 +35,18 @@ OPEN_CLAIM = """
 SELECT o.cust_ref, o.request_id, r.state
 FROM open_orders AS o JOIN hold_requests AS r ON r.id = o.request_id
 WHERE o.cust_ref = ?"""
-# Requests are read from the view, with the reason a decision came with (migration 6) taken by a
-# correlated subquery: still one statement and one snapshot, and the view stays as it was.
+# Requests are read from the view, one row per item (bot/store/schema.py).
 GET_REQUEST = """
-SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
-FROM hold_request_rows AS v WHERE id = ? ORDER BY item_position"""
+SELECT * FROM hold_request_rows WHERE id = ? ORDER BY item_position"""
 REQUESTS_IN_STATE = """
-SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
-FROM hold_request_rows AS v WHERE state = ? ORDER BY created_at, id, item_position"""
+SELECT * FROM hold_request_rows WHERE state = ? ORDER BY created_at, id, item_position"""
 OPEN_REQUESTS_FOR = """
-SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
-FROM hold_request_rows AS v
+SELECT * FROM hold_request_rows
 WHERE state IN ('pending', 'executing')
   AND id IN (SELECT request_id FROM hold_items WHERE cust_ref = ?)
 ORDER BY created_at, id, item_position"""
 REQUESTS_BY = """
-SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
-FROM hold_request_rows AS v
+SELECT * FROM hold_request_rows
 WHERE id IN (
     SELECT id FROM hold_requests WHERE requester = ? ORDER BY created_at DESC, id DESC LIMIT ?)
 ORDER BY created_at DESC, id DESC, item_position"""
@@ -70,11 +65,28 @@ WHERE state = 'pending' AND expires_at <= ? RETURNING id"""
 # -- cards: the state each request's message last showed
 MARK_RENDERED = "UPDATE hold_requests SET rendered_state = ?, rendered_at = ? WHERE id = ?"
 LAGGING_CARDS = """
-SELECT v.*, (SELECT h.decision_reason FROM hold_requests AS h WHERE h.id = v.id) AS decision_reason
-FROM hold_request_rows AS v
+SELECT * FROM hold_request_rows
 WHERE id IN (
     SELECT id FROM hold_requests
     WHERE message_ts IS NOT NULL AND (rendered_state IS NULL OR rendered_state <> state)
+    ORDER BY id LIMIT ?)
+ORDER BY id, item_position"""
+
+# -- telling the requester the outcome in the card's thread: one claimant posts it (at most once);
+# a failed post may be claimed again once ``notice_at`` is older than the retry cutoff.
+CLAIM_NOTICE = """
+UPDATE hold_requests SET notice_state = 'claimed', notice_at = ?
+WHERE id = ? AND state NOT IN ('pending', 'executing') AND message_ts IS NOT NULL
+  AND (notice_state IS NULL OR (notice_state = 'failed' AND notice_at <= ?))"""
+NOTICE_DONE = """
+UPDATE hold_requests SET notice_state = ?, notice_at = ?
+WHERE id = ? AND notice_state = 'claimed'"""
+UNTOLD = """
+SELECT * FROM hold_request_rows
+WHERE id IN (
+    SELECT id FROM hold_requests
+    WHERE state NOT IN ('pending', 'executing') AND message_ts IS NOT NULL
+      AND (notice_state IS NULL OR (notice_state = 'failed' AND notice_at <= ?))
     ORDER BY id LIMIT ?)
 ORDER BY id, item_position"""
 
@@ -100,12 +112,16 @@ ORDER BY occurred_at DESC, id DESC LIMIT ?"""
 AUDIT_FOR_REQUEST = "SELECT * FROM audit_log WHERE request_id = ? ORDER BY occurred_at, id"
 
 # -- digest subscriptions and claims
+# A subscription made in Slack keeps the configuration last seen for its channel (config_value).
 SUBSCRIBE = """
-INSERT INTO digest_subscriptions (channel_id, local_time, timezone, created_by, created_at)
-VALUES (?, ?, ?, ?, ?)
+INSERT INTO digest_subscriptions
+  (channel_id, local_time, timezone, created_by, created_at, set_in, config_value)
+VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (channel_id) DO UPDATE SET
   local_time = excluded.local_time, timezone = excluded.timezone,
-  created_by = excluded.created_by, created_at = excluded.created_at"""
+  created_by = excluded.created_by, created_at = excluded.created_at, set_in = excluded.set_in,
+  config_value = COALESCE(excluded.config_value, digest_subscriptions.config_value)"""
+SEEN_CONFIG = "UPDATE digest_subscriptions SET config_value = ? WHERE channel_id = ?"
 UNSUBSCRIBE = "DELETE FROM digest_subscriptions WHERE channel_id = ?"
 SUBSCRIPTION = "SELECT * FROM digest_subscriptions WHERE channel_id = ?"
 SUBSCRIPTIONS = "SELECT * FROM digest_subscriptions ORDER BY channel_id"

@@ -146,8 +146,15 @@ class _DecideDuringFirstUpdate:
     def __init__(self, poster: Poster, decide: Any) -> None:
         self._poster, self._decide = poster, decide
 
-    def post(self, channel: str, text: str, blocks: Sequence[dict[str, Any]]) -> str:
-        return self._poster.post(channel, text, blocks)
+    def post(
+        self,
+        channel: str,
+        text: str,
+        blocks: Sequence[dict[str, Any]],
+        *,
+        thread_ts: str | None = None,
+    ) -> str:
+        return self._poster.post(channel, text, blocks, thread_ts=thread_ts)
 
     def update(self, channel: str, ts: str, text: str, blocks: Sequence[dict[str, Any]]) -> None:
         self._poster.update(channel, ts, text, blocks)

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.slack import BOT_USER, GOOD_TOKEN, Failure, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SANDBOX_API_USER, SandboxServer
 from bot.runners.check import Status, check_all
+from bot.store import DigestSubscription, open_store
 from tests.environment import process_environ
 
 API_KEY = "sandbox-check-key-4f1e9a"
@@ -47,13 +48,13 @@ def _values(
     return values
 
 
-def _run(tmp_path: Path, values: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(tmp_path: Path, values: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """``python -m bot check`` with exactly these variables (none of the developer's)."""
     env = process_environ(**values)
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", "bot", "check"],
+        [sys.executable, "-m", "bot", "check", *args],
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -100,8 +101,8 @@ def test_a_working_setup_passes_every_check_and_exits_0(
     assert "commands, chat:write, usergroups:read" in _row(result.stdout, "Slack scopes")
     assert "listed New orders" in _row(result.stdout, "CartRover")
     assert _row(result.stdout, "database").startswith("  ok")
-    assert "SLACK_APP_TOKEN is not set" in _row(result.stdout, "socket").replace("warn", "")
-    assert _row(result.stdout, "socket").startswith("  warn")
+    socket_row = _row(result.stdout, "socket")
+    assert socket_row.startswith("  skip") and "this setup runs `serve`" in socket_row
     _no_secrets(result)
     assert [r.route for r in sandbox.requests] == ["M1"]
     assert len(slack.of("auth.test")) == 1
@@ -197,15 +198,112 @@ def test_a_separate_cancel_pair_is_reported_as_untried_and_nothing_is_canceled(
     assert CANCEL_KEY in secrets
 
 
-def test_serve_or_socket_credentials_warn_alone_and_fail_when_both_are_missing(
+def test_the_mode_is_inferred_from_the_secret_set_and_neither_is_one_failure(
     tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
 ) -> None:
-    """One of the two mode secrets missing is a warning; both missing fails both rows."""
+    """Only SLACK_APP_TOKEN set: this is a `socket` setup, and the missing signing secret is no
+    problem. Neither set: one failure, not two."""
     slack, sandbox = world
     values = _values(tmp_path, slack, sandbox)
     values.pop("SLACK_SIGNING_SECRET")
     rows, _ = check_all({**values, "SLACK_APP_TOKEN": "xapp-1-abc"})
-    assert {r.what: r.status for r in rows}["serve (HTTP)"] is Status.WARN
-    rows, _ = check_all(values)
     statuses = {r.what: r.status for r in rows}
-    assert statuses["serve (HTTP)"] is statuses["socket (Socket Mode)"] is Status.FAIL
+    assert statuses["serve (HTTP)"] is Status.SKIP
+    assert statuses["socket (Socket Mode)"] is Status.OK
+    assert Status.FAIL not in statuses.values()
+    rows, _ = check_all(values)
+    failed = [r for r in rows if r.status is Status.FAIL]
+    assert [r.what for r in failed] == ["Slack mode"]
+    assert "SLACK_SIGNING_SECRET" in failed[0].detail and "SLACK_APP_TOKEN" in failed[0].detail
+    assert "--mode clock" in failed[0].fix
+
+
+@pytest.mark.parametrize(
+    ("mode", "present", "fails"),
+    [
+        ("serve", {}, "serve (HTTP)"),
+        ("socket", {"SLACK_SIGNING_SECRET": SIGNING_SECRET}, "socket (Socket Mode)"),
+        ("clock", {}, None),
+    ],
+)
+def test_check_mode_asks_for_that_mode_s_secret_only(
+    tmp_path: Path,
+    world: tuple[LocalSlack, SandboxServer],
+    mode: str,
+    present: dict[str, str],
+    fails: str | None,
+) -> None:
+    """`check --mode socket` fails without SLACK_APP_TOKEN whatever else is set; `--mode clock`
+    needs neither."""
+    slack, sandbox = world
+    values = _values(tmp_path, slack, sandbox)
+    values.pop("SLACK_SIGNING_SECRET")
+    rows, _ = check_all({**values, **present}, mode=mode)
+    assert [r.what for r in rows if r.status is Status.FAIL] == ([fails] if fails else [])
+    modes = {"serve (HTTP)", "socket (Socket Mode)", "clock", "Slack mode"}
+    assert len([r for r in rows if r.what in modes]) == 1
+
+
+def test_check_mode_runs_from_the_command_line(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    slack, sandbox = world
+    values = _values(tmp_path, slack, sandbox)
+    values.pop("SLACK_SIGNING_SECRET")
+    result = _run(tmp_path, values, "--mode", "clock")
+    assert result.returncode == 0, result.stdout
+    assert _row(result.stdout, "clock").startswith("  ok")
+
+
+def test_an_unreachable_slack_says_why(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """Not "URLError": the connection was refused, at which address; and no slack_sdk error
+    lines after the table."""
+    slack, sandbox = world
+    url = f"http://127.0.0.1:{_free_port()}/api/"
+    result = _run(tmp_path, _values(tmp_path, slack, sandbox, SLACK_API_URL=url))
+    row = _row(result.stdout, "Slack ")
+    assert row.startswith("  FAIL")
+    assert f"could not reach Slack at {url.removesuffix('/api/')}: connection refused" in row
+    assert "URLError" not in row and result.stderr == ""
+
+
+@pytest.mark.parametrize("variable", ["DIGEST_CHANNEL", "APPROVAL_CHANNEL"])
+def test_a_channel_the_bot_is_not_in_fails_with_the_invite(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer], variable: str
+) -> None:
+    """Slack refuses an ephemeral to the bot in a channel it is not in: the row says to invite
+    it. A channel it is in passes; either way nobody but the bot sees the message."""
+    slack, sandbox = world
+    values = _values(tmp_path, slack, sandbox, **{variable: "C0NOTIN01"})
+    slack.fail_next("chat.postEphemeral", Failure(error="not_in_channel"))
+    rows, _ = check_all(values)
+    (row,) = [r for r in rows if r.what == f"{variable} C0NOTIN01"]
+    assert row.status is Status.FAIL and "/invite @cartrover in C0NOTIN01" in row.fix
+    rows, _ = check_all(values)
+    (row,) = [r for r in rows if r.what == f"{variable} C0NOTIN01"]
+    assert row.status is Status.OK
+    asked = slack.of("chat.postEphemeral")
+    assert {c.body["user"] for c in asked} == {BOT_USER}
+    assert {c.body["channel"] for c in asked} == {"C0NOTIN01"}
+
+
+def test_the_digest_row_says_which_subscription_applies(
+    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
+) -> None:
+    """A subscription changed in Slack is kept, and check says so; a fresh database will be
+    subscribed from DIGEST_TIME and TIMEZONE at the first start."""
+    slack, sandbox = world
+    values = _values(tmp_path, slack, sandbox, DIGEST_CHANNEL="C0DIGEST1")
+    rows, _ = check_all(values)
+    (row,) = [r for r in rows if r.what == "digest"]
+    assert "will be subscribed at the next start to the daily digest at 09:00 UTC" in row.detail
+    store = open_store(values["DATABASE_URL"])
+    try:
+        store.subscribe(DigestSubscription("C0DIGEST1", "10:00", "UTC", "U0PERSON1"))
+    finally:
+        store.close()
+    rows, _ = check_all(values)
+    (row,) = [r for r in rows if r.what == "digest"]
+    assert "at 10:00 UTC, as user U0PERSON1 set it in Slack" in row.detail

@@ -50,7 +50,7 @@ def test_two_clock_processes_catch_up_one_missed_digest_once(
         "CARTROVER_API_KEY": SANDBOX_API_KEY,
         "DATABASE_URL": database,
         "TEST_ORDER_SOURCES": "Test Store",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": "DEBUG",  # APScheduler's "Job … executed" lines show only at DEBUG
     }
     logs = [tmp_path / f"clock{n}.log" for n in (1, 2)]
     files = [log.open("w") for log in logs]

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -77,6 +77,8 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
     assert "cartrover → #demo · (updated) message #1" in approved
     assert "Approved by @sam" in approved and "sending canceled" in approved
     assert "[1] Approve" not in approved
+    told = approved.split("cartrover → #demo · in the thread of message #1\n", 1)[1]
+    assert told.startswith("  @alex your hold request #1 is done: sending to the WMS is canceled")
     assert "New — sending canceled" in chat.say(f"/cartrover status {STALE_TEST_REF}")
     digest = chat.say("/digest")
     assert "cartrover → #demo · message #2" in digest and "stale test order" in digest
@@ -120,6 +122,7 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
     assert "alex › /cartrover status TS-1001" in out and "New — will be sent" in out
     assert "[1] Approve  [2] Reject" in out and "sam › 1" in out
     assert "(updated) message #1" in out and "New — sending canceled" in out
+    assert "in the thread of message #1\n  @alex your hold request #1 is done" in out
     assert "Digest:" in out and "TEST-0007" in out
     assert "\033[" not in out
     assert list(temp.iterdir()) == [] and sorted(p.name for p in cwd.iterdir()) == [".env"]
@@ -184,6 +187,7 @@ def test_advancing_the_clock_sends_orders_to_the_wms_and_expires_requests(world:
     chat.say("/cartrover hold TS-1004")
     advanced = chat.say("/advance 1d 1h")
     assert "moved on 1d 1h" in advanced and "TS-1004" in advanced
+    assert "CartRover sent 13 orders to the WMS" in advanced and "(s)" not in advanced
     assert "(updated) message #1" in advanced and "xpired" in advanced
     assert "At WMS" in chat.say("/cartrover status TS-1004")
     assert world.book.total_cancels() == 0
@@ -197,6 +201,17 @@ def test_the_daily_digest_posts_itself_once_the_clock_passes_its_time(world: Wor
     assert "Daily digest" not in chat.say("/advance 1h")
 
 
+def test_advancing_a_day_from_before_the_digest_time_posts_that_day_s_digest() -> None:
+    """From 04:00, `/advance 1d` crosses 09:00: the scheduler would have posted the digest then,
+    so the demo does; two days cross it twice."""
+    with World.start(clock=FrozenClock(datetime(2026, 3, 2, 4, 0, tzinfo=UTC))) as world:
+        chat = Transcript(world)
+        first = chat.say("/advance 1d")
+        assert first.count("Daily digest:") == 1 and "message #1" in first
+        assert chat.say("/advance 2d").count("Daily digest:") == 2
+        assert "Sandbox clock: Thu 5 Mar 2026 04:00 UTC" in chat.say("/time")
+
+
 def test_an_ephemeral_button_works_for_its_recipient_only(world: World) -> None:
     """The ephemeral "Request hold for all" opens a request for its recipient, no one else."""
     chat = Transcript(world)
@@ -207,7 +222,11 @@ def test_an_ephemeral_button_works_for_its_recipient_only(world: World) -> None:
     assert "only its recipient" in chat.say(f"/press {button}")
     chat.say("/as alex")
     request = chat.say(button)
-    assert "Hold request" in request and "message #1" in request and "(from the digest)" in request
+    assert (
+        "Hold request" in request
+        and "message #1" in request
+        and "with “Request hold for all”" in request
+    )
 
 
 def test_a_replaced_message_s_buttons_no_longer_work(world: World) -> None:

@@ -11,7 +11,13 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    OrderBook,
+    SandboxServer,
+    generate_orders,
+)
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import SystemClock
@@ -47,6 +53,37 @@ def run(*args: str) -> tuple[int, str]:
 
 
 @pytest.mark.usefixtures("cartrover_env")
+def test_a_dry_run_prints_every_stale_order_in_plain_text(sandbox: SandboxServer) -> None:
+    """300 more stale test orders than Slack's message can list: the terminal gets the message
+    as Slack would show it, then every order; no mrkdwn markers or emoji codes."""
+    extra = generate_orders(300, now=SystemClock().now(), prefix="BULK-")
+    sandbox.book.add_many(extra)
+    code, output = run("--dry-run")
+    assert code == 0, output
+    assert "…and " in output and "more, newer than those listed" in output
+    listing = output.split("Every stale test order (307), oldest first:\n", 1)[1]
+    for record in extra:
+        assert f"`{record['cust_ref']}` · " in listing
+    assert ":warning:" not in output and ":white_check_mark:" not in output
+    assert "*" not in output.replace("`", "")
+
+
+@pytest.mark.usefixtures("cartrover_env")
+def test_a_dry_run_without_a_test_order_rule_says_how_to_set_one(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No "✅ No stale New test orders" beside stale orders it could not classify."""
+    monkeypatch.delenv("TEST_ORDER_SOURCES")
+    monkeypatch.delenv("TEST_ORDER_PATTERN")
+    code, output = run("--dry-run")
+    assert code == 0, output
+    assert "Digest: no test-order rule is set" in output
+    assert "No stale New test orders" not in output
+    assert "TEST_ORDER_SOURCES" in output and "TEST_ORDER_PATTERN" in output
+    assert "9 stale New orders are waiting to be sent" in output
+
+
+@pytest.mark.usefixtures("cartrover_env")
 def test_dry_run_prints_the_digest_and_needs_only_cartrover(sandbox: SandboxServer) -> None:
     """--dry-run prints readable text, posts nothing and touches no database."""
     code, output = run("--dry-run")
@@ -54,7 +91,7 @@ def test_dry_run_prints_the_digest_and_needs_only_cartrover(sandbox: SandboxServ
     assert "Digest: 7 stale test orders" in output
     assert "`TEST-0007` · 3d 8h old · Shopify · (cust_ref matches ^TEST-)" in output
     assert "2 stale New orders are not test orders" in output
-    assert "dry run: nothing posted; 1 CartRover listing call(s)" in output
+    assert "dry run: nothing posted; 1 CartRover listing call" in output
     assert not Path("cartrover-bot.db").exists()
     assert [r.route for r in sandbox.requests] == ["M1"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.blocks.text import readable, render, render_blocks
+from bot.blocks.text import for_terminal, readable, render, render_blocks, render_plain
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "Daily digest"}},
@@ -71,3 +71,20 @@ def test_broadcasts_and_groups_are_shown_not_triggered() -> None:
     """Special mentions become readable words; text without blocks falls back to `text`."""
     assert readable("<!channel> and <!subteam^S1|@ops>") == "@channel and @ops"
     assert render([], fallback="plain &amp; simple") == "plain & simple"
+
+
+def test_a_terminal_gets_no_emoji_codes_and_no_emphasis_markers() -> None:
+    """`digest --dry-run` prints ⚠️ and ✅, not `:warning:`, and bold, italic and strike lose
+    their markers; inline code keeps its backticks and its content as it is."""
+    text = ":warning: *9 stale* are _not_ ~old~ :white_check_mark: `**PII Removed**` snake_case"
+    assert for_terminal(text) == "⚠️ 9 stale are not old ✅ `**PII Removed**` snake_case"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*History of `TS-1`*"}}]
+    assert render_plain(blocks) == "History of `TS-1`"
+
+
+def test_a_terminal_may_style_bold_and_code() -> None:
+    """The demo colours bold and code: emphasis may run across a code span."""
+    styled = for_terminal(
+        "*History of `TS-1`* (newest)", bold=lambda s: f"[{s}]", code=lambda s: f"<{s}>"
+    )
+    assert styled == "[History of <TS-1>] (newest)"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.mrkdwn import code, date_token, escape, truncate, user
+from bot.mrkdwn import code, date_token, escape, literal, truncate, user
 
 ENTITY = re.compile(r"&(amp|lt|gt);")
 
@@ -148,3 +149,38 @@ def test_truncated_escaped_text_stays_safe_and_within_the_limit(text: str, limit
     assert escaped.startswith(body)
     assert body.count("&") == len(ENTITY.findall(body))
     assert "<" not in out
+
+
+def test_literal_shows_cartrover_text_as_written() -> None:
+    """`**PII Removed**` cannot turn bold: text that could format is put in a code span; other
+    text, underscores inside words included, is only escaped."""
+    assert literal("**PII Removed**") == "`**PII Removed**`"
+    assert literal("_test_ ~x~") == "`_test_ ~x~`"
+    assert literal("a `tick`") == "`a 'tick'`"
+    assert literal("shopify_store a*b") == "shopify_store a*b"
+    assert literal("<!channel> & co") == "&lt;!channel&gt; &amp; co"
+
+
+@pytest.mark.parametrize(
+    ("zone", "fallback"),
+    [
+        ("Europe/Berlin", "2026-03-02 09:30 Europe/Berlin"),
+        ("EST", "2026-03-02 09:30 EST"),
+        ("UTC", "2026-03-02 09:30 UTC"),
+    ],
+)
+def test_a_date_token_falls_back_to_the_time_in_its_own_zone(zone: str, fallback: str) -> None:
+    """A zone-aware time is shown in its zone and named by it, never labelled UTC."""
+    when = datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo(zone))
+    token = date_token(when)
+    assert token.startswith(f"<!date^{int(when.timestamp())}^")
+    assert token.endswith(f"|{fallback}>")
+
+
+def test_a_date_token_can_show_another_zone_or_the_day_alone() -> None:
+    """``zone=`` picks the fallback's zone; ``date_only`` gives the day."""
+    when = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert date_token(when, zone=ZoneInfo("Asia/Tokyo")).endswith("|2026-03-02 21:00 Asia/Tokyo>")
+    assert date_token(when, date_only=True) == (
+        f"<!date^{int(when.timestamp())}^{{date_short_pretty}}|2026-03-02>"
+    )

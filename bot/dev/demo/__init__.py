@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any, TextIO
 
@@ -39,6 +40,7 @@ def run_demo(
     """Start everything, chat until the end of input or ``/quit``, remove every trace."""
     from bot.dev.demo.chat import Chat
     from bot.dev.demo.world import World
+    from bot.log import stamp_with
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
@@ -60,6 +62,8 @@ def run_demo(
             if hasattr(signal, name):
                 number = getattr(signal, name)
                 previous[number] = signal.signal(number, _terminate)
+    clock = clock or FrozenClock(datetime.now(UTC).replace(second=0, microsecond=0))
+    stamp_with(clock)  # log lines (with --verbose) carry the sandbox's time, as everything else
     try:
         with World.start(clock=clock) as world:
             chat = Chat(world, stdout, colour=wants_colour(stdout) if colour is None else colour)
@@ -68,5 +72,6 @@ def run_demo(
         stdout.write("\n")
         return 130
     finally:
+        stamp_with(None)
         for number, handler in previous.items():
             signal.signal(number, handler)

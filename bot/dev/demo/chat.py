@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, TextIO
 
-from bot.blocks.text import Button
+from bot.blocks.text import Button, for_terminal
 from bot.cartrover.errors import CartRoverError
 from bot.dev.demo.people import CHANNEL_NAME, Person
 from bot.dev.demo.surfaces import SURFACES_HELP, Surfaces
@@ -24,6 +24,7 @@ from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.slackio import SlackFailed
+from bot.words import plural
 from handlers import SUBCOMMANDS
 
 __all__ = ["HELP", "Chat", "Style", "parse_duration"]
@@ -53,9 +54,6 @@ New orders go to the WMS {delay} after the demo starts unless their sending is c
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([mhd])")
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 _MAX_ADVANCE = timedelta(days=366)
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
-_CODE = re.compile(r"`([^`\n]+)`")
-_EMOJI = {":warning:": "⚠️", ":white_check_mark:": "✅", ":x:": "❌", ":hourglass:": "⏳"}
 _LIST_AT_MOST = 8
 
 
@@ -210,13 +208,12 @@ class Chat(Surfaces):
 
     def _terminal(self, text: str) -> str:
         """mrkdwn emphasis as the terminal can show it: ``*bold*`` and ``code`` in colour (or
-        plain bold text and backticked code without), emoji codes as characters."""
-        for code, char in _EMOJI.items():
-            text = text.replace(code, char)
-        text = _BOLD.sub(lambda m: self.style(m.group(1), "bold"), text)
-        if self.style.enabled:
-            text = _CODE.sub(lambda m: self.style(m.group(1), "cyan"), text)
-        return text
+        plain text and backticked code without), emoji codes as characters."""
+        return for_terminal(
+            text,
+            bold=lambda words: self.style(words, "bold"),
+            code=(lambda words: self.style(words, "cyan")) if self.style.enabled else None,
+        )
 
     def _heading(self, item: Shown) -> str:
         message = item.message
@@ -229,6 +226,9 @@ class Chat(Surfaces):
             change = " · (updated)" if item.kind == "updated" else ""
             return f"cartrover → only {who}{change}"
         what = {"updated": "(updated) ", "deleted": "(deleted) "}.get(item.kind, "")
+        if message.thread_of is not None:
+            parent = f"message #{message.thread_of.number}"
+            return f"cartrover → #{CHANNEL_NAME} · {what}in the thread of {parent}"
         return f"cartrover → #{CHANNEL_NAME} · {what}message #{message.number}"
 
     def _button(self, button: Button) -> str:
@@ -300,7 +300,7 @@ class Chat(Surfaces):
         if sent:
             listed = ", ".join(sent[:_LIST_AT_MOST])
             more = f" and {len(sent) - _LIST_AT_MOST} more" if len(sent) > _LIST_AT_MOST else ""
-            self.note(f"CartRover sent {len(sent)} order(s) to the WMS: {listed}{more}.")
+            self.note(f"CartRover sent {plural(len(sent), 'order')} to the WMS: {listed}{more}.")
         self._settled()
         return True
 

@@ -4,8 +4,9 @@ It builds the bodies Slack would send for a slash command and for a button click
 through :meth:`World.dispatch`, and turns what the bot then did at the local Slack
 (``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, ``response_url`` posts) into
 :class:`Shown` items: which message, who sees it, its readable text and its numbered buttons.
-Channel messages are numbered (``message #1``); every button gets a number of its own for the
-whole session, and a button stops working once its message has been replaced.
+Channel messages are numbered (``message #1``); a reply in a message's thread is shown as one (``in
+the thread of message #1``); every button gets a number of its own for the whole session, and a
+button stops working once its message has been replaced.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class Message:
     only: str | None
     text: str = ""
     blocks: Blocks = field(default_factory=list)
-    number: int | None = None  # channel messages only
+    number: int | None = None  # channel messages only (not thread replies)
+    thread_of: Message | None = None  # the message whose thread this reply is in
     version: int = 0
     buttons: list[Button] = field(default_factory=list)
     gone: bool = False
@@ -264,7 +266,9 @@ class Workspace:
             return []
         text, blocks = str(body.get("text") or ""), _blocks(body)
         if call.method == "chat.postMessage":
-            message = self._new(str(body.get("channel")), None, str(reply.get("ts")))
+            channel, thread = str(body.get("channel")), body.get("thread_ts")
+            parent = self._find(channel, str(thread)) if thread else None
+            message = self._new(channel, None, str(reply.get("ts")), thread_of=parent)
             return [_Raw("posted", message, text, blocks)]
         if call.method == "chat.update":
             found = self._find(str(body.get("channel")), str(body.get("ts")))
@@ -304,9 +308,16 @@ class Workspace:
         message = self._new(origin.channel, only)
         return [_Raw("posted" if only is None else "ephemeral", message, text, blocks)]
 
-    def _new(self, channel: str, only: str | None, ts: str | None = None) -> Message:
-        message = Message(channel, ts or self.world.slack.next_ts(), only)
-        if only is None:
+    def _new(
+        self,
+        channel: str,
+        only: str | None,
+        ts: str | None = None,
+        *,
+        thread_of: Message | None = None,
+    ) -> Message:
+        message = Message(channel, ts or self.world.slack.next_ts(), only, thread_of=thread_of)
+        if only is None and thread_of is None:
             message.number = next(self._numbers)
         self._messages.append(message)
         return message

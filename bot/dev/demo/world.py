@@ -2,10 +2,11 @@
 and the bot itself, composed by :class:`bot.runners.app.Runtime` exactly as ``serve`` composes it.
 
 One :class:`~bot.times.FrozenClock` is shared by the sandbox's order book and the bot, so
-:meth:`World.advance` makes orders go stale or be sent to the WMS, and then runs the scheduler's
-jobs (expiry, the daily digest) as the scheduler would have. Requests reach the bot's bolt app the
-way Slack sends them: form bodies signed with a signing secret made up for this run, parsed by
-:func:`bot.runners.wsgi.bolt_request` and handed to ``app.dispatch``.
+:meth:`World.advance` makes orders go stale or be sent to the WMS, and runs the scheduler's jobs
+(expiry, the daily digest) as the scheduler would have: at every daily digest time it crosses,
+then at the end. ``/advance 1d`` from 04:00 posts the 09:00 digest. Requests reach the bot's bolt
+app the way Slack sends them: form bodies signed with a signing secret made up for this run,
+parsed by :func:`bot.runners.wsgi.bolt_request` and handed to ``app.dispatch``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from bot.runners.app import Runtime
 from bot.runners.scheduler import guarded
 from bot.runners.wsgi import bolt_request
 from bot.settings import Settings
-from bot.times import FrozenClock
+from bot.times import FrozenClock, parse_zone
 
 __all__ = ["SETTLE_TIMEOUT", "World", "demo_settings"]
 
@@ -157,13 +158,30 @@ class World:
     # -- time and the scheduler
 
     def advance(self, delta: timedelta) -> list[str]:
-        """Move the shared clock on and run the scheduled jobs; returns the orders that CartRover
+        """Move the shared clock on, stopping at each digest time on the way to run the jobs the
+        scheduler would run then, and once more at the end; returns the orders that CartRover
         sent to the WMS meanwhile."""
         before = {record["cust_ref"] for record in self.book.list("at_wms")}
-        self.clock.advance(delta)
-        sent = sorted({record["cust_ref"] for record in self.book.list("at_wms")} - before)
+        start = self.clock.now()
+        end = start + delta
+        for instant in self._digest_times(start, end):
+            self.clock.set(instant)
+            self.run_scheduled_jobs()
+        self.clock.set(end)
         self.run_scheduled_jobs()
-        return sent
+        return sorted({record["cust_ref"] for record in self.book.list("at_wms")} - before)
+
+    def _digest_times(self, start: datetime, end: datetime) -> list[datetime]:
+        """Every daily digest time of every subscription after ``start``, before ``end``."""
+        times = set()
+        for subscription in self.deps.store.subscriptions():
+            zone = parse_zone(subscription.timezone)
+            day = start.astimezone(zone).date()
+            while (at := schedule.scheduled_instant(subscription, day)) < end:
+                if at > start:
+                    times.add(at.astimezone(UTC))
+                day += timedelta(days=1)
+        return sorted(times)
 
     def run_scheduled_jobs(self) -> None:
         """The scheduler's periodic bodies: expire overdue holds, post any digest that is due."""

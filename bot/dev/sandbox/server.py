@@ -5,9 +5,12 @@ serving exactly the four calls the bot makes (see :mod:`bot.dev.sandbox.handler`
 from __future__ import annotations
 
 import contextlib
+import errno
 import hmac
+import shlex
 import signal
 import socket
+import sys
 import threading
 import time
 from base64 import b64decode
@@ -18,6 +21,7 @@ from types import FrameType, TracebackType
 from bot.dev.sandbox.control import Credential, Faults, LeakyBucket, RecordedRequest
 from bot.dev.sandbox.handler import SandboxHandler
 from bot.dev.sandbox.orders import OrderBook
+from bot.dev.sandbox.seed import TEST_PATTERN, TEST_SOURCE
 from bot.times import SystemClock
 
 __all__ = ["SANDBOX_API_KEY", "SANDBOX_API_USER", "SandboxServer", "run_sandbox"]
@@ -193,9 +197,14 @@ def _same(presented: tuple[str, str], expected: tuple[str | None, str | None]) -
     return user_ok and key_ok
 
 
-def run_sandbox(port: int = 8321, host: str = "127.0.0.1") -> None:
-    """``cartrover-bot sandbox``: serve a seeded sandbox until Ctrl-C or SIGTERM."""
-    server = SandboxServer(OrderBook.seeded(SystemClock()), host=host, port=port)
+def run_sandbox(port: int = 8321, host: str = "127.0.0.1") -> int:
+    """``cartrover-bot sandbox``: serve a seeded sandbox until Ctrl-C or SIGTERM; the exit code
+    (1, with one line saying why, when the port cannot be listened on)."""
+    try:
+        server = SandboxServer(OrderBook.seeded(SystemClock()), host=host, port=port)
+    except OSError as exc:
+        print(f"cartrover-bot sandbox: {_port_problem(port, exc)}", file=sys.stderr, flush=True)
+        return 1
     previous = None
     if threading.current_thread() is threading.main_thread():
 
@@ -205,11 +214,7 @@ def run_sandbox(port: int = 8321, host: str = "127.0.0.1") -> None:
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         server.start(poll_interval=0.5)
-        print(f"CartRover sandbox listening on {server.url}", flush=True)
-        print(f"  CARTROVER_API_URL={server.url}", flush=True)
-        print(f"  CARTROVER_API_USER={SANDBOX_API_USER}", flush=True)
-        print(f"  CARTROVER_API_KEY={SANDBOX_API_KEY}", flush=True)
-        print("Press Ctrl-C to stop.", flush=True)
+        print(banner(server.url), flush=True)
         while not server.stopping.wait(0.5):
             pass
     except KeyboardInterrupt:
@@ -219,3 +224,34 @@ def run_sandbox(port: int = 8321, host: str = "127.0.0.1") -> None:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         print("CartRover sandbox stopped.", flush=True)
+    return 0
+
+
+def banner(url: str) -> str:
+    """What the sandbox prints at start: every variable the bot needs to use it, ready for the
+    environment or ``.env``, the test-order rule that matches its seeded test orders included."""
+    rule = (
+        f"TEST_ORDER_SOURCES={shlex.quote(TEST_SOURCE)}",
+        f"TEST_ORDER_PATTERN={shlex.quote(TEST_PATTERN)}",
+    )
+    return "\n".join(
+        [
+            f"CartRover sandbox listening on {url}",
+            f"  CARTROVER_API_URL={url}",
+            f"  CARTROVER_API_USER={SANDBOX_API_USER}",
+            f"  CARTROVER_API_KEY={SANDBOX_API_KEY}",
+            *(f"  {line}" for line in rule),
+            "Set these for the bot (environment or .env); the last two are the test-order rule",
+            "that finds the sandbox's seeded test orders. Press Ctrl-C to stop.",
+        ]
+    )
+
+
+def _port_problem(port: int, error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        why = "is already in use: another program (perhaps another sandbox) listens on it"
+    elif error.errno == errno.EACCES:
+        why = "needs privileges this user does not have (ports below 1024 usually do)"
+    else:
+        why = f"cannot be opened ({error.strerror or type(error).__name__})"
+    return f"port {port} {why}; stop that program, or choose a free port with --port N"
