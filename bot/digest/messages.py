@@ -19,7 +19,7 @@ from bot.mrkdwn import code, date_token, escape, literal, user
 from bot.store.base import DigestSubscription
 
 if TYPE_CHECKING:
-    from bot.digest.schedule import DefaultDigest
+    from bot.digest.default import DefaultDigest
 from bot.times import format_age, parse_zone
 from bot.words import agree, plural
 

@@ -22,7 +22,7 @@ made after today's time starts tomorrow.
 (:func:`subscribe_default`). Configuration wins, unless a person changed that channel's
 subscription in Slack since the configuration last changed: the store keeps who made the
 subscription and the configuration last seen, so the later of the two changes applies. The
-start-up log and ``cartrover-bot check`` say which one does (:class:`DefaultDigest`).
+start-up log and ``cartrover-bot check`` say which one does (:mod:`bot.digest.default`).
 
 With nothing stale, the scheduled digest still posts one short "nothing stale" line (plus the
 non-test warning, if any): a silent channel would look the same as a broken bot. ``digest now``
@@ -35,7 +35,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -43,11 +42,11 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
+from bot.digest.default import Change, DefaultDigest, default_digest
 from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
 from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
-from bot.settings import Settings
 from bot.slackio import SetupProblem, SlackFailed
 from bot.store.base import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
@@ -55,9 +54,7 @@ from bot.times import parse_hhmm, parse_zone
 __all__ = [
     "RETRY_FAILED_AFTER",
     "Building",
-    "DefaultDigest",
     "Outcome",
-    "default_digest",
     "digest_catch_up",
     "digest_for",
     "due_date",
@@ -192,64 +189,6 @@ def subscribe(
     )
     deps.store.subscribe(subscription)
     return subscription
-
-
-class Change(StrEnum):
-    """What start-up does to ``DIGEST_CHANNEL``'s subscription."""
-
-    SUBSCRIBED = "subscribed"  # it had none
-    UNCHANGED = "unchanged"  # configuration's, as configured
-    CHANGED = "changed"  # configuration changed since it was made (by configuration or in Slack)
-    KEPT = "kept"  # a person's change in Slack, later than the configuration's last change
-
-
-@dataclass(frozen=True)
-class DefaultDigest:
-    """What applies to ``DIGEST_CHANNEL``'s digest: ``wanted``, from configuration
-    (``config``: ``"09:00 UTC"``) or from a person in Slack, and how that differs from ``current``,
-    the subscription stored before."""
-
-    channel: str
-    config: str
-    current: DigestSubscription | None
-    wanted: DigestSubscription
-    change: Change
-
-    @property
-    def from_config(self) -> bool:
-        return self.wanted.from_config
-
-
-def default_digest(
-    settings: Settings, current: DigestSubscription | None, now: datetime
-) -> DefaultDigest | None:
-    """What ``DIGEST_CHANNEL``'s subscription should be, given the stored one (pure; None
-    without ``DIGEST_CHANNEL``)."""
-    channel = settings.digest_channel
-    if not channel:
-        return None
-    config = f"{settings.digest_time} {settings.timezone}"
-    made = DigestSubscription(
-        channel,
-        settings.digest_time,
-        settings.timezone,
-        created_at=current.created_at if current and current.created_at else now,
-        from_config=True,
-        config_value=config,
-    )
-    if current is None:
-        return DefaultDigest(channel, config, None, made, Change.SUBSCRIBED)
-    same = (current.local_time, current.timezone) == (settings.digest_time, settings.timezone)
-    if current.from_config:
-        wanted = replace(current, config_value=config) if same else made
-        return DefaultDigest(
-            channel, config, current, wanted, Change.UNCHANGED if same else Change.CHANGED
-        )
-    if current.config_value is not None and current.config_value != config:
-        return DefaultDigest(channel, config, current, made, Change.CHANGED)
-    return DefaultDigest(
-        channel, config, current, replace(current, config_value=config), Change.KEPT
-    )
 
 
 def subscribe_default(deps: Deps) -> DefaultDigest | None:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit
@@ -31,41 +29,17 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.log import redact, setup_logging
+from bot.log import setup_logging
+from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin, print_table
 from bot.settings import ConfigError, Settings
 
-__all__ = [
-    "CHECK_TIMEOUT",
-    "MODES",
-    "Row",
-    "Status",
-    "check_all",
-    "origin",
-    "print_table",
-    "run_check",
-]
+__all__ = ["MODES", "check_all", "run_check"]
 
-CHECK_TIMEOUT = 10.0  # seconds for each remote check
 MODES = ("serve", "socket", "clock")
 MERCHANT_KEYS = (
     "use Merchant API Keys (Merchants → your merchant → Merchant API Keys → New Setup) for "
     "CARTROVER_API_USER and CARTROVER_API_KEY"
 )
-
-
-class Status(StrEnum):
-    OK = "ok"
-    WARN = "warn"
-    SKIP = "skip"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True)
-class Row:
-    what: str
-    status: Status
-    detail: str
-    fix: str = ""
 
 
 def run_check(
@@ -121,27 +95,6 @@ def check_all(
     rows += _default_digest(settings)
     rows += _modes(settings, mode)
     return rows, secrets
-
-
-def print_table(rows: list[Row], out: TextIO, secrets: Sequence[str] = ()) -> None:
-    width = max(len(row.what) for row in rows) + 2
-    lines = ["cartrover-bot check", ""]
-    for row in rows:
-        lines.append(f"  {row.status.value:<5} {row.what:<{width}}{row.detail}")
-        if row.fix:
-            label = "fix" if row.status in (Status.FAIL, Status.WARN) else "note"
-            lines.append(f"  {'':<5} {'':<{width}}{label}: {row.fix}")
-    failed = sum(row.status is Status.FAIL for row in rows)
-    lines.append("")
-    if failed:
-        problems = "problem" if failed == 1 else "problems"
-        lines.append(
-            f"{failed} {problems}: fix as shown above, then run cartrover-bot check again."
-        )
-    else:
-        lines.append("All checks passed.")
-    out.write(redact("\n".join(lines), secrets) + "\n")
-    out.flush()
 
 
 # ------------------------------------------------------------------ the checks
@@ -309,8 +262,8 @@ def _modes(settings: Settings, mode: str | None) -> list[Row]:
 
 def _default_digest(settings: Settings) -> list[Row]:
     """Which subscription applies to DIGEST_CHANNEL, as the next start will decide it."""
+    from bot.digest.default import default_digest
     from bot.digest.messages import default_digest_text
-    from bot.digest.schedule import default_digest
     from bot.store import StoreError, open_store
     from bot.times import SystemClock
 
@@ -331,12 +284,6 @@ def _default_digest(settings: Settings) -> list[Row]:
     if decided is None:
         return []
     return [Row("digest", Status.OK, default_digest_text(decided, ahead=True))]
-
-
-def origin(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: no path, query or credentials."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
 
 def _sqlite_path(url: str) -> Path | None:

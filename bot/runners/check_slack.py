@@ -17,7 +17,7 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from bot.runners.check import CHECK_TIMEOUT, Row, Status, origin
+from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin
 from bot.settings import Settings
 
 __all__ = ["slack_rows"]

@@ -14,7 +14,8 @@ import pytest
 from bot.dev.loopback.slack import BOT_USER, GOOD_TOKEN, Failure, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SANDBOX_API_USER, SandboxServer
-from bot.runners.check import Status, check_all
+from bot.runners.check import check_all
+from bot.runners.check_table import Status
 from bot.store import DigestSubscription, open_store
 from tests.environment import process_environ
 
