@@ -1,6 +1,6 @@
 """A local stand-in for the Slack Web API on loopback that records every call: the Slack of
-``cartrover-bot demo`` and of the end-to-end tests (the shape of bolt-python's own
-``tests/mock_web_api_server``).
+``cartrover-bot demo`` and of the end-to-end tests, shaped like the mock Web API server that
+bolt-python tests itself against.
 
 The bot's real ``WebClient`` talks to it through ``SLACK_API_URL`` (:attr:`LocalSlack.url`), so the
 bot runs exactly as in production. It records request **bodies**, answers ``auth.test`` (with an
