@@ -105,7 +105,8 @@ def _confirm_text(refs: Sequence[str]) -> str:
     for shown in range(min(len(refs), 5), 0, -1):
         more = f" and {len(refs) - shown} more" if len(refs) > shown else ""
         named = ", ".join(refs[:shown]) + more
-        text = f"Cancel sending to the WMS for {named}? CartRover will not send them."
+        them = "it" if len(refs) == 1 else "them"
+        text = f"Cancel sending to the WMS for {named}? CartRover will not send {them}."
         if len(text) <= 300:
             break
     return text

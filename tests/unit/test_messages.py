@@ -443,6 +443,7 @@ def test_a_pending_request_has_approve_and_reject(clock: FrozenClock) -> None:
     assert approve["style"] == "primary"
     assert approve["value"] == "77"
     assert "TEST-1001" in approve["confirm"]["text"]["text"]
+    assert approve["confirm"]["text"]["text"].endswith("CartRover will not send it.")
     assert reject["action_id"] == ids.REJECT_HOLD
     assert reject["text"]["text"] == "Reject"
     assert reject["style"] == "danger"

@@ -117,6 +117,7 @@ class World:
         )
         try:
             schedule.subscribe_default(runtime.deps)  # what the scheduler does first at start-up
+            flow.maintain(runtime.deps)  # and its first maintenance run (the App Home shows it)
         except BaseException:
             world.close()
             raise
