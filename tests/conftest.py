@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +23,27 @@ def _clean_environment(
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SKIP_SLACK_SDK_WARNING", "1")
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+def logging_state() -> Iterator[None]:
+    """Put the root logger's handlers and level, and every logger's level, back after a test
+    that configured logging (loggers made meanwhile go back to NOTSET)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    levels = {
+        name: logger.level
+        for name, logger in logging.root.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 # Read at import, before the per-test scrubber removes CARTROVER_* variables. .ci/run sets it, so

@@ -6,34 +6,17 @@ notices first (see ``docs/states.md``)."""
 
 from __future__ import annotations
 
-from abc import abstractmethod
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from bot.store.base import HoldRequest, utc_aware
+from bot.store.primitives import Primitives
 from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
 
 __all__ = ["Leases"]
 
 
-class Leases:
+class Leases(Primitives):
     """The lease methods of :class:`~bot.store.relational.SqlStore`."""
-
-    @abstractmethod
-    def _change(self, statement: str, params: Sequence[object]) -> int: ...
-
-    @abstractmethod
-    def _rows(self, statement: str, params: Sequence[object]) -> list[dict[str, Any]]: ...
-
-    @abstractmethod
-    def _time_in(self, when: datetime) -> object: ...
-
-    @abstractmethod
-    def _time_out(self, value: Any) -> datetime: ...
-
-    @abstractmethod
-    def get_request(self, request_id: int) -> HoldRequest | None: ...
 
     def take_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
         params = (runner, self._at(until), request_id, runner, self._at(now))

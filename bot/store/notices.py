@@ -7,33 +7,19 @@ refused), and digest subscriptions with who made them and the configuration last
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from bot.store.base import DigestSubscription, HoldRequest, Notice
+from bot.store.primitives import Primitives
 from bot.store.sql import CLAIM_NOTICE, NOTICE_DONE, SEEN_CONFIG, SUBSCRIBE, UNTOLD
 
 __all__ = ["NoticeAndSubscriptionRows"]
 
 
-class NoticeAndSubscriptionRows(ABC):
+class NoticeAndSubscriptionRows(Primitives):
     """Outcome notices and the configuration seen for a subscription, over a backend's
     primitives."""
-
-    @abstractmethod
-    def _change(self, statement: str, params: Sequence[object]) -> int: ...
-
-    @abstractmethod
-    def _instant(self, when: datetime) -> object:
-        """``when`` as the database keeps it; naive datetimes are refused."""
-
-    @abstractmethod
-    def _requests(self, statement: str, params: Sequence[object]) -> list[HoldRequest]: ...
-
-    @abstractmethod
-    def _maybe_time(self, value: Any) -> datetime | None: ...
 
     def claim_notice(self, request_id: int, at: datetime, *, retry_before: datetime) -> bool:
         when, before = self._instant(at), self._instant(retry_before)

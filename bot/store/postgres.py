@@ -44,7 +44,8 @@ from psycopg_pool import ConnectionPool
 
 from bot.store.base import StoreError
 from bot.store.migrations import SCHEMA_MIGRATIONS, apply
-from bot.store.relational import Claimed, Row, SqlStore, pg
+from bot.store.primitives import Row
+from bot.store.relational import Claimed, SqlStore, pg
 from bot.store.sql import (
     CLAIM_ORDER,
     INSERT_ITEM,

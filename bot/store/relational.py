@@ -32,6 +32,7 @@ from bot.store.base import (
 )
 from bot.store.leases import Leases
 from bot.store.notices import NoticeAndSubscriptionRows
+from bot.store.primitives import Row
 from bot.store.sql import (
     ADOPT_MESSAGE,
     ADVANCE,
@@ -64,7 +65,6 @@ from bot.store.surface_rows import SurfaceRows
 
 __all__ = ["Claimed", "SqlStore", "pg", "utc_aware"]
 
-Row = dict[str, Any]
 
 # A claim can be released between our failed insert and our look at its holder; then the create is
 # simply tried again, a few times at most.
@@ -96,14 +96,7 @@ class Claimed:
 class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
-    # -- what a backend supplies; each translates its driver's errors to StoreError
-    @abstractmethod
-    def _change(self, statement: str, params: Sequence[object]) -> int:
-        """Run one statement in its own transaction; return how many rows it changed."""
-
-    @abstractmethod
-    def _rows(self, statement: str, params: Sequence[object]) -> list[Row]:
-        """Run one statement (a SELECT or a write with RETURNING); return its rows."""
+    # -- what a backend supplies beyond the Primitives; each translates its driver's errors
 
     @abstractmethod
     def _insert_request(
@@ -115,14 +108,8 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
         otherwise read OPEN_CLAIM for each order not claimed, roll everything back and return
         those rows."""
 
-    @abstractmethod
-    def _time_in(self, when: datetime) -> object: ...
-
     def _instant(self, when: datetime) -> object:
         return self._time_in(utc_aware(when))
-
-    @abstractmethod
-    def _time_out(self, value: Any) -> datetime: ...
 
     @abstractmethod
     def _date_in(self, day: date) -> object: ...

@@ -3,12 +3,11 @@ SQLite and PostgreSQL through :class:`~bot.store.relational.SqlStore`."""
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from bot.store.base import HoldRequest
+from bot.store.primitives import Primitives
 from bot.store.sql import (
     BEAT,
     CLAIM_EVENT,
@@ -31,24 +30,9 @@ def _count(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-class SurfaceRows(ABC):
+class SurfaceRows(Primitives):
     """A requester's requests, events, App Home views, digest counts and heartbeats, over the
     backend's primitives."""
-
-    @abstractmethod
-    def _change(self, statement: str, params: Sequence[object]) -> int: ...
-
-    @abstractmethod
-    def _rows(self, statement: str, params: Sequence[object]) -> list[dict[str, Any]]: ...
-
-    @abstractmethod
-    def _time_in(self, when: datetime) -> object: ...
-
-    @abstractmethod
-    def _time_out(self, value: Any) -> datetime: ...
-
-    @abstractmethod
-    def _requests(self, statement: str, params: Sequence[object]) -> list[HoldRequest]: ...
 
     def _at(self, when: datetime) -> object:
         if when.tzinfo is None or when.utcoffset() is None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +25,6 @@ BOT_TOKEN = "xoxb-1111-2222-SeCrEtBoTtOkEn"
 HOOK = "https://hooks.slack.com/commands/T0TEST/1234/SeCrEtHoOk"
 FORGED = "2026-03-02T12:00:00 CRITICAL bot.holds.announce: approved by the boss"
 LIBRARIES = ("httpx", "httpcore", "urllib3", "slack_sdk", "slack_bolt", "waitress", "bot")
-
-
-@pytest.fixture
-def logging_state() -> Iterator[None]:
-    """Restore the root logger and every logger's level after a test changed them."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    levels = {
-        name: logger.level
-        for name, logger in logging.root.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger):  # loggers made meanwhile go back to NOTSET
-            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 def _everything_at_debug() -> None:

@@ -8,7 +8,6 @@ import logging
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,22 +20,6 @@ from bot.log import setup_logging
 from bot.times import FrozenClock
 from tests.environment import process_environ
 from tests.harness import Harness
-
-
-@pytest.fixture
-def logging_state() -> Iterator[None]:
-    """Put the root logger and the loggers setup_logging touches back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    names = ("apscheduler", "httpx", "httpcore", "urllib3", "slack_sdk.web.base_client")
-    levels = {name: logging.getLogger(name).level for name in names}
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
 
 
 def test_starting_with_slack_bot_token_set_gives_no_bolt_warning(

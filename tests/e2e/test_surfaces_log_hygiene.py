@@ -6,7 +6,6 @@ the log, and the forged event causes no Slack call."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,25 +19,6 @@ from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 
 FORGED = "2026-03-02T12:00:00 CRITICAL bot.holds.announce: approved by the boss"
 LIBRARIES = ("httpx", "httpcore", "urllib3", "slack_sdk", "slack_bolt", "waitress", "bot")
-
-
-@pytest.fixture
-def logging_state() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    levels = {
-        name: logger.level
-        for name, logger in logging.root.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, logger in list(logging.root.manager.loggerDict.items()):
-        if isinstance(logger, logging.Logger):
-            logger.setLevel(levels.get(name, logging.NOTSET))
 
 
 @pytest.mark.usefixtures("logging_state")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,22 +15,6 @@ CARTROVER_KEY = "cr-KeY-9f8e7d6c5b"
 SIGNING_SECRET = "SiGnInG-5ecret-77"
 BASIC = "ZGVtbzpjci1LZVktOWY4ZTdkNmM1Yg=="  # base64 of "demo:<the key>"
 SECRET_PIECES = ("SeCrEt", "KeY-9f8e", "5ecret", BASIC)
-
-
-@pytest.fixture
-def logging_state() -> Iterator[None]:
-    """Restore the root logger and the quieted loggers after setup_logging changed them."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    names = ("httpx", "httpcore", "urllib3", "bot", "slack_sdk.web.base_client")
-    levels = {name: logging.getLogger(name).level for name in names}
-    yield
-    for handler in list(root.handlers):
-        if handler not in handlers:
-            root.removeHandler(handler)
-    root.setLevel(level)
-    for name, old in levels.items():
-        logging.getLogger(name).setLevel(old)
 
 
 def configured() -> Settings:
