@@ -93,9 +93,10 @@ class Harness:
         self.bots.append(bot)
         return bot
 
-    def restart(self, drain_seconds: float = 10.0) -> LoopbackBot:
-        """Stop the bot process and start a fresh one on the same database."""
-        self.bot.stop(drain_seconds)
+    def restart(self, drain_seconds: float = 10.0, *, crash: bool = False) -> LoopbackBot:
+        """Stop the bot process (as SIGTERM does, or as a crash would: its leases left behind)
+        and start a fresh one on the same database."""
+        self.bot.stop(drain_seconds, release_leases=not crash)
         self.bots.remove(self.bot)
         self.bot = self.start_bot()
         return self.bot

@@ -21,14 +21,14 @@ from slack_sdk import WebClient
 import handlers
 from bot.cartrover.service import OrderService
 from bot.deps import Deps
-from bot.holds import flow
 from bot.holds.approvers import Approvers
+from bot.holds.takeover import Takeover
 from bot.settings import Settings
 from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
-from bot.store.base import Store, StoreError
+from bot.store.base import Store
 from bot.times import Clock, SystemClock
 from bot.vitals import CartRoverPulse
-from bot.workers import Lane, Workers
+from bot.workers import Workers
 from handlers.actions import refuse_other_app
 
 __all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
@@ -213,8 +213,10 @@ class Runtime:
     web_client: WebClient
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-    _timer: threading.Timer | None = None
+    takeover: Takeover = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.takeover = Takeover(self.deps)
 
     @classmethod
     def start(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -252,41 +254,21 @@ class Runtime:
         )
 
     def resume_in_background(self) -> None:
-        """Finish, on the decisions lane, approved holds no live runner holds (never resends),
-        and look again when the next lease held elsewhere lapses: a stopped process's work is
-        taken over then, with or without a scheduler in this process."""
-        self.deps.workers.submit(self._resume, what="resume unfinished holds", lane=Lane.DECISIONS)
-
-    def _resume(self) -> None:
-        flow.resume_unfinished(self.deps)
-        lapses = flow.next_resume_at(self.deps)
-        if lapses is None or self._stopping.is_set():
-            return
-        wait = min(max((lapses - self.deps.clock.now()).total_seconds(), 1.0), 300.0)
-        timer = threading.Timer(wait, self.resume_in_background)
-        timer.daemon = True
-        self._timer = timer
-        timer.start()
+        """Take over approved holds no live runner holds, now and at each lapse
+        (:class:`bot.holds.takeover.Takeover`)."""
+        self.takeover.start()
 
     def close(self, timeout: float = 20.0) -> bool:
         """Stop taking work, let in-flight jobs finish (up to ``timeout``), give up this
         process's leases (so the next process resumes at once), close clients."""
-        self._stopping.set()
-        if self._timer is not None:
-            self._timer.cancel()
+        self.takeover.halt()
         finished = self.deps.workers.shutdown(timeout)
         if not finished:
             log.warning(
                 "some work was still running at shutdown; any cancel in flight stays 'sending' "
                 "and is re-read (never resent) by the process that takes the request over"
             )
-        try:
-            released = self.deps.store.release_leases(self.deps.runner)
-        except StoreError:
-            log.exception("could not release this process's hold leases; they lapse instead")
-        else:
-            if released:
-                log.info("released %d hold request(s) for the next process to resume", released)
+        self.takeover.release()
         for closer in self.closers:
             try:
                 closer.close()

@@ -96,3 +96,32 @@ def test_a_bot_that_starts_after_a_crash_takes_lapsed_requests_over_at_once(
     done = harness.wait_state(request_id, RequestState.DONE, RequestState.UNKNOWN)
     assert done.items[0].state is ItemState.CANCELED
     assert harness.sandbox.cancel_requests(STALE_TEST_REF) == []  # the bot itself sent none
+
+
+def test_a_bot_that_stops_cleanly_hands_its_requests_over_at_once(harness: Harness) -> None:
+    """A bot stopped mid-request (as on SIGTERM) gives its lease up, so the next bot finishes
+    the request at start-up without waiting for the lease to lapse; the clock never moves."""
+    deps = harness.bot.deps
+    request_id = _approved(harness)
+    now = deps.clock.now()
+    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)  # it runs it
+    harness.restart()  # a clean stop, then a fresh bot
+    done = harness.wait_state(request_id, RequestState.DONE)
+    assert done.items[0].state is ItemState.CANCELED
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
+
+
+def test_a_bot_that_crashes_keeps_its_requests_until_the_lease_lapses(harness: Harness) -> None:
+    """A bot that dies leaves its lease: a bot starting before it lapses does not touch the
+    request (the first might still be running it), and takes it over after."""
+    deps = harness.bot.deps
+    request_id = _approved(harness)
+    now = deps.clock.now()
+    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)
+    harness.restart(crash=True)
+    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)  # its start-up look is done
+    assert harness.request(request_id).state is RequestState.EXECUTING
+    assert harness.book.cancel_count(STALE_TEST_REF) == 0
+    harness.clock.advance(flow.LEASE)
+    harness.bot.takeover.start()  # what its timer does when the lease lapses
+    assert harness.wait_state(request_id, RequestState.DONE).items[0].state is ItemState.CANCELED

@@ -4,9 +4,7 @@ HTTP server on a thread). The tests, the benchmarks and the demo build on it."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
-from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -15,17 +13,16 @@ from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
-from bot.holds import flow
+from bot.holds.takeover import Takeover
 from bot.runners.app import build_app, build_deps
 from bot.runners.health import Health
 from bot.runners.server import ServerLimits
 from bot.runners.wsgi import SlackWsgi
 from bot.settings import Settings
 from bot.slackio import SlackPoster, make_web_client
-from bot.store import StoreError, open_store
+from bot.store import open_store
 from bot.times import Clock, SystemClock
 from bot.vitals import CartRoverPulse
-from bot.workers import Lane
 
 __all__ = ["LoopbackBot", "LoopbackWorld"]
 
@@ -139,17 +136,17 @@ class LoopbackBot:
         wsgi = SlackWsgi(self.app, health.check, signing_secret=secret.get_secret_value())
         self.server = ServerThread(wsgi, threads=threads, limits=limits)
         self.url = self.server.url
+        self.takeover = Takeover(self.deps)
         if resume:  # as every runner does at start: take over holds nobody runs
-            resumed = partial(flow.resume_unfinished, self.deps)
-            self.deps.workers.submit(resumed, what="resume unfinished holds", lane=Lane.DECISIONS)
+            self.takeover.start()
 
     def stop(self, drain_seconds: float = 10.0, *, release_leases: bool = True) -> None:
         """Stop as ``serve`` does on SIGTERM; ``release_leases=False`` stops as a crash would,
         leaving the leases to lapse."""
         self.server.stop()
+        self.takeover.halt()
         self.deps.workers.shutdown(drain_seconds)
         if release_leases:
-            with contextlib.suppress(StoreError):  # a test may have broken the database
-                self.store.release_leases(self.deps.runner)
+            self.takeover.release()
         self.cartrover.close()
         self.store.close()

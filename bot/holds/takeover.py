@@ -1,0 +1,69 @@
+"""Taking over approved holds that no live runner holds, as every runner (``serve``, ``socket``,
+``clock``) does, with or without a scheduler: at start-up, and again whenever the next lease held
+by another process lapses (its process may have died); and giving this process's leases up when
+it stops cleanly, so the next process takes its requests over at once (``docs/states.md``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.deps import Deps
+from bot.holds import flow
+from bot.store.base import StoreError
+from bot.workers import Lane
+
+__all__ = ["Takeover"]
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT = 300.0  # seconds: look again at least this often, whatever the leases say
+
+
+class Takeover:
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def start(self) -> None:
+        """Resume, on the decisions lane, what no live runner holds (never resending a cancel);
+        then wait for the next lapse."""
+        if not self._stopping.is_set():
+            self.deps.workers.submit(
+                self._resume, what="resume unfinished holds", lane=Lane.DECISIONS
+            )
+
+    def _resume(self) -> None:
+        flow.resume_unfinished(self.deps)
+        lapses = flow.next_resume_at(self.deps)
+        if lapses is None:
+            return
+        wait = min(max((lapses - self.deps.clock.now()).total_seconds(), 1.0), MAX_WAIT)
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            self._timer = threading.Timer(wait, self.start)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def halt(self) -> None:
+        """Take nothing over any more (before the workers drain)."""
+        with self._lock:
+            self._stopping.set()
+            if self._timer is not None:
+                self._timer.cancel()
+
+    def release(self) -> int:
+        """Give up this process's leases (after the workers drained): the requests it was
+        running are the next process's at once. How many were released; 0 when the database
+        cannot be reached (the leases then lapse instead)."""
+        try:
+            released = self.deps.store.release_leases(self.deps.runner)
+        except StoreError:
+            log.exception("could not release this process's hold leases; they lapse instead")
+            return 0
+        if released:
+            log.info("released %d hold request(s) for the next process to resume", released)
+        return released
