@@ -189,8 +189,10 @@ class Order:
             ship_state=_text(data.get("ship_state")),
             ship_country=_text(data.get("ship_country")),
             items=tuple(Item.from_api(i) for i in items if isinstance(i, Mapping)),
-            shipments=tuple(Shipment.from_api(s) for s in shipments if isinstance(s, Mapping))
-            or (status.shipments if status else ()),
+            # The status call's shipments first: theirs is the public shape; the single-order
+            # reply's public example shows only an empty list.
+            shipments=(status.shipments if status else ())
+            or tuple(Shipment.from_api(s) for s in shipments if isinstance(s, Mapping)),
             error_reason=_text(data.get("error_reason") or data.get("error_msg")),
             raw_sending_canceled=_text(data.get("sending_canceled")),
             raw_on_hold=_text(data.get("on_hold")),

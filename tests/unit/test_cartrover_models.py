@@ -267,3 +267,22 @@ def test_text_fields_are_trimmed_and_names_joined() -> None:
     parsed = order(ship_first_name="  ", ship_last_name=" Park ", order_source=" Shopify ")
     assert parsed.ship_name == "Park"
     assert parsed.order_source == "Shopify"
+
+
+def test_the_status_calls_shipments_come_before_the_single_order_replys() -> None:
+    """The status call's shipments have the public shape; the single-order reply's shipments
+    are used only when the status call has none."""
+    from bot.cartrover.models import OrderStatus
+
+    tracked = OrderStatus.from_api(
+        {
+            "cust_ref": "A1",
+            "order_status": "shipped",
+            "shipments": [{"carrier": "USPS", "method": "Priority", "tracking_no": "9400"}],
+        }
+    )
+    both = Order.from_api(SHIPPED, tracked)
+    assert [s.tracking_no for s in both.shipments] == ["9400"]
+    untracked = OrderStatus.from_api({"cust_ref": "A1", "order_status": "shipped"})
+    fallback = Order.from_api(SHIPPED, untracked)
+    assert [s.tracking_no for s in fallback.shipments] == ["1Z999AA10123456784"]
