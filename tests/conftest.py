@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -70,6 +71,28 @@ def postgres_url() -> str:
             pytest.fail(reason + " and CARTROVER_BOT_REQUIRE_POSTGRES=1 forbids skipping")
         pytest.skip(reason)
     return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schemas(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """Make fresh schemas in the test database: each call returns the URL of a new one (its
+    search_path set), and every one is dropped after the test."""
+    import psycopg
+    from psycopg import sql
+
+    schemas: list[str] = []
+
+    def create() -> str:
+        schemas.append(f"t_{uuid.uuid4().hex[:16]}")
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schemas[-1])))
+        separator = "&" if "?" in postgres_url else "?"
+        return f"{postgres_url}{separator}options=-csearch_path%3D{schemas[-1]}"
+
+    yield create
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for name in schemas:
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
 @pytest.fixture

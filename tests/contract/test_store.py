@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -191,22 +190,8 @@ class TestPostgresStore(StoreContract, SurfaceStoreContract):
     machine_examples = 10
 
     @pytest.fixture
-    def new_database(self, postgres_url: str) -> Iterator[NewDatabase]:
-        import psycopg
-        from psycopg import sql
-
-        schemas: list[str] = []
-
-        def create() -> str:
-            schemas.append(f"store_test_{uuid.uuid4().hex[:12]}")
-            with psycopg.connect(postgres_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schemas[-1])))
-            return f"{postgres_url}?options=-csearch_path%3D{schemas[-1]}"
-
-        yield create
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            for name in schemas:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    def new_database(self, postgres_schemas: NewDatabase) -> NewDatabase:
+        return postgres_schemas
 
     @pytest.mark.parametrize(
         "url",

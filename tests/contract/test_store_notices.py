@@ -8,7 +8,6 @@ the main store contract; the upgrade tests build a database at migration 4 first
 from __future__ import annotations
 
 import itertools
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,22 +196,8 @@ class TestSqliteNotices(NoticesContract):
 @pytest.mark.postgres
 class TestPostgresNotices(NoticesContract):
     @pytest.fixture
-    def new_database(self, postgres_url: str) -> Iterator[NewDatabase]:
-        import psycopg
-        from psycopg import sql
-
-        schemas: list[str] = []
-
-        def create() -> str:
-            schemas.append(f"notice_test_{uuid.uuid4().hex[:12]}")
-            with psycopg.connect(postgres_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schemas[-1])))
-            return f"{postgres_url}?options=-csearch_path%3D{schemas[-1]}"
-
-        yield create
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            for name in schemas:
-                conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    def new_database(self, postgres_schemas: NewDatabase) -> NewDatabase:
+        return postgres_schemas
 
     def legacy_database(self, new_database: NewDatabase) -> tuple[str, Execute]:
         import psycopg

@@ -3,9 +3,7 @@ the fix for what does not, exit code 0 only if all pass, and never a secret in t
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from bot.runners.check import check_all
 from bot.runners.check_table import Status
 from bot.store import DigestSubscription, open_store
 from tests.environment import process_environ
+from tests.processes import free_port, run_cli
 
 API_KEY = "sandbox-check-key-4f1e9a"
 SIGNING_SECRET = "check-signing-secret-77b1c0d2e3"
@@ -54,15 +53,7 @@ def _run(tmp_path: Path, values: dict[str, str], *args: str) -> subprocess.Compl
     env = process_environ(**values)
     cwd = tmp_path / "cwd"
     cwd.mkdir(exist_ok=True)
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "check", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(["check", *args], env, cwd)
 
 
 def _row(output: str, what: str) -> str:
@@ -81,12 +72,6 @@ def _no_secrets(result: subprocess.CompletedProcess[str]) -> None:
     for secret in (GOOD_TOKEN, API_KEY, SIGNING_SECRET, CANCEL_KEY, WRONG_TOKEN, WRONG_KEY):
         assert secret not in everything
     assert "Traceback" not in everything
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_working_setup_passes_every_check_and_exits_0(
@@ -141,7 +126,7 @@ def test_an_unreachable_cartrover_url_fails_and_points_at_the_url_variable(
 ) -> None:
     """Nothing listening at CARTROVER_API_URL gives a failed row that names the variable."""
     slack, sandbox = world
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = _run(tmp_path, _values(tmp_path, slack, sandbox, CARTROVER_API_URL=url))
     assert result.returncode == 1
     row = _row(result.stdout, "CartRover")
@@ -262,7 +247,7 @@ def test_an_unreachable_slack_says_why(
     """Not "URLError": the connection was refused, at which address; and no slack_sdk error
     lines after the table."""
     slack, sandbox = world
-    url = f"http://127.0.0.1:{_free_port()}/api/"
+    url = f"http://127.0.0.1:{free_port()}/api/"
     result = _run(tmp_path, _values(tmp_path, slack, sandbox, SLACK_API_URL=url))
     row = _row(result.stdout, "Slack ")
     assert row.startswith("  FAIL")

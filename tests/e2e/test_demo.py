@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from bot.dev.demo.world import World
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.times import FrozenClock
 from tests.environment import process_environ
+from tests.processes import run_cli
 
 SCRIPT = f"""\
 /cartrover status {STALE_TEST_REF}
@@ -106,16 +105,7 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
         HTTPS_PROXY="http://127.0.0.1:9",
         HTTP_PROXY="http://127.0.0.1:9",
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "demo"],
-        input=SCRIPT,
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(["demo"], env, cwd, input=SCRIPT)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out = result.stdout

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,9 +24,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
 from slack_sdk.signature import SignatureVerifier
 
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
@@ -47,6 +43,7 @@ from bot.dev.sandbox import (
 )
 from bot.store import HoldRequest, ItemState, RequestState, Store, open_store
 from bot.store.base import DigestSubscription
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -81,17 +78,9 @@ class Process:
 
 
 @pytest.fixture
-def database_url(postgres_url: str) -> Iterator[str]:
+def database_url(postgres_schemas: Callable[[], str]) -> str:
     """A fresh schema of its own in the test database, as the URL every process gets."""
-    schema = f"t_{uuid.uuid4().hex}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    separator = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    return postgres_schemas()
 
 
 @pytest.fixture
@@ -117,12 +106,6 @@ def _midday_zone(now: datetime) -> ZoneInfo:
         return abs(local.hour + local.minute / 60 - 12)
 
     return min((ZoneInfo(name) for name in names), key=from_noon)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait(
@@ -179,7 +162,7 @@ def test_two_web_and_two_clock_processes_on_one_postgres_decide_and_post_once(
         "TEST_ORDER_PATTERN": TEST_PATTERN,
         "LOG_LEVEL": "INFO",
     }
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     commands = {
         "web-a": ["serve", "--port", str(ports[0]), "--no-scheduler"],
         "web-b": ["serve", "--port", str(ports[1]), "--no-scheduler"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,17 +22,12 @@ from bot.dev.sandbox import SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
 from tests.environment import process_environ
+from tests.processes import free_port, run_cli
 
 pytestmark = pytest.mark.slow
 
 SECRET = "0123456789abcdef0123456789abcdef"
 API_KEY = "cr-key-9f8e7d6c5b4a"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
@@ -58,22 +52,10 @@ def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
         yield world.slack, world.sandbox
 
 
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_serve_refuses_to_start_without_a_signing_secret(tmp_path: Path) -> None:
     """A missing required value stops `serve` at start-up with a message naming it (R35)."""
     env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
-    result = _run(["serve"], env, tmp_path)
+    result = run_cli(["serve"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
     assert "Traceback" not in result.stderr
@@ -82,7 +64,7 @@ def test_serve_refuses_to_start_without_a_signing_secret(tmp_path: Path) -> None
 def test_serve_refuses_a_malformed_value_naming_it(tmp_path: Path) -> None:
     """A malformed APPROVERS stops start-up naming the variable, without echoing secrets."""
     env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, SLACK_SIGNING_SECRET=SECRET, APPROVERS="bob")
-    result = _run(["serve"], env, tmp_path)
+    result = run_cli(["serve"], env, tmp_path)
     assert result.returncode == 2
     assert "APPROVERS" in result.stderr
     assert SECRET not in result.stderr and GOOD_TOKEN not in result.stderr
@@ -93,7 +75,7 @@ def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
 ) -> None:
     """A hold approved through the real server at LOG_LEVEL=DEBUG prints no secret (R15, R30)."""
     slack, sandbox = world
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", str(port), "--no-scheduler"],
         env=_env(tmp_path, slack, sandbox),
@@ -184,11 +166,11 @@ def _wait_healthy(http: httpx.Client, base: str) -> None:
 def test_socket_mode_refuses_to_start_without_an_app_token(tmp_path: Path) -> None:
     """`socket` names SLACK_APP_TOKEN when it is missing, and `clock` names what it needs."""
     env = process_environ(SLACK_BOT_TOKEN=GOOD_TOKEN, CARTROVER_API_USER="u", CARTROVER_API_KEY="k")
-    result = _run(["socket"], env, tmp_path)
+    result = run_cli(["socket"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr
     del env["SLACK_BOT_TOKEN"]
-    result = _run(["clock"], env, tmp_path)
+    result = run_cli(["clock"], env, tmp_path)
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr
     assert "Traceback" not in result.stderr

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -35,22 +34,11 @@ def harness(
     request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
 ) -> Iterator[Harness]:
     env: dict[str, str] = {}
-    schema = None
     if request.param == "postgres":
-        import psycopg
-        from psycopg import sql
-
-        url = request.getfixturevalue("postgres_url")
-        schema = f"surfaces_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        env["DATABASE_URL"] = f"{url}?options=-csearch_path%3D{schema}"
+        env["DATABASE_URL"] = request.getfixturevalue("postgres_schemas")()
     h = Harness(tmp_path, clock, **env)
     yield h
     h.close()
-    if schema is not None:
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
 
 
 def settled(harness: Harness) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import shlex
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import TEST_PATTERN, TEST_SOURCE, SandboxServer
 from bot.dev.sandbox.server import banner
 from tests.environment import process_environ
+from tests.processes import free_port, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -39,24 +38,6 @@ def busy_port() -> Iterator[int]:
         yield int(taken.getsockname()[1])
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def _serve_env(tmp_path: Path, slack_url: str, sandbox: SandboxServer) -> dict[str, str]:
     return process_environ(
         SLACK_BOT_TOKEN=GOOD_TOKEN,
@@ -74,7 +55,7 @@ def test_serve_on_a_busy_port_says_which_port_and_what_to_do(
 ) -> None:
     slack, sandbox = world
     env = _serve_env(tmp_path, slack.url, sandbox)
-    result = _run(["serve", "--no-scheduler", "--port", str(busy_port)], env, tmp_path)
+    result = run_cli(["serve", "--no-scheduler", "--port", str(busy_port)], env, tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and "OSError" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if "cartrover-bot serve:" in line]
@@ -85,7 +66,7 @@ def test_serve_on_a_busy_port_says_which_port_and_what_to_do(
 def test_sandbox_on_a_busy_port_says_which_port_and_what_to_do(
     tmp_path: Path, busy_port: int
 ) -> None:
-    result = _run(["sandbox", "--port", str(busy_port)], process_environ(), tmp_path)
+    result = run_cli(["sandbox", "--port", str(busy_port)], process_environ(), tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == (
         f"cartrover-bot sandbox: port {busy_port} is already in use: another program (perhaps "
@@ -99,8 +80,8 @@ def test_serve_with_slack_unreachable_names_the_url_and_the_fix(
 ) -> None:
     """Not just "auth.test failed: connection_failed"."""
     _, sandbox = world
-    url = f"http://127.0.0.1:{_free_port()}/api/"
-    result = _run(["serve", "--no-scheduler"], _serve_env(tmp_path, url, sandbox), tmp_path)
+    url = f"http://127.0.0.1:{free_port()}/api/"
+    result = run_cli(["serve", "--no-scheduler"], _serve_env(tmp_path, url, sandbox), tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     (line,) = [line for line in result.stderr.splitlines() if "cartrover-bot serve:" in line]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import logging
 import subprocess
-import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from bot.log import setup_logging
 from bot.times import FrozenClock
 from tests.environment import process_environ
 from tests.harness import Harness
+from tests.processes import run_cli
 
 
 def test_starting_with_slack_bot_token_set_gives_no_bolt_warning(
@@ -79,13 +79,4 @@ def test_the_demo_shows_answers_not_warnings_unless_verbose(tmp_path: Path) -> N
 
 
 def _demo(tmp_path: Path, script: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "demo", *args],
-        input=script,
-        env=process_environ(NO_COLOR="1"),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(["demo", *args], process_environ(NO_COLOR="1"), tmp_path, input=script)

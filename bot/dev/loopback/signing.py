@@ -118,26 +118,19 @@ class SlackRequests:
     ) -> str:
         """The form body of a click on a button in message ``ts`` of ``channel``."""
         team = team or self.team_id
-        payload = {
-            "type": "block_actions",
-            "api_app_id": app_id or self.app_id,
-            "user": {"id": user, "team_id": team},
-            "team": {"id": team, "domain": "loopback"},
-            "container": {"type": "message", "channel_id": channel, "message_ts": ts},
-            "channel": {"id": channel},
-            "response_url": response_url or self._response_url(),
-            "trigger_id": self.trigger(),
-            "actions": [
-                {
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": value,
-                    "type": "button",
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        return urlencode({"payload": json.dumps(payload)})
+        return self._interaction(
+            {
+                "type": "block_actions",
+                "api_app_id": app_id or self.app_id,
+                "user": {"id": user, "team_id": team},
+                "team": {"id": team, "domain": "loopback"},
+                "container": {"type": "message", "channel_id": channel, "message_ts": ts},
+                "channel": {"id": channel},
+                "response_url": response_url or self._response_url(),
+                "trigger_id": self.trigger(),
+                "actions": [_button(action_id, value)],
+            }
+        )
 
     def _interaction(self, payload: dict[str, object]) -> str:
         return urlencode({"payload": json.dumps(payload)})
@@ -169,15 +162,7 @@ class SlackRequests:
                 "container": {"type": "view", "view_id": view.get("id")},
                 "view": view,
                 "trigger_id": self.trigger(),
-                "actions": [
-                    {
-                        "action_id": action_id,
-                        "block_id": "b",
-                        "value": value,
-                        "type": "button",
-                        "action_ts": str(time.time()),
-                    }
-                ],
+                "actions": [_button(action_id, value)],
             }
         )
 
@@ -282,3 +267,14 @@ class SlackRequests:
     def retry_headers(number: int, reason: str = "http_timeout") -> dict[str, str]:
         """The headers Slack adds to its ``number``-th retry of an event delivery."""
         return {"X-Slack-Retry-Num": str(number), "X-Slack-Retry-Reason": reason}
+
+
+def _button(action_id: str, value: str) -> dict[str, object]:
+    """One clicked button, as a ``block_actions`` payload lists it."""
+    return {
+        "action_id": action_id,
+        "block_id": "b",
+        "value": value,
+        "type": "button",
+        "action_ts": str(time.time()),
+    }
