@@ -50,13 +50,16 @@ class CartRoverPulse(LeakyBucket):
         self._pulse = Pulse()
         self._pulse_lock = threading.Lock()
 
-    def observe_remaining(self, remaining: int | None, ticket: Ticket | None = None) -> None:
-        super().observe_remaining(remaining, ticket)
-        with self._pulse_lock:
-            if remaining is None:
-                self._pulse = Pulse(self._pulse.answered_at, self._pulse.remaining, silent=True)
-            else:
-                self._pulse = Pulse(self._now(), remaining)
+    def observe_remaining(self, remaining: int | None, ticket: Ticket) -> bool:
+        newest = super().observe_remaining(remaining, ticket)
+        if newest:  # an older call's answer is not news, for the Home as for the pacing
+            with self._pulse_lock:
+                if remaining is None:
+                    old = self._pulse
+                    self._pulse = Pulse(old.answered_at, old.remaining, silent=True)
+                else:
+                    self._pulse = Pulse(self._now(), remaining)
+        return newest
 
     @property
     def pulse(self) -> Pulse:

@@ -134,10 +134,12 @@ class CartRoverClient:
 
     def close(self) -> None:
         """Close the httpx client if this client created it; calls in flight end at once (as
-        ConnectionFailed, request_sent=True) and later calls fail without sending."""
-        self._orders_pool.shutdown(wait=False, cancel_futures=True)
-        self._status_pool.shutdown(wait=False, cancel_futures=True)
+        ConnectionFailed, request_sent=True) and later calls fail without sending. Reads
+        already queued on the pools run and fail the same way, so a caller always gets a
+        CartRoverError."""
         self._exchange.close()
+        self._orders_pool.shutdown(wait=False)
+        self._status_pool.shutdown(wait=False)
 
     def __enter__(self) -> CartRoverClient:
         return self
@@ -175,8 +177,7 @@ class CartRoverClient:
         OrderRefError before any request for an invalid reference, OrderNotFound when either
         call recognisably says the order does not exist, else the first call's error."""
         path = protocol.order_path(ref)
-        if self.closed:
-            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
+        self._refuse_if_closed()
         status = self._status_pool.submit(self.get_status, ref)
         details: _Reply | CartRoverError
         try:
@@ -201,6 +202,7 @@ class CartRoverClient:
         it takes (see :mod:`bot.cartrover.reads`). Raises OrderRefError for a bad reference."""
         for ref in refs:
             protocol.order_path(ref)  # every reference is checked before any request
+        self._refuse_if_closed()
         return read_orders(self, refs, created, concurrently=self._orders_pool.map)
 
     def iter_orders(
@@ -268,6 +270,11 @@ class CartRoverClient:
         return reply
 
     # -- the machinery
+
+    def _refuse_if_closed(self) -> None:
+        """Before handing work to the pools, which refuse it with a RuntimeError once closed."""
+        if self.closed:
+            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
 
     def _read(self, kind: str, path: str, query: str = "") -> _Reply:
         deadline_at = self._monotonic() + self._deadline

@@ -107,6 +107,22 @@ class Exchange:
         ticket = self._bucket.acquire(timeout=left)
         if ticket is None:
             raise RateLimited("no rate-limit capacity within the deadline; nothing was sent")
+        remaining: list[int | None] = [None]  # what the reply said, told to the bucket once
+        try:
+            return self._send(kind, path, query, auth, deadline_at, decode, remaining)
+        finally:
+            self._bucket.observe_remaining(remaining[0], ticket)
+
+    def _send(
+        self,
+        kind: str,
+        path: str,
+        query: str,
+        auth: str,
+        deadline_at: float,
+        decode: Callable[[Raw], _T],
+        remaining: list[int | None],
+    ) -> _T:
         left = max(deadline_at - self._monotonic(), 0.001)
         target = path + ("?" + query if query else "")
         headers = {**protocol.REQUEST_HEADERS, "Authorization": auth}
@@ -128,7 +144,6 @@ class Exchange:
             )
             raw = self._exchange(request, real_deadline)
         except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
-            self._bucket.observe_remaining(None, ticket)
             error = translate(exc, self.deadline if time.monotonic() >= real_deadline else None)
             self._log(kind, target, None, started, {}, error)
             # from None: the httpx exception holds the request, Authorization header included.
@@ -138,14 +153,14 @@ class Exchange:
             with self._sending_lock:
                 self._sending -= 1
                 self._sending_lock.notify_all()
-        hits = protocol.remaining_hits(raw.headers)
+        remaining[0] = protocol.remaining_hits(raw.headers)
         try:
             result = decode(raw)
         except CartRoverError as error:
-            self._bucket.observe_remaining(0 if isinstance(error, RateLimited) else hits, ticket)
+            if isinstance(error, RateLimited):
+                remaining[0] = 0
             self._log(kind, target, raw.status, started, raw.headers, error)
             raise
-        self._bucket.observe_remaining(hits, ticket)
         self._log(kind, target, raw.status, started, raw.headers, None)
         return result
 

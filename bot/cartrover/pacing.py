@@ -95,20 +95,23 @@ class LeakyBucket:
                 return None
             self._sleep(wait)
 
-    def observe_remaining(self, remaining: int | None, ticket: Ticket | None = None) -> None:
-        """The call holding ``ticket`` (None: the newest) is over; take the server's
-        remaining-hits figure from its reply as the truth. Without one (no header, or no reply
-        at all: None) the model is left as it is."""
+    def observe_remaining(self, remaining: int | None, ticket: Ticket) -> bool:
+        """The call holding ``ticket`` is over (call this exactly once per ticket); take the
+        server's remaining-hits figure from its reply as the truth. Without one (no header, or
+        no reply at all: None) the model is left as it is. False when the call is older than
+        one whose answer was already applied (so its answer says nothing new)."""
         with self._lock:
-            ticket = self._issued if ticket is None else ticket
             self._in_flight.discard(ticket)
             alongside = self._alongside.pop(ticket, frozenset())
-            if remaining is None or ticket < self._observed:
-                return  # nothing said, or an older answer than one already applied
+            if ticket < self._observed:
+                return False
+            if remaining is None:
+                return True
             self._observed = ticket
             unseen = len(self._in_flight | alongside)
             level = self.capacity - max(min(remaining, self.capacity), 0) + unseen
             self._empty_at = self._monotonic() + level * self.refill_seconds
+            return True
 
     def __repr__(self) -> str:
         return (

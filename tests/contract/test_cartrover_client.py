@@ -724,3 +724,35 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_a_call_whose_reply_cannot_be_handled_still_leaves_the_bucket() -> None:
+    """Whatever ends a call, even an error that is not CartRover's, its place among the calls in
+    flight is given back: the next reply's figure is not topped up by a call long over."""
+    from bot.cartrover.exchange import Exchange
+
+    http, _ = scripted(
+        envelope({"success_code": True}, **{"X-CartRover-Api-Minute-Hits-Remaining": "9"})
+    )
+    bucket = LeakyBucket(10, 60.0)
+    exchange = Exchange("https://cr.test", http=http, bucket=bucket)
+    deadline = time.monotonic() + 5
+
+    def broken(raw: Any) -> None:
+        raise ValueError("a reply the code did not foresee")
+
+    with pytest.raises(ValueError, match="did not foresee"):
+        exchange.call("get_status", "/v1/x", "", "Basic eA==", deadline, broken)
+    exchange.call("get_status", "/v1/x", "", "Basic eA==", deadline, lambda raw: None)
+    assert bucket.level() == pytest.approx(1, abs=0.1)  # 9 left of 10: one spent, none unseen
+
+
+def test_reading_several_orders_from_a_closed_client_is_a_cartrover_error() -> None:
+    """A closed client refuses a read of several orders as it refuses one: ConnectionFailed,
+    nothing sent (never the thread pool's RuntimeError)."""
+    http, received = scripted(OK_STATUS)
+    client = CartRoverClient("https://cr.test", USER, KEY, http=http)
+    client.close()
+    with pytest.raises(ConnectionFailed, match="closed") as info:
+        client.get_orders(["A-1", "B-2"])
+    assert not info.value.request_sent and received == []

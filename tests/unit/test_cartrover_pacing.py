@@ -195,3 +195,27 @@ def test_refuses_impossible_settings(capacity: int, refill: float, headroom: int
     """A zero capacity, a non-positive refill or a headroom outside the capacity is refused."""
     with pytest.raises(ValueError):  # noqa: PT011
         LeakyBucket(capacity, refill, headroom=headroom)
+
+
+def test_the_app_homes_pulse_ignores_an_older_answer_as_the_pacing_does() -> None:
+    """The figure shown to approvers is the one the pacing uses: a late reply to an older call
+    changes neither, and a newer call without an answer marks the pulse silent."""
+    from datetime import UTC, datetime
+
+    from bot.vitals import CartRoverPulse
+
+    t = FakeTime()
+    pulse = CartRoverPulse(
+        10,
+        1.0,
+        now=lambda: datetime(2026, 3, 2, tzinfo=UTC),
+        monotonic=t.monotonic,
+        sleep=t.sleep,
+        headroom=0,
+    )
+    older, newer, newest = pulse.acquire(), pulse.acquire(), pulse.acquire()
+    pulse.observe_remaining(2, newer)
+    pulse.observe_remaining(9, older)
+    assert pulse.pulse.remaining == 2 and not pulse.pulse.silent
+    pulse.observe_remaining(None, newest)
+    assert pulse.pulse.remaining == 2 and pulse.pulse.silent

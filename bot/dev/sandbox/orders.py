@@ -28,6 +28,8 @@ from bot.dev.sandbox.seed import iso, seed
 from bot.dev.sandbox.shapes import RECORD_KEYS, complete
 from bot.times import Clock
 
+_RECORD_KEY_SET = frozenset(RECORD_KEYS)
+
 __all__ = ["DEFAULT_SEND_DELAY", "STATUS_FILTERS", "CancelResult", "OrderBook", "UnknownOrder"]
 
 Record = dict[str, Any]
@@ -122,7 +124,6 @@ class OrderBook:
         self._send_at: dict[str, datetime] = {}
         self._due: list[tuple[datetime, str]] = []
         self._cancels: Counter[str] = Counter()
-        self._version = 0
         self._sorted: list[str] | None = None
         self._queries: dict[tuple[Any, ...], list[str]] = {}
 
@@ -146,7 +147,7 @@ class OrderBook:
         with self._lock:
             for record in records:
                 ref = str(record["cust_ref"])
-                full = record if len(record) == len(RECORD_KEYS) else complete(record)
+                full = record if record.keys() == _RECORD_KEY_SET else complete(record)
                 self._orders[ref] = _copy(full if isinstance(full, dict) else dict(full))
                 self._created[ref] = _parse(record.get("created_date_time")) or base
                 self._send_at.pop(ref, None)
@@ -261,7 +262,6 @@ class OrderBook:
         return record
 
     def _changed(self) -> None:
-        self._version += 1
         self._queries.clear()
 
     def _schedule(self, ref: str, when: datetime) -> None:
