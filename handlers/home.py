@@ -64,7 +64,6 @@ def _opened(deps: Deps, user: str, event_id: object) -> None:
         return
     deps.store.home_opened(user, deps.clock.now())
     hometab.publish(deps, user)
-    slackevents.forget_old(deps.store, deps.clock)
 
 
 def from_home(body: dict[str, Any]) -> bool:

@@ -649,6 +649,14 @@ class StoreContract:
         won = race(lambda i: store.take_lease(request.id, f"R{i}", until, T0), attempts=1)
         assert won.count(True) == 1
 
+    def test_a_live_lease_is_not_taken_again_even_by_its_own_runner(self, store: Store) -> None:
+        """Two threads of one process (a click and a resume) cannot both run a request: the
+        runner's name does not let it take its own live lease a second time."""
+        request = self._executing(store)
+        assert store.take_lease(request.id, "A", T0 + HOUR, T0)
+        assert not store.take_lease(request.id, "A", T0 + HOUR, T0)
+        assert store.take_lease(request.id, "A", T0 + 2 * HOUR, T0 + HOUR)  # once it lapsed
+
     def test_a_lease_is_taken_over_only_once_it_lapses(self, store: Store) -> None:
         """A live lease keeps others out and shows in soonest_lease_end; a lapsed one is free,
         and its old holder can no longer renew it."""

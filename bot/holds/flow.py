@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from bot import slackevents
 from bot.deps import Deps
 from bot.holds import announce, execution, hometab, requests
 from bot.holds.outcomes import Asked
@@ -204,11 +205,13 @@ def next_resume_at(deps: Deps) -> datetime | None:
 
 
 def maintain(deps: Deps) -> None:
-    """The scheduler's maintenance job: keep up, then resume what a stopped process left. Its
-    heartbeat tells the App Home that a scheduler runs somewhere."""
+    """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
+    Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
+    scheduler runs somewhere."""
     deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
+    slackevents.forget_old(deps.store, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:

@@ -21,8 +21,9 @@ MAX_WAIT = 300.0  # seconds: look again at least this often, whatever the leases
 
 
 class Takeover:
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, *, max_wait: float = MAX_WAIT) -> None:
         self.deps = deps
+        self.max_wait = max_wait
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
@@ -36,17 +37,20 @@ class Takeover:
             )
 
     def _resume(self) -> None:
-        flow.resume_unfinished(self.deps)
-        lapses = flow.next_resume_at(self.deps)
-        if lapses is None:
-            return
-        wait = min(max((lapses - self.deps.clock.now()).total_seconds(), 1.0), MAX_WAIT)
-        with self._lock:
-            if self._stopping.is_set():
-                return
-            self._timer = threading.Timer(wait, self.start)
-            self._timer.daemon = True
-            self._timer.start()
+        lapses = None
+        try:
+            flow.resume_unfinished(self.deps)
+            lapses = flow.next_resume_at(self.deps)
+        finally:  # look again at the next lapse, and at least every MAX_WAIT whatever happened
+            wait = self.max_wait
+            if lapses is not None:
+                until = (lapses - self.deps.clock.now()).total_seconds()
+                wait = min(max(until, 1.0), self.max_wait)
+            with self._lock:
+                if not self._stopping.is_set():
+                    self._timer = threading.Timer(wait, self.start)
+                    self._timer.daemon = True
+                    self._timer.start()
 
     def halt(self) -> None:
         """Take nothing over any more (before the workers drain)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.base import HoldRequest, utc_aware
+from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
 from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
 
@@ -19,25 +19,20 @@ class Leases(Primitives):
     """The lease methods of :class:`~bot.store.relational.SqlStore`."""
 
     def take_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
-        params = (runner, self._at(until), request_id, runner, self._at(now))
+        params = (runner, self._instant(until), request_id, self._instant(now))
         return self._change(TAKE_LEASE, params) == 1
 
     def renew_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
-        params = (self._at(until), request_id, runner, self._at(now))
+        params = (self._instant(until), request_id, runner, self._instant(now))
         return self._change(RENEW_LEASE, params) == 1
 
     def release_leases(self, runner: str) -> int:
         return self._change(RELEASE_LEASES, (runner,))
 
     def resumable(self, now: datetime) -> list[HoldRequest]:
-        rows = self._rows(RESUMABLE, (self._at(now),))
-        found = (self.get_request(int(row["id"])) for row in rows)
-        return [request for request in found if request is not None]
+        return self._requests(RESUMABLE, (self._instant(now),))
 
     def soonest_lease_end(self, now: datetime) -> datetime | None:
-        for row in self._rows(SOONEST_LEASE_END, (self._at(now),)):
+        for row in self._rows(SOONEST_LEASE_END, (self._instant(now),)):
             return None if row["soonest"] is None else self._time_out(row["soonest"])
         return None
-
-    def _at(self, when: datetime) -> object:
-        return self._time_in(utc_aware(when))

@@ -168,7 +168,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
         return self._change(ADOPT_MESSAGE, (message_ts, request_id, channel_id)) == 1
 
     def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
-        when = self._time_in(utc_aware(at))
+        when = self._instant(at)
         self._change(MARK_RENDERED, (RequestState(state).value, when, request_id))
 
     def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
@@ -196,7 +196,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
     ) -> bool:
         if to not in _ALLOWED.get(expect, frozenset()):
             raise ValueError(f"a request cannot move from {expect} to {to}")
-        when = self._time_in(utc_aware(at))
+        when = self._instant(at)
         if expect is not RequestState.PENDING:
             return self._change(ADVANCE, (to.value, request_id, expect.value)) == 1
         if to is RequestState.EXPIRED:
@@ -205,14 +205,14 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
         return self._change(DECIDE_PENDING_BEFORE_EXPIRY, params) == 1
 
     def expire_due(self, now: datetime) -> list[HoldRequest]:
-        when = self._time_in(utc_aware(now))
+        when = self._instant(now)
         expired = self._rows(EXPIRE_DUE, (when, when))
         found = (self.get_request(int(row["id"])) for row in expired)
         return sorted((request for request in found if request), key=lambda r: r.id)
 
     # -- per-order items
     def start_item(self, request_id: int, cust_ref: str, at: datetime) -> bool:
-        params = (self._time_in(utc_aware(at)), request_id, cust_ref, request_id)
+        params = (self._instant(at), request_id, cust_ref, request_id)
         return self._change(START_ITEM, params) == 1
 
     def finish_item(
@@ -231,7 +231,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
         if expect is not None and ItemState(expect).is_final:
             raise ValueError(f"{expect} is a final item state")
         encoded = json.dumps(list(process_ids))
-        when = self._time_in(utc_aware(at))
+        when = self._instant(at)
         allowed = (
             (expect.value,) * 2 if expect else (ItemState.QUEUED.value, ItemState.SENDING.value)
         )
@@ -240,7 +240,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
 
     # -- audit trail
     def audit(self, entry: AuditEntry) -> None:
-        at = self._time_in(utc_aware(entry.at))
+        at = self._instant(entry.at)
         params = (at, entry.event, entry.actor, entry.request_id, entry.cust_ref, entry.detail)
         self._change(INSERT_AUDIT, (*params, entry.process_id))
 
@@ -263,7 +263,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
 
     # -- digest claims
     def claim_digest(self, channel_id: str, local_date: date, at: datetime) -> bool:
-        day, when = self._date_in(local_date), self._time_in(utc_aware(at))
+        day, when = self._date_in(local_date), self._instant(at)
         if self._change(CLAIM_DIGEST, (channel_id, day, when)) == 1:
             return True
         return self._change(RECLAIM_DIGEST, (when, channel_id, day)) == 1
@@ -295,7 +295,7 @@ class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
     ) -> int:
         created = {ref: utc_aware(when).isoformat() for ref, when in (order_created or {}).items()}
         saved = json.dumps({"refs": list(cust_refs), "created": created})
-        params = (channel_id, saved, self._time_in(utc_aware(at)))
+        params = (channel_id, saved, self._instant(at))
         return int(self._rows(INSERT_SNAPSHOT, params)[0]["id"])
 
     def snapshot(self, snapshot_id: int) -> Snapshot | None:

@@ -145,16 +145,21 @@ INSERT INTO order_snapshots (channel_id, cust_refs, created_at) VALUES (?, ?, ?)
 SNAPSHOT = "SELECT cust_refs FROM order_snapshots WHERE id = ?"
 
 # -- who runs an executing request: a lease, renewed while it runs, taken over once it lapses
+# A live lease is never taken again, not even by its own process: two threads of one process
+# (a click and a resume) must not both run a request.
 TAKE_LEASE = """
 UPDATE hold_requests SET runner = ?, lease_until = ?
-WHERE id = ? AND state = 'executing' AND (runner IS NULL OR runner = ? OR lease_until <= ?)"""
+WHERE id = ? AND state = 'executing' AND (runner IS NULL OR lease_until <= ?)"""
 RENEW_LEASE = """
 UPDATE hold_requests SET lease_until = ?
 WHERE id = ? AND runner = ? AND state = 'executing' AND lease_until > ?"""
 RELEASE_LEASES = "UPDATE hold_requests SET runner = NULL, lease_until = NULL WHERE runner = ?"
 RESUMABLE = """
-SELECT id FROM hold_requests
-WHERE state = 'executing' AND (runner IS NULL OR lease_until <= ?) ORDER BY created_at, id"""
+SELECT * FROM hold_request_rows
+WHERE id IN (
+    SELECT id FROM hold_requests
+    WHERE state = 'executing' AND (runner IS NULL OR lease_until <= ?))
+ORDER BY created_at, id, item_position"""
 SOONEST_LEASE_END = """
 SELECT min(lease_until) AS soonest FROM hold_requests
 WHERE state = 'executing' AND runner IS NOT NULL AND lease_until > ?"""

@@ -3,7 +3,7 @@ SQLite and PostgreSQL through :class:`~bot.store.relational.SqlStore`."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.store.base import HoldRequest
@@ -34,30 +34,27 @@ class SurfaceRows(Primitives):
     """A requester's requests, events, App Home views, digest counts and heartbeats, over the
     backend's primitives."""
 
-    def _at(self, when: datetime) -> object:
-        if when.tzinfo is None or when.utcoffset() is None:
-            raise ValueError("the store takes timezone-aware datetimes only")
-        return self._time_in(when.astimezone(UTC))
-
     # -- a requester's requests (for their App Home)
     def requests_by(self, requester: str, limit: int = 10) -> list[HoldRequest]:
         return self._requests(REQUESTS_BY, (requester, limit))
 
     # -- Events API deliveries
     def claim_event(self, event_id: str, at: datetime, expires_at: datetime) -> bool:
-        return self._change(CLAIM_EVENT, (event_id, self._at(at), self._at(expires_at))) == 1
+        return (
+            self._change(CLAIM_EVENT, (event_id, self._instant(at), self._instant(expires_at))) == 1
+        )
 
     def forget_events(self, now: datetime) -> int:
-        return self._change(FORGET_EVENTS, (self._at(now),))
+        return self._change(FORGET_EVENTS, (self._instant(now),))
 
     # -- the App Home
     def home_opened(self, user_id: str, at: datetime) -> None:
-        self._change(HOME_OPENED, (user_id, self._at(at)))
+        self._change(HOME_OPENED, (user_id, self._instant(at)))
 
     def home_published(
         self, user_id: str, view_id: str, view_hash: str | None, at: datetime
     ) -> None:
-        when = self._at(at)
+        when = self._instant(at)
         self._change(HOME_PUBLISHED, (user_id, when, view_id, view_hash, when))
 
     def home_view(self, user_id: str) -> HomeView | None:
@@ -73,11 +70,13 @@ class SurfaceRows(Primitives):
         return None
 
     def home_viewers(self, since: datetime, limit: int) -> list[str]:
-        return [str(row["user_id"]) for row in self._rows(HOME_VIEWERS, (self._at(since), limit))]
+        return [
+            str(row["user_id"]) for row in self._rows(HOME_VIEWERS, (self._instant(since), limit))
+        ]
 
     # -- digests, heartbeats
     def record_digest(self, post: DigestPost) -> None:
-        params = (post.channel_id, self._at(post.posted_at), post.message_ts, post.test_count)
+        params = (post.channel_id, self._instant(post.posted_at), post.message_ts, post.test_count)
         self._change(RECORD_DIGEST, (*params, post.non_test_count))
 
     def last_digests(self) -> dict[str, DigestPost]:
@@ -93,7 +92,7 @@ class SurfaceRows(Primitives):
         }
 
     def beat(self, name: str, at: datetime) -> None:
-        self._change(BEAT, (name, self._at(at)))
+        self._change(BEAT, (name, self._instant(at)))
 
     def heartbeat(self, name: str) -> datetime | None:
         for row in self._rows(HEARTBEAT, (name,)):

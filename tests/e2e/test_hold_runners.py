@@ -125,3 +125,18 @@ def test_a_bot_that_crashes_keeps_its_requests_until_the_lease_lapses(harness: H
     harness.clock.advance(flow.LEASE)
     harness.bot.takeover.start()  # what its timer does when the lease lapses
     assert harness.wait_state(request_id, RequestState.DONE).items[0].state is ItemState.CANCELED
+
+
+def test_a_runner_keeps_looking_for_requests_nobody_runs(harness: Harness) -> None:
+    """With no lease to wait for, a runner still looks again (at least every few minutes; here
+    a fraction of a second): an approved request left without a runner is finished."""
+    from bot.holds.takeover import Takeover
+
+    takeover = Takeover(harness.bot.deps, max_wait=0.05)
+    takeover.start()
+    try:
+        request_id = _approved(harness)  # executing, no runner, started by nobody
+        done = harness.wait_state(request_id, RequestState.DONE, timeout=5)
+        assert done.items[0].state is ItemState.CANCELED
+    finally:
+        takeover.halt()

@@ -448,3 +448,17 @@ def test_a_publish_based_on_an_older_view_reads_the_store_again(harness: Harness
     assert "hash_conflict" in errors
     home = harness.slack.views.home(APPROVER)
     assert home is not None and (ids.APPROVE_HOLD, str(request.id)) in actions_in(home.view)
+
+
+def test_the_maintenance_job_forgets_deliveries_too_old_to_be_retried(harness: Harness) -> None:
+    """Event ids are swept by the scheduler's maintenance, not by the listener: a claim older
+    than its memory is gone after one maintenance run, a fresh one stays."""
+    from bot import slackevents
+    from bot.holds import flow
+
+    store, clock = harness.bot.store, harness.clock
+    assert store.claim_event("Ev0OLD", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
+    clock.advance(slackevents.EVENT_MEMORY + timedelta(seconds=1))
+    assert store.claim_event("Ev0NEW", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
+    flow.maintain(harness.bot.deps)
+    assert store.forget_events(clock.now() + slackevents.EVENT_MEMORY) == 1  # only the new one
