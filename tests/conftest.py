@@ -7,11 +7,19 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from bot.times import FrozenClock
 from tests.environment import is_bot_variable
+
+# Hypothesis keeps failing examples (and a Unicode table it caches) under one home directory. Under
+# pytest-xdist every worker is a process of its own writing there at the same time, so each worker
+# gets its own: .hypothesis/ at the top of the repository, and .hypothesis/gw0/, gw1/, … beside it.
+_HYPOTHESIS_HOME = Path(__file__).resolve().parents[1] / ".hypothesis"
+set_hypothesis_home_dir(_HYPOTHESIS_HOME / os.environ.get("PYTEST_XDIST_WORKER", ""))
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +32,15 @@ def _clean_environment(
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SKIP_SLACK_SDK_WARNING", "1")
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
+def _close_made_deps() -> Iterator[None]:
+    """Close what tests.digest_fakes.make_deps opened during the test."""
+    yield
+    from tests.digest_fakes import close_made_deps
+
+    close_made_deps()
 
 
 @pytest.fixture

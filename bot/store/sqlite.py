@@ -3,9 +3,10 @@
 - **WAL** and an explicit ``busy_timeout`` (10 s by default, never under 5 s), so readers never
   block the writer and a writer waits for the lock instead of failing.
 - **One connection per thread** (``threading.local``): bolt listener threads and APScheduler
-  executor threads each get their own, so no connection is shared across threads. Connections of
-  threads that have ended are closed when the next thread connects, and all of them by
-  :meth:`SqliteStore.close`.
+  executor threads each get their own, so no connection is shared across threads. A thread's
+  connection is closed when the thread ends (its thread-local slot goes, and with it the
+  connection's :class:`_Connection`), or by :meth:`SqliteStore.close`; none is left to the garbage
+  collector, which would close it with a ResourceWarning (Python 3.13 and later).
 - **Driver autocommit** (``isolation_level=None``): every statement is its own transaction, and
   each state change is one conditional statement. The only multi-statement write, a request with
   its items and the claims on its orders, runs in ``BEGIN IMMEDIATE`` so it takes the write lock
@@ -60,6 +61,26 @@ def _applied(db: Database) -> set[int]:
     return applied
 
 
+class _Connection:
+    """One thread's connection, closed when the last reference to it goes: its thread ended, or
+    the store was dropped (a store's connections are referenced only here)."""
+
+    def __init__(self, db: Database, thread: threading.Thread) -> None:
+        self.db = db
+        self.thread = weakref.ref(thread)
+
+    def close(self) -> None:
+        self.db.close()  # closing twice is harmless
+
+    def idle(self) -> bool:
+        """True when no live thread but the caller can be using it."""
+        thread = self.thread()
+        return thread is None or thread is threading.current_thread() or not thread.is_alive()
+
+    def __del__(self) -> None:
+        self.db.close()
+
+
 class _Taken(Exception):
     """Rolls back a new request whose orders are claimed already."""
 
@@ -77,7 +98,7 @@ class SqliteStore(SqlStore):
         self._busy_timeout = max(busy_timeout, MIN_BUSY_TIMEOUT)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[tuple[weakref.ref[threading.Thread], Database]] = []
+        self._connections: weakref.WeakSet[_Connection] = weakref.WeakSet()
         self._closed = False
         self._db()  # fail at start-up, not at the first click, if the file cannot be opened
 
@@ -85,13 +106,13 @@ class SqliteStore(SqlStore):
         return f"SqliteStore({self._path!r})"
 
     # -- lifecycle
-    def migrate(self) -> None:
+    def migrate(self) -> list[int]:
         with self._translated():
             db = self._db()
             with self._immediate(db):
                 db.execute(SCHEMA_MIGRATIONS)
                 applied = _applied(db)
-                apply(
+                return apply(
                     "sqlite", lambda statement, params: db.execute(statement, list(params)), applied
                 )
 
@@ -103,17 +124,11 @@ class SqliteStore(SqlStore):
         """Close connections no live thread is using. A connection still owned by another live
         thread is never closed from here (closing one that is mid-statement can crash the
         interpreter): its thread closes it at its next use, which then raises StoreError."""
-        me = threading.current_thread()
         with self._lock:
             self._closed = True
-            idle = [
-                (ref, db)
-                for ref, db in self._connections
-                if ref() in (None, me) or not ref().is_alive()  # type: ignore[union-attr]
-            ]
-            self._connections = [c for c in self._connections if c not in idle]
-        for _, db in idle:
-            db.close()
+            idle = [connection for connection in self._connections if connection.idle()]
+        for connection in idle:
+            connection.close()
 
     # -- primitives
     def _change(self, statement: str, params: Sequence[object]) -> int:
@@ -160,24 +175,22 @@ class SqliteStore(SqlStore):
 
     # -- connections and transactions
     def _db(self) -> Database:
-        db: Database | None = getattr(self._local, "db", None)
-        if db is not None and self._closed:
-            self._local.db = None
-            with self._lock:
-                self._connections = [c for c in self._connections if c[1] is not db]
-            db.close()  # our own connection, closed by its own thread
+        connection: _Connection | None = getattr(self._local, "connection", None)
+        if connection is not None and self._closed:
+            self._local.connection = None
+            connection.close()  # our own connection, closed by its own thread
             raise StoreError(f"{self!r} is closed")
-        if db is not None:
-            return db
+        if connection is not None:
+            return connection.db
         with self._translated():
             db = self._connect()
         with self._lock:
             if self._closed:
                 db.close()
                 raise StoreError(f"{self!r} is closed")
-            self._close_abandoned()
-            self._connections.append((weakref.ref(threading.current_thread()), db))
-        self._local.db = db
+            connection = _Connection(db, threading.current_thread())
+            self._connections.add(connection)
+        self._local.connection = connection
         return db
 
     def _connect(self) -> Database:
@@ -211,17 +224,6 @@ class SqliteStore(SqlStore):
                 time.sleep(0.02)
         if str(mode).lower() != "wal":
             raise StoreError(f"SQLite database {self._path}: cannot use WAL (mode {mode})")
-
-    def _close_abandoned(self) -> None:
-        """Close connections whose thread has ended (called with the lock held)."""
-        alive = []
-        for thread_ref, db in self._connections:
-            thread = thread_ref()
-            if thread is not None and thread.is_alive():
-                alive.append((thread_ref, db))
-            else:
-                db.close()
-        self._connections = alive
 
     @staticmethod
     @contextmanager

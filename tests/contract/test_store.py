@@ -16,6 +16,7 @@ import pytest
 from bot.store import AuditEntry, StoreError, open_store
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore
+from tests.sqlite_files import sqlite_file
 from tests.store_contract import (
     DAY,
     T0,
@@ -47,7 +48,7 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
             store.close()
 
     def test_each_thread_gets_its_own_connection(self, tmp_path: Path) -> None:
-        """Threads never share a connection, and an ended thread's connection is closed."""
+        """Threads never share a connection, and a thread's connection is closed as it ends."""
         store = SqliteStore(tmp_path / "bot.db")
         try:
             seen: list[Any] = []
@@ -55,19 +56,50 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
             worker.start()
             worker.join()
             assert seen[0] is not store._db()
-            another = threading.Thread(target=store._db)  # connecting prunes ended threads
-            another.start()
-            another.join()
-            with pytest.raises(sqlite3.ProgrammingError):
+            with pytest.raises(sqlite3.ProgrammingError, match="closed"):
                 seen[0].execute("SELECT 1")
         finally:
             store.close()
+
+    def test_close_closes_every_idle_connection_and_a_busy_one_at_its_next_use(
+        self, tmp_path: Path
+    ) -> None:
+        """After close(), the closing thread's connection is closed at once, and a live thread's
+        at its next use (which raises StoreError); no connection waits for the garbage collector
+        (an unclosed one is a ResourceWarning on Python 3.13)."""
+        store = SqliteStore(tmp_path / "bot.db")
+        mine = store._db()
+        used, go_on, outcome = threading.Event(), threading.Event(), []
+
+        def worker() -> None:
+            theirs = store._db()
+            used.set()
+            go_on.wait(10)
+            try:
+                store.ping()
+            except StoreError as exc:
+                outcome.append(str(exc))
+            try:
+                theirs.execute("SELECT 1")
+                outcome.append("still open")
+            except sqlite3.ProgrammingError:
+                outcome.append("closed")
+
+        thread = threading.Thread(target=worker)
+        thread.start()
+        assert used.wait(10)
+        store.close()
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            mine.execute("SELECT 1")
+        go_on.set()
+        thread.join(10)
+        assert len(outcome) == 2 and "is closed" in outcome[0] and outcome[1] == "closed"
 
     def test_migrations_are_recorded(self, tmp_path: Path) -> None:
         """Applied migrations are listed in schema_migrations, once each, as on PostgreSQL."""
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
         open_store(f"sqlite:///{tmp_path / 'bot.db'}").close()
-        with sqlite3.connect(tmp_path / "bot.db") as conn:
+        with sqlite_file(tmp_path / "bot.db") as conn:
             rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
         assert rows == [(m.version, m.name) for m in MIGRATIONS]
 
@@ -86,7 +118,7 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
         legacy.apply(db)
         db.close()
         open_store(f"sqlite:///{path}").close()
-        with sqlite3.connect(path) as conn:
+        with sqlite_file(path) as conn:
             rows = conn.execute("SELECT version, name FROM schema_migrations").fetchall()
             columns = [row[1] for row in conn.execute("PRAGMA table_info(hold_items)")]
         assert rows == [(m.version, m.name) for m in MIGRATIONS]
@@ -131,7 +163,7 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
         store = open_store(f"sqlite:///{tmp_path / 'bot.db'}")
         make_request(store)
         store.close()
-        with sqlite3.connect(tmp_path / "bot.db") as conn:
+        with sqlite_file(tmp_path / "bot.db") as conn:
             if "subscriptions" in insert or "claims" in insert:
                 conn.execute(insert)
             with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):

@@ -19,6 +19,7 @@ from bot.store import DigestSubscription, RequestState, Store, open_store
 from bot.store.base import Notice
 from bot.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS, apply
 from bot.store.sqlite import TIME_FORMAT
+from tests.sqlite_files import sqlite_file
 from tests.store_contract import HOUR, T0, make_request, race
 
 NewDatabase = Callable[[], str]
@@ -175,16 +176,14 @@ class TestSqliteNotices(NoticesContract):
         return lambda: f"sqlite:///{tmp_path / f'store-{next(numbers)}.db'}"
 
     def legacy_database(self, new_database: NewDatabase) -> tuple[str, Execute]:
-        import sqlite3
-
         url = new_database()
         path = url.removeprefix("sqlite:///")
-        with sqlite3.connect(path) as conn:
+        with sqlite_file(path) as conn:
             conn.execute(SCHEMA_MIGRATIONS)
             apply("sqlite", conn.execute, (), BEFORE_5)
 
         def execute(statement: str, params: tuple[object, ...]) -> None:
-            with sqlite3.connect(path) as conn:
+            with sqlite_file(path) as conn:
                 conn.execute(statement, params)
 
         return url, execute

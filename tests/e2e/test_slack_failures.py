@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +18,7 @@ from bot.dev.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, GROUP_MEMBER, REQUESTER, Harness
+from tests.sqlite_files import sqlite_file
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_unexpected_failure_is_logged_with_a_correlation_id_and_reported(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A crash inside a command reaches the user as a short message with the logged id (R25)."""
-    with sqlite3.connect(harness.tmp_path / "bot.db") as db:  # the schema vanishes under the bot
+    with sqlite_file(harness.tmp_path / "bot.db") as db:  # the schema vanishes under the bot
         views = db.execute("SELECT name FROM sqlite_master WHERE type = 'view'").fetchall()
         for (name,) in views:
             db.execute(f'DROP VIEW "{name}"')
