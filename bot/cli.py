@@ -1,4 +1,8 @@
-"""``cartrover-bot <command>``: load and check settings, set up logging, run one runner."""
+"""``cartrover-bot <command>``: load and check settings, set up logging, run one runner.
+
+Only click is imported up front: ``--help`` and a mistyped command answer without loading
+pydantic, the Slack SDK or the database drivers, and each command imports what it runs.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,9 @@ from typing import TYPE_CHECKING
 import click
 
 from bot import __version__
-from bot.log import configure_logging, setup_logging
-from bot.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from bot.slackio import SlackFailed
 
 __all__ = ["main"]
@@ -22,6 +25,9 @@ __all__ = ["main"]
 
 def _settings(command: str) -> Settings:
     """Settings for ``command``, or exit 2 naming what is wrong (the README's Configuration)."""
+    from bot.log import configure_logging
+    from bot.settings import ConfigError, Settings
+
     try:
         settings = Settings.load().require(command)
     except ConfigError as exc:
@@ -125,6 +131,7 @@ def sandbox(port: int) -> None:
 def demo(verbose: bool) -> None:
     """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
     from bot.dev.demo import run_demo
+    from bot.log import setup_logging
 
     for scheme in ("HTTPS", "HTTP", "ALL"):  # the demo only talks to its own servers on loopback
         os.environ.pop(f"{scheme}_PROXY", None)
@@ -141,6 +148,7 @@ def demo(verbose: bool) -> None:
 def digest(channel: str | None, dry_run: bool) -> None:
     """Build the digest once; print it with --dry-run, else post it (needs SLACK_BOT_TOKEN)."""
     from bot.runners.digest import run_digest_once
+    from bot.settings import ConfigError
 
     if channel is not None and not re.fullmatch(r"[CGD][A-Z0-9]{2,}", channel):
         click.echo(f"cartrover-bot digest: --channel {channel!r} is not a channel id", err=True)
@@ -169,3 +177,12 @@ def check(mode: str | None) -> None:
     from bot.runners.check import run_check
 
     sys.exit(run_check(mode=mode))  # a malformed configuration is a failed row, not an early exit
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date and exit (the Procfile's release step)."""
+    from bot.runners.migrate import run_migrate
+
+    settings = _settings("migrate")
+    _fail_cleanly("migrate", lambda: run_migrate(settings, click.echo), settings)

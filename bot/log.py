@@ -1,7 +1,10 @@
 """Logging: level from ``LOG_LEVEL``, format from ``LOG_FORMAT``, and one filter on the handler
 that every record passes, whichever library logged it:
 
-- secrets and token shapes are redacted;
+- the context open where it was logged (:mod:`bot.logcontext`: request, orders, Slack user and
+  channel, CartRover Process-ID, event) is added to the record, beside its ``extra=`` fields;
+  ``LOG_FORMAT=json`` writes each as a top-level key, and the level under ``LOG_LEVEL_KEY``;
+- secrets and token shapes are redacted, in the message and in every context or extra value;
 - ``response_url``s (each one lets its holder post into Slack for 30 minutes) are cut to their
   origin, whether written plainly, percent-encoded or JSON-escaped;
 - newlines and other control, bidirectional and zero-width characters are escaped, so text that
@@ -22,34 +25,60 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
+from bot.logcontext import current_context
 from bot.mrkdwn import UNSAFE_CHARS
-from bot.settings import SLACK_HOOKS_ORIGIN
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 __all__ = [
+    "JSON_KEYS",
+    "SLACK_HOOKS_ORIGIN",
     "JsonFormatter",
     "RedactingFilter",
     "TextFormatter",
     "configure_logging",
     "escape_controls",
+    "extra_fields",
     "redact",
     "setup_logging",
     "stamp_with",
 ]
 
+# Where Slack's response_urls live; SLACK_API_URL's own origin is added for proxies and tests.
+SLACK_HOOKS_ORIGIN = "https://hooks.slack.com"
 # Token shapes that must never be printed, whoever logs them.
 _PATTERNS = [
     re.compile(r"xox[abposr]-[0-9A-Za-z-]+"),
     re.compile(r"xapp-[0-9A-Za-z-]+"),
     re.compile(r"(?i)(authorization[\"']?\s*[:=,]\s*b?[\"']?)(basic|bearer)\s+[A-Za-z0-9+/=._-]+"),
 ]
+# The attributes every LogRecord has; any other (not starting with "_") came from extra= or the
+# context, and is written as a key of its own in JSON.
+_RECORD_FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+# The keys of a JSON line that are not extra fields (the level's key is LOG_LEVEL_KEY).
+JSON_KEYS = ("time", "logger", "message", "exception", "stack")
 _QUIET_LOGGERS = ("httpx", "httpcore", "urllib3", "slack_sdk.web.base_client", "waitress.queue")
 _CHATTY_LOGGERS = ("apscheduler",)  # quiet unless LOG_LEVEL=DEBUG
+
+
+class LogSettings(Protocol):
+    """What :func:`configure_logging` reads (``bot.settings.Settings`` has it all)."""
+
+    @property
+    def log_level(self) -> str: ...
+    @property
+    def log_format(self) -> str: ...
+    @property
+    def log_level_key(self) -> str: ...
+    @property
+    def response_url_origins(self) -> tuple[str, ...]: ...
+    @property
+    def slack_api_url(self) -> str: ...
+    def secrets(self) -> list[str]: ...
 
 
 class _Clock(Protocol):
@@ -153,7 +182,30 @@ class RedactingFilter(logging.Filter):
             lines = redact(record.stack_info, self.secrets, self.url_patterns).split("\n")
             record.stack_info = "\n".join(escape_controls(line) for line in lines)
         record.msg, record.args = clean, None
+        for key, value in current_context().items():
+            if key not in record.__dict__:
+                setattr(record, key, value)
+        for key in extra_fields(record):
+            setattr(record, key, self._clean(getattr(record, key)))
         return True
+
+    def _clean(self, value: object) -> object:
+        """An extra or context value fit to print: strings redacted and escaped, containers
+        cleaned item by item, numbers as they are, anything else as its (cleaned) text."""
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        if isinstance(value, str):
+            return escape_controls(redact(value, self.secrets, self.url_patterns))
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._clean(item) for item in value]
+        if isinstance(value, dict):
+            return {str(self._clean(str(k))): self._clean(v) for k, v in value.items()}
+        return self._clean(str(value))
+
+
+def extra_fields(record: logging.LogRecord) -> list[str]:
+    """The names of the record's extra and context attributes, in the order they were set."""
+    return [k for k in record.__dict__ if k not in _RECORD_FIELDS and not k.startswith("_")]
 
 
 class TextFormatter(logging.Formatter):
@@ -183,26 +235,35 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``time`` (UTC, ISO 8601), ``level``, ``logger``, ``message``, and
-    ``exception`` / ``stack`` when the record has them."""
+    """One JSON object per line: ``time`` (UTC, ISO 8601), the level under ``level_key``
+    (``LOG_LEVEL_KEY``, default ``level``), ``logger``, ``message``, each context and extra field
+    as a key of its own (never replacing one of those), and ``exception`` / ``stack`` when the
+    record has them."""
 
     clock: _Clock | None = None
 
+    def __init__(self, level_key: str = "level") -> None:
+        super().__init__()
+        self.level_key = level_key
+
     def format(self, record: logging.LogRecord) -> str:
         when = self.clock.now() if self.clock else datetime.fromtimestamp(record.created, UTC)
-        entry = {
+        entry: dict[str, object] = {
             "time": when.astimezone(UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
+            self.level_key: record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key in extra_fields(record):
+            if key not in entry and key not in JSON_KEYS:
+                entry[key] = getattr(record, key)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             entry["exception"] = record.exc_text
         if record.stack_info:
             entry["stack"] = record.stack_info
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def setup_logging(
@@ -212,6 +273,7 @@ def setup_logging(
     log_format: str = "text",
     response_origins: Iterable[str] = (),
     api_url: str | None = None,
+    level_key: str = "level",
 ) -> None:
     """Configure the root logger once: one stderr handler with the redacting filter."""
     root = logging.getLogger()
@@ -220,7 +282,7 @@ def setup_logging(
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler._cartrover_bot = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter(level_key) if log_format == "json" else TextFormatter())
     handler.addFilter(RedactingFilter(secrets, response_origins=response_origins, api_url=api_url))
     root.addHandler(handler)
     root.setLevel(level)
@@ -240,7 +302,7 @@ def stamp_with(clock: _Clock | None) -> None:
             formatter.clock = clock
 
 
-def configure_logging(settings: Settings) -> None:
+def configure_logging(settings: LogSettings) -> None:
     """:func:`setup_logging` from the settings: level, format, secrets and response_url hosts."""
     setup_logging(
         settings.log_level,
@@ -248,4 +310,5 @@ def configure_logging(settings: Settings) -> None:
         log_format=settings.log_format,
         response_origins=settings.response_url_origins,
         api_url=settings.slack_api_url,
+        level_key=settings.log_level_key,
     )

@@ -25,6 +25,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.log import JSON_KEYS, SLACK_HOOKS_ORIGIN
+from bot.logcontext import CONTEXT_KEYS
 from bot.patterns import Matcher, compile_linear
 from bot.times import parse_hhmm, parse_zone
 
@@ -33,8 +35,7 @@ __all__ = ["SLACK_HOOKS_ORIGIN", "ConfigError", "Settings", "url_origin"]
 _USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _APP = re.compile(r"^A[A-Z0-9]{2,}$")
-# Where Slack's response_urls live; SLACK_API_URL's own origin is added for proxies and tests.
-SLACK_HOOKS_ORIGIN = "https://hooks.slack.com"
+_JSON_KEY = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.@-]{0,63}$")
 
 # What each command needs beyond the always-validated values.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -43,6 +44,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "clock": ("SLACK_BOT_TOKEN", "CARTROVER_API_USER", "CARTROVER_API_KEY"),
     "digest": ("CARTROVER_API_USER", "CARTROVER_API_KEY"),
     "check": (),
+    "migrate": (),
     "demo": (),
     "sandbox": (),
 }
@@ -100,6 +102,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
+    log_level_key: str = "level"
     slack_app_id: str | None = None
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
@@ -173,6 +176,18 @@ class Settings(BaseSettings):
         if value.lower() not in ("text", "json"):
             raise ValueError("expected text or json")
         return value.lower()
+
+    @field_validator("log_level_key")
+    @classmethod
+    def _log_level_key(cls, value: str) -> str:
+        taken = (*JSON_KEYS, *CONTEXT_KEYS)
+        if not _JSON_KEY.match(value) or value in taken:
+            raise ValueError(
+                "expected the name of the JSON key for the level, for example level or severity "
+                "(letters, digits, _ . @ -, at most 64), and not one a log line uses already: "
+                + ", ".join(taken)
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -3,6 +3,8 @@
 bolt's own listener pool only acks and hands work here, so a slow CartRover never delays an ack
 (Slack wants it within 3 s, so it always comes first). Every job is wrapped: an exception is
 logged once with a correlation id and handed to the job's ``on_error`` so the user hears about it.
+A job runs in a copy of its submitter's context, so its log lines carry the same log context
+(:mod:`bot.logcontext`: the Slack user, channel and event that asked for it).
 
 **Lanes.** Decisions and cancels (Approve and Reject clicks, running an approved request, resuming
 one) run on their own small pool; reads (``status``, ``stale``, checking orders for a ``hold``,
@@ -14,6 +16,7 @@ unless decisions themselves fill it. :meth:`Workers.load` reports each lane's qu
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import uuid
@@ -86,6 +89,7 @@ class Workers:
     ) -> bool:
         """Run ``job`` on ``lane``; False (and nothing runs) once shutdown has begun."""
         pool = self._pools[lane]
+        context = contextvars.copy_context()
 
         def run() -> None:
             self._count(pool, queued=-1, running=+1)
@@ -93,7 +97,12 @@ class Workers:
                 job()
             except Exception:
                 correlation = uuid.uuid4().hex[:8]
-                log.exception("%s failed (correlation id %s)", what, correlation)
+                log.exception(
+                    "%s failed (correlation id %s)",
+                    what,
+                    correlation,
+                    extra={"correlation_id": correlation},
+                )
                 if on_error is not None:
                     try:
                         on_error(correlation)
@@ -106,7 +115,7 @@ class Workers:
             if self._closed:
                 return False
             pool.queued += 1
-            future = pool.executor.submit(run)
+            future = pool.executor.submit(context.run, run)
             pool.in_flight.add(future)
         future.add_done_callback(lambda done: self._done(pool, done))
         return True

@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import grammar, ids
+from bot import grammar, ids, metrics
 from bot.deps import Deps
 from handlers import actions, commands, digest, forms, home
 from handlers.commands import Subcommand
@@ -33,6 +33,10 @@ SUBCOMMANDS = (
     Subcommand(grammar.HISTORY, commands.run_history),
     Subcommand(grammar.STALE, digest.run_stale),
     Subcommand(grammar.DIGEST, digest.run_digest),
+)
+
+metrics.start_at_zero(
+    metrics.COMMANDS, [(sub.syntax.name,) for sub in SUBCOMMANDS] + [("invalid",)]
 )
 
 Listener = Callable[[Deps, Ack, dict[str, Any], Respond], None]

@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.holds import flow
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Refusal
+from bot.holds.rules import Refused
 from bot.store.base import AuditEntry
 from bot.workers import Lane
 from handlers.errors import report_failure
@@ -38,6 +39,13 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# What a click on a card's or the Home's button can come to (label values, exported from 0).
+REFUSALS = tuple(reason.name.lower() for reason in Refused)
+metrics.start_at_zero(
+    metrics.CLICKS,
+    [(action, o) for action in ("approve", "reject") for o in ("decided", *REFUSALS)],
+)
 
 # A button's value is a positive number of at most 18 ASCII digits: it fits every database's
 # 64-bit integer. ``str.isdigit`` would let "²" through, which ``int`` then refuses.

@@ -17,6 +17,7 @@ from bot.deps import Deps
 from bot.grammar import Command, Syntax, UsageError, parse
 from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
+from bot.logcontext import log_context
 from bot.lookup import StatusLine, history_message, status_message
 from bot.store.base import RequestState
 from bot.workers import Lane
@@ -76,11 +77,12 @@ def handle_command(
 
 
 def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
-    try:
-        run(deps, asker, command)
-    except CartRoverError as exc:
-        log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
-        tell(deps, asker, cartrover_problem(exc))
+    with log_context(orders=command.refs):
+        try:
+            run(deps, asker, command)
+        except CartRoverError as exc:
+            log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
+            tell(deps, asker, cartrover_problem(exc))
 
 
 def _text(text: str) -> Message:

@@ -18,12 +18,16 @@ from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
 from bot.slackio import SetupProblem, SlackFailed
-from handlers.actions import click_of
+from handlers.actions import REFUSALS, click_of
 from handlers.replies import Asker, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
 
 log = logging.getLogger(__name__)
+
+metrics.start_at_zero(
+    metrics.CLICKS, [("hold_all", outcome) for outcome in ("opened", "nothing_open", *REFUSALS)]
+)
 
 HOLD_ALL_REASON = "stale test orders"  # from the digest or from `stale`: the same button
 

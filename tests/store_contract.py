@@ -686,6 +686,26 @@ class StoreContract:
         assert store.resumable(T0) == []
         assert store.soonest_lease_end(T0) is None
 
+    def test_lease_counts_say_who_runs_the_executing_requests(self, store: Store) -> None:
+        """Live leases of this runner, of others, and executing requests nobody runs (never
+        leased, released, or lapsed); pending requests are not counted."""
+        executing = []
+        for refs in (["L1"], ["L2"], ["L3"], ["L4"]):
+            request = make_request(store, refs)
+            assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+            executing.append(request)
+        make_request(store, ["L5"])  # pending
+        mine, theirs, lapsing, _never = executing
+        assert store.lease_counts("A", T0) == (0, 0, 4)
+        assert store.take_lease(mine.id, "A", T0 + HOUR, T0)
+        assert store.take_lease(theirs.id, "B", T0 + HOUR, T0)
+        assert store.take_lease(lapsing.id, "B", T0 + HOUR / 2, T0)
+        assert store.lease_counts("A", T0) == (1, 2, 1)
+        assert store.lease_counts("B", T0) == (2, 1, 1)
+        assert store.lease_counts("A", T0 + HOUR / 2) == (1, 1, 2)  # B's second has lapsed
+        assert store.release_leases("A") == 1
+        assert store.lease_counts("A", T0) == (0, 2, 2)
+
     def _executing_other(self, store: Store) -> HoldRequest:
         request = make_request(store, ["Z900"])
         assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)

@@ -45,6 +45,7 @@ from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.reads import Read, read_orders
 from bot.cartrover.retrying import ReadWait, StopAtDeadline
+from bot.logcontext import carried
 from bot.settings import ConfigError, Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
@@ -178,7 +179,7 @@ class CartRoverClient:
         call recognisably says the order does not exist, else the first call's error."""
         path = protocol.order_path(ref)
         self._refuse_if_closed()
-        status = self._status_pool.submit(self.get_status, ref)
+        status = self._status_pool.submit(carried(self.get_status), ref)
         details: _Reply | CartRoverError
         try:
             details = self._read("get_order", path)
@@ -203,7 +204,12 @@ class CartRoverClient:
         for ref in refs:
             protocol.order_path(ref)  # every reference is checked before any request
         self._refuse_if_closed()
-        return read_orders(self, refs, created, concurrently=self._orders_pool.map)
+        return read_orders(
+            self,
+            refs,
+            created,
+            concurrently=lambda read, some: self._orders_pool.map(carried(read), some),
+        )
 
     def iter_orders(
         self,

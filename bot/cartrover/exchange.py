@@ -14,15 +14,22 @@ from typing import NamedTuple, TypeVar
 import httpx
 
 from bot import metrics
-from bot.cartrover import protocol
+from bot.cartrover import errors, protocol
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, RateLimited
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.retrying import translate
 from bot.cartrover.transport import DEADLINE, DeadlineTransport
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_BODY_BYTES", "Exchange", "Raw"]
+__all__ = ["DEFAULT_TIMEOUT", "ENDPOINTS", "MAX_BODY_BYTES", "Exchange", "Raw"]
 
 log = logging.getLogger("bot.cartrover")
+
+# The kinds of call the client makes, and what a call can come to: the label values of the
+# CartRover series, each exported from 0.
+ENDPOINTS = ("get_status", "get_order", "list_orders", "cancel_sending")
+RESULTS = ("ok", "no_answer", *errors.__all__)
+metrics.start_at_zero(metrics.CARTROVER_CALLS, [(e, r) for e in ENDPOINTS for r in RESULTS])
+metrics.start_at_zero(metrics.CARTROVER_SECONDS, [(e,) for e in ENDPOINTS])
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=2.0)
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -198,13 +205,15 @@ class Exchange:
         metrics.CARTROVER_SECONDS.labels(kind).observe(elapsed)
         if hits is not None:
             metrics.REMAINING_HITS.set(hits)
+        process_id = protocol.process_id(headers)
         log.log(
             logging.INFO if error is None else logging.WARNING,
             "CartRover GET %s → %s in %d ms · Process-ID %s · hits remaining %s%s",
             target,
             status if status is not None else "no answer",
             elapsed * 1000,
-            protocol.process_id(headers) or "-",
+            process_id or "-",
             "-" if hits is None else hits,
             "" if error is None else f" · {type(error).__name__}: {error.message}",
+            extra={"process_id": process_id} if process_id else None,
         )

@@ -19,6 +19,8 @@ __all__ = ["compose", "post", "post_now"]
 
 log = logging.getLogger(__name__)
 
+metrics.start_at_zero(metrics.DIGESTS, [("now",)])
+
 
 def compose(
     store: Store, report: StaleReport, channel_id: str, title: str, now: datetime

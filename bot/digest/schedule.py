@@ -67,6 +67,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+metrics.start_at_zero(metrics.DIGESTS, [("scheduled",)])
+
 RETRY_FAILED_AFTER = timedelta(minutes=15)
 IN_DOUBT_ERRORS = frozenset({"connection_failed"})
 

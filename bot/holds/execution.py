@@ -28,12 +28,15 @@ from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import why_not_holdable
+from bot.logcontext import log_context
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
 from bot.times import Clock
 
 __all__ = ["VERIFY_BATCH", "execute", "final_state"]
 
 log = logging.getLogger(__name__)
+
+metrics.start_at_zero(metrics.CANCELS, [(state.value,) for state in ItemState if state.is_final])
 
 VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at once)
 
@@ -96,7 +99,8 @@ def execute(
         for item in todo[start : start + VERIFY_BATCH]:
             if not still_mine():
                 return store.get_request(request_id)
-            changed, outcome = _send(run, request, item)
+            with log_context(orders=[item.cust_ref]):
+                changed, outcome = _send(run, request, item)
             if outcome is not None:
                 sent.append(outcome)
             if changed:
@@ -219,7 +223,10 @@ def _finish(
                 process_id=pids[-1] if pids else None,
             )
         )
-        log.info("hold #%s %s → %s", request.id, ref, state.value)
+        about: dict[str, object] = {"request": request.id, "orders": [ref]}
+        if pids:
+            about["process_id"] = pids[-1]
+        log.info("hold #%s %s → %s", request.id, ref, state.value, extra=about)
         metrics.CANCELS.labels(state.value).inc()
     return changed
 

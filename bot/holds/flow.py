@@ -21,6 +21,7 @@ from bot.holds import announce, execution, hometab, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import Refused, already_open
+from bot.logcontext import log_context
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
@@ -84,6 +85,13 @@ def ask(
         except OrdersAlreadyOpen as taken:
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
+    log.info(
+        "hold #%s asked by %s for %d order(s)",
+        request.id,
+        requester,
+        len(request.items),
+        extra=_about(request),
+    )
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
     hometab.changed(deps)
     return Asked(target, posted, refused)
@@ -134,6 +142,8 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
             hometab.changed(deps)
         return decision
+    verb = "approved" if decision.state is RequestState.EXECUTING else decision.state.value
+    log.info("hold #%s %s by %s", decision.id, verb, click.user, extra=_about(decision))
     _show(deps, decision)
     hometab.changed(deps)
     if decision.state is RequestState.EXECUTING:
@@ -146,6 +156,13 @@ def run_approved(
 ) -> HoldRequest | None:
     """Run an approved request, updating its card at most once a second, then finally. Nothing
     happens (None) when another live runner holds the request."""
+    with log_context(request=request_id):
+        return _run_approved(deps, request_id, monotonic)
+
+
+def _run_approved(
+    deps: Deps, request_id: int, monotonic: Callable[[], float]
+) -> HoldRequest | None:
     now = deps.clock.now()
     if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
         return None
@@ -212,6 +229,11 @@ def maintain(deps: Deps) -> None:
     keep_up(deps)
     resume_unfinished(deps)
     slackevents.forget_old(deps.store, deps.clock)
+
+
+def _about(request: HoldRequest) -> dict[str, object]:
+    """A log line's context fields for ``request``."""
+    return {"request": request.id, "orders": request.cust_refs}
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:

@@ -42,6 +42,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+metrics.start_at_zero(
+    metrics.HOLD_REQUESTS, [(state.value,) for state in RequestState if state.is_final]
+)
+
 
 @dataclass(frozen=True)
 class Refusal:

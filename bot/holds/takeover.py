@@ -10,6 +10,7 @@ import threading
 
 from bot.deps import Deps
 from bot.holds import flow
+from bot.logcontext import log_context
 from bot.store.base import StoreError
 from bot.workers import Lane
 
@@ -39,8 +40,9 @@ class Takeover:
     def _resume(self) -> None:
         lapses = None
         try:
-            flow.resume_unfinished(self.deps)
-            lapses = flow.next_resume_at(self.deps)
+            with log_context(event="takeover"):
+                flow.resume_unfinished(self.deps)
+                lapses = flow.next_resume_at(self.deps)
         finally:  # look again at the next lapse, and at least every MAX_WAIT whatever happened
             wait = self.max_wait
             if lapses is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +20,13 @@ from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 import handlers
+from bot import metrics
 from bot.cartrover.service import OrderService
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
+from bot.holds.hometab import MAINTENANCE_BEAT
 from bot.holds.takeover import Takeover
+from bot.logcontext import bind
 from bot.settings import Settings
 from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
@@ -31,7 +35,15 @@ from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 from handlers.actions import refuse_other_app
 
-__all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
+__all__ = [
+    "WORK_THREADS",
+    "AppIdentity",
+    "RequestGate",
+    "Runtime",
+    "build_app",
+    "build_deps",
+    "database_reading",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +64,7 @@ def build_deps(
     pulse: CartRoverPulse | None = None,
 ) -> Deps:
     poster = SlackPoster(web_client)
-    return Deps(
+    deps = Deps(
         settings=settings,
         clock=clock or SystemClock(),
         cartrover=cartrover,
@@ -67,6 +79,19 @@ def build_deps(
         team_id=team_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,
+    )
+    metrics.DATABASE.watch(lambda: database_reading(deps))
+    return deps
+
+
+def database_reading(deps: Deps) -> metrics.DatabaseReading:
+    """What ``GET /metrics`` reads from the database at each scrape (StoreError if it cannot)."""
+    here, elsewhere, unleased = deps.store.lease_counts(deps.runner, deps.clock.now())
+    return metrics.DatabaseReading(
+        scheduler_ran_at=deps.store.heartbeat(MAINTENANCE_BEAT),
+        leases_here=here,
+        leases_elsewhere=elsewhere,
+        unleased=unleased,
     )
 
 
@@ -130,6 +155,8 @@ class RequestGate(Middleware):
       delivery, whose credential is the app-level token. An HTTP request on an app that checks no
       signatures is refused outright.
     - Refuses, ephemerally and in the audit trail, a payload whose ``api_app_id`` is another app's.
+    - Opens the log context (:mod:`bot.logcontext`) of everything the request sets going: who, in
+      which channel, and what kind of payload.
     """
 
     def __init__(
@@ -146,6 +173,11 @@ class RequestGate(Middleware):
         verified = req.mode == "socket_mode" or self.signed
         respond = Responder(req.context.response_url, allowed=self.allowed, verified=verified)
         req.context["respond"] = respond
+        bind(  # for the listener too, which bolt runs after this returns
+            slack_user=req.context.user_id,
+            slack_channel=req.context.channel_id,
+            event=payload_kind(req.body),
+        )
         if not verified:
             log.warning("refused an unsigned HTTP request: the app has no signing secret")
             return BoltResponse(status=401, body="")
@@ -154,6 +186,19 @@ class RequestGate(Middleware):
             refuse_other_app(self.deps, req.body, respond, app_id)
             return BoltResponse(status=200, body="")
         return next()
+
+
+def payload_kind(body: dict[str, Any]) -> str | None:
+    """What a Slack payload is, for the log context: ``command``, the interactive payload's type
+    (``block_actions``, ``view_submission``, ``shortcut``, …) or the event's type."""
+    if body.get("command"):
+        return "command"
+    event = body.get("event")
+    if body.get("type") == "event_callback" and isinstance(event, dict):
+        kind = event.get("type")
+    else:
+        kind = body.get("type")
+    return kind if isinstance(kind, str) and kind else None
 
 
 class _Drop(logging.Filter):
@@ -172,10 +217,19 @@ class _Drop(logging.Filter):
 _UNUSED_TOKEN = _Drop(warning_client_prioritized_and_token_skipped())
 
 
+class ScopedApp(App):
+    """bolt's App, dispatching each request in a ``contextvars`` context of its own: the log
+    context the request gate binds (:mod:`bot.logcontext`) reaches the listener and the work it
+    hands on, and ends with the request, whichever thread (HTTP or Socket Mode) ran it."""
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        return copy_context().run(super().dispatch, req)
+
+
 def build_app(deps: Deps, web_client: WebClient, identity: AppIdentity | None = None) -> App:
     secret = deps.settings.slack_signing_secret
     logging.getLogger("bot.bolt").addFilter(_UNUSED_TOKEN)
-    app = App(
+    app = ScopedApp(
         client=web_client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=secret is not None,

@@ -31,6 +31,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
+from bot.logcontext import log_context
 from bot.store.base import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
@@ -54,14 +55,18 @@ DIGEST_JOB_PREFIX = "digest:"
 _BUILDING: weakref.WeakKeyDictionary[BaseScheduler, Building] = weakref.WeakKeyDictionary()
 
 
-def guarded(name: str, body: Callable[[], object]) -> Callable[[], None]:
-    """Wrap a job so one failure is logged with its name and the next run still happens."""
+def guarded(
+    name: str, body: Callable[[], object], channel: str | None = None
+) -> Callable[[], None]:
+    """Wrap a job so one failure is logged with its name and the next run still happens; its
+    log lines carry ``event`` ``job:<name>`` (and the digest's channel)."""
 
     def run() -> None:
-        try:
-            body()
-        except Exception:
-            log.exception("scheduled job %s failed", name)
+        with log_context(event=f"job:{name}", slack_channel=channel):
+            try:
+                body()
+            except Exception:
+                log.exception("scheduled job %s failed", name)
 
     run.__name__ = run.__qualname__ = name  # APScheduler logs the qualified name
     return run
@@ -126,7 +131,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
         if job_id not in existing:
             body = partial(schedule.digest_for, deps, subscription.channel_id, building)
             scheduler.add_job(
-                guarded(job_id, body),
+                guarded(job_id, body, subscription.channel_id),
                 trigger,
                 id=job_id,
                 name=_job_name(subscription),

@@ -8,6 +8,8 @@ The store it returns is already migrated.
 
 from __future__ import annotations
 
+import logging
+
 from bot.store.base import (
     AuditEntry,
     DigestClaim,
@@ -43,6 +45,8 @@ __all__ = [
     "open_store",
 ]
 
+log = logging.getLogger(__name__)
+
 _SQLITE = "sqlite:///"
 _POSTGRES = ("postgresql://", "postgres://")
 
@@ -71,8 +75,10 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
         raise StoreError(f"unsupported DATABASE_URL scheme {scheme!r}: use sqlite or postgresql")
     if migrate:
         try:
-            store.migrate()
+            applied = store.migrate()
         except BaseException:
             store.close()
             raise
+        if applied:  # none once a release phase (`cartrover-bot migrate`) has run
+            log.info("%r: applied schema migrations %s", store, ", ".join(map(str, applied)))
     return store

@@ -209,8 +209,8 @@ class Store(SurfaceStore, Protocol):
     keep is :class:`~bot.store.surfaces.SurfaceStore`."""
 
     # -- lifecycle
-    def migrate(self) -> None:
-        """Create or upgrade the schema; running it again is harmless."""
+    def migrate(self) -> list[int]:
+        """Create or upgrade the schema (harmless again); the versions it applied just now."""
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (used by /healthz)."""
@@ -283,6 +283,9 @@ class Store(SurfaceStore, Protocol):
 
     def soonest_lease_end(self, now: datetime) -> datetime | None:
         """When the first live lease on an executing request ends, if one does."""
+
+    def lease_counts(self, runner: str, now: datetime) -> tuple[int, int, int]:
+        """Executing requests leased live by ``runner``, by others, by nobody (for metrics)."""
 
     def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
         """Requests in ``state``, oldest first (``pending`` to list, ``executing`` to resume)."""

@@ -7,12 +7,28 @@ notices first (see ``docs/states.md``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
-from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
+from bot.store.sql import (
+    LEASE_COUNTS,
+    RELEASE_LEASES,
+    RENEW_LEASE,
+    RESUMABLE,
+    SOONEST_LEASE_END,
+    TAKE_LEASE,
+)
 
-__all__ = ["Leases"]
+__all__ = ["LeaseCounts", "Leases"]
+
+
+class LeaseCounts(NamedTuple):
+    """Executing requests run by this runner, by others, and by nobody (free or lapsed)."""
+
+    here: int
+    elsewhere: int
+    unleased: int
 
 
 class Leases(Primitives):
@@ -31,6 +47,12 @@ class Leases(Primitives):
 
     def resumable(self, now: datetime) -> list[HoldRequest]:
         return self._requests(RESUMABLE, (self._instant(now),))
+
+    def lease_counts(self, runner: str, now: datetime) -> LeaseCounts:
+        at = self._instant(now)
+        for row in self._rows(LEASE_COUNTS, (runner, at, runner, at, at)):
+            return LeaseCounts(int(row["here"]), int(row["elsewhere"]), int(row["unleased"]))
+        return LeaseCounts(0, 0, 0)
 
     def soonest_lease_end(self, now: datetime) -> datetime | None:
         for row in self._rows(SOONEST_LEASE_END, (self._instant(now),)):

@@ -111,7 +111,7 @@ class PostgresStore(SqlStore):
         return f"PostgresStore({self._where!r})"
 
     # -- lifecycle
-    def migrate(self) -> None:
+    def migrate(self) -> list[int]:
         with self._translated(), self._pool.connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             if self._schema is not None:
@@ -119,7 +119,7 @@ class PostgresStore(SqlStore):
                 conn.execute(create.format(sql.Identifier(self._schema)))
             conn.execute(SCHEMA_MIGRATIONS)
             applied = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
-            apply("postgres", conn.execute, applied)
+            return apply("postgres", conn.execute, applied)
 
     def ping(self) -> None:
         with self._cursor() as cur:

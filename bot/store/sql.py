@@ -160,6 +160,11 @@ WHERE id IN (
     SELECT id FROM hold_requests
     WHERE state = 'executing' AND (runner IS NULL OR lease_until <= ?))
 ORDER BY created_at, id, item_position"""
+LEASE_COUNTS = """
+SELECT coalesce(sum(CASE WHEN runner = ? AND lease_until > ? THEN 1 ELSE 0 END), 0) AS here,
+       coalesce(sum(CASE WHEN runner <> ? AND lease_until > ? THEN 1 ELSE 0 END), 0) AS elsewhere,
+       coalesce(sum(CASE WHEN runner IS NULL OR lease_until <= ? THEN 1 ELSE 0 END), 0) AS unleased
+FROM hold_requests WHERE state = 'executing'"""
 SOONEST_LEASE_END = """
 SELECT min(lease_until) AS soonest FROM hold_requests
 WHERE state = 'executing' AND runner IS NOT NULL AND lease_until > ?"""

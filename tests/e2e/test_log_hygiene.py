@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ import pytest
 from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.log import configure_logging, escape_controls, setup_logging
+from bot.logcontext import current_context
 from bot.runners.wsgi import bolt_request
 from bot.settings import Settings
 from bot.store.base import RequestState
 from bot.times import FrozenClock
-from tests.harness import APPROVER, Harness
+from tests.harness import APPROVER, CHANNEL, Harness
 
 BOT_TOKEN = "xoxb-1111-2222-SeCrEtBoTtOkEn"
 HOOK = "https://hooks.slack.com/commands/T0TEST/1234/SeCrEtHoOk"
@@ -208,3 +210,61 @@ def test_log_format_is_text_by_default_and_refuses_other_values() -> None:
     assert Settings.load({}).log_format == "text"
     with pytest.raises(ConfigError, match="LOG_FORMAT: expected text or json"):
         Settings.load({"LOG_FORMAT": "logfmt"})
+
+
+@pytest.mark.usefixtures("logging_state")
+def test_json_lines_of_an_approved_hold_carry_its_context(
+    tmp_path: Path, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From the approver's click to the cancel's outcome, the lines say which request and order,
+    who clicked in which channel, what kind of payload set it going, and CartRover's Process-ID
+    of the call they report."""
+    harness = Harness(tmp_path, clock)
+    try:
+        _approve_in_json(harness, capsys)
+    finally:
+        harness.close()
+
+
+def _approve_in_json(harness: Harness, capsys: pytest.CaptureFixture[str]) -> None:
+    request = harness.open_hold(STALE_TEST_REF)
+    capsys.readouterr()
+    setup_logging("INFO", log_format="json")
+    harness.click(ids.APPROVE_HOLD, request, APPROVER)
+    harness.wait_state(request.id, RequestState.DONE)
+    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    approved = next(line for line in lines if line["message"].startswith(f"hold #{request.id} app"))
+    outcome = next(line for line in lines if line["message"].endswith("→ canceled"))
+    calls = [line for line in lines if line["message"].startswith("CartRover GET")]
+    for line in (approved, outcome, *calls):
+        assert line["slack_user"] == APPROVER, line
+        assert line["slack_channel"] == CHANNEL and line["event"] == "block_actions", line
+        assert line["request"] == request.id, line
+    assert approved["orders"] == outcome["orders"] == [STALE_TEST_REF]
+    assert outcome["process_id"] and calls and all(call["process_id"] for call in calls)
+
+
+def test_a_request_s_log_context_ends_with_the_request(tmp_path: Path, clock: FrozenClock) -> None:
+    """The Slack user, channel and payload kind bound for a request reach its listener, and are
+    gone once the request has been dispatched: the next thing the same thread logs is not
+    attributed to them."""
+    harness = Harness(tmp_path, clock)
+    seen: list[Mapping[str, object]] = []
+    try:
+        harness.bot.app.middleware(_remember_context(seen))
+        body = harness.command_body("help", user="UFIRST001")
+        response = harness.bot.app.dispatch(bolt_request(body, harness.requests.headers(body)))
+        assert response.status == 200
+        assert seen == [{"slack_user": "UFIRST001", "slack_channel": CHANNEL, "event": "command"}]
+        assert dict(current_context()) == {}
+    finally:
+        harness.close()
+
+
+def _remember_context(seen: list[Mapping[str, object]]) -> Callable[..., Any]:
+    def remember(next: Callable[[], Any]) -> Any:  # runs after the request gate, in bolt's order
+        seen.append(dict(current_context()))
+        return next()
+
+    return remember

@@ -4,6 +4,7 @@ cancels, CartRover calls with their latency, the remaining hits, the work lanes)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
+from bot.holds.hometab import MAINTENANCE_BEAT
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, STRANGER, Harness
@@ -67,6 +69,49 @@ def test_a_hold_lifecycle_is_counted(harness: Harness) -> None:
     assert value(after, "cartrover_bot_cartrover_remaining_hits") > 0
     assert value(after, "cartrover_bot_work_queue_depth", lane="decisions") == 0
     assert ("cartrover_bot_work_running", (("lane", "reads"),)) in after
+    # Every series the lifecycle counted in was exported (at 0) before it happened.
+    counted = {key for key in after if key[0].startswith("cartrover_bot_")} - set(before)
+    assert counted <= {("cartrover_bot_cartrover_remaining_hits", ())}, counted
+
+
+def test_the_database_s_figures_are_read_at_each_scrape(harness: Harness) -> None:
+    """The scheduler's heartbeat (whoever wrote it), the leases on approved holds by this process
+    and by others, and approved holds nobody runs come from the database when scraped; a
+    database that cannot be read says so instead of showing old figures."""
+    store, clock = harness.bot.store, harness.clock
+    name = "cartrover_bot_scheduler_last_run_timestamp_seconds"
+    store.beat(MAINTENANCE_BEAT, clock.now() - timedelta(minutes=3))
+    samples = scrape(harness)
+    assert samples[(name, ())] == (clock.now() - timedelta(minutes=3)).timestamp()
+    assert value(samples, "cartrover_bot_database_up") == 1
+    ours, theirs, nobody = (
+        store.create_request(
+            requester="UREQUEST1",
+            channel_id="C0HOLDS01",
+            reason="metrics",
+            cust_refs=[ref],
+            created_at=clock.now(),
+            expires_at=clock.now() + timedelta(hours=1),
+        )
+        for ref in ("M-1", "M-2", "M-3")
+    )
+    for request in (ours, theirs, nobody):
+        assert store.decide(request.id, to=RequestState.EXECUTING, actor=APPROVER, at=clock.now())
+    lease = clock.now() + timedelta(minutes=2)
+    assert store.take_lease(ours.id, harness.bot.deps.runner, lease, clock.now())
+    assert store.take_lease(theirs.id, "another-process", lease, clock.now())
+    samples = scrape(harness)
+    assert value(samples, "cartrover_bot_leases_held", process="this") == 1
+    assert value(samples, "cartrover_bot_leases_held", process="others") == 1
+    assert value(samples, "cartrover_bot_hold_requests_unleased") == 1
+    clock.advance(timedelta(minutes=3))  # both leases lapse
+    samples = scrape(harness)
+    assert value(samples, "cartrover_bot_hold_requests_unleased") == 3
+    store.close()
+    samples = scrape(harness)
+    assert value(samples, "cartrover_bot_database_up") == 0
+    assert (name, ()) not in samples
+    assert ("cartrover_bot_leases_held", (("process", "this"),)) not in samples
 
 
 def test_a_failed_cartrover_call_is_counted_by_its_kind(harness: Harness) -> None:

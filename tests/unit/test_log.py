@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import pytest
 
-from bot.log import RedactingFilter, redact, setup_logging
+from bot.log import RedactingFilter, configure_logging, redact, setup_logging
+from bot.logcontext import log_context
 from bot.settings import Settings
+from bot.workers import Workers
 
 BOT_TOKEN = "xoxb-1111-2222-SeCrEtBoTtOkEn"
 APP_TOKEN = "xapp-1-A0123-3333-SeCrEtApPtOkEn"
@@ -166,3 +170,110 @@ def test_a_broken_format_string_does_not_kill_logging() -> None:
 def test_every_common_rendering_of_an_authorization_header_is_redacted(rendering: str) -> None:
     """Header lines, dict reprs and raw (bytes) header tuples all lose the credential."""
     assert BASIC not in redact(rendering)
+
+
+# -- context and extra fields in LOG_FORMAT=json -----------------------------------------------
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.usefixtures("logging_state")
+def test_json_lines_carry_extra_fields_and_the_open_context_as_keys(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fields given with extra= and the context open where a line is logged become top-level
+    keys, typed as given; an extra field wins over the context's value of the same key."""
+    setup_logging("INFO", log_format="json")
+    log = logging.getLogger("bot.test_log")
+    with log_context(slack_user="UREQUEST1", slack_channel="C0HOLDS01", event="block_actions"):
+        with log_context(request=12, orders=["TS-1001", "TS-1002"]):
+            log.info("hold #12 asked", extra={"process_id": "7f3c", "orders": ["TS-1001"]})
+        log.warning("after the request")
+    log.info("outside any context")
+    first, second, third = json_lines(capsys.readouterr().err)
+    assert first == {
+        "time": first["time"],
+        "level": "INFO",
+        "logger": "bot.test_log",
+        "message": "hold #12 asked",
+        "process_id": "7f3c",
+        "orders": ["TS-1001"],
+        "slack_user": "UREQUEST1",
+        "slack_channel": "C0HOLDS01",
+        "event": "block_actions",
+        "request": 12,
+    }
+    assert second["slack_user"] == "UREQUEST1" and "request" not in second
+    assert not set(third) & {"request", "orders", "slack_user", "slack_channel", "event"}
+
+
+@pytest.mark.usefixtures("logging_state")
+def test_the_level_key_is_named_by_log_level_key(capsys: pytest.CaptureFixture[str]) -> None:
+    """LOG_LEVEL_KEY=severity writes the level under severity (and no level key); a field that
+    tries to take a fixed key is left out rather than replacing it."""
+    settings = Settings.load({"LOG_FORMAT": "json", "LOG_LEVEL_KEY": "severity"})
+    configure_logging(settings)
+    logging.getLogger("bot.test_log").error(
+        "boom", extra={"severity": "fake", "logger": "fake", "time": "fake"}
+    )
+    (line,) = json_lines(capsys.readouterr().err)
+    assert line["severity"] == "ERROR" and "level" not in line
+    assert line["logger"] == "bot.test_log" and line["time"] != "fake"
+
+
+@pytest.mark.usefixtures("logging_state")
+def test_a_secret_in_an_extra_field_or_the_context_is_redacted_and_escaped(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Whatever a field holds (text, lists, mappings, other objects), a configured secret, a
+    token shape, a response_url path or a line break never reaches the output through it."""
+    settings = configured()
+    setup_logging("DEBUG", settings.secrets(), log_format="json")
+    hook = "https://hooks.slack.com/commands/T1/2/SeCrEtHoOk"
+    with log_context(event=f'forged\n{{"level": "CRITICAL"}} {BOT_TOKEN}'):
+        logging.getLogger("bot.test_log").info(
+            "call",
+            extra={
+                "detail": f"key {CARTROVER_KEY}",
+                "tokens": [APP_TOKEN, {"nested": SIGNING_SECRET}],
+                "response_url": hook,
+                "header": Exception(f"Authorization: Basic {BASIC}"),
+            },
+        )
+    output = capsys.readouterr().err
+    assert_clean(output)
+    assert "SeCrEtHoOk" not in output
+    (line,) = json_lines(output)
+    assert line["detail"] == "key [redacted]"
+    assert line["tokens"] == ["[redacted]", {"nested": "[redacted]"}]
+    assert line["response_url"] == "https://hooks.slack.com/[redacted]"
+    assert line["event"].startswith("forged\\n")  # one line, the break written as \n
+
+
+@pytest.mark.usefixtures("logging_state")
+def test_work_handed_to_the_pools_logs_with_its_submitter_s_context(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A job runs in a copy of the context it was submitted in: its lines, and the failure line
+    with its correlation id, carry the Slack user and channel of the click that asked for it."""
+    setup_logging("INFO", log_format="json")
+    workers = Workers(2)
+    try:
+        with log_context(slack_user="UAPPROVE1", slack_channel="C0HOLDS01", event="command"):
+            workers.submit(lambda: logging.getLogger("bot.job").info("working"), what="job")
+            workers.submit(_fail, what="failing job")
+        logging.getLogger("bot.test_log").info("back outside")
+    finally:
+        assert workers.shutdown(10)
+    lines = {line["message"]: line for line in json_lines(capsys.readouterr().err)}
+    assert lines["working"]["slack_user"] == "UAPPROVE1"
+    failed = next(line for message, line in lines.items() if message.startswith("failing job"))
+    assert failed["slack_channel"] == "C0HOLDS01" and len(failed["correlation_id"]) == 8
+    assert "RuntimeError: nothing works" in failed["exception"]
+    assert "slack_user" not in lines["back outside"]
+
+
+def _fail() -> None:
+    raise RuntimeError("nothing works")
