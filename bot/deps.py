@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from bot.cartrover.service import OrderService
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
-from bot.slackio import Poster
+from bot.slack.webapi import Poster
 from bot.store.base import Store
 from bot.times import Clock
 from bot.vitals import CartRoverPulse

@@ -8,8 +8,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import grammar, ids
+from bot import grammar
 from bot.deps import Deps
+from bot.slack import ids
 from handlers import actions, commands, digest, forms, home
 from handlers.commands import Subcommand
 from handlers.errors import handle_error

@@ -15,11 +15,11 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot import metrics
-from bot.blocks import Message
 from bot.deps import Deps
 from bot.holds import flow
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Refusal
+from bot.slack.blocks import Message
 from bot.store.base import AuditEntry
 from bot.workers import Lane
 from handlers.errors import report_failure

@@ -10,14 +10,14 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot import metrics
-from bot.blocks import Message
-from bot.blocks.help import help_message, usage_error
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, Syntax, UsageError, parse
 from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
+from bot.slack.blocks import Message
+from bot.slack.blocks.help import help_message, usage_error
 from bot.store.base import RequestState
 from bot.workers import Lane
 from handlers.errors import cartrover_problem, report_failure

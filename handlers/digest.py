@@ -7,7 +7,6 @@ import logging
 from typing import Any
 
 from bot import metrics
-from bot.blocks import Message
 from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.messages import STALE_TITLE, subscription_message
@@ -17,7 +16,8 @@ from bot.grammar import Command
 from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
-from bot.slackio import SetupProblem, SlackFailed
+from bot.slack.blocks import Message
+from bot.slack.webapi import SetupProblem, SlackFailed
 from handlers.actions import click_of
 from handlers.replies import Asker, tell
 

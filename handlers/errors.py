@@ -11,7 +11,6 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks import Message
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -19,8 +18,9 @@ from bot.cartrover.errors import (
     RateLimited,
     Unavailable,
 )
-from bot.mrkdwn import code, escape
-from bot.slackio import Responder
+from bot.slack.blocks import Message
+from bot.slack.mrkdwn import code, escape
+from bot.slack.webapi import Responder
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -59,7 +59,7 @@ def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> None:
     """bolt's global error handler: log once with a correlation id, tell the user briefly.
 
     Only a request that passed the request gate (so was verified) carries a verified
-    :class:`~bot.slackio.Responder`; for anything else, such as a request whose signature
+    :class:`~bot.slack.webapi.Responder`; for anything else, such as a request whose signature
     headers made bolt's own check fail, the error is logged in one line and nobody is answered.
     """
     correlation = uuid.uuid4().hex[:8]

@@ -14,8 +14,6 @@ from typing import Any
 
 from slack_bolt import Ack, Respond
 
-from bot.blocks import Message
-from bot.blocks.help import usage_error
 from bot.deps import Deps
 from bot.grammar import HOLD
 from bot.holds import flow
@@ -23,8 +21,10 @@ from bot.holds.forms import HoldDraft, hold_form, read_reject_form
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Surface
 from bot.holds.submit import hold_form_submitted
-from bot.ids import REJECT_REASON_FIELD
-from bot.slackio import SlackFailed
+from bot.slack.blocks import Message
+from bot.slack.blocks.help import usage_error
+from bot.slack.ids import REJECT_REASON_FIELD
+from bot.slack.webapi import SlackFailed
 from bot.workers import Lane
 from handlers import actions, home
 from handlers.errors import report_failure

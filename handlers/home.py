@@ -1,7 +1,7 @@
 """The App Home: the ``app_home_opened`` event, and Approve or Reject clicked on a Home.
 
 The event is handled once per ``event_id`` however often Slack delivers it
-(:mod:`bot.slackevents`). bolt acknowledges it as soon as this listener returns, which is at
+(:mod:`bot.slack.events`). bolt acknowledges it as soon as this listener returns, which is at
 once: claiming the event id and publishing the Home happen on the bot's pool. A decision clicked
 on a Home goes through the same flow as one clicked on the card (:func:`bot.holds.flow.clicked`);
 what it changed reaches the card and every Home that shows it, and a click that changed nothing
@@ -17,12 +17,12 @@ from typing import Any
 
 from slack_bolt import Ack
 
-from bot import slackevents
 from bot.deps import Deps
 from bot.holds import flow, hometab
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Surface
-from bot.ids import HOME_OPENED
+from bot.slack import events
+from bot.slack.ids import HOME_OPENED
 from bot.workers import Lane
 from handlers.actions import button_number
 from handlers.modals import open_reject_form
@@ -59,7 +59,7 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
 
 def _opened(deps: Deps, user: str, event_id: object) -> None:
     """After the ack: handle the delivery if it is the first of its event id."""
-    if not slackevents.first_delivery(deps.store, deps.clock, event_id):
+    if not events.first_delivery(deps.store, deps.clock, event_id):
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
     deps.store.home_opened(user, deps.clock.now())

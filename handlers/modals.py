@@ -9,7 +9,7 @@ from typing import Any
 from bot.deps import Deps
 from bot.holds.forms import reject_form
 from bot.holds.requests import Click
-from bot.slackio import SlackFailed
+from bot.slack.webapi import SlackFailed
 from bot.store.base import RequestState
 
 __all__ = ["open_modal", "open_reject_form"]

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.blocks import Message
 from bot.deps import Deps
-from bot.slackio import SlackFailed
+from bot.slack.blocks import Message
+from bot.slack.webapi import SlackFailed
 
 __all__ = ["Asker", "tell"]
 

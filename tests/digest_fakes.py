@@ -14,7 +14,7 @@ from bot.cartrover.service import OrderService
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
-from bot.slackio import SlackFailed
+from bot.slack.webapi import SlackFailed
 from bot.store import open_store
 from bot.store.base import Store
 from bot.times import FrozenClock

@@ -47,7 +47,7 @@ from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
 from bot.digest.report import build_report
 from bot.digest.stale import StaleReport
-from bot.slackio import SetupProblem, SlackFailed
+from bot.slack.webapi import SetupProblem, SlackFailed
 from bot.store.base import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 

@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot import slackevents
 from bot.deps import Deps
 from bot.holds import announce, execution, hometab, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import Refused, already_open
+from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
@@ -211,7 +211,7 @@ def maintain(deps: Deps) -> None:
     deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
-    slackevents.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.store, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:

@@ -20,9 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.message import Message, context, plain, section
 from bot.holds.requests import Click, Surface
-from bot.ids import (
+from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs
+from bot.refscan import refs_in_text
+from bot.slack.blocks.message import Message, context, plain, section
+from bot.slack.ids import (
     CHANNEL_FIELD,
     HOLD_FORM,
     HOLD_RESULT,
@@ -31,9 +33,7 @@ from bot.ids import (
     REJECT_FORM,
     REJECT_REASON_FIELD,
 )
-from bot.mrkdwn import code, escape, one_line
-from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs
-from bot.refscan import refs_in_text
+from bot.slack.mrkdwn import code, escape, one_line
 from bot.store.base import HoldRequest
 
 __all__ = [

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from bot.deps import Deps
 from bot.holds.home import Health, HomeFacts, home_view
-from bot.slackio import SlackFailed
+from bot.slack.webapi import SlackFailed
 from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
 from bot.workers import Lane, Workers
 

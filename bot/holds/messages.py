@@ -8,7 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.blocks.message import (
+from bot.holds.outcomes import Asked, Posting
+from bot.holds.requests import Refusal
+from bot.holds.rules import MANUAL_FALLBACK, Refused
+from bot.slack.blocks.message import (
     SECTION_LIMIT,
     Block,
     Message,
@@ -18,11 +21,8 @@ from bot.blocks.message import (
     lines_within,
     section,
 )
-from bot.holds.outcomes import Asked, Posting
-from bot.holds.requests import Refusal
-from bot.holds.rules import MANUAL_FALLBACK, Refused
-from bot.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
+from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
+from bot.slack.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import plural

@@ -24,7 +24,7 @@ from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
 from bot.settings import Settings
-from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
+from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
 from bot.vitals import CartRoverPulse

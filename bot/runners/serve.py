@@ -10,7 +10,7 @@ import logging
 from bot.runners.server import make_server
 from bot.runners.wsgi import SlackWsgi
 from bot.settings import Settings
-from bot.slackio import SlackPoster
+from bot.slack.webapi import SlackPoster
 
 __all__ = ["PortUnavailable", "port_problem", "serve"]
 

@@ -26,7 +26,7 @@ from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, Sandbo
 from bot.holds import flow
 from bot.runners.app import build_deps
 from bot.settings import Settings
-from bot.slackio import make_web_client
+from bot.slack.webapi import make_web_client
 from bot.store import open_store
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock

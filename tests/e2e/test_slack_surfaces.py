@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
-from bot.blocks.text import render_blocks
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import AT_WMS_REF, STALE_TEST_REF
 from bot.holds import hometab, submit
 from bot.holds.rules import Refused
+from bot.slack import ids
+from bot.slack.blocks.text import render_blocks
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
@@ -453,12 +453,12 @@ def test_a_publish_based_on_an_older_view_reads_the_store_again(harness: Harness
 def test_the_maintenance_job_forgets_deliveries_too_old_to_be_retried(harness: Harness) -> None:
     """Event ids are swept by the scheduler's maintenance, not by the listener: a claim older
     than its memory is gone after one maintenance run, a fresh one stays."""
-    from bot import slackevents
     from bot.holds import flow
+    from bot.slack import events
 
     store, clock = harness.bot.store, harness.clock
-    assert store.claim_event("Ev0OLD", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
-    clock.advance(slackevents.EVENT_MEMORY + timedelta(seconds=1))
-    assert store.claim_event("Ev0NEW", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
+    assert store.claim_event("Ev0OLD", clock.now(), clock.now() + events.EVENT_MEMORY)
+    clock.advance(events.EVENT_MEMORY + timedelta(seconds=1))
+    assert store.claim_event("Ev0NEW", clock.now(), clock.now() + events.EVENT_MEMORY)
     flow.maintain(harness.bot.deps)
-    assert store.forget_events(clock.now() + slackevents.EVENT_MEMORY) == 1  # only the new one
+    assert store.forget_events(clock.now() + events.EVENT_MEMORY) == 1  # only the new one

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks.text import render, render_blocks
 from bot.digest.messages import STALE_TITLE, digest_message, subscription_message
 from bot.digest.stale import StaleOrder, StaleReport
 from bot.holds.messages import asked_message, hold_message, pending_message, refusal_message
@@ -19,6 +18,7 @@ from bot.holds.outcomes import Asked, Posted, Posting
 from bot.holds.requests import Refusal
 from bot.holds.rules import Refused
 from bot.lookup import history_message
+from bot.slack.blocks.text import render, render_blocks
 from bot.store.base import AuditEntry, DigestSubscription, HoldItem, HoldRequest, ItemState
 from bot.store.base import RequestState as S
 

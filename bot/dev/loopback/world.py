@@ -19,7 +19,7 @@ from bot.runners.health import Health
 from bot.runners.server import ServerLimits
 from bot.runners.wsgi import SlackWsgi
 from bot.settings import Settings
-from bot.slackio import SlackPoster, make_web_client
+from bot.slack.webapi import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.times import Clock, SystemClock
 from bot.vitals import CartRoverPulse
