@@ -8,12 +8,12 @@ import socket
 from dataclasses import dataclass, field
 
 from bot.cartrover.service import OrderService
+from bot.cartrover.vitals import CartRoverPulse
 from bot.holds.approvers import Approvers
 from bot.settings import Settings
 from bot.slack.webapi import Poster
 from bot.store.base import Store
 from bot.times import Clock
-from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 
 __all__ = ["Deps", "process_name"]

@@ -11,7 +11,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.messages import STALE_TITLE, subscription_message
 from bot.digest.post import compose, post_now
-from bot.digest.report import build_report
+from bot.digest.stale import build_report
 from bot.grammar import Command
 from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message

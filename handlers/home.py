@@ -18,9 +18,10 @@ from typing import Any
 from slack_bolt import Ack
 
 from bot.deps import Deps
-from bot.holds import flow, hometab
+from bot.holds import flow
 from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Surface
+from bot.home import publishing
 from bot.slack import events
 from bot.slack.ids import HOME_OPENED
 from bot.workers import Lane
@@ -63,7 +64,7 @@ def _opened(deps: Deps, user: str, event_id: object) -> None:
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
     deps.store.home_opened(user, deps.clock.now())
-    hometab.publish(deps, user)
+    publishing.publish(deps, user)
 
 
 def from_home(body: dict[str, Any]) -> bool:
@@ -105,10 +106,10 @@ def home_decision(deps: Deps, ack: Ack, body: dict[str, Any], *, approve: bool) 
 def decide_from_home(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> None:
     refusal = flow.clicked(deps, click, approve=approve, reason=reason)
     if refusal is not None and _USER.fullmatch(click.user):
-        hometab.publish(deps, click.user, notice=refusal_message(refusal).text)
+        publishing.publish(deps, click.user, notice=refusal_message(refusal).text)
 
 
 def sorry(deps: Deps, user: str, correlation: str) -> None:
     """Tell a Home's user that their click failed on the bot's side."""
     if _USER.fullmatch(user):
-        hometab.publish(deps, user, notice=SORRY.format(correlation=correlation))
+        publishing.publish(deps, user, notice=SORRY.format(correlation=correlation))

@@ -9,8 +9,7 @@ from datetime import datetime
 from bot import metrics
 from bot.deps import Deps
 from bot.digest.messages import NOW_TITLE, digest_message
-from bot.digest.report import build_report
-from bot.digest.stale import StaleReport
+from bot.digest.stale import StaleReport, build_report
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
 from bot.store.base import DigestPost, Store, StoreError

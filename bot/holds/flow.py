@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.deps import Deps
-from bot.holds import announce, execution, hometab, requests
+from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import Refused, already_open
+from bot.home import publishing
 from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
@@ -85,7 +86,7 @@ def ask(
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
-    hometab.changed(deps)
+    publishing.changed(deps)
     return Asked(target, posted, refused)
 
 
@@ -132,10 +133,10 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
-            hometab.changed(deps)
+            publishing.changed(deps)
         return decision
     _show(deps, decision)
-    hometab.changed(deps)
+    publishing.changed(deps)
     if decision.state is RequestState.EXECUTING:
         run_approved(deps, decision.id)
     return None
@@ -171,7 +172,7 @@ def run_approved(
     )
     if finished is not None:
         _show(deps, finished)
-        hometab.changed(deps)
+        publishing.changed(deps)
     return finished
 
 
@@ -182,7 +183,7 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     expired = requests.expire_due(deps.store, deps.clock)
     announce.converge(deps.poster, deps.store, deps.clock)
     if expired:
-        hometab.changed(deps)
+        publishing.changed(deps)
     announce.tell_untold(deps.poster, deps.store, deps.clock)
     return expired
 
@@ -208,7 +209,7 @@ def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
     Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
     scheduler runs somewhere."""
-    deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
+    deps.store.beat(publishing.MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
     events.forget_old(deps.store, deps.clock)

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 
 import handlers
 from bot.cartrover.service import OrderService
+from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
@@ -27,7 +28,6 @@ from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
-from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 from handlers.actions import refuse_other_app
 

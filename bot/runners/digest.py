@@ -17,8 +17,7 @@ from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
 from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
 from bot.digest.post import compose
-from bot.digest.report import build_report
-from bot.digest.stale import SHOWN_LIMIT, StaleReport
+from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
 from bot.slack.webapi import SetupProblem, SlackFailed, SlackPoster, make_web_client

@@ -21,7 +21,7 @@ from slack_bolt.request import BoltRequest
 
 from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox import STALE_TEST_REF
-from bot.runners.wsgi import bolt_request
+from bot.runners.http.wsgi import bolt_request
 from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock

@@ -18,8 +18,9 @@ from slack_bolt.request import BoltRequest
 
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import AT_WMS_REF, STALE_TEST_REF
-from bot.holds import hometab, submit
+from bot.holds import submit
 from bot.holds.rules import Refused
+from bot.home import publishing
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
 from bot.store.base import RequestState
@@ -424,7 +425,7 @@ def test_a_change_refreshes_at_most_the_bound_of_recent_homes(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only the most recent viewers' Homes are re-published after a change."""
-    monkeypatch.setattr(hometab, "REFRESH_USERS", 2)
+    monkeypatch.setattr(publishing, "REFRESH_USERS", 2)
     for user in ("UVIEW0001", "UVIEW0002", "UVIEW0003"):
         harness.open_home(user)
         harness.clock.advance(timedelta(minutes=1))

@@ -19,9 +19,9 @@ from bot.holds.forms import (
     reject_form,
     result_view,
 )
-from bot.holds.home import MAX_HOME_BLOCKS, Health, HomeFacts, home_view
 from bot.holds.requests import Click, Surface
-from bot.refscan import MAX_FOUND, refs_in_text
+from bot.home.view import MAX_HOME_BLOCKS, Health, HomeFacts, home_view
+from bot.orderref import MAX_FOUND, refs_in_text
 from bot.slack import ids
 from bot.slack.blocks import Message
 from bot.store.base import DigestPost, DigestSubscription, HoldItem, HoldRequest, RequestState

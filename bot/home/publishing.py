@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.deps import Deps
-from bot.holds.home import Health, HomeFacts, home_view
+from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
 from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
 from bot.workers import Lane, Workers
