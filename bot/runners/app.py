@@ -29,7 +29,7 @@ from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, 
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
-from handlers.actions import refuse_other_app
+from handlers.replies import refuse_other_app
 
 __all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
 
