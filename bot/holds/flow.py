@@ -20,12 +20,12 @@ from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import Refused, already_open
-from bot.home import publishing
 from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
+    "MAINTENANCE_BEAT",
     "ask",
     "clicked",
     "hold_all",
@@ -43,6 +43,7 @@ PROGRESS_INTERVAL = 1.0  # seconds between progress updates of one card (chat.up
 # every order (each takes at most a few calls, each bounded by the client's 30 s deadline); a
 # runner that stops without releasing it is taken over this long after its last renewal.
 LEASE = timedelta(minutes=2)
+MAINTENANCE_BEAT = "maintenance"  # the heartbeat of maintain(); the App Home shows when it last ran
 
 
 def ask(
@@ -86,7 +87,7 @@ def ask(
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
-    publishing.changed(deps)
+    deps.home.changed(deps)
     return Asked(target, posted, refused)
 
 
@@ -133,10 +134,10 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
-            publishing.changed(deps)
+            deps.home.changed(deps)
         return decision
     _show(deps, decision)
-    publishing.changed(deps)
+    deps.home.changed(deps)
     if decision.state is RequestState.EXECUTING:
         run_approved(deps, decision.id)
     return None
@@ -172,7 +173,7 @@ def run_approved(
     )
     if finished is not None:
         _show(deps, finished)
-        publishing.changed(deps)
+        deps.home.changed(deps)
     return finished
 
 
@@ -183,7 +184,7 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     expired = requests.expire_due(deps.store, deps.clock)
     announce.converge(deps.poster, deps.store, deps.clock)
     if expired:
-        publishing.changed(deps)
+        deps.home.changed(deps)
     announce.tell_untold(deps.poster, deps.store, deps.clock)
     return expired
 
@@ -209,7 +210,7 @@ def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
     Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
     scheduler runs somewhere."""
-    deps.store.beat(publishing.MAINTENANCE_BEAT, deps.clock.now())
+    deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
     events.forget_old(deps.store, deps.clock)

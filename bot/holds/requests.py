@@ -19,7 +19,8 @@ from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import Order
 from bot.cartrover.service import OrderService
-from bot.holds.approvers import Approvers
+from bot.deps import ApproverList
+from bot.holds.approvers import refusal_to_approve, refusal_to_reject
 from bot.holds.rules import Refused, unread_reason, why_not_holdable
 from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
 from bot.times import Clock
@@ -183,10 +184,10 @@ def _adopt_card(store: Store, clock: Clock, request: HoldRequest, click: Click) 
 
 
 def approve(
-    store: Store, clock: Clock, approvers: Approvers, request: HoldRequest, user: str
+    store: Store, clock: Clock, approvers: ApproverList, request: HoldRequest, user: str
 ) -> Decision:
     """Authorise and take the single winning decision; the caller then runs the request."""
-    why = approvers.refusal_to_approve(user, request.requester)
+    why = refusal_to_approve(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
     return _decide(store, clock, request, user, RequestState.EXECUTING, "approved")
@@ -195,14 +196,14 @@ def approve(
 def reject(
     store: Store,
     clock: Clock,
-    approvers: Approvers,
+    approvers: ApproverList,
     request: HoldRequest,
     user: str,
     reason: str = "",
 ) -> Decision:
     """An approver rejects, or the requester withdraws, with an optional ``reason`` (already made
     one line); the reason is kept on the request and in the audit trail."""
-    why = approvers.refusal_to_reject(user, request.requester)
+    why = refusal_to_reject(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
     event = "withdrawn" if user == request.requester else "rejected"

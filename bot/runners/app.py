@@ -24,6 +24,7 @@ from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
+from bot.home.publishing import Refresher
 from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
@@ -64,6 +65,7 @@ def build_deps(
             group_members=poster.group_members,
         ),
         workers=workers or Workers(WORK_THREADS),
+        home=Refresher(),
         team_id=team_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,
