@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from bot.deps import ApproverList
-from bot.holds.rules import Refused
+from bot.holds.rules import RefusalReason
 
 __all__ = ["Approvers", "refusal_to_approve", "refusal_to_reject"]
 
@@ -69,19 +69,23 @@ class Approvers:
         return members
 
 
-def refusal_to_approve(approvers: ApproverList, user_id: str, requester: str) -> Refused | None:
+def refusal_to_approve(
+    approvers: ApproverList, user_id: str, requester: str
+) -> RefusalReason | None:
     """Why ``user_id`` may not approve a request by ``requester``; None when they may."""
     if not approvers.named:
-        return Refused.NO_APPROVERS
+        return RefusalReason.NO_APPROVERS
     if not approvers.is_approver(user_id):
-        return Refused.NOT_APPROVER
+        return RefusalReason.NOT_APPROVER
     if user_id == requester and not approvers.allow_self_approval:
-        return Refused.OWN_REQUEST
+        return RefusalReason.OWN_REQUEST
     return None
 
 
-def refusal_to_reject(approvers: ApproverList, user_id: str, requester: str) -> Refused | None:
+def refusal_to_reject(
+    approvers: ApproverList, user_id: str, requester: str
+) -> RefusalReason | None:
     """The requester may withdraw; approvers may reject; nobody else."""
     if user_id == requester or approvers.is_approver(user_id):
         return None
-    return Refused.MAY_NOT_REJECT
+    return RefusalReason.MAY_NOT_REJECT

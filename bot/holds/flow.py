@@ -19,7 +19,7 @@ from bot.deps import Deps
 from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
-from bot.holds.rules import Refused, already_open
+from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
@@ -96,12 +96,12 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     snapshot id in ``click.request_id``), leaving out those that cannot be held."""
     snapshot = None
     if deps.team_id and click.team != deps.team_id:
-        why = Refused.OTHER_WORKSPACE
+        why = RefusalReason.OTHER_WORKSPACE
     elif click.request_id is None:
-        why = Refused.BAD_VALUE
+        why = RefusalReason.BAD_VALUE
     else:
         snapshot = deps.store.snapshot(click.request_id)
-        why = Refused.NO_SUCH_LIST
+        why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
         deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))

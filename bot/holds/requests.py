@@ -21,7 +21,7 @@ from bot.cartrover.models import Order
 from bot.cartrover.service import OrderService
 from bot.deps import ApproverList
 from bot.holds.approvers import refusal_to_approve, refusal_to_reject
-from bot.holds.rules import Refused, unread_reason, why_not_holdable
+from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
 from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
 from bot.times import Clock
 from bot.words import plural
@@ -31,7 +31,7 @@ __all__ = [
     "Click",
     "Decision",
     "Refusal",
-    "Refused",
+    "RefusalReason",
     "Surface",
     "approve",
     "check_orders",
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 class Refusal:
     """A click that changed nothing, and the request as it stands now (if there is one)."""
 
-    reason: Refused
+    reason: RefusalReason
     request: HoldRequest | None = None
 
 
@@ -149,20 +149,20 @@ def find_clicked(
     the card it is clicked on (only the bot posts buttons carrying that request's number)."""
     request = store.get_request(click.request_id) if click.request_id is not None else None
     if team_id and click.team != team_id:
-        return _refuse(store, clock, click.user, Refused.OTHER_WORKSPACE, request)
+        return _refuse(store, clock, click.user, RefusalReason.OTHER_WORKSPACE, request)
     if click.request_id is None:
-        return _refuse(store, clock, click.user, Refused.BAD_VALUE, None)
+        return _refuse(store, clock, click.user, RefusalReason.BAD_VALUE, None)
     if request is None:
-        return _refuse(store, clock, click.user, Refused.NO_SUCH_REQUEST, None)
+        return _refuse(store, clock, click.user, RefusalReason.NO_SUCH_REQUEST, None)
     if click.surface is Surface.HOME:
         home = store.home_view(click.user)
         if not click.view_id or home is None or home.view_id != click.view_id:
-            return _refuse(store, clock, click.user, Refused.WRONG_VIEW, request)
+            return _refuse(store, clock, click.user, RefusalReason.WRONG_VIEW, request)
         return request
     if request.message_ts is None:
         request = _adopt_card(store, clock, request, click)
     if (click.channel_id, click.message_ts) != (request.channel_id, request.message_ts):
-        return _refuse(store, clock, click.user, Refused.WRONG_MESSAGE, request)
+        return _refuse(store, clock, click.user, RefusalReason.WRONG_MESSAGE, request)
     return request
 
 
@@ -225,7 +225,7 @@ def _decide(
             store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
-        return _refuse(store, clock, user, Refused.EXPIRED, current)
+        return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
     if not store.decide(request.id, to=to, actor=user, at=now, reason=reason):
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
@@ -238,7 +238,7 @@ def _decide(
                 detail=f"already {current.state.value}{by}",
             )
         )
-        return Refusal(Refused.ALREADY_DECIDED, current)
+        return Refusal(RefusalReason.ALREADY_DECIDED, current)
     detail = f"reason: {reason}" if reason else ""
     store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id, detail=detail))
     if to.is_final:
@@ -247,7 +247,7 @@ def _decide(
 
 
 def _refuse(
-    store: Store, clock: Clock, user: str, why: Refused, request: HoldRequest | None
+    store: Store, clock: Clock, user: str, why: RefusalReason, request: HoldRequest | None
 ) -> Refusal:
     store.audit(
         AuditEntry(

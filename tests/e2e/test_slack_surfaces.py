@@ -19,7 +19,7 @@ from slack_bolt.request import BoltRequest
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import AT_WMS_REF, STALE_TEST_REF
 from bot.holds import submit
-from bot.holds.rules import Refused
+from bot.holds.rules import RefusalReason
 from bot.home import publishing
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
@@ -206,7 +206,7 @@ def test_a_click_claiming_to_come_from_someone_else_s_home_is_refused(harness: H
     assert harness.request(request.id).state is RequestState.PENDING
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
     refused = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "refused"]
-    assert [e.detail for e in refused] == [Refused.WRONG_VIEW.value]
+    assert [e.detail for e in refused] == [RefusalReason.WRONG_VIEW.value]
     mine = harness.slack.views.home(APPROVER)
     assert mine is not None and "older App Home" in text_of(mine.view)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.holds.approvers import Approvers, refusal_to_approve, refusal_to_reject
-from bot.holds.rules import Refused
+from bot.holds.rules import RefusalReason
 
 REQUESTER = "U0REQUEST"
 APPROVER = "U0APPROVE"
@@ -45,7 +45,7 @@ def test_nobody_may_approve_without_approvers() -> None:
     for who in (APPROVER, STRANGER, REQUESTER):
         refusal = refusal_to_approve(approvers, who, REQUESTER)
         assert refusal is not None
-        assert refusal is Refused.NO_APPROVERS
+        assert refusal is RefusalReason.NO_APPROVERS
     assert not approvers.is_approver(APPROVER)
 
 
@@ -60,7 +60,7 @@ def test_an_unlisted_user_may_not_approve() -> None:
     """A user outside APPROVERS is refused with a reason."""
     refusal = refusal_to_approve(Approvers([APPROVER]), STRANGER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.NOT_APPROVER
+    assert refusal is RefusalReason.NOT_APPROVER
 
 
 def test_a_group_member_may_approve_through_the_lookup() -> None:
@@ -116,7 +116,7 @@ def test_a_failing_lookup_fails_closed() -> None:
     approvers = Approvers([GROUP], group_members=members)
     refusal = refusal_to_approve(approvers, MEMBER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.NOT_APPROVER
+    assert refusal is RefusalReason.NOT_APPROVER
 
 
 def test_a_failed_lookup_is_retried_on_the_next_click() -> None:
@@ -134,7 +134,7 @@ def test_self_approval_is_refused_by_default() -> None:
     """An approver who asked for the hold may not approve it themselves (R3)."""
     refusal = refusal_to_approve(Approvers([REQUESTER, APPROVER]), REQUESTER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.OWN_REQUEST
+    assert refusal is RefusalReason.OWN_REQUEST
 
 
 def test_self_approval_is_allowed_when_configured() -> None:
@@ -167,4 +167,4 @@ def test_a_stranger_may_not_reject() -> None:
     """Someone who is neither the requester nor an approver is refused."""
     refusal = refusal_to_reject(Approvers([APPROVER]), STRANGER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.MAY_NOT_REJECT
+    assert refusal is RefusalReason.MAY_NOT_REJECT
