@@ -15,7 +15,7 @@ from bot.cartrover.service import OrderService
 from bot.cartrover.vitals import CartRoverPulse
 from bot.settings import Settings
 from bot.slack.webapi import Poster
-from bot.store.base import Store
+from bot.store.contracts import Store
 from bot.times import Clock
 from bot.workers import Workers
 

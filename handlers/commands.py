@@ -17,7 +17,7 @@ from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
 from bot.slack.blocks.help import help_message, usage_error
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import Asker, cartrover_problem, report_failure, tell
 

@@ -31,7 +31,7 @@ from bot.slack.blocks import Message
 from bot.slack.blocks.help import usage_error
 from bot.slack.ids import REJECT_REASON_FIELD
 from bot.slack.webapi import SlackFailed
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import (
     SORRY,

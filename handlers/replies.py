@@ -33,7 +33,7 @@ from bot.holds.requests import Click
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import code, escape
 from bot.slack.webapi import Responder, SlackFailed
-from bot.store.base import AuditEntry
+from bot.store.records import AuditEntry
 from bot.workers import Lane
 
 __all__ = [

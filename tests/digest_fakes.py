@@ -17,7 +17,7 @@ from bot.home.publishing import Refresher
 from bot.settings import Settings
 from bot.slack.webapi import SlackFailed
 from bot.store import open_store
-from bot.store.base import Store
+from bot.store.contracts import Store
 from bot.times import FrozenClock
 from bot.workers import Workers
 

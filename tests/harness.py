@@ -18,7 +18,7 @@ from bot.dev.loopback.world import LoopbackBot, LoopbackWorld
 from bot.dev.sandbox import OrderBook
 from bot.runners.http.server import ServerLimits
 from bot.slack import ids
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import FrozenClock
 
 __all__ = [

@@ -12,7 +12,8 @@ from bot.digest.messages import NOW_TITLE, digest_message
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
-from bot.store.base import DigestPost, Store, StoreError
+from bot.store.contracts import Store
+from bot.store.records import DigestPost, StoreError
 
 __all__ = ["compose", "post", "post_now"]
 

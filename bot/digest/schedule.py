@@ -47,7 +47,7 @@ from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.webapi import SetupProblem, SlackFailed
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [

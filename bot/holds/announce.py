@@ -33,7 +33,8 @@ from bot.holds.messages import hold_message
 from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
 from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, Notice, RequestState, Store
+from bot.store.contracts import Store
+from bot.store.records import AuditEntry, HoldRequest, Notice, RequestState
 from bot.times import Clock
 
 __all__ = ["Rendered", "converge", "post_card", "show", "tell", "tell_untold"]

@@ -28,7 +28,8 @@ from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import why_not_holdable
-from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
+from bot.store.contracts import Store
+from bot.store.records import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import Clock
 
 __all__ = ["VERIFY_BATCH", "execute", "final_state"]

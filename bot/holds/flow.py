@@ -21,7 +21,7 @@ from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
-from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.records import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",

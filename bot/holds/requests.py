@@ -22,7 +22,8 @@ from bot.cartrover.service import OrderService
 from bot.deps import ApproverList
 from bot.holds.approvers import refusal_to_approve, refusal_to_reject
 from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
-from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
+from bot.store.contracts import Store
+from bot.store.records import AuditEntry, HoldRequest, RequestState
 from bot.times import Clock
 from bot.words import plural
 

@@ -10,7 +10,7 @@ import threading
 
 from bot.deps import Deps
 from bot.holds import flow
-from bot.store.base import StoreError
+from bot.store.records import StoreError
 from bot.workers import Lane
 
 __all__ = ["Takeover"]

@@ -26,7 +26,7 @@ from bot.holds.approvers import refusal_to_approve
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
-from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
+from bot.store.records import DigestPost, DigestSubscription, HoldRequest, RequestState
 from bot.workers import Lane
 
 __all__ = [

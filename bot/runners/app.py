@@ -27,7 +27,7 @@ from bot.holds.takeover import Takeover
 from bot.home.publishing import Refresher
 from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
-from bot.store.base import Store
+from bot.store.contracts import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
 from handlers.replies import refuse_other_app

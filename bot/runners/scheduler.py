@@ -31,7 +31,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [

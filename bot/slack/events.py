@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.store.base import Store
+from bot.store.contracts import Store
 from bot.times import Clock
 
 __all__ = ["EVENT_MEMORY", "first_delivery", "forget_old"]

@@ -19,7 +19,7 @@ from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.slack import ids
 from bot.slack.webapi import Poster
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, STRANGER, Harness
 

@@ -25,7 +25,7 @@ from bot.dev.sandbox import (
 )
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds import execution, flow
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
 

@@ -28,7 +28,7 @@ from bot.runners.app import build_deps
 from bot.settings import Settings
 from bot.slack.webapi import make_web_client
 from bot.store import open_store
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import FrozenClock
 from handlers.holds import approve_clicked, reject_without_reason
 from handlers.replies import Asker

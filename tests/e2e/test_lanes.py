@@ -12,7 +12,7 @@ import pytest
 
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from bot.workers import Lane, LaneLoad, Workers
 from tests.harness import APPROVER, Harness

@@ -17,7 +17,7 @@ from bot.log import configure_logging, escape_controls, setup_logging
 from bot.runners.http.wsgi import bolt_request
 from bot.settings import Settings
 from bot.slack import ids
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
 

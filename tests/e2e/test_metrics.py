@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, STRANGER, Harness
 

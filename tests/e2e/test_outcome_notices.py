@@ -18,7 +18,7 @@ from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.holds.notices import LIST_CHUNK
 from bot.slack import ids
-from bot.store.base import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 

@@ -23,7 +23,7 @@ from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.runners.http.wsgi import bolt_request
 from bot.slack import ids
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.harness import CHANNEL, REQUESTER, STRANGER, Harness
 

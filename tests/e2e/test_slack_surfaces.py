@@ -23,7 +23,7 @@ from bot.holds.rules import RefusalReason
 from bot.home import publishing
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
 

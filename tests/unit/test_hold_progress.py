@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.holds import flow, requests
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, make_deps
 
