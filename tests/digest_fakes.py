@@ -117,11 +117,14 @@ def make_deps(
     )
     poster = poster or RecordingPoster()
     poster.clock = clock
+    store = store or open_store(settings.database_url)
     return Deps(
         settings=settings,
         clock=clock,
         cartrover=cartrover or StaleOrders(clock.now()),
-        store=store or open_store(settings.database_url),
+        holds=store,
+        digests=store,
+        surfaces=store,
         poster=poster,
         approvers=Approvers(()),
         workers=Workers(2),

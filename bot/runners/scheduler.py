@@ -106,7 +106,7 @@ def _job_name(subscription: DigestSubscription) -> str:
 
 def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
     """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
-    subscriptions = deps.store.subscriptions()
+    subscriptions = deps.digests.subscriptions()
     building = _BUILDING.setdefault(scheduler, Building())
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:

@@ -120,7 +120,7 @@ def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harnes
     assert _converge(harness) == []
     assert len(harness.slack.of("chat.update")) == 6
     assert announce.converge(
-        harness.bot.deps.poster, harness.bot.deps.store, harness.bot.deps.clock
+        harness.bot.deps.poster, harness.bot.deps.holds, harness.bot.deps.clock
     ) == [first.id, second.id]
     assert harness.bot.store.lagging_cards() == []
     last_two = harness.slack.of("chat.update")[-2:]
@@ -182,7 +182,7 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
     deps = dataclasses.replace(
         harness.bot.deps, poster=_DecideDuringFirstUpdate(harness.bot.deps.poster, finish)
     )
-    assert announce.show(deps.poster, deps.store, deps.clock, executing) is announce.Rendered.SHOWN
+    assert announce.show(deps.poster, deps.holds, deps.clock, executing) is announce.Rendered.SHOWN
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
     assert ["(executing)" in texts[0], "(failed)" in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED
@@ -268,4 +268,4 @@ def test_an_unconfirmed_request_expires_and_frees_its_order(harness: Harness) ->
 
 def _converge(harness: Harness) -> list[int]:
     deps = harness.bot.deps
-    return announce.converge(deps.poster, deps.store, deps.clock)
+    return announce.converge(deps.poster, deps.holds, deps.clock)

@@ -241,5 +241,5 @@ def test_the_notice_is_recorded_as_posted(harness: Harness) -> None:
     assert not harness.bot.store.claim_notice(request.id, later, retry_before=later)
     deps = harness.bot.deps
     assert (
-        announce.tell(deps.poster, deps.store, harness.clock, harness.request(request.id)) is None
+        announce.tell(deps.poster, deps.holds, harness.clock, harness.request(request.id)) is None
     )
