@@ -55,6 +55,7 @@ class Harness:
         server_limits: ServerLimits | None = None,
         **env: str,
     ) -> None:
+        self._closed = False
         self.clock = clock
         self.server_limits = server_limits
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
@@ -102,6 +103,10 @@ class Harness:
         return self.bot
 
     def close(self) -> None:
+        """Stop the bots, the HTTP client and the loopback world; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         for bot in self.bots:
             bot.stop()
         self.http.close()

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,20 +19,14 @@ from bot.holds import announce, flow
 from bot.slack import ids
 from bot.slack.webapi import Poster
 from bot.store.records import HoldRequest, RequestState
-from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, STRANGER, Harness
 
 UNAVAILABLE = Failure(status=503, error="service_unavailable")
 
 
-@pytest.fixture
-def harness(
-    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Harness]:
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(announce, "UPDATE_RETRY_DELAYS", (0.01, 0.01))  # keep the tests quick
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def buttons(call: Call) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.runners.scheduler import build_scheduler
 from bot.times import FrozenClock
-from tests.digest_fakes import make_deps
+from tests.fakes import make_deps
 
 CHANNEL = "C0DIGEST1"
 

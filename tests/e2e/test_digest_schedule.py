@@ -26,7 +26,7 @@ from bot.slack.webapi import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.records import DigestSubscription
 from bot.times import FrozenClock
-from tests.digest_fakes import RecordingPoster, StaleOrders, make_deps
+from tests.fakes import RecordingPoster, StaleOrders, make_deps
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHANNEL = "C0DIGEST1"

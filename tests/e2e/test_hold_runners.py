@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds import execution, flow
 from bot.store.records import ItemState, RequestState
-from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def _approved(harness: Harness) -> int:

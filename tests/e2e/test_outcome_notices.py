@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -19,15 +17,7 @@ from bot.holds import announce, flow
 from bot.holds.notices import LIST_CHUNK
 from bot.slack import ids
 from bot.store.records import HoldRequest, ItemState, RequestState
-from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def in_thread(harness: Harness, request: HoldRequest) -> list[Call]:

@@ -21,10 +21,8 @@ MALFORMED_VALUES = ["²", "9" * 30, "-1", "", "0", "1.0", " 1", "١"]
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, SLACK_APP_ID=APP_ID)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return {"SLACK_APP_ID": APP_ID}
 
 
 def _said(harness: Harness, count: int) -> str:

@@ -10,7 +10,7 @@ from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.holds import flow, requests
 from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
-from tests.digest_fakes import RecordingPoster, make_deps
+from tests.fakes import RecordingPoster, make_deps
 
 
 class Book:
