@@ -114,27 +114,25 @@ def read_arguments(
     return Arguments(values, sent, token, encoding, json_ignored)
 
 
+# Each method's required arguments, with the error its reference page gives when one is missing
+# (None: the undocumented case, answered as LocalSlack.missing_usergroup_error says).
+_REQUIRED: Mapping[str, tuple[tuple[str, str | None], ...]] = {
+    "chat.postMessage": (("channel", "channel_not_found"),),
+    "chat.update": (("channel", "channel_not_found"), ("ts", "message_not_found")),
+    "chat.postEphemeral": (("channel", "channel_not_found"), ("user", "user_not_in_channel")),
+    "usergroups.users.list": (("usergroup", None),),
+}
+# Messages need something to show: text, blocks or attachments (else ``no_text``).
+_NEEDS_TEXT = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+
+
 def refusal(method: str, args: Mapping[str, Any], missing_usergroup_error: str) -> str | None:
     """The error Slack documents for ``method`` called without an argument it needs."""
-    has_text = any(args.get(k) for k in ("text", "blocks", "attachments"))
-    if method == "chat.postMessage":
-        if not args.get("channel"):
-            return "channel_not_found"
-        return None if has_text else "no_text"
-    if method == "chat.update":
-        if not args.get("channel"):
-            return "channel_not_found"
-        if not args.get("ts"):
-            return "message_not_found"
-        return None if has_text else "no_text"
-    if method == "chat.postEphemeral":
-        if not args.get("channel"):
-            return "channel_not_found"
-        if not args.get("user"):
-            return "user_not_in_channel"
-        return None if has_text else "no_text"
-    if method == "usergroups.users.list" and not args.get("usergroup"):
-        return missing_usergroup_error
+    for name, error in _REQUIRED.get(method, ()):
+        if not args.get(name):
+            return error or missing_usergroup_error
+    if method in _NEEDS_TEXT and not any(args.get(k) for k in ("text", "blocks", "attachments")):
+        return "no_text"
     return None
 
 
