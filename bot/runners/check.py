@@ -107,12 +107,15 @@ def check_all(
     from bot.runners.check_slack import slack_rows
 
     replies = Replies(record, secrets)
-    rows = _configuration(settings)
-    rows += slack_rows(settings, replies)
-    rows += _cartrover(settings, replies)
-    rows.append(_database(settings))
-    rows += _default_digest(settings)
-    rows += _modes(settings, mode)
+    try:
+        rows = _configuration(settings)
+        rows += slack_rows(settings, replies)
+        rows += _cartrover(settings, replies)
+        rows.append(_database(settings))
+        rows += _default_digest(settings)
+        rows += _modes(settings, mode)
+    finally:
+        replies.close()
     rows += replies.rows()
     return rows, secrets
 
@@ -175,16 +178,11 @@ def _configuration(settings: Settings) -> list[Row]:
 
 
 def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
-    from bot.cartrover.client import CartRoverClient
-
     if not settings.cartrover_api_user or settings.cartrover_api_key is None:
         detail = "CARTROVER_API_USER and CARTROVER_API_KEY must both be set"
         return [Row("CartRover", Status.FAIL, detail, MERCHANT_KEYS)]
     site = origin(settings.cartrover_api_url)
-    http = replies.cartrover_http()
-    client = CartRoverClient.from_settings(
-        settings, read_attempts=1, deadline=CHECK_TIMEOUT, http=http
-    )
+    client = replies.cartrover_client(settings, read_attempts=1, deadline=CHECK_TIMEOUT)
     try:
         first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
     except CartRoverError as exc:
@@ -194,7 +192,6 @@ def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
         rows = [Row("CartRover", Status.OK, f"listed New orders at {site}: {found}")]
     finally:
         client.close()
-        http.close()
     if settings.cartrover_cancel_api_user and settings.cartrover_cancel_api_key:
         rows.append(
             Row(

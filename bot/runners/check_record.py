@@ -1,9 +1,10 @@
 """The replies ``cartrover-bot check`` received, seen where the clients receive them.
 
-Every Slack and CartRover call of ``check`` goes through the clients built here, whichever row
-makes it: a Slack ``WebClient`` whose ``api_call`` (the one path every typed method takes) hands
-on each reply or refusal, and for CartRover an httpx transport around the client's own deadline
-transport that copies each reply body as the client reads it (:mod:`bot.runners.check_wire`).
+Every Slack and CartRover call of ``check`` goes through the clients built here
+(:meth:`Replies.slack_client`, :meth:`Replies.cartrover_client`), whichever row makes it: a Slack
+``WebClient`` whose ``api_call`` (the one path every typed method takes) hands on each reply or
+refusal, and for CartRover an httpx transport around the client's own deadline transport that copies
+each reply body as the client reads it (:mod:`bot.runners.check_wire`).
 
 For each reply ``check`` says whether it had the keys the bot relies on (:func:`reply_row`);
 with ``--record DIR`` each is also written to ``DIR`` as it arrives, one JSON file per call,
@@ -17,7 +18,7 @@ import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from slack_sdk import WebClient
@@ -28,6 +29,10 @@ from bot.runners.check_redact import redact_headers, redact_value
 from bot.runners.check_shapes import Reply, reply_row
 from bot.runners.check_table import Row, Status
 from bot.runners.check_wire import RecordingWebClient, recording_http
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.cartrover.client import CartRoverClient
 
 __all__ = ["RecordFolderError", "Replies", "prepare_folder"]
 
@@ -73,6 +78,7 @@ class Replies:
         self.secrets = list(secrets)
         self.received: list[Reply] = []
         self._lock = threading.Lock()
+        self._http: list[httpx.Client] = []
         if folder is not None:
             (folder / "README.txt").write_text(ABOUT.format(version=__version__))
 
@@ -81,10 +87,22 @@ class Replies:
         """A Slack client whose every reply is seen here."""
         return RecordingWebClient(self.add, token=token, base_url=base_url, timeout=timeout)
 
-    def cartrover_http(self) -> httpx.Client:
-        """An httpx client for ``CartRoverClient(http=…)`` whose every reply is seen here; the
-        caller closes it."""
-        return recording_http(self.add)
+    def cartrover_client(self, settings: Settings, **overrides: Any) -> CartRoverClient:
+        """``CartRoverClient.from_settings(settings, **overrides)`` whose every reply is seen
+        here; its HTTP client is closed by :meth:`close`."""
+        from bot.cartrover.client import CartRoverClient
+
+        http = recording_http(self.add)
+        with self._lock:
+            self._http.append(http)
+        return CartRoverClient.from_settings(settings, http=http, **overrides)
+
+    def close(self) -> None:
+        """Close the HTTP clients made for CartRover clients (which do not close them)."""
+        with self._lock:
+            made, self._http = self._http, []
+        for http in made:
+            http.close()
 
     # -- receiving
     def add(self, reply: Reply) -> None:
