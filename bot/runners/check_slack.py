@@ -23,7 +23,7 @@ from bot.holds.approvers import Approvers
 from bot.runners.check_record import Replies
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin
 from bot.settings import Settings
-from bot.slackio import SlackFailed, SlackPoster
+from bot.slack.webapi import SlackFailed, SlackPoster
 
 __all__ = ["slack_rows"]
 

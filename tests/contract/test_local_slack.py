@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.dev.loopback.slack import BOT_USER, GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
-from bot.slackio import SlackFailed, SlackPoster, make_web_client
+from bot.slack.webapi import SlackFailed, SlackPoster, make_web_client
 
 GROUP = "S0APPROVERS"
 MEMBERS = ["UGROUPIE1", "WGROUPIE2"]
