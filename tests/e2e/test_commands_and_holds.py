@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bot.dev.loopback.slack import Failure
+from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
 from bot.dev.sandbox import AT_WMS_REF, SHIPPED_REF, STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
 from bot.store.records import ItemState, RequestState
@@ -23,6 +24,7 @@ from tests.harness import (
     APPROVER,
     APPROVER_2,
     CHANNEL,
+    GROUP,
     GROUP_MEMBER,
     REQUESTER,
     STRANGER,
@@ -180,12 +182,22 @@ def test_self_approval_allowed_when_configured(make_harness: MakeHarness) -> Non
     h.wait_state(request.id, RequestState.DONE)
 
 
-def test_user_group_member_may_approve(harness: Harness) -> None:
-    """A member of a user group listed in APPROVERS may approve (usergroups.users.list)."""
+@pytest.mark.parametrize("missing_usergroup_error", MISSING_USERGROUP_ERRORS)
+def test_user_group_member_may_approve(harness: Harness, missing_usergroup_error: str) -> None:
+    """A member of a user group listed in APPROVERS approves through a signed click (R56): the
+    bot asks usergroups.users.list with form arguments, as Slack documents it, and the local
+    Slack, like Slack, would see a JSON body as no arguments at all (whichever error Slack then
+    gives for the missing group)."""
+    harness.slack.missing_usergroup_error = missing_usergroup_error
     request = harness.open_hold(STALE_TEST_REF)
     harness.click(ids.APPROVE_HOLD, request, GROUP_MEMBER)
     harness.wait_state(request.id, RequestState.DONE)
-    assert harness.slack.of("usergroups.users.list")
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
+    lookups = harness.slack.of("usergroups.users.list")
+    assert lookups and all(call.args.get("usergroup") == GROUP for call in lookups)
+    assert not any(call.json_ignored for call in lookups)
+    approved = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "approved"]
+    assert [e.actor for e in approved] == [GROUP_MEMBER]
 
 
 def test_five_concurrent_approvals_cancel_exactly_once(harness: Harness) -> None:
