@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -18,7 +19,7 @@ from bot import __version__
 
 if TYPE_CHECKING:
     from bot.settings import Settings
-    from bot.slackio import SlackFailed
+    from bot.slack.webapi import SlackFailed
 
 __all__ = ["main"]
 
@@ -40,8 +41,8 @@ def _settings(command: str) -> Settings:
 def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | None = None) -> None:
     """Run; turn known start-up failures into one clear line and a non-zero exit."""
     from bot.runners.serve import PortUnavailable
-    from bot.slackio import SlackFailed
-    from bot.store.base import StoreError
+    from bot.slack.webapi import SlackFailed
+    from bot.store.records import StoreError
 
     try:
         code = run()
@@ -56,7 +57,7 @@ def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | Non
 
 def _slack_problem(exc: SlackFailed, settings: Settings | None) -> str:
     """A failed start-up call to Slack in one line: where, why, and what to do."""
-    from bot.slackio import FATAL_AUTH_ERRORS
+    from bot.slack.webapi import FATAL_AUTH_ERRORS
 
     url = settings.slack_api_url if settings else "Slack"
     if exc.error == "connection_failed":
@@ -172,11 +173,20 @@ def digest(channel: str | None, dry_run: bool) -> None:
     default=None,
     help="the command this setup runs (default: taken from the secrets that are set)",
 )
-def check(mode: str | None) -> None:
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="write each Slack and CartRover reply to DIR (new or empty), secrets and personal "
+    "data removed, for a bug report",
+)
+def check(mode: str | None, record: Path | None) -> None:
     """Validate the configuration and try Slack, CartRover and the database; exit 0 if all pass."""
     from bot.runners.check import run_check
 
-    sys.exit(run_check(mode=mode))  # a malformed configuration is a failed row, not an early exit
+    # A malformed configuration is a failed row, not an early exit.
+    sys.exit(run_check(mode=mode, record=record))
 
 
 @main.command()

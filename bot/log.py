@@ -29,7 +29,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot.logcontext import current_context
-from bot.mrkdwn import UNSAFE_CHARS
+from bot.slack.mrkdwn import UNSAFE_CHARS
 
 __all__ = [
     "JSON_KEYS",

@@ -10,8 +10,6 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot import metrics
-from bot.blocks import Message
-from bot.blocks.help import help_message, usage_error
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, Syntax, UsageError, parse
@@ -19,10 +17,10 @@ from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.logcontext import log_context
 from bot.lookup import StatusLine, history_message, status_message
-from bot.store.base import RequestState
+from bot.slack.blocks.help import help_message, usage_error
+from bot.store.records import RequestState
 from bot.workers import Lane
-from handlers.errors import cartrover_problem, report_failure
-from handlers.replies import Asker, tell
+from handlers.replies import Asker, cartrover_problem, report_failure, tell
 
 __all__ = ["Runner", "Subcommand", "handle_command"]
 
@@ -85,17 +83,13 @@ def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
             tell(deps, asker, cartrover_problem(exc))
 
 
-def _text(text: str) -> Message:
-    return Message.note(text)
-
-
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:
     lines = []
     for ref, read in deps.cartrover.get_orders(command.refs).items():
         if isinstance(read, CartRoverError):
             lines.append(StatusLine(ref, error=read))
         else:
-            held = deps.store.open_requests_for(ref)
+            held = deps.holds.open_requests_for(ref)
             lines.append(StatusLine(ref, read, held_by=held[0] if held else None))
     tell(deps, asker, status_message(lines, deps.clock.now()))
 
@@ -112,11 +106,11 @@ def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
-    requests = deps.store.requests_in_state(RequestState.PENDING)
-    requests += deps.store.requests_in_state(RequestState.EXECUTING)
+    requests = deps.holds.requests_in_state(RequestState.PENDING)
+    requests += deps.holds.requests_in_state(RequestState.EXECUTING)
     tell(deps, asker, pending_message(requests, deps.clock.now()))
 
 
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:
     ref = command.refs[0]
-    tell(deps, asker, history_message(ref, deps.store.audit_for_order(ref)))
+    tell(deps, asker, history_message(ref, deps.holds.audit_for_order(ref)))

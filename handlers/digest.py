@@ -7,19 +7,17 @@ import logging
 from typing import Any
 
 from bot import metrics
-from bot.blocks import Message
 from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.messages import STALE_TITLE, subscription_message
 from bot.digest.post import compose, post_now
-from bot.digest.report import build_report
+from bot.digest.stale import build_report
 from bot.grammar import Command
 from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
-from bot.slackio import SetupProblem, SlackFailed
-from handlers.actions import REFUSALS, click_of
-from handlers.replies import Asker, tell
+from bot.slack.webapi import SetupProblem, SlackFailed
+from handlers.replies import REFUSALS, Asker, click_of, note, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
 
@@ -32,15 +30,11 @@ metrics.start_at_zero(
 HOLD_ALL_REASON = "stale test orders"  # from the digest or from `stale`: the same button
 
 
-def _text(text: str) -> Message:
-    return Message.note(text)
-
-
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
     report = build_report(
         deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
     )
-    message = compose(deps.store, report, asker.channel, STALE_TITLE, deps.clock.now())
+    message = compose(deps.digests, report, asker.channel, STALE_TITLE, deps.clock.now())
     tell(deps, asker, message)
 
 
@@ -54,7 +48,7 @@ def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def _show(deps: Deps, asker: Asker, command: Command) -> None:
-    found = deps.store.subscription(asker.channel)
+    found = deps.digests.subscription(asker.channel)
     next_at = schedule.next_run(found, deps.clock.now()) if found else None
     tell(deps, asker, subscription_message(found, next_at))
 
@@ -72,7 +66,7 @@ def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
-    removed = deps.store.unsubscribe(asker.channel)
+    removed = deps.digests.unsubscribe(asker.channel)
     changed = "Unsubscribed." if removed else "There was nothing to unsubscribe."
     tell(deps, asker, subscription_message(None, None, changed=changed))
 
@@ -81,9 +75,9 @@ def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
     try:
         post_now(deps, asker.channel)
     except SetupProblem as exc:
-        tell(deps, asker, _text(exc.advice))
+        tell(deps, asker, note(exc.advice))
     except SlackFailed as exc:
-        tell(deps, asker, _text(f"Slack did not accept the digest ({exc.error}); try again."))
+        tell(deps, asker, note(f"Slack did not accept the digest ({exc.error}); try again."))
 
 
 def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:

@@ -36,9 +36,9 @@ def _clean_environment(
 
 @pytest.fixture(autouse=True)
 def _close_made_deps() -> Iterator[None]:
-    """Close what tests.digest_fakes.make_deps opened during the test."""
+    """Close what tests.fakes.make_deps opened during the test."""
     yield
-    from tests.digest_fakes import close_made_deps
+    from tests.fakes import close_made_deps
 
     close_made_deps()
 

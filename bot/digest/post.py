@@ -7,13 +7,13 @@ import logging
 from datetime import datetime
 
 from bot import metrics
-from bot.blocks.message import Message
 from bot.deps import Deps
 from bot.digest.messages import NOW_TITLE, digest_message
-from bot.digest.report import build_report
-from bot.digest.stale import StaleReport
-from bot.slackio import Poster
-from bot.store.base import DigestPost, Store, StoreError
+from bot.digest.stale import StaleReport, build_report
+from bot.slack.blocks.message import Message
+from bot.slack.webapi import Poster
+from bot.store.contracts import DigestStore
+from bot.store.records import DigestPost, StoreError
 
 __all__ = ["compose", "post", "post_now"]
 
@@ -23,7 +23,7 @@ metrics.start_at_zero(metrics.DIGESTS, [("now",)])
 
 
 def compose(
-    store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+    store: DigestStore, report: StaleReport, channel_id: str, title: str, now: datetime
 ) -> Message:
     """The message for ``channel_id``, with a fresh snapshot of its orders behind the button."""
     snapshot_id = None
@@ -33,7 +33,12 @@ def compose(
 
 
 def post(
-    poster: Poster, store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+    poster: Poster,
+    store: DigestStore,
+    report: StaleReport,
+    channel_id: str,
+    title: str,
+    now: datetime,
 ) -> str:
     """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
     counted is kept as the channel's last digest (the App Home shows it)."""
@@ -52,6 +57,6 @@ def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> 
     now = deps.clock.now()
     if report is None:
         report = build_report(deps.settings, deps.cartrover, now)
-    ts = post(deps.poster, deps.store, report, channel_id, NOW_TITLE, now)
+    ts = post(deps.poster, deps.digests, report, channel_id, NOW_TITLE, now)
     metrics.DIGESTS.labels("now").inc()
     return ts

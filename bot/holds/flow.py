@@ -15,17 +15,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot import slackevents
 from bot.deps import Deps
-from bot.holds import announce, execution, hometab, requests
+from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
-from bot.holds.rules import Refused, already_open
+from bot.holds.rules import RefusalReason, already_open
 from bot.logcontext import log_context
-from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.slack import events
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
+    "MAINTENANCE_BEAT",
     "ask",
     "clicked",
     "hold_all",
@@ -43,6 +45,7 @@ PROGRESS_INTERVAL = 1.0  # seconds between progress updates of one card (chat.up
 # every order (each takes at most a few calls, each bounded by the client's 30 s deadline); a
 # runner that stops without releasing it is taken over this long after its last renewal.
 LEASE = timedelta(minutes=2)
+MAINTENANCE_BEAT = "maintenance"  # the heartbeat of maintain(); the App Home shows when it last ran
 
 
 def ask(
@@ -71,7 +74,7 @@ def ask(
             return Asked(target, None, refused, bool(wanted))
         try:
             request = requests.open_request(
-                deps.store,
+                deps.holds,
                 deps.clock,
                 ttl=timedelta(hours=deps.settings.hold_request_ttl_hours),
                 requester=requester,
@@ -92,8 +95,8 @@ def ask(
         len(request.items),
         extra=_about(request),
     )
-    posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
-    hometab.changed(deps)
+    posted = announce.post_card(deps.poster, deps.holds, deps.clock, request)
+    deps.home.changed(deps)
     return Asked(target, posted, refused)
 
 
@@ -102,15 +105,15 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     snapshot id in ``click.request_id``), leaving out those that cannot be held."""
     snapshot = None
     if deps.team_id and click.team != deps.team_id:
-        why = Refused.OTHER_WORKSPACE
+        why = RefusalReason.OTHER_WORKSPACE
     elif click.request_id is None:
-        why = Refused.BAD_VALUE
+        why = RefusalReason.BAD_VALUE
     else:
-        snapshot = deps.store.snapshot(click.request_id)
-        why = Refused.NO_SUCH_LIST
+        snapshot = deps.digests.snapshot(click.request_id)
+        why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
-        deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
+        audit(deps.holds, at, "refused", actor=click.user, detail=why.value)
         return Refusal(why)
     return ask(
         deps,
@@ -128,24 +131,26 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
+    found = requests.find_clicked(
+        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
+    )
     if isinstance(found, Refusal):
         return found
     if approve:
-        decision = requests.approve(deps.store, deps.clock, deps.approvers, found, click.user)
+        decision = requests.approve(deps.holds, deps.clock, deps.approvers, found, click.user)
     else:
         decision = requests.reject(
-            deps.store, deps.clock, deps.approvers, found, click.user, reason
+            deps.holds, deps.clock, deps.approvers, found, click.user, reason
         )
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
-            hometab.changed(deps)
+            deps.home.changed(deps)
         return decision
     verb = "approved" if decision.state is RequestState.EXECUTING else decision.state.value
     log.info("hold #%s %s by %s", decision.id, verb, click.user, extra=_about(decision))
     _show(deps, decision)
-    hometab.changed(deps)
+    deps.home.changed(deps)
     if decision.state is RequestState.EXECUTING:
         run_approved(deps, decision.id)
     return None
@@ -164,13 +169,13 @@ def _run_approved(
     deps: Deps, request_id: int, monotonic: Callable[[], float]
 ) -> HoldRequest | None:
     now = deps.clock.now()
-    if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
+    if not deps.holds.take_lease(request_id, deps.runner, now + LEASE, now):
         return None
     last = [float("-inf")]
 
     def still_mine() -> bool:
         now = deps.clock.now()
-        return deps.store.renew_lease(request_id, deps.runner, now + LEASE, now)
+        return deps.holds.renew_lease(request_id, deps.runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -180,7 +185,7 @@ def _run_approved(
 
     finished = execution.execute(
         deps.cartrover,
-        deps.store,
+        deps.holds,
         deps.clock,
         request_id,
         on_progress=progress,
@@ -188,7 +193,7 @@ def _run_approved(
     )
     if finished is not None:
         _show(deps, finished)
-        hometab.changed(deps)
+        deps.home.changed(deps)
     return finished
 
 
@@ -196,11 +201,11 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
-    expired = requests.expire_due(deps.store, deps.clock)
-    announce.converge(deps.poster, deps.store, deps.clock)
+    expired = requests.expire_due(deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock)
     if expired:
-        hometab.changed(deps)
-    announce.tell_untold(deps.poster, deps.store, deps.clock)
+        deps.home.changed(deps)
+    announce.tell_untold(deps.poster, deps.holds, deps.clock)
     return expired
 
 
@@ -208,7 +213,7 @@ def resume_unfinished(deps: Deps) -> list[int]:
     """Finish the approved requests no live runner holds: a stopped process left them, cleanly
     (its leases released) or not (its leases lapsed). Never resends a cancel."""
     resumed = []
-    for request in deps.store.resumable(deps.clock.now()):
+    for request in deps.holds.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
         if run_approved(deps, request.id) is not None:
             resumed.append(request.id)
@@ -218,17 +223,17 @@ def resume_unfinished(deps: Deps) -> list[int]:
 def next_resume_at(deps: Deps) -> datetime | None:
     """When the next lease held by another runner lapses: then, if that runner stopped, its
     request is this process's to resume."""
-    return deps.store.soonest_lease_end(deps.clock.now())
+    return deps.holds.soonest_lease_end(deps.clock.now())
 
 
 def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
     Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
     scheduler runs somewhere."""
-    deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
+    deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
-    slackevents.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.surfaces, deps.clock)
 
 
 def _about(request: HoldRequest) -> dict[str, object]:
@@ -238,7 +243,7 @@ def _about(request: HoldRequest) -> dict[str, object]:
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
-    shown = announce.show(deps.poster, deps.store, deps.clock, request)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request)
     if request.state.is_final:
-        announce.tell(deps.poster, deps.store, deps.clock, request)
+        announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

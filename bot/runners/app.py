@@ -22,18 +22,19 @@ from slack_sdk import WebClient
 import handlers
 from bot import metrics
 from bot.cartrover.service import OrderService
+from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
-from bot.holds.hometab import MAINTENANCE_BEAT
+from bot.holds.flow import MAINTENANCE_BEAT
 from bot.holds.takeover import Takeover
+from bot.home.publishing import Refresher
 from bot.logcontext import bind
 from bot.settings import Settings
-from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
-from bot.store.base import Store
+from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
+from bot.store.contracts import Store
 from bot.times import Clock, SystemClock
-from bot.vitals import CartRoverPulse
 from bot.workers import Workers
-from handlers.actions import refuse_other_app
+from handlers.replies import refuse_other_app
 
 __all__ = [
     "WORK_THREADS",
@@ -68,7 +69,9 @@ def build_deps(
         settings=settings,
         clock=clock or SystemClock(),
         cartrover=cartrover,
-        store=store,
+        holds=store,
+        digests=store,
+        surfaces=store,
         poster=poster,
         approvers=Approvers(
             settings.approvers,
@@ -76,6 +79,7 @@ def build_deps(
             group_members=poster.group_members,
         ),
         workers=workers or Workers(WORK_THREADS),
+        home=Refresher(),
         team_id=team_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,
@@ -86,9 +90,9 @@ def build_deps(
 
 def database_reading(deps: Deps) -> metrics.DatabaseReading:
     """What ``GET /metrics`` reads from the database at each scrape (StoreError if it cannot)."""
-    here, elsewhere, unleased = deps.store.lease_counts(deps.runner, deps.clock.now())
+    here, elsewhere, unleased = deps.holds.lease_counts(deps.runner, deps.clock.now())
     return metrics.DatabaseReading(
-        scheduler_ran_at=deps.store.heartbeat(MAINTENANCE_BEAT),
+        scheduler_ran_at=deps.surfaces.heartbeat(MAINTENANCE_BEAT),
         leases_here=here,
         leases_elsewhere=elsewhere,
         unleased=unleased,
@@ -265,6 +269,7 @@ class Runtime:
     deps: Deps
     app: App
     web_client: WebClient
+    store: Store  # the one place that sees every role of the store, and closes it
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
     takeover: Takeover = field(init=False)
@@ -303,6 +308,7 @@ class Runtime:
             deps=deps,
             app=app,
             web_client=web_client,
+            store=store,
             identity=identity,
             closers=[cartrover, store],
         )

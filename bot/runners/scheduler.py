@@ -32,7 +32,7 @@ from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
 from bot.logcontext import log_context
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
@@ -111,7 +111,7 @@ def _job_name(subscription: DigestSubscription) -> str:
 
 def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
     """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
-    subscriptions = deps.store.subscriptions()
+    subscriptions = deps.digests.subscriptions()
     building = _BUILDING.setdefault(scheduler, Building())
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:

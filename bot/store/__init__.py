@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.store.base import (
+from bot.store.contracts import DigestStore, HoldStore, Store, SurfaceStore, audit
+from bot.store.records import (
     AuditEntry,
     DigestClaim,
     DigestPost,
@@ -23,7 +24,6 @@ from bot.store.base import (
     OrdersAlreadyOpen,
     RequestState,
     Snapshot,
-    Store,
     StoreError,
 )
 
@@ -31,9 +31,11 @@ __all__ = [
     "AuditEntry",
     "DigestClaim",
     "DigestPost",
+    "DigestStore",
     "DigestSubscription",
     "HoldItem",
     "HoldRequest",
+    "HoldStore",
     "HomeView",
     "ItemState",
     "OpenOrder",
@@ -42,6 +44,8 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreError",
+    "SurfaceStore",
+    "audit",
     "open_store",
 ]
 

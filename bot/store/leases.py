@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
+from bot.store.records import HoldRequest
 from bot.store.sql import (
     LEASE_COUNTS,
     RELEASE_LEASES,

@@ -1,80 +1,26 @@
 """The store contract on a relational database, written once for SQLite and PostgreSQL.
 
-:class:`SqlStore` implements every :class:`~bot.store.base.Store` method except the lifecycle ones
-with the statements in :mod:`bot.store.sql`, over a few primitives a backend supplies: run one
-statement, fetch rows, insert a request with its items and claims atomically, encode and decode
-times. Every state change is one conditional statement, so "did I win?" is "did my statement change
-a row?".
+:class:`SqlStore` implements every :class:`~bot.store.contracts.Store` method except the lifecycle
+ones with the statements in :mod:`bot.store.sql`, one group of methods per role (the hold rows and
+leases, the digest rows, the Slack surfaces' rows), over a few primitives a backend supplies
+(:mod:`bot.store.primitives`): run one statement, fetch rows, insert a request with its items and
+claims atomically, encode and decode times and dates.
 """
 
 from __future__ import annotations
 
-import json
-from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from abc import ABC
+from datetime import datetime
 from typing import Any
 
-from bot.store.base import (
-    AuditEntry,
-    DigestClaim,
-    DigestSubscription,
-    HoldItem,
-    HoldRequest,
-    ItemState,
-    OpenOrder,
-    OrdersAlreadyOpen,
-    RequestState,
-    Snapshot,
-    StoreError,
-    utc_aware,
-)
+from bot.store.digest_rows import DigestRows
+from bot.store.hold_rows import HoldRows
 from bot.store.leases import Leases
-from bot.store.notices import NoticeAndSubscriptionRows
-from bot.store.primitives import Row
-from bot.store.sql import (
-    ADOPT_MESSAGE,
-    ADVANCE,
-    AUDIT_FOR_ORDER,
-    AUDIT_FOR_REQUEST,
-    CLAIM_DIGEST,
-    DECIDE_PENDING,
-    DECIDE_PENDING_BEFORE_EXPIRY,
-    DIGEST_CLAIM,
-    DIGEST_FAILED,
-    DIGEST_POSTED,
-    EXPIRE_DUE,
-    FINISH_ITEM,
-    GET_REQUEST,
-    INSERT_AUDIT,
-    INSERT_SNAPSHOT,
-    LAGGING_CARDS,
-    MARK_RENDERED,
-    OPEN_REQUESTS_FOR,
-    RECLAIM_DIGEST,
-    REQUESTS_IN_STATE,
-    SET_MESSAGE,
-    SNAPSHOT,
-    START_ITEM,
-    SUBSCRIPTION,
-    SUBSCRIPTIONS,
-    UNSUBSCRIBE,
-)
+from bot.store.primitives import Claimed
+from bot.store.records import utc_aware
 from bot.store.surface_rows import SurfaceRows
 
 __all__ = ["Claimed", "SqlStore", "pg", "utc_aware"]
-
-
-# A claim can be released between our failed insert and our look at its holder; then the create is
-# simply tried again, a few times at most.
-CREATE_ATTEMPTS = 5
-
-_PENDING, _EXECUTING = RequestState.PENDING, RequestState.EXECUTING
-_ALLOWED = {
-    _PENDING: frozenset({_EXECUTING, RequestState.REJECTED, RequestState.EXPIRED}),
-    _EXECUTING: frozenset({RequestState.DONE, RequestState.FAILED, RequestState.UNKNOWN}),
-}
 
 
 def pg(statement: str) -> str:
@@ -82,289 +28,11 @@ def pg(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """What :meth:`SqlStore._insert_request` did: created ``request_id``, or nothing because
-    ``taken`` orders were claimed already (``holders``: their OPEN_CLAIM rows, which may miss one
-    released meanwhile)."""
-
-    request_id: int | None
-    taken: tuple[str, ...] = ()
-    holders: tuple[Row, ...] = ()
-
-
-class SqlStore(Leases, SurfaceRows, NoticeAndSubscriptionRows, ABC):
+class SqlStore(HoldRows, Leases, DigestRows, SurfaceRows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
-
-    # -- what a backend supplies beyond the Primitives; each translates its driver's errors
-
-    @abstractmethod
-    def _insert_request(
-        self, request: Sequence[object], items: Sequence[tuple[str, object]]
-    ) -> Claimed:
-        """In one transaction: INSERT_REQUEST, one INSERT_ITEM per ``(order, its creation time
-        or None)`` in that order, then CLAIM_ORDER per
-        order in sorted order. If every claim inserted a row, commit and return the new id;
-        otherwise read OPEN_CLAIM for each order not claimed, roll everything back and return
-        those rows."""
 
     def _instant(self, when: datetime) -> object:
         return self._time_in(utc_aware(when))
-
-    @abstractmethod
-    def _date_in(self, day: date) -> object: ...
-
-    @abstractmethod
-    def _date_out(self, value: Any) -> date: ...
-
-    # -- hold requests
-    def create_request(
-        self,
-        *,
-        requester: str,
-        channel_id: str,
-        reason: str,
-        cust_refs: Sequence[str],
-        created_at: datetime,
-        expires_at: datetime,
-        source: str = "command",
-        order_created: Mapping[str, datetime] | None = None,
-    ) -> HoldRequest:
-        refs = list(cust_refs)
-        if not refs or len(set(refs)) != len(refs):
-            raise ValueError("a hold request needs one or more distinct orders")
-        created, expires = utc_aware(created_at), utc_aware(expires_at)
-        times = (self._time_in(created), self._time_in(expires))
-        known = {ref: utc_aware(when) for ref, when in (order_created or {}).items() if ref in refs}
-        rows = [(ref, self._time_in(known[ref]) if ref in known else None) for ref in refs]
-        request_id = self._claim(rows, (requester, channel_id, reason, source, *times))
-        items = tuple(
-            HoldItem(request_id, ref, position, order_created_at=known.get(ref))
-            for position, ref in enumerate(refs)
-        )
-        return HoldRequest(
-            request_id, requester, channel_id, reason, RequestState.PENDING, created, expires,
-            source=source, items=items,
-        )  # fmt: skip
-
-    def _claim(self, rows: list[tuple[str, object]], request: tuple[object, ...]) -> int:
-        refs = [ref for ref, _ in rows]
-        for _ in range(CREATE_ATTEMPTS):
-            claimed = self._insert_request(request, rows)
-            if claimed.request_id is not None:
-                return claimed.request_id
-            holders = [
-                OpenOrder(str(row["cust_ref"]), int(row["request_id"]), RequestState(row["state"]))
-                for row in claimed.holders
-            ]
-            if len(holders) == len(claimed.taken):
-                raise OrdersAlreadyOpen(sorted(holders, key=lambda h: refs.index(h.cust_ref)))
-        raise StoreError("could not claim the orders of a new hold request; try again")
-
-    def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
-        self._change(SET_MESSAGE, (channel_id, message_ts, request_id))
-
-    def adopt_message(self, request_id: int, channel_id: str, message_ts: str) -> bool:
-        return self._change(ADOPT_MESSAGE, (message_ts, request_id, channel_id)) == 1
-
-    def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
-        when = self._instant(at)
-        self._change(MARK_RENDERED, (RequestState(state).value, when, request_id))
-
-    def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
-        return self._requests(LAGGING_CARDS, (limit,))
-
-    def get_request(self, request_id: int) -> HoldRequest | None:
-        found = self._requests(GET_REQUEST, (request_id,))
-        return found[0] if found else None
-
-    def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
-        return self._requests(REQUESTS_IN_STATE, (RequestState(state).value,))
-
-    def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
-        return self._requests(OPEN_REQUESTS_FOR, (cust_ref,))
-
-    def decide(
-        self,
-        request_id: int,
-        *,
-        to: RequestState,
-        actor: str | None,
-        at: datetime,
-        expect: RequestState = RequestState.PENDING,
-        reason: str = "",
-    ) -> bool:
-        if to not in _ALLOWED.get(expect, frozenset()):
-            raise ValueError(f"a request cannot move from {expect} to {to}")
-        when = self._instant(at)
-        if expect is not RequestState.PENDING:
-            return self._change(ADVANCE, (to.value, request_id, expect.value)) == 1
-        if to is RequestState.EXPIRED:
-            return self._change(DECIDE_PENDING, (to.value, actor, when, request_id)) == 1
-        params = (to.value, actor, when, reason, request_id, when)
-        return self._change(DECIDE_PENDING_BEFORE_EXPIRY, params) == 1
-
-    def expire_due(self, now: datetime) -> list[HoldRequest]:
-        when = self._instant(now)
-        expired = self._rows(EXPIRE_DUE, (when, when))
-        found = (self.get_request(int(row["id"])) for row in expired)
-        return sorted((request for request in found if request), key=lambda r: r.id)
-
-    # -- per-order items
-    def start_item(self, request_id: int, cust_ref: str, at: datetime) -> bool:
-        params = (self._instant(at), request_id, cust_ref, request_id)
-        return self._change(START_ITEM, params) == 1
-
-    def finish_item(
-        self,
-        request_id: int,
-        cust_ref: str,
-        *,
-        state: ItemState,
-        detail: str,
-        process_ids: Sequence[str],
-        at: datetime,
-        expect: ItemState | None = None,
-    ) -> bool:
-        if not ItemState(state).is_final:
-            raise ValueError(f"{state} is not a final item state")
-        if expect is not None and ItemState(expect).is_final:
-            raise ValueError(f"{expect} is a final item state")
-        encoded = json.dumps(list(process_ids))
-        when = self._instant(at)
-        allowed = (
-            (expect.value,) * 2 if expect else (ItemState.QUEUED.value, ItemState.SENDING.value)
-        )
-        params = (state.value, detail, encoded, when, request_id, cust_ref, *allowed)
-        return self._change(FINISH_ITEM, params) == 1
-
-    # -- audit trail
-    def audit(self, entry: AuditEntry) -> None:
-        at = self._instant(entry.at)
-        params = (at, entry.event, entry.actor, entry.request_id, entry.cust_ref, entry.detail)
-        self._change(INSERT_AUDIT, (*params, entry.process_id))
-
-    def audit_for_order(self, cust_ref: str, limit: int = 50) -> list[AuditEntry]:
-        return self._audit(AUDIT_FOR_ORDER, (cust_ref, cust_ref, limit))
-
-    def audit_for_request(self, request_id: int) -> list[AuditEntry]:
-        return self._audit(AUDIT_FOR_REQUEST, (request_id,))
-
-    # -- digest subscriptions
-    def unsubscribe(self, channel_id: str) -> bool:
-        return self._change(UNSUBSCRIBE, (channel_id,)) == 1
-
-    def subscription(self, channel_id: str) -> DigestSubscription | None:
-        found = [self._subscription(row) for row in self._rows(SUBSCRIPTION, (channel_id,))]
-        return found[0] if found else None
-
-    def subscriptions(self) -> list[DigestSubscription]:
-        return [self._subscription(row) for row in self._rows(SUBSCRIPTIONS, ())]
-
-    # -- digest claims
-    def claim_digest(self, channel_id: str, local_date: date, at: datetime) -> bool:
-        day, when = self._date_in(local_date), self._instant(at)
-        if self._change(CLAIM_DIGEST, (channel_id, day, when)) == 1:
-            return True
-        return self._change(RECLAIM_DIGEST, (when, channel_id, day)) == 1
-
-    def digest_posted(self, channel_id: str, local_date: date, message_ts: str) -> None:
-        self._change(DIGEST_POSTED, (message_ts, channel_id, self._date_in(local_date)))
-
-    def digest_failed(self, channel_id: str, local_date: date) -> None:
-        self._change(DIGEST_FAILED, (channel_id, self._date_in(local_date)))
-
-    def digest_claim(self, channel_id: str, local_date: date) -> DigestClaim | None:
-        for row in self._rows(DIGEST_CLAIM, (channel_id, self._date_in(local_date))):
-            return DigestClaim(
-                channel_id=row["channel_id"],
-                local_date=self._date_out(row["local_date"]),
-                state=row["state"],
-                claimed_at=self._time_out(row["claimed_at"]),
-                message_ts=row["message_ts"],
-            )
-        return None
-
-    # -- order snapshots
-    def save_snapshot(
-        self,
-        channel_id: str,
-        cust_refs: Sequence[str],
-        at: datetime,
-        order_created: Mapping[str, datetime] | None = None,
-    ) -> int:
-        created = {ref: utc_aware(when).isoformat() for ref, when in (order_created or {}).items()}
-        saved = json.dumps({"refs": list(cust_refs), "created": created})
-        params = (channel_id, saved, self._instant(at))
-        return int(self._rows(INSERT_SNAPSHOT, params)[0]["id"])
-
-    def snapshot(self, snapshot_id: int) -> Snapshot | None:
-        for row in self._rows(SNAPSHOT, (snapshot_id,)):
-            saved = json.loads(row["cust_refs"])
-            if isinstance(saved, list):  # saved before creation times were kept
-                return Snapshot([str(ref) for ref in saved])
-            created = saved["created"].items()
-            known = {str(ref): datetime.fromisoformat(when) for ref, when in created}
-            return Snapshot([str(ref) for ref in saved["refs"]], known)
-        return None
-
-    # -- rows to records
-    def _requests(self, statement: str, params: Sequence[object]) -> list[HoldRequest]:
-        """Group ``hold_request_rows`` rows (ordered by request, then position) into records."""
-        heads: dict[int, Row] = {}
-        items: dict[int, list[HoldItem]] = {}
-        for row in self._rows(statement, params):
-            request_id = int(row["id"])
-            heads.setdefault(request_id, row)
-            found = items.setdefault(request_id, [])
-            if row["item_cust_ref"] is not None:
-                found.append(self._item(request_id, row))
-        return [self._request(head, tuple(items[key])) for key, head in heads.items()]
-
-    def _request(self, row: Row, items: tuple[HoldItem, ...]) -> HoldRequest:
-        return HoldRequest(
-            id=int(row["id"]),
-            requester=row["requester"],
-            channel_id=row["channel_id"],
-            reason=row["reason"],
-            state=RequestState(row["state"]),
-            created_at=self._time_out(row["created_at"]),
-            expires_at=self._time_out(row["expires_at"]),
-            source=row["source"],
-            message_ts=row["message_ts"],
-            decided_by=row["decided_by"],
-            decided_at=self._maybe_time(row["decided_at"]),
-            items=items,
-            rendered_state=RequestState(row["rendered_state"]) if row["rendered_state"] else None,
-            decision_reason=row["decision_reason"] or "",
-        )
-
-    def _item(self, request_id: int, row: Mapping[str, Any]) -> HoldItem:
-        return HoldItem(
-            request_id=request_id,
-            cust_ref=row["item_cust_ref"],
-            position=int(row["item_position"]),
-            state=ItemState(row["item_state"]),
-            detail=row["item_detail"],
-            process_ids=tuple(str(pid) for pid in json.loads(row["item_process_ids"])),
-            updated_at=self._maybe_time(row["item_updated_at"]),
-            order_created_at=self._maybe_time(row["item_order_created_at"]),
-        )
-
-    def _audit(self, statement: str, params: Sequence[object]) -> list[AuditEntry]:
-        return [
-            AuditEntry(
-                at=self._time_out(row["occurred_at"]),
-                event=row["event"],
-                actor=row["actor"],
-                request_id=None if row["request_id"] is None else int(row["request_id"]),
-                cust_ref=row["cust_ref"],
-                detail=row["detail"],
-                process_id=row["process_id"],
-                id=int(row["id"]),
-            )
-            for row in self._rows(statement, params)
-        ]
 
     def _maybe_time(self, value: Any) -> datetime | None:
         return None if value is None else self._time_out(value)

@@ -29,12 +29,12 @@ from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
-from bot.holds.hometab import MAINTENANCE_BEAT
-from bot.holds.rules import Refused
+from bot.holds.flow import MAINTENANCE_BEAT
+from bot.holds.rules import RefusalReason
 from bot.store import open_store
-from bot.store.base import ItemState, RequestState
 from bot.store.migrations import MIGRATIONS
 from bot.store.postgres import MIGRATION_LOCK
+from bot.store.records import ItemState, RequestState
 from handlers import SUBCOMMANDS
 from tests.environment import process_environ
 from tests.processes import free_port, run_cli
@@ -292,7 +292,7 @@ def _check_fresh(samples: Samples) -> None:
     for sub in SUBCOMMANDS:
         assert _at_zero(samples, "cartrover_bot_commands_total", subcommand=sub.syntax.name)
     assert _at_zero(samples, "cartrover_bot_commands_total", subcommand="invalid")
-    refusals = [reason.name.lower() for reason in Refused]
+    refusals = [reason.name.lower() for reason in RefusalReason]
     for action in ("approve", "reject"):
         for outcome in ("decided", *refusals):
             assert _at_zero(samples, "cartrover_bot_clicks_total", action=action, outcome=outcome)

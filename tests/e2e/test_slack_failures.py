@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
 from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.slack import ids
+from bot.store.records import RequestState
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, GROUP_MEMBER, REQUESTER, Harness
 from tests.sqlite_files import sqlite_file
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def test_expired_response_url_falls_back_to_an_ephemeral_message(harness: Harness) -> None:

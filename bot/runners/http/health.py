@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.slackio import SlackPoster
-from bot.store.base import Store, StoreError
+from bot.slack.webapi import SlackPoster
+from bot.store.contracts import Store
+from bot.store.records import StoreError
 
 __all__ = ["Health"]
 
