@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,7 +78,8 @@ class _Connection:
         return thread is None or thread is threading.current_thread() or not thread.is_alive()
 
     def __del__(self) -> None:
-        self.db.close()
+        with suppress(Exception):  # at interpreter exit sqlite3 itself may be gone already
+            self.db.close()
 
 
 class _Taken(Exception):
