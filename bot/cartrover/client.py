@@ -66,6 +66,11 @@ def _reply(raw: Raw) -> _Reply:
     return _Reply(data, protocol.process_id(raw.headers), raw.status)
 
 
+def _listing_reply(raw: Raw) -> _Reply:
+    data = replies.decode_listing(raw.status, raw.headers, raw.body)
+    return _Reply(data, protocol.process_id(raw.headers), raw.status)
+
+
 def _cancel_reply(raw: Raw) -> CancelReply:
     return replies.decode_cancel(raw.status, raw.headers, raw.body)
 
@@ -232,7 +237,7 @@ class CartRoverClient:
             raise ValueError("max_pages must be at least 1")
 
         def fetch(page: int) -> list[Order]:
-            reply = self._read("list_orders", path, query(page))
+            reply = self._read("list_orders", path, query(page), _listing_reply)
             return self._decoded(lambda: replies.decode_orders(reply.data, reply.process_id), reply)
 
         return OrderListing(fetch, limit, max_pages)
@@ -276,7 +281,9 @@ class CartRoverClient:
         if self.closed:
             raise ConnectionFailed("the CartRover client is closed", request_sent=False)
 
-    def _read(self, kind: str, path: str, query: str = "") -> _Reply:
+    def _read(
+        self, kind: str, path: str, query: str = "", decode: Callable[[Raw], _Reply] = _reply
+    ) -> _Reply:
         deadline_at = self._monotonic() + self._deadline
         retrying = self._retrying(
             tenacity.retry_if_exception(
@@ -290,7 +297,7 @@ class CartRoverClient:
             deadline_at,
         )
         reply: _Reply = retrying(
-            self._exchange.call, kind, path, query, self._auth, deadline_at, _reply
+            self._exchange.call, kind, path, query, self._auth, deadline_at, decode
         )
         return reply
 

@@ -121,6 +121,22 @@ def test_a_listing_page_carries_status_and_flags() -> None:
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "list_empty_absent.json",
+        "list_empty_null.json",
+        "list_empty_list.json",
+        "list_empty_object.json",
+        "list_empty_no_orders.json",
+    ],
+)
+def test_every_empty_listing_shape_is_an_empty_page(name: str) -> None:
+    """No public example shows an empty page; each plausible shape is one, never an error."""
+    data = replies.decode_listing(200, PID, body(name))
+    assert replies.decode_orders(data, "PID-7") == []
+
+
+@pytest.mark.parametrize(
     ("name", "outcome"),
     [
         ("cancel.json", CancelOutcome.ACCEPTED),

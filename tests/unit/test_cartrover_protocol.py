@@ -366,14 +366,49 @@ def test_decode_status_without_a_status_is_unexpected(data: Any) -> None:
 
 
 def test_decode_orders_parses_a_page_and_refuses_non_lists() -> None:
-    """A list of records becomes Orders; anything else, or a bad record, is UnexpectedReply."""
+    """A list of records becomes Orders; every empty shape is an empty page (unknown #17);
+    anything else, or a bad record, is UnexpectedReply."""
     assert [o.cust_ref for o in replies.decode_orders([RECORD, RECORD])] == ["TEST-7"] * 2
-    assert replies.decode_orders([]) == []
+    for empty in (None, [], {}, ""):
+        assert replies.decode_orders(empty) == []
     no_status = {k: v for k, v in RECORD.items() if k != "order_status"}
-    bad: tuple[Any, ...] = (None, {"orders": []}, [RECORD, "junk"], [no_status])
+    bad: tuple[Any, ...] = ({"orders": []}, [RECORD, "junk"], [no_status], 0, False, "x")
     for data in bad:
         with pytest.raises(UnexpectedReply):
             replies.decode_orders(data)
+
+
+@pytest.mark.parametrize(
+    ("message", "empty"),
+    [
+        ("No orders found", True),
+        ("no orders found for this merchant", True),
+        ("No matching orders", True),
+        ("No records found", True),
+        ("Orders not found", True),
+        ("0 orders returned", True),
+        ("Order not found: TEST-1", False),
+        ("Invalid order status: partial", False),
+        ("Invalid API User or Key", False),
+    ],
+)
+def test_a_listing_error_that_says_no_orders_is_an_empty_page(message: str, empty: bool) -> None:
+    """Unknown #17: a listing's error envelope whose words say no orders were found is an empty
+    page, on HTTP 200 or 404; any other error stays an error."""
+    for status in (200, 404):
+        body = json.dumps({"success_code": False, "error_code": "Invalid", "message": message})
+        if empty:
+            assert replies.decode_listing(status, {}, body.encode()) == []
+        else:
+            with pytest.raises(CartRoverError):
+                replies.decode_listing(status, {}, body.encode())
+
+
+def test_a_rate_limit_saying_no_orders_is_still_a_rate_limit() -> None:
+    """Only a refusal's words can make an empty page: a RateLimit answer never does."""
+    body = b'{"success_code": false, "error_code": "RateLimit", "message": "no more orders now"}'
+    with pytest.raises(RateLimited):
+        replies.decode_listing(200, {}, body)
 
 
 def _cancel(status: int, body: bytes, pid: str | None = "p1") -> CancelReply:

@@ -77,6 +77,10 @@ class Faults:
     * ``not_found_status`` — the HTTP status of "Order not found" replies: 404 (default) or 200;
       both carry the error envelope (CartRover's choice is undocumented).
     * ``auth_failure_status`` — likewise for refused credentials: 401 (default) or 200.
+    * ``empty_page`` — how a listing page without orders is answered (CartRover's way is
+      undocumented): ``"list"`` (default, ``response: []``), ``"absent"`` (``{"success_code":
+      true}`` alone), ``"null"``, ``"object"`` (``response: {}``) or ``"no_orders"`` (an error
+      envelope saying "No orders found", HTTP 200).
     """
 
     def __init__(self) -> None:
@@ -103,6 +107,7 @@ class Faults:
             self.cancel_reply: str | None = None
             self.not_found_status: int = 404
             self.auth_failure_status: int = 401
+            self.empty_page: str = "list"
             self._released.set()
             self._released = threading.Event()
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.dev.sandbox.server import SandboxServer
 
 __all__ = [
+    "EMPTY_PAGES",
     "ODD_CANCEL_REPLIES",
     "ORDER_ROUTES",
     "SandboxHandler",
@@ -237,8 +238,23 @@ class SandboxHandler(BaseHTTPRequestHandler):
             limit=limit,
             page=page,
         )
+        headers = {"total-records": str(total)}
+        if not records and self.sandbox.faults.empty_page != "list":
+            self._empty_page(headers)
+            return
         body = {"success_code": True, "response": [list_view(record) for record in records]}
-        self._json(200, body, {"total-records": str(total)})
+        self._json(200, body, headers)
+
+    def _empty_page(self, headers: dict[str, str]) -> None:
+        """A page without orders, in the shape the switch says (CartRover's is undocumented)."""
+        shape = self.sandbox.faults.empty_page
+        if shape == "no_orders":
+            self._error(200, "Invalid", "No orders found", headers)
+            return
+        body: dict[str, object] = {"success_code": True}
+        if shape != "absent":
+            body["response"] = _EMPTY_RESPONSES[shape]
+        self._json(200, body, headers)
 
     def _cancel(self, cust_ref: str) -> None:
         sandbox, faults = self.sandbox, self.sandbox.faults
@@ -330,6 +346,11 @@ _ODD_CANCEL_REPLIES: dict[str, tuple[bytes, str]] = {
     "truncated": (b'{"success_code": true, "response": {"succ', "application/json"),
 }
 ODD_CANCEL_REPLIES = frozenset(_ODD_CANCEL_REPLIES)
+
+# How a page without orders is answered besides ``[]`` (the switch Faults.empty_page): no public
+# example shows one; the vendor's PHP client reads any empty ``response`` as "nothing".
+_EMPTY_RESPONSES: dict[str, object] = {"null": None, "object": {}}
+EMPTY_PAGES = frozenset({"list", "absent", "null", "object", "no_orders"})
 
 
 def _positive(raw: str | None, default: int) -> int | None:

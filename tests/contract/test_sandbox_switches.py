@@ -1,0 +1,99 @@
+"""The sandbox's switches for CartRover behaviour no public source settles, over real loopback
+HTTP: each answers every documented-or-plausible way, and the client reads each one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from bot.cartrover.client import CartRoverClient
+from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox.handler import EMPTY_PAGES
+from bot.times import FrozenClock
+
+AUTH = (SANDBOX_API_USER, SANDBOX_API_KEY)
+NOTHING = "/v1/merchant/orders/list/new?to_date=2000-01-01T00%3A00%3A00%2B00%3A00"
+
+
+@pytest.fixture
+def book(clock: FrozenClock) -> OrderBook:
+    return OrderBook.seeded(clock)
+
+
+@pytest.fixture
+def server(book: OrderBook) -> Iterator[SandboxServer]:
+    with SandboxServer(book) as started:
+        yield started
+
+
+@pytest.fixture
+def http(server: SandboxServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, auth=AUTH, timeout=2.0) as client:
+        yield client
+
+
+@pytest.fixture
+def client(server: SandboxServer) -> Iterator[CartRoverClient]:
+    with CartRoverClient(server.url, *AUTH) as made:
+        yield made
+
+
+# -- empty listing pages ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shape", "body"),
+    [
+        ("list", {"success_code": True, "response": []}),
+        ("absent", {"success_code": True}),
+        ("null", {"success_code": True, "response": None}),
+        ("object", {"success_code": True, "response": {}}),
+        (
+            "no_orders",
+            {"success_code": False, "error_code": "Invalid", "message": "No orders found"},
+        ),
+    ],
+)
+def test_an_empty_page_is_answered_the_way_the_switch_says(
+    server: SandboxServer, http: httpx.Client, shape: str, body: dict[str, object]
+) -> None:
+    """Each value of `empty_page` answers a page without orders in its own shape, on HTTP 200;
+    a page with orders is unchanged."""
+    server.faults.empty_page = shape
+    reply = http.get(NOTHING)
+    assert (reply.status_code, reply.json()) == (200, body)
+    assert len(http.get("/v1/merchant/orders/list/new").json()["response"]) > 0
+
+
+@pytest.mark.parametrize("shape", sorted(EMPTY_PAGES))
+def test_the_client_reads_every_empty_page_as_no_orders(
+    server: SandboxServer, client: CartRoverClient, clock: FrozenClock, shape: str
+) -> None:
+    """Every empty shape is an empty listing for the client: no error, no order, one call, and
+    the call is logged and counted as a success."""
+    server.faults.empty_page = shape
+    listing = client.iter_orders("new", to_date=clock.now() - timedelta(days=400))
+    assert list(listing) == []
+    assert client.stats.get("list_orders") == 1 and not client.stats.get("failures")
+
+
+@pytest.mark.parametrize("shape", sorted(EMPTY_PAGES))
+def test_a_listing_that_ends_on_an_empty_page_keeps_its_orders(
+    server: SandboxServer, client: CartRoverClient, book: OrderBook, shape: str
+) -> None:
+    """With exactly one full page of orders, the second page is empty in whatever shape, and
+    the listing ends there with every order of the first."""
+    server.faults.empty_page = shape
+    new = len(book.list("new"))
+    assert new < 100
+    extra = [
+        {"cust_ref": f"FILL-{n:03d}", "order_status": "new", "sending_canceled": "N"}
+        for n in range(100 - new)
+    ]
+    book.add_many(extra)
+    orders = list(client.iter_orders("new"))
+    assert len(orders) == 100
+    assert client.stats.get("list_orders") == 2
