@@ -24,6 +24,7 @@ __all__ = [
     "LIST_STATUSES",
     "MAX_LIST_LIMIT",
     "ORDER_PATH",
+    "PROBE_REF",
     "PROCESS_ID_HEADER",
     "REMAINING_HITS_HEADER",
     "REQUEST_HEADERS",
@@ -54,6 +55,11 @@ LIST_PATH = "/v1/merchant/orders/list/{status}"
 # Cancel sending. Unknowns #1-#3: what it does, which keys it takes, and whether a merchant-level
 # equivalent exists all live behind this one constant (and decode_cancel below).
 CANCEL_PATH = "/v1/cart/orders/wms_cancel/{ref}"
+
+# The reference the cancel-key probe cancels: inside the order grammar (so the path is the real
+# call's), yet no order can have it. Unknowns #2 and #4: how CartRover answers a cancel of an
+# unknown order with good keys and with refused keys is undocumented (replies.read_key_probe).
+PROBE_REF = "_cartrover-bot_key-probe_no-such-order_"
 
 # Status filters the listing accepts. Unknown #9: `partial` is not used.
 LIST_STATUSES = frozenset(

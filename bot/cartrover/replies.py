@@ -26,7 +26,14 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
+from bot.cartrover.models import (
+    CancelOutcome,
+    CancelReply,
+    KeyProbe,
+    KeyVerdict,
+    Order,
+    OrderStatus,
+)
 from bot.cartrover.protocol import process_id, retry_after
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "MESSAGE_FIELDS",
     "decode",
     "decode_cancel",
+    "decode_key_probe",
     "decode_listing",
     "decode_order",
     "decode_orders",
@@ -291,3 +299,34 @@ def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> Cance
             outcome = CancelOutcome.ACCEPTED if success else CancelOutcome.REFUSED
             message = _message(response) if isinstance(response, Mapping) else ""
     return CancelReply(outcome, message, pid, status, raw)
+
+
+# Unknowns #2 and #4: how CartRover answers a cancel of an order that cannot exist is undocumented.
+# Refused keys: HTTP 401/403, or words about the API user, key, credentials or permission. Any
+# other envelope below HTTP 500 means the keys got CartRover to look for the order.
+_KEYS_REFUSED = re.compile(r"permission|forbidden|not\s+authori[sz]ed", re.IGNORECASE)
+
+
+def decode_key_probe(status: int, headers: Mapping[str, str], body: bytes) -> KeyProbe:
+    """The answer to the cancel-key probe (a cancel of :data:`protocol.PROBE_REF`) → whether
+    CartRover accepted the keys; never raises."""
+    pid, payload = process_id(headers), _json(body)
+    if not isinstance(payload, Mapping):
+        verdict = KeyVerdict.REFUSED if status in (401, 403) else KeyVerdict.UNCLEAR
+        return KeyProbe(verdict, _raw(status, body), pid, status)
+    response = payload.get("response")
+    said = _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
+    raw_code = payload.get("error_code")
+    code = raw_code.strip().lower() if isinstance(raw_code, str) else ""
+    refused = status in (401, 403) or bool(
+        said and (looks_like_auth_failure(said) or _KEYS_REFUSED.search(said))
+    )
+    if refused:
+        verdict = KeyVerdict.REFUSED
+    elif status == 429 or code == "ratelimit" or status >= 500 or not 200 <= status < 500:
+        verdict = KeyVerdict.UNCLEAR
+    elif payload.get("success_code") in (True, False):
+        verdict = KeyVerdict.ACCEPTED
+    else:
+        verdict = KeyVerdict.UNCLEAR
+    return KeyProbe(verdict, said or _raw(status, body), pid, status)

@@ -22,7 +22,14 @@ from bot.cartrover.errors import (
     UnexpectedReply,
 )
 from bot.cartrover.models import CancelOutcome, Flag
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.times import FrozenClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cartrover"
@@ -236,6 +243,7 @@ def test_the_sandbox_cancel_reply_has_exactly_the_public_shape(
 ) -> None:
     """The cancel reply's response object is exactly `success` and `message`."""
     _, http = sandbox
-    assert sorted(get(http, "/v1/cart/orders/wms_cancel/SHOP-48213")) == sorted(
-        SHAPES["cancel"]["keys"]
-    )
+    cart = httpx.BasicAuth(SANDBOX_CANCEL_API_USER, SANDBOX_CANCEL_API_KEY)
+    reply = http.get("/v1/cart/orders/wms_cancel/SHOP-48213", auth=cart).json()
+    assert reply["success_code"] is True
+    assert sorted(reply["response"]) == sorted(SHAPES["cancel"]["keys"])

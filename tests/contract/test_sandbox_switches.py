@@ -10,11 +10,21 @@ import httpx
 import pytest
 
 from bot.cartrover.client import CartRoverClient
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.cartrover.models import KeyVerdict
+from bot.cartrover.protocol import PROBE_REF
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.dev.sandbox.handler import EMPTY_PAGES
 from bot.times import FrozenClock
 
 AUTH = (SANDBOX_API_USER, SANDBOX_API_KEY)
+CART = (SANDBOX_CANCEL_API_USER, SANDBOX_CANCEL_API_KEY)
 NOTHING = "/v1/merchant/orders/list/new?to_date=2000-01-01T00%3A00%3A00%2B00%3A00"
 
 
@@ -97,3 +107,47 @@ def test_a_listing_that_ends_on_an_empty_page_keeps_its_orders(
     orders = list(client.iter_orders("new"))
     assert len(orders) == 100
     assert client.stats.get("list_orders") == 2
+
+
+# -- the cancel-key probe --------------------------------------------------------------------
+
+
+def prober(server: SandboxServer, cancel: tuple[str, str]) -> CartRoverClient:
+    return CartRoverClient(server.url, *AUTH, cancel_user=cancel[0], cancel_key=cancel[1])
+
+
+@pytest.mark.parametrize("not_found", [404, 200])
+def test_the_probe_reads_accepted_keys_and_touches_no_order(
+    server: SandboxServer, book: OrderBook, not_found: int
+) -> None:
+    """With the Cart API pair, a cancel of a reference no order has is answered "not found"
+    (on HTTP 404 or 200): the keys are accepted, and no order was touched."""
+    server.faults.not_found_status = not_found
+    with prober(server, CART) as client:
+        probe = client.probe_cancel_keys()
+    assert probe.verdict is KeyVerdict.ACCEPTED
+    assert "not found" in probe.said and probe.process_id == server.requests[0].process_id
+    (request,) = server.cancel_requests()
+    assert request.cust_ref == PROBE_REF and request.credential == "cancel"
+    assert book.total_cancels() == 1 and book.cancel_count(PROBE_REF) == 1
+    assert all(book.cancel_count(ref) == 0 for ref in book.refs())
+
+
+@pytest.mark.parametrize("refused", [401, 200])
+def test_the_probe_reads_refused_keys(server: SandboxServer, refused: int) -> None:
+    """The merchant pair put in the cancel variables is refused by the cart-level call, on HTTP
+    401 or with the words on HTTP 200: the probe says so."""
+    server.faults.auth_failure_status = refused
+    with prober(server, AUTH) as client:
+        probe = client.probe_cancel_keys()
+    assert (probe.verdict, probe.http_status) == (KeyVerdict.REFUSED, refused)
+    assert probe.said == "Invalid API User or Key"
+
+
+def test_the_probe_is_unclear_on_a_server_error_or_a_rate_limit(server: SandboxServer) -> None:
+    """A 5xx page or a RateLimit answer says nothing about the keys."""
+    with prober(server, CART) as client:
+        server.faults.fail_5xx = 1
+        assert client.probe_cancel_keys().verdict is KeyVerdict.UNCLEAR
+        server.faults.rate_limit_next = 1
+        assert client.probe_cancel_keys().verdict is KeyVerdict.UNCLEAR

@@ -464,3 +464,40 @@ def test_a_page_shorter_than_the_limit_is_the_last() -> None:
     assert protocol.is_last_page(0, 100)
     assert protocol.is_last_page(99, 100)
     assert not protocol.is_last_page(100, 100)
+
+
+def _env(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "verdict"),
+    [
+        (
+            200,
+            _env(success_code=False, error_code="Failure", message="Order not found"),
+            "accepted",
+        ),
+        (404, _env(success_code=False, error_code="Invalid", message="Not found: x"), "accepted"),
+        (200, _env(success_code=True, response={"success": False, "message": "No"}), "accepted"),
+        (200, _env(success_code=True), "accepted"),
+        (401, _env(success_code=False, message="Invalid API User or Key"), "refused"),
+        (403, b"<html>Forbidden</html>", "refused"),
+        (200, _env(success_code=False, error_code="Invalid", message="Invalid API Key"), "refused"),
+        (200, _env(success_code=False, message="No permission for this API level"), "refused"),
+        (200, _env(success_code=False, error_code="RateLimit", message="slow down"), "unclear"),
+        (429, _env(success_code=False, message="slow down"), "unclear"),
+        (503, b"<html>Service Unavailable</html>", "unclear"),
+        (502, _env(success_code=False, message="upstream"), "unclear"),
+        (404, b"<html>Not Found</html>", "unclear"),
+        (302, b"", "unclear"),
+        (200, _env(response={}), "unclear"),
+    ],
+)
+def test_the_key_probe_reads_each_answer(status: int, body: bytes, verdict: str) -> None:
+    """Unknowns #2 and #4: a cancel of an order that cannot exist is "keys accepted" when
+    CartRover answered about the order, "refused" on 401/403 or words about the keys, and
+    "unclear" when the answer says neither; the Process-ID is kept."""
+    probe = replies.decode_key_probe(status, {"X-CartRover-Process-ID": "p9"}, body)
+    assert (probe.verdict.value, probe.process_id, probe.http_status) == (verdict, "p9", status)
+    assert probe.said

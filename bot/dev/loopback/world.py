@@ -12,7 +12,14 @@ from bot.cartrover.client import CartRoverClient
 from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.holds.takeover import Takeover
 from bot.runners.app import build_app, build_deps
 from bot.runners.health import Health
@@ -87,6 +94,8 @@ class LoopbackWorld:
             "CARTROVER_API_URL": self.sandbox.url,
             "CARTROVER_API_USER": self.credentials[0],
             "CARTROVER_API_KEY": self.credentials[1],
+            "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+            "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
             **values,
         }
 

@@ -266,7 +266,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         try:
             result = sandbox.book.wms_cancel(cust_ref, apply=not faults.cancel_noop)
         except UnknownOrder:
-            body = _envelope(False, error_code="Failure", message=f"Order not found: {cust_ref}")
+            self._error(faults.not_found_status, "Failure", f"Order not found: {cust_ref}")
+            return
         else:
             body = _envelope(True, response={"success": result.ok, "message": result.message})
         content_type = "application/json"
