@@ -46,9 +46,9 @@ def _server(kind: str, env: dict[str, str], db: str, ready: Any, control: Any) -
 
     from bot.dev.loopback.server import ServerThread
     from bot.dev.loopback.world import LoopbackBot
-    from bot.runners.wsgi import SlackWsgi
+    from bot.runners.http.wsgi import SlackWsgi
     from bot.settings import Settings
-    from bot.slackio import make_web_client
+    from bot.slack.webapi import make_web_client
     from bot.times import SystemClock
 
     logging.disable(logging.WARNING)

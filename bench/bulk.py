@@ -23,9 +23,9 @@ from typing import Any
 
 from _world import APPROVER, REQUESTER, Bench, frozen_now
 
-from bot import ids
 from bot.dev.sandbox import OrderBook, generate_orders
 from bot.dev.sandbox.seed import TEST_SOURCE
+from bot.slack import ids
 from bot.store import RequestState
 
 

@@ -85,7 +85,7 @@ def _build(url: str) -> dict[str, Any]:
     from bot.cartrover.client import CartRoverClient
     from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER
     from bot.digest.messages import DIGEST_TITLE, digest_message
-    from bot.digest.report import build_report
+    from bot.digest.stale import build_report
     from bot.settings import Settings
     from bot.times import SystemClock
 

@@ -15,7 +15,7 @@ from bot.log import configure_logging, setup_logging
 from bot.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
-    from bot.slackio import SlackFailed
+    from bot.slack.webapi import SlackFailed
 
 __all__ = ["main"]
 
@@ -34,7 +34,7 @@ def _settings(command: str) -> Settings:
 def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | None = None) -> None:
     """Run; turn known start-up failures into one clear line and a non-zero exit."""
     from bot.runners.serve import PortUnavailable
-    from bot.slackio import SlackFailed
+    from bot.slack.webapi import SlackFailed
     from bot.store.base import StoreError
 
     try:
@@ -50,7 +50,7 @@ def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | Non
 
 def _slack_problem(exc: SlackFailed, settings: Settings | None) -> str:
     """A failed start-up call to Slack in one line: where, why, and what to do."""
-    from bot.slackio import FATAL_AUTH_ERRORS
+    from bot.slack.webapi import FATAL_AUTH_ERRORS
 
     url = settings.slack_api_url if settings else "Slack"
     if exc.error == "connection_failed":

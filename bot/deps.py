@@ -1,4 +1,7 @@
-"""The collaborators handed to handlers and jobs, as one frozen bundle."""
+"""The collaborators handed to handlers and jobs, as one frozen bundle, and the two small
+contracts of the features above it that the bundle carries: who may approve (implemented by
+:mod:`bot.holds.approvers`) and the App Home's "what changed" signal (implemented by
+:mod:`bot.home.publishing`). The composition root (:mod:`bot.runners.app`) builds both."""
 
 from __future__ import annotations
 
@@ -6,22 +9,42 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.cartrover.service import OrderService
-from bot.holds.approvers import Approvers
+from bot.cartrover.vitals import CartRoverPulse
 from bot.settings import Settings
-from bot.slackio import Poster
+from bot.slack.webapi import Poster
 from bot.store.base import Store
 from bot.times import Clock
-from bot.vitals import CartRoverPulse
 from bot.workers import Workers
 
-__all__ = ["Deps", "process_name"]
+__all__ = ["ApproverList", "Deps", "HomeSignal", "process_name"]
 
 
 def process_name() -> str:
     """This process among the bot's processes: host, pid and a random part (pids are reused)."""
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class ApproverList(Protocol):
+    """Who may approve hold requests (``APPROVERS``, user groups expanded)."""
+
+    @property
+    def named(self) -> bool:
+        """Whether anyone at all is named (with nobody, nobody may approve)."""
+
+    @property
+    def allow_self_approval(self) -> bool: ...
+
+    def is_approver(self, user_id: str) -> bool: ...
+
+
+class HomeSignal(Protocol):
+    """A hold request changed state: publish again every App Home that may show it."""
+
+    def changed(self, deps: Deps) -> None:
+        """Note the change and return at once; the Homes are published on the bot's pool."""
 
 
 @dataclass(frozen=True)
@@ -31,8 +54,9 @@ class Deps:
     cartrover: OrderService
     store: Store
     poster: Poster
-    approvers: Approvers
+    approvers: ApproverList
     workers: Workers
+    home: HomeSignal  # the App Home's refresh, one per process (bot.home.publishing.Refresher)
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
     app_id: str | None = None
     runner: str = field(default_factory=process_name)  # this process, as a holder of leases

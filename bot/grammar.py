@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.mrkdwn import one_line
 from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
+from bot.slack.mrkdwn import one_line
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [

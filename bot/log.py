@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from bot.mrkdwn import UNSAFE_CHARS
 from bot.settings import SLACK_HOOKS_ORIGIN
+from bot.slack.mrkdwn import UNSAFE_CHARS
 
 if TYPE_CHECKING:
     from bot.settings import Settings

@@ -1,10 +1,10 @@
 """``status`` and ``history`` replies.
 
 Everything CartRover says about an order (status words, ship-to, source, carrier, messages) goes
-through :func:`bot.mrkdwn.literal`, so ``**PII Removed**`` reads as written. Times are Slack date
-tokens. A ``status`` of many long orders keeps to a character budget, as the digest does: past it,
-orders get one line each. An order that an open hold request holds says so instead of suggesting
-another hold.
+through :func:`bot.slack.mrkdwn.literal`, so ``**PII Removed**`` reads as written. Times are Slack
+date tokens. A ``status`` of many long orders keeps to a character budget, as the digest does:
+past it, orders get one line each. An order that an open hold request holds says so instead of
+suggesting another hold.
 """
 
 from __future__ import annotations
@@ -14,16 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.blocks.message import (
-    MAX_BLOCKS,
-    SECTION_LIMIT,
-    Block,
-    Message,
-    archive_link,
-    context,
-    lines_within,
-    section,
-)
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -33,7 +23,17 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.cartrover.models import Order
-from bot.mrkdwn import code, date_token, escape, literal, truncate, user
+from bot.slack.blocks.message import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    Block,
+    Message,
+    archive_link,
+    context,
+    lines_within,
+    section,
+)
+from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 from bot.store.base import AuditEntry, HoldRequest, RequestState
 from bot.times import format_age
 from bot.words import plural

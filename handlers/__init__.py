@@ -8,11 +8,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import grammar, ids
+from bot import grammar
 from bot.deps import Deps
-from handlers import actions, commands, digest, forms, home
+from bot.slack import ids
+from bot.workers import Lane
+from handlers import commands, digest, holds, home
 from handlers.commands import Subcommand
-from handlers.errors import handle_error
+from handlers.replies import Clicked, handle_click, handle_error
 
 __all__ = [
     "SUBCOMMANDS",
@@ -37,23 +39,24 @@ SUBCOMMANDS = (
 
 Listener = Callable[[Deps, Ack, dict[str, Any], Respond], None]
 
-# Clicks whose work runs after the ack (actions.handle_click picks the lane).
-_ACTIONS: dict[str, actions.Clicked] = {
-    ids.APPROVE_HOLD: actions.approve_clicked,
-    ids.REQUEST_HOLD_ALL: digest.hold_all_clicked,
+# Clicks whose work runs after the ack, and the lane it runs in: a queue of reads never delays
+# a decision.
+_ACTIONS: dict[str, tuple[Clicked, Lane]] = {
+    ids.APPROVE_HOLD: (holds.approve_clicked, Lane.DECISIONS),
+    ids.REQUEST_HOLD_ALL: (digest.hold_all_clicked, Lane.READS),
 }
 # Clicks that open a modal at once, within the trigger's three seconds.
 _OPENING: dict[str, Listener] = {
-    ids.REJECT_HOLD: forms.reject_clicked,
-    ids.OPEN_HOLD_FORM: forms.open_form_clicked,
+    ids.REJECT_HOLD: holds.reject_clicked,
+    ids.OPEN_HOLD_FORM: holds.open_form_clicked,
 }
 # Approve and Reject clicked on an App Home: registered first, with a matcher, so that bolt
 # (which runs only the first matching listener) sends Home clicks here and card clicks on.
 _FROM_HOME = {ids.APPROVE_HOLD: True, ids.REJECT_HOLD: False}
-_SHORTCUTS = {ids.HOLD_SHORTCUT: forms.shortcut, ids.HOLD_MESSAGE_SHORTCUT: forms.shortcut}
+_SHORTCUTS = {ids.HOLD_SHORTCUT: holds.shortcut, ids.HOLD_MESSAGE_SHORTCUT: holds.shortcut}
 _VIEWS: dict[str, Callable[[Deps, Ack, dict[str, Any]], None]] = {
-    ids.HOLD_FORM: forms.hold_form_submitted_listener,
-    ids.REJECT_FORM: forms.reject_form_submitted,
+    ids.HOLD_FORM: holds.hold_form_submitted_listener,
+    ids.REJECT_FORM: holds.reject_form_submitted,
 }
 _EVENTS: dict[str, Callable[[Deps, dict[str, Any]], None]] = {ids.HOME_OPENED: home.home_opened}
 
@@ -80,15 +83,15 @@ def register(app: App, deps: Deps) -> App:
 
     @app.command(ids.COMMAND)
     def _command(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        if forms.wants_hold_form(body.get("text")):
-            forms.hold_form_from_command(deps, ack, body, respond)
+        if holds.wants_hold_form(body.get("text")):
+            holds.hold_form_from_command(deps, ack, body, respond)
             return
         commands.handle_command(deps, ack, body, respond, SUBCOMMANDS)
 
     for action_id, approve in _FROM_HOME.items():
         app.action(action_id, matchers=[home.from_home])(_bind_home(deps, approve=approve))
-    for action_id, clicked in _ACTIONS.items():
-        app.action(action_id)(_bind(deps, clicked))
+    for action_id, (clicked, lane) in _ACTIONS.items():
+        app.action(action_id)(_bind(deps, clicked, lane))
     for action_id, listener in _OPENING.items():
         app.action(action_id)(_bind_listener(deps, listener))
     for callback_id, opened in _SHORTCUTS.items():
@@ -105,41 +108,41 @@ def register(app: App, deps: Deps) -> App:
     return app
 
 
-def _bind(deps: Deps, clicked: actions.Clicked) -> Any:
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        actions.handle_click(deps, ack, body, respond, clicked)
+def _bind(deps: Deps, clicked: Clicked, lane: Lane) -> Any:
+    def on_click(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        handle_click(deps, ack, body, respond, clicked, lane)
 
-    listener.__name__ = clicked.__name__
-    return listener
+    on_click.__name__ = clicked.__name__
+    return on_click
 
 
 def _bind_listener(deps: Deps, answer: Listener) -> Any:
-    def listener(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    def on_interaction(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         answer(deps, ack, body, respond)
 
-    listener.__name__ = answer.__name__
-    return listener
+    on_interaction.__name__ = answer.__name__
+    return on_interaction
 
 
 def _bind_home(deps: Deps, *, approve: bool) -> Any:
-    def listener(ack: Ack, body: dict[str, Any]) -> None:
+    def on_home_click(ack: Ack, body: dict[str, Any]) -> None:
         home.home_decision(deps, ack, body, approve=approve)
 
-    listener.__name__ = "home_approve" if approve else "home_reject"
-    return listener
+    on_home_click.__name__ = "home_approve" if approve else "home_reject"
+    return on_home_click
 
 
 def _bind_view(deps: Deps, submitted: Callable[[Deps, Ack, dict[str, Any]], None]) -> Any:
-    def listener(ack: Ack, body: dict[str, Any]) -> None:
+    def on_submission(ack: Ack, body: dict[str, Any]) -> None:
         submitted(deps, ack, body)
 
-    listener.__name__ = submitted.__name__
-    return listener
+    on_submission.__name__ = submitted.__name__
+    return on_submission
 
 
 def _bind_event(deps: Deps, handled: Callable[[Deps, dict[str, Any]], None]) -> Any:
-    def listener(body: dict[str, Any]) -> None:
+    def on_event(body: dict[str, Any]) -> None:
         handled(deps, body)
 
-    listener.__name__ = handled.__name__
-    return listener
+    on_event.__name__ = handled.__name__
+    return on_event

@@ -10,18 +10,16 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot import metrics
-from bot.blocks import Message
-from bot.blocks.help import help_message, usage_error
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
 from bot.grammar import Command, Syntax, UsageError, parse
 from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
+from bot.slack.blocks.help import help_message, usage_error
 from bot.store.base import RequestState
 from bot.workers import Lane
-from handlers.errors import cartrover_problem, report_failure
-from handlers.replies import Asker, tell
+from handlers.replies import Asker, cartrover_problem, report_failure, tell
 
 __all__ = ["Runner", "Subcommand", "handle_command"]
 
@@ -81,10 +79,6 @@ def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
     except CartRoverError as exc:
         log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
         tell(deps, asker, cartrover_problem(exc))
-
-
-def _text(text: str) -> Message:
-    return Message.note(text)
 
 
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:

@@ -7,29 +7,23 @@ import logging
 from typing import Any
 
 from bot import metrics
-from bot.blocks import Message
 from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.messages import STALE_TITLE, subscription_message
 from bot.digest.post import compose, post_now
-from bot.digest.report import build_report
+from bot.digest.stale import build_report
 from bot.grammar import Command
 from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
-from bot.slackio import SetupProblem, SlackFailed
-from handlers.actions import click_of
-from handlers.replies import Asker, tell
+from bot.slack.webapi import SetupProblem, SlackFailed
+from handlers.replies import Asker, click_of, note, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
 
 log = logging.getLogger(__name__)
 
 HOLD_ALL_REASON = "stale test orders"  # from the digest or from `stale`: the same button
-
-
-def _text(text: str) -> Message:
-    return Message.note(text)
 
 
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
@@ -77,9 +71,9 @@ def _post_now(deps: Deps, asker: Asker, command: Command) -> None:
     try:
         post_now(deps, asker.channel)
     except SetupProblem as exc:
-        tell(deps, asker, _text(exc.advice))
+        tell(deps, asker, note(exc.advice))
     except SlackFailed as exc:
-        tell(deps, asker, _text(f"Slack did not accept the digest ({exc.error}); try again."))
+        tell(deps, asker, note(f"Slack did not accept the digest ({exc.error}); try again."))
 
 
 def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """The App Home: the ``app_home_opened`` event, and Approve or Reject clicked on a Home.
 
 The event is handled once per ``event_id`` however often Slack delivers it
-(:mod:`bot.slackevents`). bolt acknowledges it as soon as this listener returns, which is at
+(:mod:`bot.slack.events`). bolt acknowledges it as soon as this listener returns, which is at
 once: claiming the event id and publishing the Home happen on the bot's pool. A decision clicked
 on a Home goes through the same flow as one clicked on the card (:func:`bot.holds.flow.clicked`);
 what it changed reaches the card and every Home that shows it, and a click that changed nothing
@@ -12,35 +12,22 @@ channel to answer in).
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_bolt import Ack
 
-from bot import slackevents
 from bot.deps import Deps
-from bot.holds import flow, hometab
-from bot.holds.messages import refusal_message
 from bot.holds.requests import Click, Surface
-from bot.ids import HOME_OPENED
+from bot.home import publishing
+from bot.slack import events
+from bot.slack.ids import HOME_OPENED
 from bot.workers import Lane
-from handlers.actions import button_number
-from handlers.modals import open_reject_form
+from handlers.holds import USER_ID, decide_from_home, open_reject_form, sorry_on_home
+from handlers.replies import button_number
 
-__all__ = [
-    "SORRY",
-    "decide_from_home",
-    "from_home",
-    "home_click_of",
-    "home_decision",
-    "home_opened",
-    "sorry",
-]
+__all__ = ["from_home", "home_click_of", "home_decision", "home_opened"]
 
 log = logging.getLogger(__name__)
-
-_USER = re.compile(r"[UW][A-Z0-9]{2,}")
-SORRY = "Sorry, something went wrong on my side. It was logged as `{correlation}`."
 
 
 def home_opened(deps: Deps, body: dict[str, Any]) -> None:
@@ -49,7 +36,7 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
     user = str((event or {}).get("user") or "")
     if (event or {}).get("type") != HOME_OPENED or (event or {}).get("tab") != "home":
         return  # the Messages tab, or not this event
-    if not _USER.fullmatch(user) or (deps.team_id and body.get("team_id") != deps.team_id):
+    if not USER_ID.fullmatch(user) or (deps.team_id and body.get("team_id") != deps.team_id):
         return  # not a user id, or another workspace's event
     event_id = body.get("event_id")
     deps.workers.submit(
@@ -59,11 +46,11 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
 
 def _opened(deps: Deps, user: str, event_id: object) -> None:
     """After the ack: handle the delivery if it is the first of its event id."""
-    if not slackevents.first_delivery(deps.store, deps.clock, event_id):
+    if not events.first_delivery(deps.store, deps.clock, event_id):
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
     deps.store.home_opened(user, deps.clock.now())
-    hometab.publish(deps, user)
+    publishing.publish(deps, user)
 
 
 def from_home(body: dict[str, Any]) -> bool:
@@ -97,18 +84,6 @@ def home_decision(deps: Deps, ack: Ack, body: dict[str, Any], *, approve: bool) 
     deps.workers.submit(
         lambda: decide_from_home(deps, click, approve=approve),
         what="approve clicked" if approve else "reject clicked",
-        on_error=lambda correlation: sorry(deps, click.user, correlation),
+        on_error=lambda correlation: sorry_on_home(deps, click.user, correlation),
         lane=Lane.DECISIONS,
     )
-
-
-def decide_from_home(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> None:
-    refusal = flow.clicked(deps, click, approve=approve, reason=reason)
-    if refusal is not None and _USER.fullmatch(click.user):
-        hometab.publish(deps, click.user, notice=refusal_message(refusal).text)
-
-
-def sorry(deps: Deps, user: str, correlation: str) -> None:
-    """Tell a Home's user that their click failed on the bot's side."""
-    if _USER.fullmatch(user):
-        hometab.publish(deps, user, notice=SORRY.format(correlation=correlation))

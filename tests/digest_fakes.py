@@ -13,8 +13,9 @@ from bot.cartrover.models import CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
+from bot.home.publishing import Refresher
 from bot.settings import Settings
-from bot.slackio import SlackFailed
+from bot.slack.webapi import SlackFailed
 from bot.store import open_store
 from bot.store.base import Store
 from bot.times import FrozenClock
@@ -124,4 +125,5 @@ def make_deps(
         poster=poster,
         approvers=Approvers(()),
         workers=Workers(2),
+        home=Refresher(),
     )

@@ -11,13 +11,13 @@ from typing import Any
 
 import httpx
 
-from bot import ids
 from bot.dev.loopback.signing import APP_ID, JSON, SlackRequests
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, Call
 from bot.dev.loopback.views import ShownView
 from bot.dev.loopback.world import LoopbackBot, LoopbackWorld
 from bot.dev.sandbox import OrderBook
-from bot.runners.server import ServerLimits
+from bot.runners.http.server import ServerLimits
+from bot.slack import ids
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from bot.blocks.message import Block, Message, context, header, section
 from bot.digest.stale import StaleOrder, StaleReport
-from bot.ids import COMMAND, REQUEST_HOLD_ALL
-from bot.mrkdwn import code, date_token, escape, literal, user
+from bot.slack.blocks.message import Block, Message, context, header, section
+from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
+from bot.slack.mrkdwn import code, date_token, escape, literal, user
 from bot.store.base import DigestSubscription
 
 if TYPE_CHECKING:

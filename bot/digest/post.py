@@ -7,12 +7,11 @@ import logging
 from datetime import datetime
 
 from bot import metrics
-from bot.blocks.message import Message
 from bot.deps import Deps
 from bot.digest.messages import NOW_TITLE, digest_message
-from bot.digest.report import build_report
-from bot.digest.stale import StaleReport
-from bot.slackio import Poster
+from bot.digest.stale import StaleReport, build_report
+from bot.slack.blocks.message import Message
+from bot.slack.webapi import Poster
 from bot.store.base import DigestPost, Store, StoreError
 
 __all__ = ["compose", "post", "post_now"]

@@ -45,9 +45,8 @@ from bot.deps import Deps
 from bot.digest.default import Change, DefaultDigest, default_digest
 from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
-from bot.digest.report import build_report
-from bot.digest.stale import StaleReport
-from bot.slackio import SetupProblem, SlackFailed
+from bot.digest.stale import StaleReport, build_report
+from bot.slack.webapi import SetupProblem, SlackFailed
 from bot.store.base import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 

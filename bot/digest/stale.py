@@ -36,6 +36,7 @@ __all__ = [
     "StaleReport",
     "StaleScan",
     "TestRule",
+    "build_report",
     "is_stale",
     "listing_source",
     "scan",
@@ -266,3 +267,18 @@ def _unique(orders: list[StaleOrder]) -> list[StaleOrder]:
             seen.add(order.cust_ref)
             kept.append(order)
     return kept
+
+
+def build_report(
+    settings: Settings,
+    orders: Listing,
+    now: datetime,
+    *,
+    hours: float | None = None,
+    count_non_test: bool = True,
+    shown_limit: int = SHOWN_LIMIT,
+) -> StaleReport:
+    """One listing of stale New orders, classified (CartRover errors propagate)."""
+    rule = TestRule.from_settings(settings)
+    age = hours if hours is not None else settings.stale_after_hours
+    return scan(orders, rule, now, age, count_non_test=count_non_test, shown_limit=shown_limit)

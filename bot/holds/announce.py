@@ -32,7 +32,7 @@ from bot import metrics
 from bot.holds.messages import hold_message
 from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
-from bot.slackio import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
+from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
 from bot.store.base import AuditEntry, HoldRequest, Notice, RequestState, Store
 from bot.times import Clock
 
@@ -49,7 +49,7 @@ RETRY_NOW = frozenset(
     {"connection_failed", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 RETRY_LATER = RETRY_NOW | {"ratelimited", *FATAL_AUTH_ERRORS}
-LOST_ANSWER = "connection_failed"  # what slackio reports when no answer came back
+LOST_ANSWER = "connection_failed"  # what bot.slack.webapi reports when no answer came back
 SWEEP_CARDS = 20  # cards re-rendered per sweep at most (chat.update allows about 50 a minute)
 SWEEP_NOTICES = 10  # notices posted per sweep at most (chat.postMessage: about one a second)
 NOTICE_RETRY_AFTER = timedelta(minutes=15)

@@ -12,14 +12,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from bot.holds.rules import Refused
+from bot.deps import ApproverList
+from bot.holds.rules import RefusalReason
 
-__all__ = ["Approvers"]
+__all__ = ["Approvers", "refusal_to_approve", "refusal_to_reject"]
 
 log = logging.getLogger(__name__)
 
 
 class Approvers:
+    """The :class:`~bot.deps.ApproverList` the bot uses."""
+
     def __init__(
         self,
         ids: Iterable[str],
@@ -39,26 +42,14 @@ class Approvers:
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def named(self) -> bool:
+        return bool(self.users or self.groups)
+
     def is_approver(self, user_id: str) -> bool:
         if user_id in self.users:
             return True
         return any(user_id in self._members(group) for group in self.groups)
-
-    def refusal_to_approve(self, user_id: str, requester: str) -> Refused | None:
-        """Why ``user_id`` may not approve a request by ``requester``; None when they may."""
-        if not self.users and not self.groups:
-            return Refused.NO_APPROVERS
-        if not self.is_approver(user_id):
-            return Refused.NOT_APPROVER
-        if user_id == requester and not self.allow_self_approval:
-            return Refused.OWN_REQUEST
-        return None
-
-    def refusal_to_reject(self, user_id: str, requester: str) -> Refused | None:
-        """The requester may withdraw; approvers may reject; nobody else."""
-        if user_id == requester or self.is_approver(user_id):
-            return None
-        return Refused.MAY_NOT_REJECT
 
     def _members(self, group: str) -> frozenset[str]:
         now = self._monotonic()
@@ -76,3 +67,25 @@ class Approvers:
         with self._lock:
             self._cache[group] = (now, members)
         return members
+
+
+def refusal_to_approve(
+    approvers: ApproverList, user_id: str, requester: str
+) -> RefusalReason | None:
+    """Why ``user_id`` may not approve a request by ``requester``; None when they may."""
+    if not approvers.named:
+        return RefusalReason.NO_APPROVERS
+    if not approvers.is_approver(user_id):
+        return RefusalReason.NOT_APPROVER
+    if user_id == requester and not approvers.allow_self_approval:
+        return RefusalReason.OWN_REQUEST
+    return None
+
+
+def refusal_to_reject(
+    approvers: ApproverList, user_id: str, requester: str
+) -> RefusalReason | None:
+    """The requester may withdraw; approvers may reject; nobody else."""
+    if user_id == requester or approvers.is_approver(user_id):
+        return None
+    return RefusalReason.MAY_NOT_REJECT

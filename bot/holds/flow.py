@@ -15,16 +15,17 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from bot import slackevents
 from bot.deps import Deps
-from bot.holds import announce, execution, hometab, requests
+from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
-from bot.holds.rules import Refused, already_open
+from bot.holds.rules import RefusalReason, already_open
+from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
+    "MAINTENANCE_BEAT",
     "ask",
     "clicked",
     "hold_all",
@@ -42,6 +43,7 @@ PROGRESS_INTERVAL = 1.0  # seconds between progress updates of one card (chat.up
 # every order (each takes at most a few calls, each bounded by the client's 30 s deadline); a
 # runner that stops without releasing it is taken over this long after its last renewal.
 LEASE = timedelta(minutes=2)
+MAINTENANCE_BEAT = "maintenance"  # the heartbeat of maintain(); the App Home shows when it last ran
 
 
 def ask(
@@ -85,7 +87,7 @@ def ask(
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
-    hometab.changed(deps)
+    deps.home.changed(deps)
     return Asked(target, posted, refused)
 
 
@@ -94,12 +96,12 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     snapshot id in ``click.request_id``), leaving out those that cannot be held."""
     snapshot = None
     if deps.team_id and click.team != deps.team_id:
-        why = Refused.OTHER_WORKSPACE
+        why = RefusalReason.OTHER_WORKSPACE
     elif click.request_id is None:
-        why = Refused.BAD_VALUE
+        why = RefusalReason.BAD_VALUE
     else:
         snapshot = deps.store.snapshot(click.request_id)
-        why = Refused.NO_SUCH_LIST
+        why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
         deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
@@ -132,10 +134,10 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
-            hometab.changed(deps)
+            deps.home.changed(deps)
         return decision
     _show(deps, decision)
-    hometab.changed(deps)
+    deps.home.changed(deps)
     if decision.state is RequestState.EXECUTING:
         run_approved(deps, decision.id)
     return None
@@ -171,7 +173,7 @@ def run_approved(
     )
     if finished is not None:
         _show(deps, finished)
-        hometab.changed(deps)
+        deps.home.changed(deps)
     return finished
 
 
@@ -182,7 +184,7 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     expired = requests.expire_due(deps.store, deps.clock)
     announce.converge(deps.poster, deps.store, deps.clock)
     if expired:
-        hometab.changed(deps)
+        deps.home.changed(deps)
     announce.tell_untold(deps.poster, deps.store, deps.clock)
     return expired
 
@@ -208,10 +210,10 @@ def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
     Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
     scheduler runs somewhere."""
-    deps.store.beat(hometab.MAINTENANCE_BEAT, deps.clock.now())
+    deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
-    slackevents.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.store, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:

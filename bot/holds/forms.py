@@ -4,7 +4,7 @@ view says, and the checks that answer on a field without a CartRover call.
 - **The hold form** asks for the orders (a plain-text field, several allowed, separated by
   spaces, commas or new lines), a reason and the channel to post the request in. Submitted, it
   opens the same request as ``/cartrover hold`` (:mod:`bot.holds.submit`).
-- **Order references in a message** come from :func:`bot.refscan.refs_in_text`.
+- **Order references in a message** come from :func:`bot.orderref.refs_in_text`.
 - **The reject form** asks for an optional reason; where the Reject was clicked (a card, or the
   clicker's App Home) travels in the view's ``private_metadata``, which only the bot writes.
 
@@ -20,9 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.message import Message, context, plain, section
 from bot.holds.requests import Click, Surface
-from bot.ids import (
+from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, refs_in_text, split_refs
+from bot.slack.blocks.message import Message, context, plain, section
+from bot.slack.ids import (
     CHANNEL_FIELD,
     HOLD_FORM,
     HOLD_RESULT,
@@ -31,9 +32,7 @@ from bot.ids import (
     REJECT_FORM,
     REJECT_REASON_FIELD,
 )
-from bot.mrkdwn import code, escape, one_line
-from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs
-from bot.refscan import refs_in_text
+from bot.slack.mrkdwn import code, escape, one_line
 from bot.store.base import HoldRequest
 
 __all__ = [

@@ -8,7 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.blocks.message import (
+from bot.holds.outcomes import Asked, Posting
+from bot.holds.requests import Refusal
+from bot.holds.rules import MANUAL_FALLBACK, RefusalReason
+from bot.slack.blocks.message import (
     SECTION_LIMIT,
     Block,
     Message,
@@ -18,11 +21,8 @@ from bot.blocks.message import (
     lines_within,
     section,
 )
-from bot.holds.outcomes import Asked, Posting
-from bot.holds.requests import Refusal
-from bot.holds.rules import MANUAL_FALLBACK, Refused
-from bot.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
+from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
+from bot.slack.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
 from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import plural
@@ -271,28 +271,30 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
 
 
 _REFUSALS = {
-    Refused.NO_APPROVERS: "Nobody may approve holds yet: APPROVERS is not set for this bot.",
-    Refused.NOT_APPROVER: (
+    RefusalReason.NO_APPROVERS: "Nobody may approve holds yet: APPROVERS is not set for this bot.",
+    RefusalReason.NOT_APPROVER: (
         "You are not an approver for holds (ask an admin to add you to APPROVERS)."
     ),
-    Refused.OWN_REQUEST: "You asked for this hold, so a second person must approve it.",
-    Refused.MAY_NOT_REJECT: (
+    RefusalReason.OWN_REQUEST: "You asked for this hold, so a second person must approve it.",
+    RefusalReason.MAY_NOT_REJECT: (
         "Only an approver or the person who asked can reject this hold request."
     ),
-    Refused.EXPIRED: "This hold request has expired; nothing was sent. Ask for a new one.",
-    Refused.OTHER_WORKSPACE: "This button belongs to another workspace.",
-    Refused.BAD_VALUE: "This button carries no valid request number, so nothing was done.",
-    Refused.NO_SUCH_REQUEST: "I have no record of this hold request.",
-    Refused.NO_SUCH_LIST: "I have no record of that list; run `/cartrover stale` for a fresh one.",
-    Refused.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
-    Refused.WRONG_VIEW: "That button was on an older App Home; here is the current one.",
+    RefusalReason.EXPIRED: "This hold request has expired; nothing was sent. Ask for a new one.",
+    RefusalReason.OTHER_WORKSPACE: "This button belongs to another workspace.",
+    RefusalReason.BAD_VALUE: "This button carries no valid request number, so nothing was done.",
+    RefusalReason.NO_SUCH_REQUEST: "I have no record of this hold request.",
+    RefusalReason.NO_SUCH_LIST: (
+        "I have no record of that list; run `/cartrover stale` for a fresh one."
+    ),
+    RefusalReason.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
+    RefusalReason.WRONG_VIEW: "That button was on an older App Home; here is the current one.",
 }
 
 
 def refusal_message(refusal: Refusal) -> Message:
     """What the clicker is told when a click changed nothing."""
     request = refusal.request
-    if refusal.reason is Refused.ALREADY_DECIDED and request is not None:
+    if refusal.reason is RefusalReason.ALREADY_DECIDED and request is not None:
         text = _already(request)
     else:
         text = _REFUSALS.get(refusal.reason, "Nothing was done.")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from bot.blocks.message import Block, Message, context, section
 from bot.holds.messages import card_lines, decision_reason, item_line, ordered, withdrawn
 from bot.holds.rules import MANUAL_FALLBACK
-from bot.mrkdwn import code, escape, user
+from bot.slack.blocks.message import Block, Message, context, section
+from bot.slack.mrkdwn import code, escape, user
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import agree, plural

@@ -19,8 +19,9 @@ from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import Order
 from bot.cartrover.service import OrderService
-from bot.holds.approvers import Approvers
-from bot.holds.rules import Refused, unread_reason, why_not_holdable
+from bot.deps import ApproverList
+from bot.holds.approvers import refusal_to_approve, refusal_to_reject
+from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
 from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
 from bot.times import Clock
 from bot.words import plural
@@ -30,7 +31,7 @@ __all__ = [
     "Click",
     "Decision",
     "Refusal",
-    "Refused",
+    "RefusalReason",
     "Surface",
     "approve",
     "check_orders",
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 class Refusal:
     """A click that changed nothing, and the request as it stands now (if there is one)."""
 
-    reason: Refused
+    reason: RefusalReason
     request: HoldRequest | None = None
 
 
@@ -148,20 +149,20 @@ def find_clicked(
     the card it is clicked on (only the bot posts buttons carrying that request's number)."""
     request = store.get_request(click.request_id) if click.request_id is not None else None
     if team_id and click.team != team_id:
-        return _refuse(store, clock, click.user, Refused.OTHER_WORKSPACE, request)
+        return _refuse(store, clock, click.user, RefusalReason.OTHER_WORKSPACE, request)
     if click.request_id is None:
-        return _refuse(store, clock, click.user, Refused.BAD_VALUE, None)
+        return _refuse(store, clock, click.user, RefusalReason.BAD_VALUE, None)
     if request is None:
-        return _refuse(store, clock, click.user, Refused.NO_SUCH_REQUEST, None)
+        return _refuse(store, clock, click.user, RefusalReason.NO_SUCH_REQUEST, None)
     if click.surface is Surface.HOME:
         home = store.home_view(click.user)
         if not click.view_id or home is None or home.view_id != click.view_id:
-            return _refuse(store, clock, click.user, Refused.WRONG_VIEW, request)
+            return _refuse(store, clock, click.user, RefusalReason.WRONG_VIEW, request)
         return request
     if request.message_ts is None:
         request = _adopt_card(store, clock, request, click)
     if (click.channel_id, click.message_ts) != (request.channel_id, request.message_ts):
-        return _refuse(store, clock, click.user, Refused.WRONG_MESSAGE, request)
+        return _refuse(store, clock, click.user, RefusalReason.WRONG_MESSAGE, request)
     return request
 
 
@@ -183,10 +184,10 @@ def _adopt_card(store: Store, clock: Clock, request: HoldRequest, click: Click) 
 
 
 def approve(
-    store: Store, clock: Clock, approvers: Approvers, request: HoldRequest, user: str
+    store: Store, clock: Clock, approvers: ApproverList, request: HoldRequest, user: str
 ) -> Decision:
     """Authorise and take the single winning decision; the caller then runs the request."""
-    why = approvers.refusal_to_approve(user, request.requester)
+    why = refusal_to_approve(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
     return _decide(store, clock, request, user, RequestState.EXECUTING, "approved")
@@ -195,14 +196,14 @@ def approve(
 def reject(
     store: Store,
     clock: Clock,
-    approvers: Approvers,
+    approvers: ApproverList,
     request: HoldRequest,
     user: str,
     reason: str = "",
 ) -> Decision:
     """An approver rejects, or the requester withdraws, with an optional ``reason`` (already made
     one line); the reason is kept on the request and in the audit trail."""
-    why = approvers.refusal_to_reject(user, request.requester)
+    why = refusal_to_reject(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
     event = "withdrawn" if user == request.requester else "rejected"
@@ -224,7 +225,7 @@ def _decide(
             store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
-        return _refuse(store, clock, user, Refused.EXPIRED, current)
+        return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
     if not store.decide(request.id, to=to, actor=user, at=now, reason=reason):
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
@@ -237,7 +238,7 @@ def _decide(
                 detail=f"already {current.state.value}{by}",
             )
         )
-        return Refusal(Refused.ALREADY_DECIDED, current)
+        return Refusal(RefusalReason.ALREADY_DECIDED, current)
     detail = f"reason: {reason}" if reason else ""
     store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id, detail=detail))
     if to.is_final:
@@ -246,7 +247,7 @@ def _decide(
 
 
 def _refuse(
-    store: Store, clock: Clock, user: str, why: Refused, request: HoldRequest | None
+    store: Store, clock: Clock, user: str, why: RefusalReason, request: HoldRequest | None
 ) -> Refusal:
     store.audit(
         AuditEntry(

@@ -17,7 +17,7 @@ from bot.cartrover.errors import (
 from bot.cartrover.models import Flag, Order
 from bot.store.base import OpenOrder
 
-__all__ = ["MANUAL_FALLBACK", "Refused", "already_open", "unread_reason", "why_not_holdable"]
+__all__ = ["MANUAL_FALLBACK", "RefusalReason", "already_open", "unread_reason", "why_not_holdable"]
 
 MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
 
@@ -51,7 +51,7 @@ def unread_reason(error: CartRoverError) -> str:
     return f"CartRover said: {error.message}"
 
 
-class Refused(StrEnum):
+class RefusalReason(StrEnum):
     """Why a click changed nothing. The value is what the audit trail records."""
 
     NO_APPROVERS = "nobody may approve: APPROVERS is not set"

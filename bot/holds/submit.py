@@ -22,7 +22,6 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks import Message
 from bot.deps import Deps
 from bot.holds import flow, requests
 from bot.holds.forms import (
@@ -36,8 +35,9 @@ from bot.holds.forms import (
 from bot.holds.messages import asked_message
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked
-from bot.ids import ORDERS_FIELD
-from bot.slackio import SlackFailed
+from bot.slack.blocks import Message
+from bot.slack.ids import ORDERS_FIELD
+from bot.slack.webapi import SlackFailed
 from bot.workers import Lane
 
 __all__ = ["FORM_CHECK_SECONDS", "FormAnswer", "hold_form_submitted"]

@@ -20,16 +20,17 @@ from slack_sdk import WebClient
 
 import handlers
 from bot.cartrover.service import OrderService
+from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
+from bot.home.publishing import Refresher
 from bot.settings import Settings
-from bot.slackio import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
+from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
 from bot.times import Clock, SystemClock
-from bot.vitals import CartRoverPulse
 from bot.workers import Workers
-from handlers.actions import refuse_other_app
+from handlers.replies import refuse_other_app
 
 __all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
 
@@ -64,6 +65,7 @@ def build_deps(
             group_members=poster.group_members,
         ),
         workers=workers or Workers(WORK_THREADS),
+        home=Refresher(),
         team_id=team_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,

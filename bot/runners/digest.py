@@ -1,8 +1,8 @@
 """``cartrover-bot digest [--channel C] [--dry-run]``: build the digest once, print or post it.
 
 One CartRover listing serves every channel. ``--dry-run`` needs only the CartRover settings: it
-prints the digest as a terminal shows it (:func:`bot.blocks.text.render_plain`: no mrkdwn markers,
-no emoji codes), then, where Slack's message had to stop, every stale test order; it posts
+prints the digest as a terminal shows it (:func:`bot.slack.blocks.text.render_plain`: no mrkdwn
+markers, no emoji codes), then, where Slack's message had to stop, every stale test order; it posts
 nothing. Without it the digest is posted to ``--channel``, or to every subscribed channel and
 ``DIGEST_CHANNEL``; that needs ``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each
 button). A posted digest is a manual one: it neither uses nor blocks the day's scheduled digest.
@@ -13,15 +13,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bot.blocks.text import for_terminal, readable, render_plain
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
 from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
 from bot.digest.post import compose
-from bot.digest.report import build_report
-from bot.digest.stale import SHOWN_LIMIT, StaleReport
+from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
-from bot.slackio import SetupProblem, SlackFailed, SlackPoster, make_web_client
+from bot.slack.blocks.text import for_terminal, readable, render_plain
+from bot.slack.webapi import SetupProblem, SlackFailed, SlackPoster, make_web_client
 from bot.store import open_store
 from bot.store.base import DigestSubscription
 from bot.times import Clock, SystemClock

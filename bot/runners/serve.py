@@ -1,16 +1,16 @@
-"""``serve``: HTTP mode. The hardened waitress server (:mod:`bot.runners.server`) with the Slack
-WSGI application (:mod:`bot.runners.wsgi`), the in-process scheduler unless ``--no-scheduler``,
-and a clean drain on SIGTERM."""
+"""``serve``: HTTP mode. The hardened waitress server (:mod:`bot.runners.http.server`) with the
+Slack WSGI application (:mod:`bot.runners.http.wsgi`), the in-process scheduler unless
+``--no-scheduler``, and a clean drain on SIGTERM."""
 
 from __future__ import annotations
 
 import errno
 import logging
 
-from bot.runners.server import make_server
-from bot.runners.wsgi import SlackWsgi
+from bot.runners.http.server import make_server
+from bot.runners.http.wsgi import SlackWsgi
 from bot.settings import Settings
-from bot.slackio import SlackPoster
+from bot.slack.webapi import SlackPoster
 
 __all__ = ["PortUnavailable", "port_problem", "serve"]
 
@@ -44,7 +44,7 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
     import signal
 
     from bot.runners.app import Runtime
-    from bot.runners.health import Health
+    from bot.runners.http.health import Health
     from bot.runners.scheduler import build_scheduler, scheduler_state
 
     secret = settings.slack_signing_secret

@@ -8,10 +8,10 @@ from pathlib import Path
 import yaml
 
 import handlers
-from bot import ids
 from bot.grammar import Syntax
 from bot.holds.messages import hold_message
 from bot.settings import Settings
+from bot.slack import ids
 from handlers import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,7 +113,7 @@ def test_every_rendered_action_has_a_registered_listener() -> None:
 
 
 def test_hold_message_renders_only_known_action_ids() -> None:
-    """The request message's buttons use ids from bot.ids."""
+    """The request message's buttons use ids from bot.slack.ids."""
     from datetime import UTC, datetime, timedelta
 
     from bot.store.base import HoldItem, HoldRequest, RequestState

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from bot import ids
 from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
-from bot.slackio import Poster
+from bot.slack import ids
+from bot.slack.webapi import Poster
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, STRANGER, Harness

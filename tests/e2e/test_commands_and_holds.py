@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import ids
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import AT_WMS_REF, SHIPPED_REF, STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.slack import ids
 from bot.store.base import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import (

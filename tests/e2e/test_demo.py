@@ -164,7 +164,7 @@ def test_requests_are_signed_with_a_secret_made_up_for_the_run(world: World) -> 
         "x-slack-request-timestamp": "1700000000",
         "x-slack-signature": "v0=" + "0" * 64,
     }
-    from bot.runners.wsgi import bolt_request
+    from bot.runners.http.wsgi import bolt_request
 
     assert world.app.dispatch(bolt_request(body, dict(headers))).status == 401
     secret = world.deps.settings.slack_signing_secret

@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from bot import ids
-from bot.blocks.text import render_blocks
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import (
     CANCELED_SENDING_REF,
@@ -25,6 +23,8 @@ from bot.dev.sandbox import (
     TEST_PO_ONLY_REF,
     generate_orders,
 )
+from bot.slack import ids
+from bot.slack.blocks.text import render_blocks
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness

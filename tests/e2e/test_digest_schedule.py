@@ -22,7 +22,7 @@ from bot.dev.loopback.slack import GOOD_TOKEN, Failure, LocalSlack
 from bot.digest import schedule
 from bot.digest.schedule import Outcome
 from bot.runners.scheduler import build_scheduler, sync_digest_jobs
-from bot.slackio import SlackPoster, make_web_client
+from bot.slack.webapi import SlackPoster, make_web_client
 from bot.store.base import DigestSubscription
 from bot.times import FrozenClock
 from tests.digest_fakes import RecordingPoster, StaleOrders, make_deps

@@ -1,7 +1,7 @@
 """R36: random sequences of requests, clicks, double clicks, expiry, sweeps and restarts never
 cancel an order twice and never leave a decided request without its audit row.
 
-The rules drive the real click path (``handlers.actions``) and the real use cases against the
+The rules drive the real click path (``handlers.holds``) and the real use cases against the
 CartRover sandbox, a recording fake Slack and a real SQLite file; a "restart" opens a new store
 and client on the same file, as a new process would.
 """
@@ -33,11 +33,11 @@ from bot.dev.sandbox import (
 from bot.holds import flow
 from bot.runners.app import build_deps
 from bot.settings import Settings
-from bot.slackio import make_web_client
+from bot.slack.webapi import make_web_client
 from bot.store import open_store
 from bot.store.base import HoldRequest, RequestState
 from bot.times import FrozenClock
-from handlers.actions import approve_clicked, reject_clicked
+from handlers.holds import approve_clicked, reject_without_reason
 from handlers.replies import Asker
 
 REQUESTER, APPROVER, APPROVER_2, STRANGER = "UREQ00001", "UAPP00001", "UAPP00002", "USTR00001"
@@ -149,7 +149,7 @@ class HoldMachine(RuleBasedStateMachine):
     @rule(index=st.integers(0, 20), user=st.sampled_from([APPROVER, REQUESTER, STRANGER]))
     def reject(self, index: int, user: str) -> None:
         request = self._request(index)
-        reject_clicked(self.deps, self._asker(user), self._click(request, user))
+        reject_without_reason(self.deps, self._asker(user), self._click(request, user))
 
     @rule(hours=st.sampled_from([1, 5, 25]))
     def time_passes(self, hours: int) -> None:

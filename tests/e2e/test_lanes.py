@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from bot.workers import Lane, LaneLoad, Workers

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.log import configure_logging, escape_controls, setup_logging
-from bot.runners.wsgi import bolt_request
+from bot.runners.http.wsgi import bolt_request
 from bot.settings import Settings
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness

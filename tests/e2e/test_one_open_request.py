@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.e2e.test_digest_in_slack import SEEDED_STALE_TEST, TEST_ENV, hold_all_value

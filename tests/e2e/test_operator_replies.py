@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import PII_REMOVED_REF, STALE_TEST_REF
+from bot.slack import ids
 from bot.times import FrozenClock
 from tests.harness import STRANGER, Harness
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
 from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.holds.notices import LIST_CHUNK
+from bot.slack import ids
 from bot.store.base import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness

@@ -19,10 +19,10 @@ import httpx
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
 from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox import STALE_TEST_REF
-from bot.runners.wsgi import bolt_request
+from bot.runners.http.wsgi import bolt_request
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import CHANNEL, REQUESTER, STRANGER, Harness
@@ -240,7 +240,7 @@ def test_a_verified_click_whose_response_url_redirects_gets_no_post_elsewhere(
 
 def test_https_hooks_host_and_the_configured_api_host_are_the_only_ones_allowed() -> None:
     """Slack's hooks host over https, or the origin of SLACK_API_URL; nothing else."""
-    from bot.slackio import ResponseUrls
+    from bot.slack.webapi import ResponseUrls
 
     allowed = ResponseUrls(("https://hooks.slack.com", "http://127.0.0.1:8080"))
     assert allowed.allows("https://hooks.slack.com/commands/T0/1/abc")

@@ -104,7 +104,7 @@ def test_oversized_headers_are_refused(harness: Harness) -> None:
 def test_a_trickling_request_is_cut_off_at_its_deadline(tmp_path: Path, clock: FrozenClock) -> None:
     """A client sending one header byte every 0.1 s is never idle, yet its connection is closed
     once the request deadline passes."""
-    from bot.runners.server import ServerLimits
+    from bot.runners.http.server import ServerLimits
 
     h = Harness(tmp_path, clock, server_limits=ServerLimits(request_deadline=1.0))
     tricklers = Tricklers(_address(h), 1, every=0.1)
@@ -117,7 +117,7 @@ def test_a_trickling_request_is_cut_off_at_its_deadline(tmp_path: Path, clock: F
 
 def test_an_idle_connection_is_closed_within_seconds(tmp_path: Path, clock: FrozenClock) -> None:
     """A connection that sends nothing is closed after the idle timeout."""
-    from bot.runners.server import ServerLimits
+    from bot.runners.http.server import ServerLimits
 
     h = Harness(tmp_path, clock, server_limits=ServerLimits(idle_timeout=1))
     try:
@@ -156,7 +156,7 @@ def test_near_the_connection_limit_the_slowest_connections_make_room(
 ) -> None:
     """More slow clients than the connection limit: the ones waiting longest are closed first,
     so a signed command still gets in and is answered at once."""
-    from bot.runners.server import ServerLimits
+    from bot.runners.http.server import ServerLimits
 
     limits = ServerLimits(connection_limit=40, shed_margin=10, request_deadline=30.0)
     h = Harness(tmp_path, clock, server_limits=limits)

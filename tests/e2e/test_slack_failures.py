@@ -13,9 +13,9 @@ import httpx
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
 from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, GROUP_MEMBER, REQUESTER, Harness

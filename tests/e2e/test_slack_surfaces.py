@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 from slack_bolt.request import BoltRequest
 
-from bot import ids
-from bot.blocks.text import render_blocks
 from bot.dev.loopback.slack import Failure
 from bot.dev.sandbox import AT_WMS_REF, STALE_TEST_REF
-from bot.holds import hometab, submit
-from bot.holds.rules import Refused
+from bot.holds import submit
+from bot.holds.rules import RefusalReason
+from bot.home import publishing
+from bot.slack import ids
+from bot.slack.blocks.text import render_blocks
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
@@ -205,7 +206,7 @@ def test_a_click_claiming_to_come_from_someone_else_s_home_is_refused(harness: H
     assert harness.request(request.id).state is RequestState.PENDING
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
     refused = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "refused"]
-    assert [e.detail for e in refused] == [Refused.WRONG_VIEW.value]
+    assert [e.detail for e in refused] == [RefusalReason.WRONG_VIEW.value]
     mine = harness.slack.views.home(APPROVER)
     assert mine is not None and "older App Home" in text_of(mine.view)
 
@@ -424,7 +425,7 @@ def test_a_change_refreshes_at_most_the_bound_of_recent_homes(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only the most recent viewers' Homes are re-published after a change."""
-    monkeypatch.setattr(hometab, "REFRESH_USERS", 2)
+    monkeypatch.setattr(publishing, "REFRESH_USERS", 2)
     for user in ("UVIEW0001", "UVIEW0002", "UVIEW0003"):
         harness.open_home(user)
         harness.clock.advance(timedelta(minutes=1))
@@ -453,12 +454,12 @@ def test_a_publish_based_on_an_older_view_reads_the_store_again(harness: Harness
 def test_the_maintenance_job_forgets_deliveries_too_old_to_be_retried(harness: Harness) -> None:
     """Event ids are swept by the scheduler's maintenance, not by the listener: a claim older
     than its memory is gone after one maintenance run, a fresh one stays."""
-    from bot import slackevents
     from bot.holds import flow
+    from bot.slack import events
 
     store, clock = harness.bot.store, harness.clock
-    assert store.claim_event("Ev0OLD", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
-    clock.advance(slackevents.EVENT_MEMORY + timedelta(seconds=1))
-    assert store.claim_event("Ev0NEW", clock.now(), clock.now() + slackevents.EVENT_MEMORY)
+    assert store.claim_event("Ev0OLD", clock.now(), clock.now() + events.EVENT_MEMORY)
+    clock.advance(events.EVENT_MEMORY + timedelta(seconds=1))
+    assert store.claim_event("Ev0NEW", clock.now(), clock.now() + events.EVENT_MEMORY)
     flow.maintain(harness.bot.deps)
-    assert store.forget_events(clock.now() + slackevents.EVENT_MEMORY) == 1  # only the new one
+    assert store.forget_events(clock.now() + events.EVENT_MEMORY) == 1  # only the new one

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.log import configure_logging
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness

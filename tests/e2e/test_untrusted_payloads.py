@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot import ids
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.slack import ids
 from bot.store.base import RequestState
 from bot.times import FrozenClock
 from tests.harness import APP_ID, APPROVER, CHANNEL, Harness

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.holds.approvers import Approvers
-from bot.holds.rules import Refused
+from bot.holds.approvers import Approvers, refusal_to_approve, refusal_to_reject
+from bot.holds.rules import RefusalReason
 
 REQUESTER = "U0REQUEST"
 APPROVER = "U0APPROVE"
@@ -43,38 +43,38 @@ def test_nobody_may_approve_without_approvers() -> None:
     """With no APPROVERS every approval is refused (fail closed), naming the setting."""
     approvers = Approvers([])
     for who in (APPROVER, STRANGER, REQUESTER):
-        refusal = approvers.refusal_to_approve(who, REQUESTER)
+        refusal = refusal_to_approve(approvers, who, REQUESTER)
         assert refusal is not None
-        assert refusal is Refused.NO_APPROVERS
+        assert refusal is RefusalReason.NO_APPROVERS
     assert not approvers.is_approver(APPROVER)
 
 
 def test_a_listed_user_may_approve() -> None:
     """A user id in APPROVERS may approve someone else's request."""
     approvers = Approvers([APPROVER, "W0OTHER01"])
-    assert approvers.refusal_to_approve(APPROVER, REQUESTER) is None
-    assert approvers.refusal_to_approve("W0OTHER01", REQUESTER) is None
+    assert refusal_to_approve(approvers, APPROVER, REQUESTER) is None
+    assert refusal_to_approve(approvers, "W0OTHER01", REQUESTER) is None
 
 
 def test_an_unlisted_user_may_not_approve() -> None:
     """A user outside APPROVERS is refused with a reason."""
-    refusal = Approvers([APPROVER]).refusal_to_approve(STRANGER, REQUESTER)
+    refusal = refusal_to_approve(Approvers([APPROVER]), STRANGER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.NOT_APPROVER
+    assert refusal is RefusalReason.NOT_APPROVER
 
 
 def test_a_group_member_may_approve_through_the_lookup() -> None:
     """A member of a listed user group may approve; a non-member may not."""
     approvers = Approvers([GROUP], group_members=Members({GROUP: {MEMBER}}))
-    assert approvers.refusal_to_approve(MEMBER, REQUESTER) is None
-    assert approvers.refusal_to_approve(STRANGER, REQUESTER) is not None
+    assert refusal_to_approve(approvers, MEMBER, REQUESTER) is None
+    assert refusal_to_approve(approvers, STRANGER, REQUESTER) is not None
 
 
 def test_a_group_without_a_lookup_grants_nobody() -> None:
     """A listed group with no way to expand it lets nobody approve."""
     approvers = Approvers([GROUP])
     assert not approvers.is_approver(MEMBER)
-    assert approvers.refusal_to_approve(MEMBER, REQUESTER) is not None
+    assert refusal_to_approve(approvers, MEMBER, REQUESTER) is not None
 
 
 def test_group_members_are_cached_within_the_cache_time() -> None:
@@ -114,9 +114,9 @@ def test_a_failing_lookup_fails_closed() -> None:
     members = Members({GROUP: {MEMBER}})
     members.failing = True
     approvers = Approvers([GROUP], group_members=members)
-    refusal = approvers.refusal_to_approve(MEMBER, REQUESTER)
+    refusal = refusal_to_approve(approvers, MEMBER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.NOT_APPROVER
+    assert refusal is RefusalReason.NOT_APPROVER
 
 
 def test_a_failed_lookup_is_retried_on_the_next_click() -> None:
@@ -132,39 +132,39 @@ def test_a_failed_lookup_is_retried_on_the_next_click() -> None:
 
 def test_self_approval_is_refused_by_default() -> None:
     """An approver who asked for the hold may not approve it themselves (R3)."""
-    refusal = Approvers([REQUESTER, APPROVER]).refusal_to_approve(REQUESTER, REQUESTER)
+    refusal = refusal_to_approve(Approvers([REQUESTER, APPROVER]), REQUESTER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.OWN_REQUEST
+    assert refusal is RefusalReason.OWN_REQUEST
 
 
 def test_self_approval_is_allowed_when_configured() -> None:
     """With ALLOW_SELF_APPROVAL an approver may approve their own request."""
     approvers = Approvers([REQUESTER], allow_self_approval=True)
-    assert approvers.refusal_to_approve(REQUESTER, REQUESTER) is None
+    assert refusal_to_approve(approvers, REQUESTER, REQUESTER) is None
 
 
 def test_allowing_self_approval_does_not_make_a_requester_an_approver() -> None:
     """ALLOW_SELF_APPROVAL lets only listed approvers approve their own request."""
     approvers = Approvers([APPROVER], allow_self_approval=True)
-    assert approvers.refusal_to_approve(REQUESTER, REQUESTER) is not None
+    assert refusal_to_approve(approvers, REQUESTER, REQUESTER) is not None
 
 
 @pytest.mark.parametrize("ids", [[], [APPROVER], [GROUP]])
 def test_the_requester_may_withdraw(ids: list[str]) -> None:
     """The requester may reject (withdraw) their own request, approver or not."""
     approvers = Approvers(ids, group_members=Members({GROUP: {MEMBER}}))
-    assert approvers.refusal_to_reject(REQUESTER, REQUESTER) is None
+    assert refusal_to_reject(approvers, REQUESTER, REQUESTER) is None
 
 
 def test_an_approver_may_reject() -> None:
     """A listed approver, directly or through a group, may reject someone else's request."""
     approvers = Approvers([APPROVER, GROUP], group_members=Members({GROUP: {MEMBER}}))
-    assert approvers.refusal_to_reject(APPROVER, REQUESTER) is None
-    assert approvers.refusal_to_reject(MEMBER, REQUESTER) is None
+    assert refusal_to_reject(approvers, APPROVER, REQUESTER) is None
+    assert refusal_to_reject(approvers, MEMBER, REQUESTER) is None
 
 
 def test_a_stranger_may_not_reject() -> None:
     """Someone who is neither the requester nor an approver is refused."""
-    refusal = Approvers([APPROVER]).refusal_to_reject(STRANGER, REQUESTER)
+    refusal = refusal_to_reject(Approvers([APPROVER]), STRANGER, REQUESTER)
     assert refusal is not None
-    assert refusal is Refused.MAY_NOT_REJECT
+    assert refusal is RefusalReason.MAY_NOT_REJECT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.blocks.text import for_terminal, readable, render, render_blocks, render_plain
+from bot.slack.blocks.text import for_terminal, readable, render, render_blocks, render_plain
 
 BLOCKS = [
     {"type": "header", "text": {"type": "plain_text", "text": "Daily digest"}},

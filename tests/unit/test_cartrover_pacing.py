@@ -202,7 +202,7 @@ def test_the_app_homes_pulse_ignores_an_older_answer_as_the_pacing_does() -> Non
     changes neither, and a newer call without an answer marks the pulse silent."""
     from datetime import UTC, datetime
 
-    from bot.vitals import CartRoverPulse
+    from bot.cartrover.vitals import CartRoverPulse
 
     t = FakeTime()
     pulse = CartRoverPulse(

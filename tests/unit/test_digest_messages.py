@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import ids
-from bot.blocks.message import Message
-from bot.blocks.text import render_blocks
 from bot.digest.messages import digest_message, subscription_message
 from bot.digest.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, StaleOrder, StaleReport
 from bot.holds.messages import hold_message
+from bot.slack import ids
+from bot.slack.blocks.message import Message
+from bot.slack.blocks.text import render_blocks
 from bot.store.base import DigestSubscription, HoldItem, HoldRequest, ItemState, RequestState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block
 
-from bot import ids
-from bot.blocks.help import help_message, usage_error
-from bot.blocks.message import Message
 from bot.cartrover.errors import ConnectionFailed, OrderNotFound, Refused
 from bot.cartrover.models import Order
 from bot.grammar import Syntax
 from bot.holds.messages import hold_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
+from bot.slack import ids
+from bot.slack.blocks.help import help_message, usage_error
+from bot.slack.blocks.message import Message
 from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from handlers import SUBCOMMANDS
@@ -529,7 +529,7 @@ def test_a_withdrawn_request_says_withdrawn(clock: FrozenClock) -> None:
 
 @pytest.mark.parametrize("name", message_cases())
 def test_every_rendered_action_id_is_known(name: str, clock: FrozenClock) -> None:
-    """Each action_id a builder renders is one of bot.ids.ALL_ACTIONS (R26)."""
+    """Each action_id a builder renders is one of bot.slack.ids.ALL_ACTIONS (R26)."""
     message = built(clock.now())[name]
     for node in walk(message.blocks):
         if "action_id" in node:

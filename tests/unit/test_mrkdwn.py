@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.mrkdwn import code, date_token, escape, literal, truncate, user
+from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 
 ENTITY = re.compile(r"&(amp|lt|gt);")
 

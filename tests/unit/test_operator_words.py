@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.blocks.text import render, render_blocks
 from bot.digest.messages import STALE_TITLE, digest_message, subscription_message
 from bot.digest.stale import StaleOrder, StaleReport
 from bot.holds.messages import asked_message, hold_message, pending_message, refusal_message
 from bot.holds.notices import LIST_CHUNK, outcome_list, outcome_notice
 from bot.holds.outcomes import Asked, Posted, Posting
 from bot.holds.requests import Refusal
-from bot.holds.rules import Refused
+from bot.holds.rules import RefusalReason
 from bot.lookup import history_message
+from bot.slack.blocks.text import render, render_blocks
 from bot.store.base import AuditEntry, DigestSubscription, HoldItem, HoldRequest, ItemState
 from bot.store.base import RequestState as S
 
@@ -105,7 +105,7 @@ def test_cartrover_text_in_an_outcome_reads_as_written() -> None:
     ],
 )
 def test_a_second_click_says_what_the_first_decision_was(state: S, words: str) -> None:
-    refusal = Refusal(Refused.ALREADY_DECIDED, request(state))
+    refusal = Refusal(RefusalReason.ALREADY_DECIDED, request(state))
     assert words in refusal_message(refusal).text
 
 

@@ -10,8 +10,6 @@ from typing import Any
 import pytest
 from slack_sdk.models.views import View
 
-from bot import ids
-from bot.blocks import Message
 from bot.holds.forms import (
     HoldDraft,
     checking_view,
@@ -21,9 +19,11 @@ from bot.holds.forms import (
     reject_form,
     result_view,
 )
-from bot.holds.home import MAX_HOME_BLOCKS, Health, HomeFacts, home_view
 from bot.holds.requests import Click, Surface
-from bot.refscan import MAX_FOUND, refs_in_text
+from bot.home.view import MAX_HOME_BLOCKS, Health, HomeFacts, home_view
+from bot.orderref import MAX_FOUND, refs_in_text
+from bot.slack import ids
+from bot.slack.blocks import Message
 from bot.store.base import DigestPost, DigestSubscription, HoldItem, HoldRequest, RequestState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

@@ -16,14 +16,14 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import ClassVar, TextIO
 
-from bot.blocks.text import Button, for_terminal
 from bot.cartrover.errors import CartRoverError
 from bot.dev.demo.people import CHANNEL_NAME, Person
 from bot.dev.demo.surfaces import SURFACES_HELP, Surfaces
 from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
-from bot.slackio import SlackFailed
+from bot.slack.blocks.text import Button, for_terminal
+from bot.slack.webapi import SlackFailed
 from bot.words import plural
 from handlers import SUBCOMMANDS
 

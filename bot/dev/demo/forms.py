@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.blocks.text import readable, render_blocks
 from bot.dev.demo.people import CHANNEL_ID, CHANNEL_NAME
+from bot.slack.blocks.text import readable, render_blocks
 
 __all__ = ["Field", "FormFill", "fields_of", "modal_text"]
 

@@ -21,12 +21,12 @@ from urllib.parse import urlencode
 
 from slack_bolt import BoltResponse
 
-from bot.blocks.text import Button, readable, render_blocks
 from bot.dev.demo.forms import modal_text
 from bot.dev.demo.people import CHANNEL_ID, CHANNEL_NAME, Person
 from bot.dev.demo.world import World
 from bot.dev.loopback.slack import BOT_USER, Call
-from bot.ids import HOLD_MESSAGE_SHORTCUT, HOLD_SHORTCUT
+from bot.slack.blocks.text import Button, readable, render_blocks
+from bot.slack.ids import HOLD_MESSAGE_SHORTCUT, HOLD_SHORTCUT
 
 __all__ = ["Message", "Shown", "Workspace"]
 

@@ -6,7 +6,7 @@ One :class:`~bot.times.FrozenClock` is shared by the sandbox's order book and th
 (expiry, the daily digest) as the scheduler would have: at every daily digest time it crosses,
 then at the end. ``/advance 1d`` from 04:00 posts the 09:00 digest. Requests reach the bot's bolt
 app the way Slack sends them: form bodies signed with a signing secret made up for this run,
-parsed by :func:`bot.runners.wsgi.bolt_request` and handed to ``app.dispatch``.
+parsed by :func:`bot.runners.http.wsgi.bolt_request` and handed to ``app.dispatch``.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from bot.digest import schedule
 from bot.digest.post import post_now
 from bot.holds import flow
 from bot.runners.app import Runtime
+from bot.runners.http.wsgi import bolt_request
 from bot.runners.scheduler import guarded
-from bot.runners.wsgi import bolt_request
 from bot.settings import Settings
 from bot.times import FrozenClock, parse_zone
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from waitress import wasyncore
 
-from bot.runners.server import ServerLimits, make_server
+from bot.runners.http.server import ServerLimits, make_server
 
 __all__ = ["ServerThread"]
 

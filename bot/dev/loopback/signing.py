@@ -18,7 +18,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from bot.dev.loopback.slack import TEAM_ID
-from bot.ids import COMMAND
+from bot.slack.ids import COMMAND
 
 __all__ = ["APP_ID", "JSON", "SlackRequests"]
 

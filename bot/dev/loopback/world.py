@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any
 
 from bot.cartrover.client import CartRoverClient
+from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
@@ -22,14 +23,13 @@ from bot.dev.sandbox import (
 )
 from bot.holds.takeover import Takeover
 from bot.runners.app import build_app, build_deps
-from bot.runners.health import Health
-from bot.runners.server import ServerLimits
-from bot.runners.wsgi import SlackWsgi
+from bot.runners.http.health import Health
+from bot.runners.http.server import ServerLimits
+from bot.runners.http.wsgi import SlackWsgi
 from bot.settings import Settings
-from bot.slackio import SlackPoster, make_web_client
+from bot.slack.webapi import SlackPoster, make_web_client
 from bot.store import open_store
 from bot.times import Clock, SystemClock
-from bot.vitals import CartRoverPulse
 
 __all__ = ["LoopbackBot", "LoopbackWorld"]
 

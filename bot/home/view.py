@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.blocks.message import (
+from bot.holds.messages import decision_buttons
+from bot.slack.blocks.message import (
     Block,
     archive_link,
     context,
@@ -26,9 +27,8 @@ from bot.blocks.message import (
     plain,
     section,
 )
-from bot.holds.messages import decision_buttons
-from bot.ids import OPEN_HOLD_FORM
-from bot.mrkdwn import code, date_token, one_line, user
+from bot.slack.ids import OPEN_HOLD_FORM
+from bot.slack.mrkdwn import code, date_token, one_line, user
 from bot.store.base import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
-from bot.blocks.message import Message, context, section
-from bot.grammar import Syntax
-from bot.ids import COMMAND
-from bot.mrkdwn import escape
+from bot.slack.blocks.message import Message, context, section
+from bot.slack.ids import COMMAND
+from bot.slack.mrkdwn import escape
 
 __all__ = ["help_message", "usage_error"]
+
+
+class Syntax(Protocol):
+    """A subcommand as help shows it (:class:`bot.grammar.Syntax` is one)."""
+
+    @property
+    def usage(self) -> str: ...
+
+    @property
+    def summary(self) -> str: ...
+
 
 SAFETY = (
     "This bot never deletes orders: a deleted order can be re-imported from the order source and "

@@ -1,47 +1,131 @@
-"""The hold form and the reject form: what opens them (the shortcuts, ``/cartrover hold`` with no
-order, the App Home's button, a Reject click) and their submissions.
+"""Hold requests in Slack: the card's Approve and Reject, the hold form and the reject form (what
+opens them: the shortcuts, ``/cartrover hold`` with no order, the App Home's button, a Reject
+click) and their submissions.
 
-A modal must be opened within three seconds of the interaction whose ``trigger_id`` opens it, so
-listeners ack and call ``views.open`` at once, one quick Slack call; everything else (reading
-orders, deciding) runs on the bot's pools. A Reject whose form cannot be opened (the trigger
-expired, Slack refused) rejects at once, without a reason, as a Reject click did before.
+A click is acked at once and handed to the approval flow on the decisions lane; the clicker is
+told if it changed nothing. A modal must be opened within three seconds of the interaction whose
+``trigger_id`` opens it, so listeners ack and call ``views.open`` at once, one quick Slack call;
+everything else (reading orders, deciding) runs on the bot's pools. A Reject whose form cannot
+be opened (the trigger expired, Slack refused) rejects at once, without a reason, as a Reject
+click did before.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, Respond
 
-from bot.blocks import Message
-from bot.blocks.help import usage_error
+from bot import metrics
 from bot.deps import Deps
 from bot.grammar import HOLD
 from bot.holds import flow
-from bot.holds.forms import HoldDraft, hold_form, read_reject_form
+from bot.holds.forms import HoldDraft, hold_form, read_reject_form, reject_form
 from bot.holds.messages import refusal_message
-from bot.holds.requests import Click, Surface
+from bot.holds.requests import Click, Refusal, Surface
 from bot.holds.submit import hold_form_submitted
-from bot.ids import REJECT_REASON_FIELD
-from bot.slackio import SlackFailed
+from bot.home import publishing
+from bot.slack.blocks import Message
+from bot.slack.blocks.help import usage_error
+from bot.slack.ids import REJECT_REASON_FIELD
+from bot.slack.webapi import SlackFailed
+from bot.store.base import RequestState
 from bot.workers import Lane
-from handlers import actions, home
-from handlers.errors import report_failure
-from handlers.modals import open_modal, open_reject_form
-from handlers.replies import Asker, tell
+from handlers.replies import (
+    SORRY,
+    Asker,
+    asker_of,
+    click_of,
+    open_modal,
+    report_failure,
+    tell,
+)
 
 __all__ = [
+    "USER_ID",
+    "approve_clicked",
+    "decide_from_home",
     "hold_form_from_command",
     "hold_form_submitted_listener",
     "open_form_clicked",
+    "open_reject_form",
     "reject_clicked",
     "reject_form_submitted",
+    "reject_without_reason",
     "shortcut",
+    "sorry_on_home",
     "wants_hold_form",
 ]
 
 log = logging.getLogger(__name__)
+
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+
+
+# -- the card's buttons
+
+
+def approve_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
+    _decided(deps, asker, "approve", flow.clicked(deps, click_of(body, asker), approve=True))
+
+
+def reject_without_reason(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
+    """A card's Reject whose reason form could not open: the rejection at once."""
+    _decided(deps, asker, "reject", flow.clicked(deps, click_of(body, asker), approve=False))
+
+
+def _decided(deps: Deps, asker: Asker, action: str, refusal: Refusal | None) -> None:
+    metrics.CLICKS.labels(
+        action, "decided" if refusal is None else refusal.reason.name.lower()
+    ).inc()
+    if refusal is not None:
+        tell(deps, asker, refusal_message(refusal))
+
+
+def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+    """Reject on a card: the reason form, or (when it cannot open) the rejection at once."""
+    ack()
+    asker = asker_of(body, respond)
+    if open_reject_form(deps, body, click_of(body, asker)):
+        return
+    deps.workers.submit(
+        lambda: reject_without_reason(deps, asker, body),
+        what="reject clicked",
+        on_error=lambda correlation: report_failure(deps, asker, correlation),
+        lane=Lane.DECISIONS,
+    )
+
+
+def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
+    """Open the reason form for a Reject on a pending request of this workspace; False (nothing
+    opened) when there is none, so the click goes straight to the flow and its refusal."""
+    if click.request_id is None or (deps.team_id and click.team != deps.team_id):
+        return False
+    request = deps.store.get_request(click.request_id)
+    if request is None or request.state is not RequestState.PENDING:
+        return False
+    return open_modal(deps, body, reject_form(request, click))
+
+
+# -- a decision clicked on an App Home (answered at the top of the clicker's Home: a Home click
+# has no response_url and no channel to answer in)
+
+
+def decide_from_home(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> None:
+    refusal = flow.clicked(deps, click, approve=approve, reason=reason)
+    if refusal is not None and USER_ID.fullmatch(click.user):
+        publishing.publish(deps, click.user, notice=refusal_message(refusal).text)
+
+
+def sorry_on_home(deps: Deps, user: str, correlation: str) -> None:
+    """Tell a Home's user that their click failed on the bot's side."""
+    if USER_ID.fullmatch(user):
+        publishing.publish(deps, user, notice=SORRY.format(correlation=correlation))
+
+
+# -- the hold form
 
 
 def wants_hold_form(text: object) -> bool:
@@ -85,20 +169,6 @@ def open_form_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respo
         log.warning("the App Home's button could not open the hold form")
 
 
-def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-    """Reject on a card: the reason form, or (when it cannot open) the rejection at once."""
-    ack()
-    asker = actions.asker_of(body, respond)
-    if open_reject_form(deps, body, actions.click_of(body, asker)):
-        return
-    deps.workers.submit(
-        lambda: actions.reject_clicked(deps, asker, body),
-        what="reject clicked",
-        on_error=lambda correlation: report_failure(deps, asker, correlation),
-        lane=Lane.DECISIONS,
-    )
-
-
 def hold_form_submitted_listener(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     """The hold form, submitted: errors on their fields, or the form turned into its outcome."""
     user = body.get("user") if isinstance(body.get("user"), dict) else {}
@@ -110,6 +180,9 @@ def hold_form_submitted_listener(deps: Deps, ack: Ack, body: dict[str, Any]) -> 
         ack(response_action="update", view=answer.view)
     else:
         ack()
+
+
+# -- the reject form
 
 
 def reject_form_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
@@ -132,27 +205,27 @@ def reject_form_submitted(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     ack()
     click = form.click
     deps.workers.submit(
-        lambda: _reject(deps, click, form.reason),
+        lambda: _reject_with_reason(deps, click, form.reason),
         what="reject form submitted",
-        on_error=lambda correlation: _sorry(deps, click, correlation),
+        on_error=lambda correlation: _reject_failed(deps, click, correlation),
         lane=Lane.DECISIONS,
     )
 
 
-def _reject(deps: Deps, click: Click, reason: str) -> None:
+def _reject_with_reason(deps: Deps, click: Click, reason: str) -> None:
     if click.surface is Surface.HOME:
-        home.decide_from_home(deps, click, approve=False, reason=reason)
+        decide_from_home(deps, click, approve=False, reason=reason)
         return
     refusal = flow.clicked(deps, click, approve=False, reason=reason)
     if refusal is not None:
         _ephemeral(deps, click, refusal_message(refusal))
 
 
-def _sorry(deps: Deps, click: Click, correlation: str) -> None:
+def _reject_failed(deps: Deps, click: Click, correlation: str) -> None:
     if click.surface is Surface.HOME:
-        home.sorry(deps, click.user, correlation)
+        sorry_on_home(deps, click.user, correlation)
         return
-    _ephemeral(deps, click, Message.note(home.SORRY.format(correlation=correlation)))
+    _ephemeral(deps, click, Message.note(SORRY.format(correlation=correlation)))
 
 
 def _ephemeral(deps: Deps, click: Click, message: Message) -> None:

@@ -9,29 +9,32 @@ last publish to land was therefore built from a read made after the one before i
 
 **Bounded.** A change re-publishes the Home of at most :data:`REFRESH_USERS` users, those who
 opened it within :data:`RECENT`; everyone else gets a fresh one when they next open it. Within a
-process, changes that arrive while a refresh is queued or running are folded into one more run.
+process, changes that arrive while a refresh is queued or running are folded into one more run:
+:class:`Refresher` (the :class:`~bot.deps.HomeSignal` the composition root puts in ``Deps``) keeps
+that state.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.deps import Deps
-from bot.holds.home import Health, HomeFacts, home_view
-from bot.slackio import SlackFailed
+from bot.holds.approvers import refusal_to_approve
+from bot.holds.flow import MAINTENANCE_BEAT
+from bot.home.view import Health, HomeFacts, home_view
+from bot.slack.webapi import SlackFailed
 from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
-from bot.workers import Lane, Workers
+from bot.workers import Lane
 
 __all__ = [
     "MAINTENANCE_BEAT",
     "OWN_SHOWN",
     "RECENT",
     "REFRESH_USERS",
-    "changed",
+    "Refresher",
     "publish",
     "refresh",
 ]
@@ -42,7 +45,6 @@ RECENT = timedelta(hours=24)  # who counts as looking at their Home
 REFRESH_USERS = 25  # Homes re-published per change at most (views.publish is Tier 4)
 OWN_SHOWN = 8  # a user's own recent requests
 PUBLISH_ATTEMPTS = 3
-MAINTENANCE_BEAT = "maintenance"  # the heartbeat the scheduler's maintenance job records
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
         for request in shared.open_requests
         if approver
         and request.state is RequestState.PENDING
-        and deps.approvers.refusal_to_approve(user_id, request.requester) is None
+        and refusal_to_approve(deps.approvers, user_id, request.requester) is None
     ]
     return HomeFacts(
         user_id=user_id,
@@ -122,45 +124,38 @@ def refresh(deps: Deps) -> int:
     return sum(publish(deps, user_id, shared=shared) for user_id in viewers)
 
 
-class _Refreshing:
-    """One process's refresh: queued or running, and whether a change came meanwhile."""
+class Refresher:
+    """One process's App Home refresh: whether one is queued or running, and whether a change
+    came meanwhile (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.queued = False
-        self.again = False
+        self._lock = threading.Lock()
+        self._queued = False
+        self._again = False
 
-
-_REFRESHING: weakref.WeakKeyDictionary[Workers, _Refreshing] = weakref.WeakKeyDictionary()
-_REGISTRY = threading.Lock()
-
-
-def changed(deps: Deps) -> None:
-    """A request changed state: refresh the Homes that may show it, on the reads lane, folding
-    changes that arrive meanwhile into one more run."""
-    with _REGISTRY:
-        state = _REFRESHING.setdefault(deps.workers, _Refreshing())
-    with state.lock:
-        if state.queued:
-            state.again = True
-            return
-        state.queued = True
-    if not deps.workers.submit(
-        lambda: _run(deps, state), what="refresh App Homes", lane=Lane.READS
-    ):
-        with state.lock:
-            state.queued = False
-
-
-def _run(deps: Deps, state: _Refreshing) -> None:
-    while True:
-        with state.lock:
-            state.again = False
-        try:
-            refresh(deps)
-        except Exception:
-            log.exception("refreshing the App Homes failed; the next change tries again")
-        with state.lock:
-            if not state.again:
-                state.queued = False
+    def changed(self, deps: Deps) -> None:
+        """A request changed state: refresh the Homes that may show it, on the reads lane,
+        folding changes that arrive meanwhile into one more run."""
+        with self._lock:
+            if self._queued:
+                self._again = True
                 return
+            self._queued = True
+        if not deps.workers.submit(
+            lambda: self._run(deps), what="refresh App Homes", lane=Lane.READS
+        ):
+            with self._lock:
+                self._queued = False
+
+    def _run(self, deps: Deps) -> None:
+        while True:
+            with self._lock:
+                self._again = False
+            try:
+                refresh(deps)
+            except Exception:
+                log.exception("refreshing the App Homes failed; the next change tries again")
+            with self._lock:
+                if not self._again:
+                    self._queued = False
+                    return

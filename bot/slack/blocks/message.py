@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.mrkdwn import truncate
+from bot.slack.mrkdwn import truncate
 
 __all__ = [
     "MAX_BLOCKS",

@@ -19,7 +19,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
-from bot.runners.wsgi import MAX_BODY
+from bot.runners.http.wsgi import MAX_BODY
 
 __all__ = ["GuardedServer", "ServerLimits", "make_server"]
 

@@ -4,6 +4,6 @@ Every builder keeps to Slack's limits (50 blocks, 3000 characters a section, 75 
 and escapes every user- or CartRover-supplied text.
 """
 
-from bot.blocks.message import Message
+from bot.slack.blocks.message import Message
 
 __all__ = ["Message"]

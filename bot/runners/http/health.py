@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.slackio import SlackPoster
+from bot.slack.webapi import SlackPoster
 from bot.store.base import Store, StoreError
 
 __all__ = ["Health"]
