@@ -44,7 +44,7 @@ from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw
 from bot.cartrover.listing import OrderListing
 from bot.cartrover.models import CancelOutcome, CancelReply, KeyProbe, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
-from bot.cartrover.reads import Read, read_orders
+from bot.cartrover.reads import ListingReads, Read, read_orders
 from bot.cartrover.retrying import ReadWait, StopAtDeadline
 from bot.settings import ConfigError, Settings
 
@@ -130,6 +130,8 @@ class CartRoverClient:
         # Two pools, so that a task never waits on a task of its own pool: orders read at once,
         # and the status half of each order's read.
         self._orders_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-read")
+        # This run's listings of known creation times: hits, misses, and whether it reads singly.
+        self.listing_reads = ListingReads()
         self._status_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-status")
 
     @classmethod
@@ -221,7 +223,9 @@ class CartRoverClient:
         for ref in refs:
             protocol.order_path(ref)  # every reference is checked before any request
         self._refuse_if_closed()
-        return read_orders(self, refs, created, concurrently=self._orders_pool.map)
+        return read_orders(
+            self, refs, created, concurrently=self._orders_pool.map, tracker=self.listing_reads
+        )
 
     def iter_orders(
         self,

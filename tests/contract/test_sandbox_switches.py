@@ -4,7 +4,8 @@ HTTP: each answers every documented-or-plausible way, and the client reads each 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
@@ -17,6 +18,7 @@ from bot.dev.sandbox import (
     SANDBOX_API_USER,
     SANDBOX_CANCEL_API_KEY,
     SANDBOX_CANCEL_API_USER,
+    STALE_TEST_REF,
     OrderBook,
     SandboxServer,
 )
@@ -151,3 +153,36 @@ def test_the_probe_is_unclear_on_a_server_error_or_a_rate_limit(server: SandboxS
         assert client.probe_cancel_keys().verdict is KeyVerdict.UNCLEAR
         server.faults.rate_limit_next = 1
         assert client.probe_cancel_keys().verdict is KeyVerdict.UNCLEAR
+
+
+# -- what the listing's dates filter on ------------------------------------------------------
+
+
+def test_new_orders_can_be_filtered_on_the_cart_s_order_date_in_whole_days(
+    server: SandboxServer, http: httpx.Client, book: OrderBook
+) -> None:
+    """With `list_dates = "order_date"`, from_date/to_date select New orders by their order_date
+    (whole UTC days) instead of their creation time: an order placed in the cart the day before
+    CartRover created it is missing from a listing over its creation time, and present in one
+    over its order_date's day; other statuses keep their own date."""
+    record = book.get(STALE_TEST_REF)
+    assert record is not None
+    created = datetime.fromisoformat(record["created_date_time"])
+    day_before = (created - timedelta(days=1)).date()
+    book.update(STALE_TEST_REF, {"order_date": day_before.isoformat()})
+
+    def listed(start: datetime, end: datetime) -> list[str]:
+        query = urlencode(
+            {"from_date": start.isoformat(), "to_date": end.isoformat()}, quote_via=quote
+        )
+        return [r["cust_ref"] for r in http.get(f"/v1/merchant/orders/list/new?{query}").json()
+                .get("response") or []]  # fmt: skip
+
+    around = (created - timedelta(seconds=1), created + timedelta(seconds=1))
+    assert STALE_TEST_REF in listed(*around)
+    server.faults.list_dates = "order_date"
+    assert STALE_TEST_REF not in listed(*around)
+    midnight = datetime.combine(day_before, datetime.min.time(), tzinfo=UTC)
+    assert STALE_TEST_REF in listed(midnight + timedelta(hours=23), midnight + timedelta(hours=23))
+    at_wms = book.list("at_wms")
+    assert at_wms and book.page("at_wms", by_order_date=True)[0] == at_wms

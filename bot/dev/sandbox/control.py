@@ -81,6 +81,9 @@ class Faults:
       undocumented): ``"list"`` (default, ``response: []``), ``"absent"`` (``{"success_code":
       true}`` alone), ``"null"``, ``"object"`` (``response: {}``) or ``"no_orders"`` (an error
       envelope saying "No orders found", HTTP 200).
+    * ``list_dates`` — what ``from_date``/``to_date`` filter New orders on (undocumented):
+      ``"created"`` (default, ``created_date_time``, to the second) or ``"order_date"`` (the
+      cart's ``order_date``, in whole days).
     """
 
     def __init__(self) -> None:
@@ -108,6 +111,7 @@ class Faults:
             self.not_found_status: int = 404
             self.auth_failure_status: int = 401
             self.empty_page: str = "list"
+            self.list_dates: str = "created"
             self._released.set()
             self._released = threading.Event()
 

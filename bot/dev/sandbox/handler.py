@@ -237,6 +237,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             query.get("order_source") or None,
             limit=limit,
             page=page,
+            by_order_date=self.sandbox.faults.list_dates == "order_date",
         )
         headers = {"total-records": str(total)}
         if not records and self.sandbox.faults.empty_page != "list":

@@ -21,7 +21,7 @@ import heapq
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.dev.sandbox.seed import iso, seed
@@ -65,6 +65,10 @@ _DATE_FIELD = {
     "canceled": "cancel_date",
 }
 
+# With ``by_order_date``, these status filters compare the cart's ``order_date`` (a plain date)
+# with the bounds' dates instead: unknown #8 leaves open which date the listing filters on.
+_ORDER_DATE_FILTERS = frozenset({"new", "new_or_at_wms"})
+
 _REFUSALS = {
     "at_wms": "Order is already at the WMS",
     "shipped": "Order has already shipped",
@@ -102,6 +106,17 @@ def _parse(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def _within_days(value: object, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a plain ``YYYY-MM-DD`` date lies within the bounds' UTC dates (inclusive)."""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return (start is None or day >= start.astimezone(UTC).date()) and (
+        end is None or day <= end.astimezone(UTC).date()
+    )
 
 
 def _filter_date(record: Record, field: str) -> datetime | None:
@@ -224,14 +239,17 @@ class OrderBook:
         *,
         limit: int | None = 100,
         page: int = 1,
+        by_order_date: bool = False,
     ) -> tuple[Records, int]:
         """One page (from 1) of an M1 query and the total number of matches. Raises
-        ValueError for an unknown status filter. Date bounds are inclusive."""
+        ValueError for an unknown status filter. Date bounds are inclusive. ``by_order_date``:
+        New orders are filtered on the cart's ``order_date`` in whole days (the bounds' UTC
+        dates), not on their creation time."""
         if status not in STATUS_FILTERS:
             raise ValueError(f"Unknown status filter: {status}")
         with self._lock:
             self._advance()
-            refs = self._query(status, from_date, to_date, order_source)
+            refs = self._query(status, from_date, to_date, order_source, by_order_date)
             start = (page - 1) * limit if limit is not None else 0
             chosen = refs[start : start + limit] if limit is not None else refs
             return [_copy(self._orders[ref]) for ref in chosen], len(refs)
@@ -298,14 +316,26 @@ class OrderBook:
         from_date: datetime | None,
         to_date: datetime | None,
         order_source: str | None,
+        by_order_date: bool = False,
     ) -> Refs:
-        key = (status, from_date, to_date, order_source)
+        by_order_date = by_order_date and status in _ORDER_DATE_FILTERS
+        key = (status, from_date, to_date, order_source, by_order_date)
         cached = self._queries.get(key)
         if cached is not None:
             return cached
         if self._sorted is None:
             self._sorted = sorted(self._orders, key=lambda ref: (self._created[ref], ref))
         wanted = STATUS_FILTERS[status]
+        if by_order_date:
+            by_day = [
+                ref
+                for ref in self._sorted
+                if self._orders[ref].get("order_status") in wanted
+                and order_source in (None, self._orders[ref].get("order_source"))
+                and _within_days(self._orders[ref].get("order_date"), from_date, to_date)
+            ]
+            self._queries[key] = by_day
+            return by_day
         field = _DATE_FIELD[status]
         by_created, created = field == "created_date_time", self._created
         result: list[str] = []
