@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Refusal
 from bot.holds.rules import MANUAL_FALLBACK, RefusalReason
+from bot.holds.verdicts import CHECKING_AGAIN, ORDER_CANCELED, SHADOW
 from bot.slack.blocks.message import (
     SECTION_LIMIT,
     Block,
@@ -30,6 +31,7 @@ from bot.words import plural
 __all__ = [
     "asked_message",
     "card_lines",
+    "checking",
     "decision_buttons",
     "decision_note",
     "decision_reason",
@@ -38,6 +40,7 @@ __all__ = [
     "ordered",
     "pending_message",
     "refusal_message",
+    "shadowed",
     "withdrawn",
 ]
 
@@ -46,10 +49,13 @@ _ITEMS_LIMIT = 2600  # characters of order lines on the card
 _ITEM_WORDS = {
     ItemState.QUEUED: "waiting",
     ItemState.SENDING: "canceling…",
+    ItemState.CHECKING: "not confirmed yet, checking again…",
     ItemState.CANCELED: "sending canceled ✅",
+    ItemState.ORDER_CANCELED: f"{ORDER_CANCELED} ⚠️",
     ItemState.NOT_CONFIRMED: "NOT CONFIRMED ⚠️",
     ItemState.FAILED: "FAILED ❌",
     ItemState.SKIPPED: "left alone",
+    ItemState.WOULD_CANCEL: SHADOW,
 }
 _TITLES = {
     RequestState.PENDING: "Hold request: cancel sending to the WMS?",
@@ -75,7 +81,23 @@ def withdrawn(request: HoldRequest) -> bool:
 
 
 def _title(request: HoldRequest) -> str:
-    return "Hold request withdrawn" if withdrawn(request) else _TITLES[request.state]
+    if withdrawn(request):
+        return "Hold request withdrawn"
+    if request.state is RequestState.DONE and shadowed(request):
+        return "Hold done in shadow mode: nothing was canceled"
+    if request.state is RequestState.EXECUTING and checking(request):
+        return "Hold approved: checking again…"
+    return _TITLES[request.state]
+
+
+def shadowed(request: HoldRequest) -> bool:
+    """Shadow mode stopped at least one of the request's cancels."""
+    return any(item.state is ItemState.WOULD_CANCEL for item in request.items)
+
+
+def checking(request: HoldRequest) -> bool:
+    """At least one of the request's cancels waits for its second look."""
+    return any(item.state is ItemState.CHECKING for item in request.items)
 
 
 def _orders_line(refs: Sequence[str]) -> str:
@@ -170,9 +192,16 @@ def _tally(items: Sequence[HoldItem]) -> str:
 
 
 def item_line(item: HoldItem, detail_limit: int = 2000) -> str:
+    if item.state is ItemState.WOULD_CANCEL:
+        return f"{SHADOW} for {code(item.cust_ref)}"
     line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
     detail = item.detail
-    if item.state is ItemState.CANCELED and detail.startswith("New — sending canceled"):
+    if item.state is ItemState.CHECKING:
+        detail = detail.removesuffix(f"; {CHECKING_AGAIN}")  # the words above say so
+    repeats = (
+        item.state is ItemState.CANCELED and detail.startswith("New — sending canceled")
+    ) or (item.state is ItemState.ORDER_CANCELED and detail == "Canceled")
+    if repeats:
         detail = ""  # the order's status only repeats the outcome
     if detail:
         line += f": {truncate(literal(detail), detail_limit)}"
@@ -226,8 +255,22 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
                 block_id=f"hold-{request.id}-{state.value}-{done}-items",
             )
         )
+        if checking(request):
+            blocks.append(
+                context(
+                    "CartRover does not show every cancel at once: the orders not confirmed yet "
+                    "are read again about a minute after the first look, and never sent again."
+                )
+            )
         if any(i.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED) for i in request.items):
             blocks.append(context(f"Check these orders by hand. {escape(MANUAL_FALLBACK)}"))
+        if any(i.state is ItemState.ORDER_CANCELED for i in request.items):
+            blocks.append(
+                context(
+                    "CartRover canceled these orders themselves, not only their sending: check "
+                    "in the order source (the cart) that this is what you want."
+                )
+            )
     text = f"Hold request #{request.id} ({state.value}): " + ", ".join(request.cust_refs[:20])
     return Message(text=escape(text), blocks=blocks)
 

@@ -15,11 +15,14 @@ Request states::
 
 Item (per-order) states::
 
-    queued ──▶ sending ──▶ canceled | not_confirmed | failed
-       └─────────────────▶ skipped (already at WMS / already canceled / not found)
+    queued ──▶ sending ──▶ canceled | order_canceled | not_confirmed | failed
+       │          └──▶ checking ──▶ (the same, about a minute later: the second look)
+       ├─────────────────▶ skipped (already at WMS / already canceled / not found)
+       └─────────────────▶ would_cancel (shadow mode: everything but the cancel itself)
 
 ``sending`` is written *before* the cancel call, so a restart re-reads such an order instead of
-sending the cancel again (R42).
+sending the cancel again (R42). ``checking`` is a cancel whose first verifying read did not show it
+yet: it is read once more about a minute after ``updated_at``, never sent again.
 
 **One open request per order.** Creating a request also claims each of its orders, in the same
 transaction; an order already claimed by a pending or executing request refuses the whole request
@@ -85,14 +88,17 @@ class RequestState(StrEnum):
 class ItemState(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
-    CANCELED = "canceled"
+    CHECKING = "checking"  # not confirmed at the first look; a second one follows
+    CANCELED = "canceled"  # sending canceled
+    ORDER_CANCELED = "order_canceled"  # the order itself canceled in CartRover
     NOT_CONFIRMED = "not_confirmed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    WOULD_CANCEL = "would_cancel"  # shadow mode: everything but the cancel itself
 
     @property
     def is_final(self) -> bool:
-        return self not in (ItemState.QUEUED, ItemState.SENDING)
+        return self not in (ItemState.QUEUED, ItemState.SENDING, ItemState.CHECKING)
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,17 @@ class Store(SurfaceStore, Protocol):
     ) -> bool:
         """queued/sending (or only ``expect``) → a final state; True if this call made the
         change. ValueError if ``state`` is not final."""
+
+    def look_again(
+        self,
+        request_id: int,
+        cust_ref: str,
+        *,
+        detail: str,
+        process_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """sending → checking (a second look follows); True if this call made the change."""
 
     # -- audit trail (append-only)
     def audit(self, entry: AuditEntry) -> None: ...

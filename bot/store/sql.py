@@ -100,6 +100,10 @@ FINISH_ITEM = """
 UPDATE hold_items SET state = ?, detail = ?, process_ids = ?, updated_at = ?
 WHERE request_id = ? AND cust_ref = ? AND state IN (?, ?)"""
 
+LOOK_AGAIN = """
+UPDATE hold_items SET state = 'checking', detail = ?, process_ids = ?, updated_at = ?
+WHERE request_id = ? AND cust_ref = ? AND state = 'sending'"""
+
 # -- audit trail
 INSERT_AUDIT = """
 INSERT INTO audit_log (occurred_at, event, actor, request_id, cust_ref, detail, process_id)

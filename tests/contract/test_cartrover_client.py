@@ -256,6 +256,7 @@ def test_without_a_cancel_pair_nothing_is_sent(server: SandboxServer) -> None:
 
 def test_cancel_refused_in_the_reply_is_not_accepted(server: SandboxServer, connect: Any) -> None:
     """response.success false becomes CancelReply(accepted=False) with CartRover's message."""
+    server.faults.moved_on = "refuse"
     reply = connect(server.url).cancel_sending("WMS-000001")
     assert not reply.accepted
     assert reply.message == "Order is already at the WMS"

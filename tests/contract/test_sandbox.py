@@ -326,8 +326,12 @@ def test_wms_cancel_sets_sending_canceled(client: httpx.Client, book: OrderBook)
     assert book.cancel_count(STALE_TEST_REF) == 1
 
 
-def test_wms_cancel_refused_at_wms(client: httpx.Client, book: OrderBook) -> None:
-    """wms_cancel on an order already at the WMS answers response.success false with a message."""
+def test_wms_cancel_refused_at_wms(
+    client: httpx.Client, server: SandboxServer, book: OrderBook
+) -> None:
+    """With `moved_on = "refuse"`, wms_cancel on an order already at the WMS answers
+    response.success false with a message."""
+    server.faults.moved_on = "refuse"
     body = client.get(cancel_path(AT_WMS_REF)).json()
     assert body["success_code"] is True
     assert body["response"]["success"] is False
@@ -355,7 +359,7 @@ def test_book_cancel_is_idempotent_and_counted(book: OrderBook) -> None:
     assert book.wms_cancel(FRESH_TEST_REF).ok is True
     assert book.wms_cancel(FRESH_TEST_REF).ok is True
     assert book.wms_cancel(CANCELED_REF).ok is True
-    assert book.wms_cancel(SHIPPED_REF) == (False, "Order has already shipped")
+    assert book.wms_cancel(SHIPPED_REF, moved_on="refuse") == (False, "Order has already shipped")
     assert book.cancel_count(FRESH_TEST_REF) == 2
     assert book.total_cancels() == 4
     with pytest.raises(UnknownOrder):
@@ -442,8 +446,12 @@ def test_added_orders_send_from_their_own_time(clock: FrozenClock) -> None:
     assert never.list("at_wms") == []
 
 
-def test_cancel_after_send_is_refused(client: httpx.Client, clock: FrozenClock) -> None:
-    """Once the simulation has sent an order, wms_cancel over HTTP is refused."""
+def test_cancel_after_send_is_refused(
+    client: httpx.Client, server: SandboxServer, clock: FrozenClock
+) -> None:
+    """Once the simulation has sent an order, wms_cancel over HTTP is refused (when the switch
+    says so)."""
+    server.faults.moved_on = "refuse"
     clock.advance(timedelta(hours=5))
     body = client.get(cancel_path(FRESH_TEST_REF)).json()
     assert body["response"] == {"success": False, "message": "Order is already at the WMS"}

@@ -186,3 +186,37 @@ def test_new_orders_can_be_filtered_on_the_cart_s_order_date_in_whole_days(
     assert STALE_TEST_REF in listed(midnight + timedelta(hours=23), midnight + timedelta(hours=23))
     at_wms = book.list("at_wms")
     assert at_wms and book.page("at_wms", by_order_date=True)[0] == at_wms
+
+
+# -- wms_cancel on an order that moved on ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moved_on", "response", "status_after"),
+    [
+        ("accept", {"success": True, "message": ""}, "at_wms"),
+        ("refuse", {"success": False, "message": "Order is already at the WMS"}, "at_wms"),
+        ("cancel_order", {"success": True, "message": ""}, "canceled"),
+    ],
+)
+def test_a_cancel_of_an_order_that_moved_on_answers_the_way_the_switch_says(
+    server: SandboxServer,
+    book: OrderBook,
+    moved_on: str,
+    response: dict[str, object],
+    status_after: str,
+) -> None:
+    """The WMS picks the order up just before the cancel arrives (`send_before_cancel`); what
+    wms_cancel then does is the `moved_on` switch: accept and change nothing, refuse, or cancel
+    the order itself. Once: the next cancel finds the order as it is."""
+    server.faults.send_before_cancel = 1
+    server.faults.moved_on = moved_on
+    with httpx.Client(base_url=server.url, auth=CART) as http:
+        reply = http.get(f"/v1/cart/orders/wms_cancel/{STALE_TEST_REF}").json()
+    assert reply == {"success_code": True, "response": response}
+    record = book.get(STALE_TEST_REF)
+    assert record is not None
+    assert (record["order_status"], record["sending_canceled"]) == (status_after, "N")
+    assert record["delivered_to_wms_date"] is not None
+    assert (record["cancel_date"] is not None) == (moved_on == "cancel_order")
+    assert server.faults.send_before_cancel == 0

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import ids
-from bot.blocks.text import render_blocks
 from bot.dev.sandbox import generate_orders
 from bot.dev.sandbox.handler import EMPTY_PAGES
+from bot.slack import ids
+from bot.slack.blocks.text import render_blocks
 from bot.times import FrozenClock
 from tests.harness import CHANNEL, REQUESTER, Harness
 

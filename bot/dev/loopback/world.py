@@ -141,7 +141,11 @@ class LoopbackBot:
         )
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster
-        health = Health(self.store, poster if isinstance(poster, SlackPoster) else None)
+        health = Health(
+            self.store,
+            poster if isinstance(poster, SlackPoster) else None,
+            shadow_mode=settings.shadow_mode,
+        )
         wsgi = SlackWsgi(self.app, health.check, signing_secret=secret.get_secret_value())
         self.server = ServerThread(wsgi, threads=threads, limits=limits)
         self.url = self.server.url

@@ -265,7 +265,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         hang = faults.take("hang_cancel")
         reset = not hang and faults.take("reset_cancel")
         try:
-            result = sandbox.book.wms_cancel(cust_ref, apply=not faults.cancel_noop)
+            if faults.take("send_before_cancel"):
+                sandbox.book.send_to_wms(cust_ref)
+            result = sandbox.book.wms_cancel(
+                cust_ref, apply=not faults.cancel_noop, moved_on=faults.moved_on
+            )
         except UnknownOrder:
             self._error(faults.not_found_status, "Failure", f"Order not found: {cust_ref}")
             return
