@@ -34,8 +34,9 @@ from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import why_not_holdable
-from bot.holds.verdicts import RECHECK_AFTER, SHADOW, Sent, verdict
-from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
+from bot.holds.verdicts import CHECKING_AGAIN, READ_AGAIN, RECHECK_AFTER, SHADOW, Sent, verdict
+from bot.store.contracts import HoldStore, audit
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import Clock
 
 __all__ = ["VERIFY_BATCH", "execute", "final_state", "second_look_due"]
@@ -50,7 +51,7 @@ class _Run:
     """What running a request uses."""
 
     orders: OrderService
-    store: Store
+    store: HoldStore
     clock: Clock
     shadow: bool = False
 
@@ -88,7 +89,7 @@ def second_look_due(request: HoldRequest) -> datetime | None:
 
 def execute(
     orders: OrderService,
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     request_id: int,
     on_progress: Callable[[HoldRequest], None] | None = None,
@@ -140,9 +141,7 @@ def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
     state = final_state(request.items)
     now = run.clock.now()
     if run.store.decide(request_id, to=state, actor=None, at=now, expect=RequestState.EXECUTING):
-        run.store.audit(
-            AuditEntry(at=now, event="finished", request_id=request_id, detail=state.value)
-        )
+        audit(run.store, now, "finished", request_id=request_id, detail=state.value)
         metrics.HOLD_REQUESTS.labels(state.value).inc()
     return run.store.get_request(request_id)
 
@@ -155,7 +154,8 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
         return False, _Look(Sent(ref, False, "the bot restarted while this cancel was in flight"))
     if item.state is ItemState.CHECKING:  # the second look, once it is due
         due = item.updated_at is None or item.updated_at + RECHECK_AFTER <= run.clock.now()
-        second = Sent(ref, False, "read again a minute after the first look", item.process_ids)
+        first = item.detail.removesuffix(f"; {CHECKING_AGAIN}")
+        second = Sent(ref, False, f"{first}; {READ_AGAIN}".lstrip("; "), item.process_ids)
         return False, _Look(second, last=True) if due else None
     order = run.orders.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):
@@ -240,15 +240,14 @@ def _finish(
         request.id, ref, state=state, detail=detail, process_ids=pids, at=now, expect=expect
     )
     if changed:
-        run.store.audit(
-            AuditEntry(
-                at=now,
-                event="outcome",
-                request_id=request.id,
-                cust_ref=ref,
-                detail=f"{state.value}: {detail}",
-                process_id=pids[-1] if pids else None,
-            )
+        audit(
+            run.store,
+            now,
+            "outcome",
+            request_id=request.id,
+            cust_ref=ref,
+            detail=f"{state.value}: {detail}",
+            process_id=pids[-1] if pids else None,
         )
         log.info("hold #%s %s → %s", request.id, ref, state.value)
         metrics.CANCELS.labels(state.value).inc()
@@ -263,39 +262,36 @@ def _audit(
     detail: str,
     pids: Sequence[str] = (),
 ) -> None:
-    run.store.audit(
-        AuditEntry(
-            at=run.clock.now(),
-            event=event,
-            request_id=request.id,
-            cust_ref=ref,
-            detail=detail,
-            process_id=pids[-1] if pids else None,
-        )
+    audit(
+        run.store,
+        run.clock.now(),
+        event,
+        request_id=request.id,
+        cust_ref=ref,
+        detail=detail,
+        process_id=pids[-1] if pids else None,
     )
 
 
 def _audit_answer(run: _Run, request: HoldRequest, ref: str, reply: CancelReply) -> None:
-    run.store.audit(
-        AuditEntry(
-            at=run.clock.now(),
-            event="cancel_answer",
-            request_id=request.id,
-            cust_ref=ref,
-            detail=f"{reply.outcome.value}: {reply.raw}",
-            process_id=reply.process_id,
-        )
+    audit(
+        run.store,
+        run.clock.now(),
+        "cancel_answer",
+        request_id=request.id,
+        cust_ref=ref,
+        detail=f"{reply.outcome.value}: {reply.raw}",
+        process_id=reply.process_id,
     )
 
 
 def _audit_error(run: _Run, request: HoldRequest, ref: str, step: str, exc: CartRoverError) -> None:
-    run.store.audit(
-        AuditEntry(
-            at=run.clock.now(),
-            event="cartrover_error",
-            request_id=request.id,
-            cust_ref=ref,
-            detail=f"{step}: {exc}",
-            process_id=exc.process_id,
-        )
+    audit(
+        run.store,
+        run.clock.now(),
+        "cartrover_error",
+        request_id=request.id,
+        cust_ref=ref,
+        detail=f"{step}: {exc}",
+        process_id=exc.process_id,
     )

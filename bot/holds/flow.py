@@ -21,7 +21,8 @@ from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
-from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
@@ -72,7 +73,7 @@ def ask(
             return Asked(target, None, refused, bool(wanted))
         try:
             request = requests.open_request(
-                deps.store,
+                deps.holds,
                 deps.clock,
                 ttl=timedelta(hours=deps.settings.hold_request_ttl_hours),
                 requester=requester,
@@ -86,7 +87,7 @@ def ask(
         except OrdersAlreadyOpen as taken:
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
-    posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
+    posted = announce.post_card(deps.poster, deps.holds, deps.clock, request)
     deps.home.changed(deps)
     return Asked(target, posted, refused)
 
@@ -100,11 +101,11 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     elif click.request_id is None:
         why = RefusalReason.BAD_VALUE
     else:
-        snapshot = deps.store.snapshot(click.request_id)
+        snapshot = deps.digests.snapshot(click.request_id)
         why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
-        deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
+        audit(deps.holds, at, "refused", actor=click.user, detail=why.value)
         return Refusal(why)
     return ask(
         deps,
@@ -122,14 +123,16 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
+    found = requests.find_clicked(
+        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
+    )
     if isinstance(found, Refusal):
         return found
     if approve:
-        decision = requests.approve(deps.store, deps.clock, deps.approvers, found, click.user)
+        decision = requests.approve(deps.holds, deps.clock, deps.approvers, found, click.user)
     else:
         decision = requests.reject(
-            deps.store, deps.clock, deps.approvers, found, click.user, reason
+            deps.holds, deps.clock, deps.approvers, found, click.user, reason
         )
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
@@ -149,13 +152,13 @@ def run_approved(
     """Run an approved request, updating its card at most once a second, then finally. Nothing
     happens (None) when another live runner holds the request."""
     now = deps.clock.now()
-    if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
+    if not deps.holds.take_lease(request_id, deps.runner, now + LEASE, now):
         return None
     last = [float("-inf")]
 
     def still_mine() -> bool:
         now = deps.clock.now()
-        return deps.store.renew_lease(request_id, deps.runner, now + LEASE, now)
+        return deps.holds.renew_lease(request_id, deps.runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -165,7 +168,7 @@ def run_approved(
 
     finished = execution.execute(
         deps.cartrover,
-        deps.store,
+        deps.holds,
         deps.clock,
         request_id,
         on_progress=progress,
@@ -177,7 +180,7 @@ def run_approved(
         if finished.state is RequestState.EXECUTING and due is not None:
             # Hold the request until its second look is due; whoever resumes unfinished holds
             # then (this process or another) reads those orders again.
-            deps.store.renew_lease(request_id, deps.runner, due, deps.clock.now())
+            deps.holds.renew_lease(request_id, deps.runner, due, deps.clock.now())
         _show(deps, finished)
         deps.home.changed(deps)
     return finished
@@ -187,11 +190,11 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
-    expired = requests.expire_due(deps.store, deps.clock)
-    announce.converge(deps.poster, deps.store, deps.clock)
+    expired = requests.expire_due(deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock)
     if expired:
         deps.home.changed(deps)
-    announce.tell_untold(deps.poster, deps.store, deps.clock)
+    announce.tell_untold(deps.poster, deps.holds, deps.clock)
     return expired
 
 
@@ -199,7 +202,7 @@ def resume_unfinished(deps: Deps) -> list[int]:
     """Finish the approved requests no live runner holds: a stopped process left them, cleanly
     (its leases released) or not (its leases lapsed). Never resends a cancel."""
     resumed = []
-    for request in deps.store.resumable(deps.clock.now()):
+    for request in deps.holds.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
         if run_approved(deps, request.id) is not None:
             resumed.append(request.id)
@@ -209,22 +212,22 @@ def resume_unfinished(deps: Deps) -> list[int]:
 def next_resume_at(deps: Deps) -> datetime | None:
     """When the next lease held by another runner lapses: then, if that runner stopped, its
     request is this process's to resume."""
-    return deps.store.soonest_lease_end(deps.clock.now())
+    return deps.holds.soonest_lease_end(deps.clock.now())
 
 
 def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
     Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
     scheduler runs somewhere."""
-    deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
+    deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
     resume_unfinished(deps)
-    events.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.surfaces, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
-    shown = announce.show(deps.poster, deps.store, deps.clock, request)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request)
     if request.state.is_final:
-        announce.tell(deps.poster, deps.store, deps.clock, request)
+        announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

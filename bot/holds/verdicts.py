@@ -27,11 +27,12 @@ from datetime import timedelta
 
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import Order
-from bot.store.base import ItemState
+from bot.store.records import ItemState
 
 __all__ = [
     "CHECKING_AGAIN",
     "ORDER_CANCELED",
+    "READ_AGAIN",
     "RECHECK_AFTER",
     "SHADOW",
     "Sent",
@@ -40,6 +41,7 @@ __all__ = [
 
 RECHECK_AFTER = timedelta(minutes=1)  # from the first verifying read to the second
 CHECKING_AGAIN = "checking again about a minute later"
+READ_AGAIN = "read again a minute later"  # between the first look's words and the second's
 ORDER_CANCELED = "order canceled in CartRover — check the cart"
 SHADOW = "shadow mode: would have canceled sending"  # an item's words; the card adds "for `X`"
 

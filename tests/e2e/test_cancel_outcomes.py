@@ -17,7 +17,7 @@ from bot.holds import flow
 from bot.holds.verdicts import RECHECK_AFTER
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, REQUESTER, Harness
 
@@ -134,7 +134,7 @@ def test_a_cancel_that_shows_late_is_confirmed_at_the_second_look(harness: Harne
     second_look(harness)
     done = harness.wait_state(request.id, RequestState.DONE)
     (item,) = done.items
-    assert item.state is ItemState.CANCELED and "read again a minute after" in item.detail
+    assert item.state is ItemState.CANCELED and "read again a minute later" in item.detail
     assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 1
     events = [e.event for e in harness.bot.store.audit_for_request(request.id)]
     assert events.count("checking") == 1 and "outcome" in events

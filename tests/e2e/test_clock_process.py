@@ -23,7 +23,7 @@ from bot.dev.sandbox import (
     SandboxServer,
 )
 from bot.store import open_store
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).with_name("cartrover-bot"))

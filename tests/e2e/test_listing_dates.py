@@ -12,7 +12,7 @@ import pytest
 
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
 

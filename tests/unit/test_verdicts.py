@@ -7,7 +7,7 @@ import pytest
 from bot.cartrover.errors import ConnectionFailed
 from bot.cartrover.models import Order
 from bot.holds.verdicts import CHECKING_AGAIN, ORDER_CANCELED, Sent, verdict
-from bot.store.base import ItemState
+from bot.store.records import ItemState
 
 ACCEPTED = Sent("T-1", refused=False, context="")
 REFUSED = Sent("T-1", refused=True, context="CartRover refused: locked")
