@@ -26,6 +26,7 @@ from bot.store import (
     HoldRequest,
     ItemState,
     RequestState,
+    ScanMark,
     Snapshot,
     Store,
     StoreError,
@@ -724,6 +725,17 @@ class StoreContract:
         request = make_request(store, ["Z900"])
         assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
         return request
+
+    # -- the last scan's mark
+    def test_the_scan_mark_is_kept_and_replaced(self, store: Store) -> None:
+        """No mark at first; a kept mark round-trips (aware UTC); the next one replaces it."""
+        assert store.scan_mark() is None
+        first = ScanMark(clear_before=T0 - 30 * HOUR, full_at=T0, scanned_at=T0)
+        store.keep_scan_mark(first)
+        assert store.scan_mark() == first
+        later = ScanMark(clear_before=T0 - 2 * HOUR, full_at=T0, scanned_at=T0 + HOUR)
+        store.keep_scan_mark(later)
+        assert store.scan_mark() == later
 
     # -- snapshots
     def test_snapshots_round_trip(self, store: Store) -> None:

@@ -40,6 +40,7 @@ from bot.store.records import (
     ItemState,
     Notice,
     RequestState,
+    ScanMark,
     Snapshot,
 )
 
@@ -224,6 +225,13 @@ class DigestStore(Protocol):
 
     def last_digests(self) -> dict[str, DigestPost]:
         """Each channel's last digest, by channel."""
+
+    # -- what the last scan of stale New orders learnt (bot.digest.window)
+    def scan_mark(self) -> ScanMark | None:
+        """The mark the last scan kept, if any."""
+
+    def keep_scan_mark(self, mark: ScanMark) -> None:
+        """Keep ``mark`` in place of the last one."""
 
     # -- order snapshots ("Request hold for all" carries a snapshot id, never the list)
     def save_snapshot(

@@ -41,6 +41,7 @@ __all__ = [
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
+    "ScanMark",
     "Snapshot",
     "StoreError",
     "utc_aware",
@@ -198,6 +199,17 @@ class DigestPost:
     message_ts: str
     test_count: int
     non_test_count: int | None  # None: not counted
+
+
+@dataclass(frozen=True)
+class ScanMark:
+    """What the last scan of stale New orders learnt, so the next one can list only recent
+    orders (:mod:`bot.digest.window`): no New order created before ``clear_before`` was waiting
+    to be sent when it looked; ``full_at`` is when a scan last listed every New order."""
+
+    clear_before: datetime
+    full_at: datetime
+    scanned_at: datetime
 
 
 class Notice(StrEnum):

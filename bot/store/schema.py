@@ -422,3 +422,18 @@ POSTGRES += (
         ),
     ),
 )
+
+
+# Migration 10: what the last scan of stale New orders learnt (bot.digest.window), one row.
+def _scan_marks(time: str) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE scan_marks (
+            name text PRIMARY KEY,
+            clear_before {time} NOT NULL,
+            full_at {time} NOT NULL,
+            scanned_at {time} NOT NULL)""",
+    )
+
+
+SQLITE += ((10, "scan_marks", _scan_marks("TEXT")),)
+POSTGRES += ((10, "scan_marks", _scan_marks("timestamptz")),)
