@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from bot import __version__
@@ -20,6 +20,7 @@ from bot.orderref import validate_ref
 
 __all__ = [
     "CANCEL_PATH",
+    "DATE_FILTER_SLACK",
     "LIST_PATH",
     "LIST_STATUSES",
     "MAX_LIST_LIMIT",
@@ -68,6 +69,10 @@ LIST_STATUSES = frozenset(
 )
 # Unknown #7: the largest page CartRover is believed to serve.
 MAX_LIST_LIMIT = 100
+# Unknown #8: how far off the listing's date filter may be from an order's creation time (dates
+# compared in whole days, or the cart's order_date): what a window meant to hold every order
+# created since a time starts that much earlier (bot.digest.window).
+DATE_FILTER_SLACK = timedelta(days=1)
 
 # ---------------------------------------------------------------------------------------- headers
 

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.cartrover.protocol import DATE_FILTER_SLACK
 from bot.store.records import ScanMark
 
 __all__ = ["FULL_SCAN_EVERY", "LOOKBACK", "ScanMarks", "Window", "next_mark", "window"]
 
 FULL_SCAN_EVERY = timedelta(days=7)
-# Unknown #8: the listing's dates may be compared in whole days, or on the cart's order_date; a
-# day more than the mark covers a filter that is a day coarse or a day off.
-LOOKBACK = timedelta(days=1)
+# Unknown #8 (docs/cartrover.md): the listing's dates may be compared in whole days, or on the
+# cart's order_date; the window starts that much before the mark.
+LOOKBACK = DATE_FILTER_SLACK
 
 
 class ScanMarks(Protocol):
