@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from bot.holds.messages import card_lines, decision_reason, item_line, ordered, withdrawn
+from bot.holds.items import card_lines, item_line, ordered
+from bot.holds.messages import decision_reason, withdrawn
 from bot.holds.rules import MANUAL_FALLBACK
 from bot.holds.verdicts import ORDER_CANCELED, SHADOW
 from bot.slack.blocks.message import Block, Message, context, section

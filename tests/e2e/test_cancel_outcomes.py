@@ -6,8 +6,6 @@ minute later, on the injected clock), and shadow mode (everything but the cancel
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,15 +16,8 @@ from bot.holds.verdicts import RECHECK_AFTER
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
 from bot.store.records import HoldRequest, ItemState, RequestState
-from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import APPROVER, REQUESTER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def card(harness: Harness, request: HoldRequest) -> str:
@@ -143,41 +134,35 @@ def test_a_cancel_that_shows_late_is_confirmed_at_the_second_look(harness: Harne
 # -- shadow mode -------------------------------------------------------------------------------
 
 
-def test_shadow_mode_runs_everything_but_the_cancel(tmp_path: Path, clock: FrozenClock) -> None:
+def test_shadow_mode_runs_everything_but_the_cancel(make_harness: MakeHarness) -> None:
     """SHADOW_MODE=true: the request, the approval, the re-read, the card, the thread notice and
     the audit all happen; CartRover receives no cancel; card and notice say "shadow mode: would
     have canceled sending for `X`"."""
-    h = Harness(tmp_path, clock, SHADOW_MODE="true")
-    try:
-        h.sandbox.clear_requests()
-        request = h.open_hold(STALE_TEST_REF)
-        assert h.click(ids.APPROVE_HOLD, request, APPROVER).status_code == 200
-        done = h.wait_state(request.id, RequestState.DONE)
-        assert done.items[0].state is ItemState.WOULD_CANCEL
-        words = f"shadow mode: would have canceled sending for `{STALE_TEST_REF}`"
-        assert words in wait_card(h, request, "Hold done in shadow mode: nothing was canceled")
-        h.wait_until(lambda: bool(notices(h, request)))
-        assert words in notices(h, request)[-1].body["text"]
-        assert h.sandbox.cancel_requests() == []
-        assert h.book.total_cancels() == 0
-        routes = {r.route for r in h.sandbox.requests}
-        assert routes & {"M1", "M3"}  # the order was read, before and after the approval
-        events = [e.event for e in h.bot.store.audit_for_request(request.id)]
-        assert "shadow" in events and "approved" in events
-        assert json.dumps(events).count("cancel_answer") == 0
-    finally:
-        h.close()
+    h = make_harness(SHADOW_MODE="true")
+    h.sandbox.clear_requests()
+    request = h.open_hold(STALE_TEST_REF)
+    assert h.click(ids.APPROVE_HOLD, request, APPROVER).status_code == 200
+    done = h.wait_state(request.id, RequestState.DONE)
+    assert done.items[0].state is ItemState.WOULD_CANCEL
+    words = f"shadow mode: would have canceled sending for `{STALE_TEST_REF}`"
+    assert words in wait_card(h, request, "Hold done in shadow mode: nothing was canceled")
+    h.wait_until(lambda: bool(notices(h, request)))
+    assert words in notices(h, request)[-1].body["text"]
+    assert h.sandbox.cancel_requests() == []
+    assert h.book.total_cancels() == 0
+    routes = {r.route for r in h.sandbox.requests}
+    assert routes & {"M1", "M3"}  # the order was read, before and after the approval
+    events = [e.event for e in h.bot.store.audit_for_request(request.id)]
+    assert "shadow" in events and "approved" in events
+    assert json.dumps(events).count("cancel_answer") == 0
 
 
 @pytest.mark.parametrize(("shadow", "mode"), [("true", "shadow"), ("false", "live")])
 def test_healthz_and_the_app_home_show_the_mode(
-    tmp_path: Path, clock: FrozenClock, shadow: str, mode: str
+    make_harness: MakeHarness, shadow: str, mode: str
 ) -> None:
     """/healthz names the mode; the App Home says so in shadow mode, to everyone."""
-    h = Harness(tmp_path, clock, SHADOW_MODE=shadow)
-    try:
-        assert h.http.get(f"{h.bot.url}/healthz").json()["mode"] == mode
-        home = json.dumps(h.open_home(REQUESTER).view)
-        assert ("Shadow mode" in home) == (mode == "shadow")
-    finally:
-        h.close()
+    h = make_harness(SHADOW_MODE=shadow)
+    assert h.http.get(f"{h.bot.url}/healthz").json()["mode"] == mode
+    home = json.dumps(h.open_home(REQUESTER).view)
+    assert ("Shadow mode" in home) == (mode == "shadow")

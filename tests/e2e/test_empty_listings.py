@@ -4,9 +4,7 @@ listing page as "no orders" (R58), through signed HTTP, the sandbox and the loca
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +12,6 @@ from bot.dev.sandbox import generate_orders
 from bot.dev.sandbox.handler import EMPTY_PAGES
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.times import FrozenClock
 from tests.harness import CHANNEL, REQUESTER, Harness
 
 SHAPES = sorted(EMPTY_PAGES)
@@ -23,10 +20,8 @@ CARTROVER_ERROR = "CartRover said"
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return TEST_ENV
 
 
 def reply_text(harness: Harness, count: int = 1) -> str:

@@ -4,16 +4,13 @@ check, the re-read before each cancel, the verification) and the digest still co
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
 from bot.store.records import ItemState, RequestState
-from bot.times import FrozenClock
 from tests.harness import APPROVER, Harness
 
 TEST_ENV = {"TEST_ORDER_SOURCES": "Test Store", "TEST_ORDER_PATTERN": "^TEST-"}
@@ -21,11 +18,13 @@ HELD = [STALE_TEST_REF, "TS-1002", "TS-1003"]
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    h.sandbox.faults.list_dates = "order_date"
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return TEST_ENV
+
+
+@pytest.fixture(autouse=True)
+def _order_date_filter(harness: Harness) -> None:
+    harness.sandbox.faults.list_dates = "order_date"
 
 
 def placed_days_before(harness: Harness, refs: list[str], days: int = 2) -> None:
