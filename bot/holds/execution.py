@@ -172,7 +172,7 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
         # "already sending-canceled" is its own doing, and its outcome must stand.
         return _finish(run, request, ref, ItemState.SKIPPED, reason, ()), None
     if run.shadow:
-        _audit(run, request, ref, "shadow", f"{SHADOW} (SHADOW_MODE=true): nothing was sent")
+        _audit(run, request, ref, "shadow", "SHADOW_MODE=true: nothing was sent to CartRover")
         return _finish(run, request, ref, ItemState.WOULD_CANCEL, SHADOW, ()), None
     if not run.store.start_item(request.id, ref, run.clock.now()):
         return False, None  # another worker or process won this item
