@@ -17,6 +17,10 @@ beside the bot's own series:
 ``cartrover_bot_work_queue_depth{lane}``                       jobs waiting on each worker lane
 ``cartrover_bot_work_running{lane}``                           jobs running on each worker lane
 ``cartrover_bot_digests_posted_total{kind}``                   digests posted: ``scheduled``/``now``
+``cartrover_bot_listing_reads_total{result}``                  orders looked for in a listing over
+                                                                their creation times: hit or miss
+``cartrover_bot_listing_reads_switched_off_total``             times a run switched to single reads
+                                                                after listing misses
 ``cartrover_bot_build_info{version, python}``                  always 1; the labels say what runs
 ``cartrover_bot_database_up``                                  1 when the scrape's reads worked
 ``cartrover_bot_scheduler_last_run_timestamp_seconds``         the scheduler's last maintenance
@@ -68,6 +72,8 @@ __all__ = [
     "DATABASE",
     "DIGESTS",
     "HOLD_REQUESTS",
+    "LISTING_READS",
+    "LISTING_READS_OFF",
     "REGISTRY",
     "REMAINING_HITS",
     "WORK",
@@ -124,6 +130,18 @@ DIGESTS = Counter(
     "cartrover_bot_digests_posted",
     "Digests posted, by kind ('scheduled' once a day per channel, or 'now' on demand)",
     ["kind"],
+    registry=REGISTRY,
+)
+LISTING_READS = Counter(
+    "cartrover_bot_listing_reads",
+    "Orders looked for in a CartRover listing over their creation times: 'hit' (listed) or "
+    "'miss' (a New order the listing did not return)",
+    ["result"],
+    registry=REGISTRY,
+)
+LISTING_READS_OFF = Counter(
+    "cartrover_bot_listing_reads_switched_off",
+    "Times a run switched to reading orders one by one after listings missed New orders",
     registry=REGISTRY,
 )
 Info(

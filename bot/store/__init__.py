@@ -23,6 +23,7 @@ from bot.store.records import (
     OpenOrder,
     OrdersAlreadyOpen,
     RequestState,
+    ScanMark,
     Snapshot,
     StoreError,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
+    "ScanMark",
     "Snapshot",
     "Store",
     "StoreError",
