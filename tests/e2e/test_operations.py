@@ -27,7 +27,7 @@ from bot.cartrover.exchange import ENDPOINTS
 from bot.dev.loopback.signing import SlackRequests
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SandboxServer
+from bot.dev.sandbox import SANDBOX_CANCEL_API_KEY, SANDBOX_CANCEL_API_USER, SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.holds.rules import RefusalReason
@@ -228,6 +228,8 @@ def test_a_fresh_serve_process_exports_every_series_and_logs_json_with_context(
         CARTROVER_API_URL=sandbox.url,
         CARTROVER_API_USER="sandbox",
         CARTROVER_API_KEY=API_KEY,
+        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
+        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
         DATABASE_URL=f"sqlite:///{db}",
         LOG_FORMAT="json",
         LOG_LEVEL_KEY="severity",
