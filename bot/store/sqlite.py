@@ -25,7 +25,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,8 +78,11 @@ class _Connection:
         return thread is None or thread is threading.current_thread() or not thread.is_alive()
 
     def __del__(self) -> None:
-        with suppress(Exception):  # at interpreter exit sqlite3 itself may be gone already
-            self.db.close()
+        db = self.db
+        try:
+            db.close()
+        except Exception:  # at interpreter exit, what closing needs may be gone already
+            return
 
 
 class _Taken(Exception):
