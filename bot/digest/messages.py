@@ -20,7 +20,7 @@ from bot.store.base import DigestSubscription
 
 if TYPE_CHECKING:
     from bot.digest.default import DefaultDigest
-from bot.times import format_age, parse_zone
+from bot.times import format_age, hours, old, parse_zone
 from bot.words import agree, plural
 
 __all__ = [
@@ -43,16 +43,12 @@ ORDERS_BUDGET = 8000  # characters of order lines in one message
 _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
 
 
-def _hours(hours: float) -> str:
-    return f"{hours:g} h"
-
-
 def order_line(order: StaleOrder, now: datetime) -> str:
     """One listed order: reference, PO, age, source, why it is a test order, on hold."""
     parts = [code(order.cust_ref)]
     if order.cust_po_no and order.cust_po_no != order.cust_ref:
         parts.append(f"PO {code(order.cust_po_no)}")
-    parts.append(f"{format_age(now - order.created_at)} old")
+    parts.append(old(now - order.created_at))
     if not order.reason.startswith("source "):
         parts.append(literal(order.order_source) if order.order_source else "no source")
     parts.append(f"({literal(order.reason)})")
@@ -93,7 +89,7 @@ def _intro(report: StaleReport) -> str:
     count = report.test_count
     was = agree(count, "was", "were")
     text = (
-        f"*{plural(count, 'New test order')} {was}* created more than {_hours(report.hours)} "
+        f"*{plural(count, 'New test order')} {was}* created more than {hours(report.hours)} "
         f"ago and CartRover will still send {agree(count, 'it', 'them')} to the WMS."
         + (" Oldest first:" if count > 1 else "")
     )
@@ -114,12 +110,12 @@ def _warning(report: StaleReport) -> Block | None:
     stale = f"{plural(count, 'stale New order')} {agree(count, 'is', 'are')}"
     if not report.rule_configured:
         return section(
-            f":warning: *{stale} waiting to be sent.* Older than {_hours(report.hours)}: with no "
+            f":warning: *{stale} waiting to be sent.* Older than {hours(report.hours)}: with no "
             "test-order rule the bot cannot tell test orders from real ones, and the WMS "
             "connection may be stuck. Check them in CartRover."
         )
     return section(
-        f":warning: *{stale} not test orders.* Older than {_hours(report.hours)} and still "
+        f":warning: *{stale} not test orders.* Older than {hours(report.hours)} and still "
         "waiting to be sent: the WMS connection may be stuck. Check them in CartRover."
     )
 
@@ -187,7 +183,7 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
             _header(title, "nothing stale"),
             section(
                 f":white_check_mark: No stale New test orders: none older than "
-                f"{_hours(report.hours)} is waiting to be sent to the WMS."
+                f"{hours(report.hours)} is waiting to be sent to the WMS."
             ),
         ]
     else:
