@@ -11,7 +11,8 @@ Request states::
     pending ──approve──▶ executing ──▶ done | failed | unknown
        │
        ├──reject / withdraw──▶ rejected
-       └──TTL passed─────────▶ expired
+       ├──TTL passed─────────▶ expired
+       └──every order moved on while it waited──▶ done (nothing canceled; the bot's ending)
 
 Item (per-order) states::
 
@@ -38,6 +39,8 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from bot.store.facts import OrderFacts
+from bot.store.followup import FollowUpStore
 from bot.store.surfaces import DigestPost, HomeView, SurfaceStore
 
 __all__ = [
@@ -51,6 +54,7 @@ __all__ = [
     "ItemState",
     "Notice",
     "OpenOrder",
+    "OrderFacts",
     "OrdersAlreadyOpen",
     "RequestState",
     "Snapshot",
@@ -128,6 +132,7 @@ class HoldItem:
     updated_at: datetime | None = None
     # When CartRover created the order, if known: re-reads can then use one listing call.
     order_created_at: datetime | None = None
+    facts: OrderFacts | None = None  # None for requests opened before the facts were kept
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,8 @@ class HoldRequest:
     items: tuple[HoldItem, ...] = field(default=())
     rendered_state: RequestState | None = None  # the state its message last showed; None: unknown
     decision_reason: str = ""  # the words a decision came with (a Reject's reason), as typed
+    reminded_at: datetime | None = None  # when its approvers were reminded (once at most)
+    followed_at: datetime | None = None  # when its orders were last re-read while it waited
 
     @property
     def cust_refs(self) -> list[str]:
@@ -204,9 +211,10 @@ class DigestClaim:
     message_ts: str | None = None
 
 
-class Store(SurfaceStore, Protocol):
+class Store(SurfaceStore, FollowUpStore, Protocol):
     """What the bot keeps. Datetimes in and out are timezone-aware (UTC). What the Slack surfaces
-    keep is :class:`~bot.store.surfaces.SurfaceStore`."""
+    keep is :class:`~bot.store.surfaces.SurfaceStore`; following waiting requests up,
+    :class:`~bot.store.followup.FollowUpStore`."""
 
     # -- lifecycle
     def migrate(self) -> None:
@@ -229,9 +237,11 @@ class Store(SurfaceStore, Protocol):
         expires_at: datetime,
         source: str = "command",
         order_created: Mapping[str, datetime] | None = None,
+        order_facts: Mapping[str, OrderFacts] | None = None,
     ) -> HoldRequest:
         """Insert a pending request with one queued item per order and claim each order, all in
-        one transaction. ``order_created`` gives the orders' creation times where known.
+        one transaction. ``order_created`` gives the orders' creation times where known,
+        ``order_facts`` what the card shows of each.
 
         OrdersAlreadyOpen (and nothing created) if an open request already holds any of the
         orders; ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is
@@ -308,9 +318,9 @@ class Store(SurfaceStore, Protocol):
 
         Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
         so a late approval can never win against the TTL. Only the moves drawn in the module
-        docstring exist (pending → executing | rejected | expired, executing → done | failed |
-        unknown); any other raises ValueError. ``decided_by``/``decided_at`` are set only by the
-        move out of pending.
+        docstring exist (pending → executing | rejected | expired | done, executing → done |
+        failed | unknown); any other raises ValueError. ``decided_by``/``decided_at`` are set
+        only by the move out of pending.
         """
 
     def expire_due(self, now: datetime) -> list[HoldRequest]:

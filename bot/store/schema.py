@@ -25,10 +25,12 @@ so a later change of either can be told from a change made in Slack.
 
 **Reading requests.** ``hold_request_rows`` joins each request to its items, one row per item;
 every read of requests goes through it. A migration that adds a column a request read needs
-recreates it (migrations 3, 4 and 8).
+recreates it (migrations 3, 4, 8 and 9, the last in :mod:`bot.store.schema_followup`).
 """
 
 from __future__ import annotations
+
+from bot.store.schema_followup import FOLLOW_UP_POSTGRES, FOLLOW_UP_SQLITE
 
 __all__ = ["POSTGRES", "SQLITE"]
 
@@ -376,3 +378,7 @@ FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
 _VIEW_WITH_REASON = ("DROP VIEW hold_request_rows", REQUEST_ROWS_VIEW_WITH_REASON)
 SQLITE += ((8, "request_rows_with_reason", _VIEW_WITH_REASON),)
 POSTGRES += ((8, "request_rows_with_reason", _VIEW_WITH_REASON),)
+
+# Migration 9: order facts on the card, the approvers' reminder, following waiting requests up.
+SQLITE += FOLLOW_UP_SQLITE
+POSTGRES += FOLLOW_UP_POSTGRES

@@ -25,10 +25,11 @@ from tests.store_contract import (
     make_request,
     seed_legacy_database,
 )
+from tests.store_followup_contract import FollowUpStoreContract
 from tests.store_surfaces_contract import SurfaceStoreContract
 
 
-class TestSqliteStore(StoreContract, SurfaceStoreContract):
+class TestSqliteStore(StoreContract, SurfaceStoreContract, FollowUpStoreContract):
     """The contract on a real SQLite file per test."""
 
     @pytest.fixture
@@ -184,7 +185,7 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract, SurfaceStoreContract):
+class TestPostgresStore(StoreContract, SurfaceStoreContract, FollowUpStoreContract):
     """The contract on PostgreSQL, each test in a schema of its own."""
 
     machine_examples = 10
