@@ -70,6 +70,7 @@ def test_manifest_declares_the_registered_command_and_only_needed_scopes() -> No
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "im:write",
         "usergroups:read",
     }
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
