@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.cartrover.errors import (
     AuthenticationFailed,
@@ -33,9 +33,10 @@ from bot.slack.blocks.message import (
     lines_within,
     section,
 )
+from bot.slack.error_words import slack_error_words
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 from bot.store.base import AuditEntry, HoldRequest, RequestState
-from bot.times import format_age
+from bot.times import ago
 from bot.words import plural
 
 __all__ = ["StatusLine", "history_message", "status_message", "unread_text"]
@@ -63,16 +64,6 @@ _EVENTS = {
     "outcome_not_told": "requester not told",
     "outcome_list_incomplete": "outcome list incomplete",
 }
-# Slack's error codes in the details of the card events, in words.
-_SLACK_ERRORS = {
-    "not_in_channel": "the bot is not in that channel",
-    "channel_not_found": "no such channel, or a private one the bot is not in",
-    "is_archived": "the channel is archived",
-    "message_not_found": "the message was deleted",
-    "thread_not_found": "the message was deleted",
-    "missing_scope": "the Slack app lacks a permission (reinstall it from manifest.yml)",
-    "connection_failed": "no answer came back from Slack",
-}
 _SLACK_DETAIL = re.compile(r"^chat\.\w+(?: of \S+)? in (\w+): (\w+)$")
 
 
@@ -85,6 +76,7 @@ class StatusLine:
     order: Order | None = None
     error: CartRoverError | None = None
     held_by: HoldRequest | None = None
+    suggestion: str | None = None  # the spelling CartRover knows, for one it did not
 
 
 def _next_step(order: Order, held_by: HoldRequest | None) -> str:
@@ -103,7 +95,9 @@ def _next_step(order: Order, held_by: HoldRequest | None) -> str:
     )
 
 
-def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None) -> str:
+def _order_text(
+    order: Order, now: datetime, held_by: HoldRequest | None = None, zone: tzinfo = UTC
+) -> str:
     words = order.status_words
     lines = [f"{code(order.cust_ref)} — *{literal(words)}*", _next_step(order, held_by)]
     facts = []
@@ -112,8 +106,8 @@ def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None)
     if order.order_source:
         facts.append(f"from {literal(order.order_source)}")
     if order.created_at:
-        age = format_age(now - order.created_at)
-        facts.append(f"created {date_token(order.created_at)} ({age} ago)")
+        created = date_token(order.created_at, zone=zone)
+        facts.append(f"created {created} ({ago(now - order.created_at)})")
     if facts:
         lines.append(" · ".join(facts))
     ship_to = ", ".join(p for p in (order.ship_name, order.ship_company, order.ship_city) if p)
@@ -128,7 +122,7 @@ def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None)
             when = shipment.shipped_at
             lines.append(
                 f"Tracking: {literal(shipment.carrier)} {code(shipment.tracking_no)}"
-                + (f" ({date_token(when, date_only=True)})" if when else "")
+                + (f" ({date_token(when, zone=zone, date_only=True)})" if when else "")
             )
     return "\n".join(lines)
 
@@ -140,11 +134,13 @@ def _order_line(line: StatusLine) -> str:
     return f"{code(line.ref)} — not read: {literal(line.error.message if line.error else '')}"
 
 
-def unread_text(ref: str, error: CartRoverError) -> str:
+def unread_text(ref: str, error: CartRoverError, suggestion: str | None = None) -> str:
     """Why ``ref`` could not be read, naming the order (mrkdwn, escaped)."""
     said = literal(error.message)
     if isinstance(error, OrderNotFound):
         text = f"{code(ref)} — CartRover does not know this order ({said})."
+        if suggestion:
+            text += f" Did you mean {code(suggestion)}? CartRover knows that one."
     elif isinstance(error, ConnectionFailed | Unavailable):
         text = f"CartRover did not answer about {code(ref)} ({said}). Try again in a few minutes."
     elif isinstance(error, RateLimited):
@@ -161,7 +157,7 @@ def unread_text(ref: str, error: CartRoverError) -> str:
     return text
 
 
-def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
+def status_message(lines: Sequence[StatusLine], now: datetime, zone: tzinfo = UTC) -> Message:
     """One section per order while the budget lasts; then one line per order; then a count."""
     blocks: list[Block] = []
     fallback = []
@@ -169,10 +165,10 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
     short: list[str] = []
     for line in lines[: MAX_BLOCKS - 2]:
         if line.order is not None:
-            text = _order_text(line.order, now, line.held_by)
+            text = _order_text(line.order, now, line.held_by, zone)
             fallback.append(f"{line.ref}: {line.order.status_words}")
         elif line.error is not None:
-            text = unread_text(line.ref, line.error)
+            text = unread_text(line.ref, line.error, line.suggestion)
             fallback.append(f"{line.ref}: {line.error.message}")
         else:
             continue
@@ -189,7 +185,7 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
     return Message(text=escape("\n".join(fallback)), blocks=blocks)
 
 
-def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
+def history_message(ref: str, entries: Sequence[AuditEntry], zone: tzinfo = UTC) -> Message:
     if not entries:
         text = f"The bot has no record of {code(ref)}."
         return Message.note(text)
@@ -198,7 +194,7 @@ def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
         request = f" (hold #{entry.request_id})" if entry.request_id else ""
         detail = f": {_detail(entry)}" if entry.detail else ""
         pid = f" · Process-ID {code(entry.process_id)}" if entry.process_id else ""
-        rows.append(f"{date_token(entry.at)} — {_event(entry)}{request}{detail}{pid}")
+        rows.append(f"{date_token(entry.at, zone=zone)} — {_event(entry)}{request}{detail}{pid}")
     blocks = [section(f"*History of {code(ref)}* (newest first)")]
     chunk: list[str] = []
     shown = size = 0
@@ -234,7 +230,7 @@ def _event(entry: AuditEntry) -> str:
 def _detail(entry: AuditEntry) -> str:
     """The entry's detail; Slack's error codes on the card events in words."""
     found = _SLACK_DETAIL.match(entry.detail)
-    if found and found.group(2) in _SLACK_ERRORS:
+    if found and not slack_error_words(found.group(2)).startswith("Slack answered"):
         channel, error = found.groups()
-        return f"in channel {escape(channel)}: {_SLACK_ERRORS[error]} ({escape(error)})"
+        return f"in channel {escape(channel)}: {slack_error_words(error)} ({escape(error)})"
     return literal(entry.detail)

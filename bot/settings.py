@@ -26,7 +26,8 @@ from pydantic_settings import (
 )
 
 from bot.patterns import Matcher, compile_linear
-from bot.times import parse_hhmm, parse_zone
+from bot.times import WEEKDAYS, days_words, parse_days, parse_hhmm, parse_zone
+from bot.words import agree, listing
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "ConfigError", "Settings", "url_origin"]
 
@@ -101,6 +102,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     slack_app_id: str | None = None
+    notify_approvers: str = "mention"
+    digest_days: str = "every day"
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
@@ -123,8 +126,10 @@ class Settings(BaseSettings):
     def _approver_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [v for v in value if not _USER_OR_GROUP.match(v)]
         if bad:
+            what = agree(len(bad), "is not a Slack user id", "are not Slack user ids")
+            groups = agree(len(bad), "user group id", "user group ids")
             raise ValueError(
-                f"{', '.join(bad)} is not a Slack user id (U…/W…) or user group id (S…); "
+                f"{listing(bad)} {what} (U…/W…) or {groups} (S…); "
                 "use ids, not names, for example U0123ABCD,S0456EFGH"
             )
         return value
@@ -166,6 +171,22 @@ class Settings(BaseSettings):
                 "Basic Information page, for example A0123ABCD"
             )
         return value
+
+    @field_validator("notify_approvers")
+    @classmethod
+    def _notify_approvers(cls, value: str) -> str:
+        if value.lower() not in ("mention", "dm", "off"):
+            raise ValueError(
+                "expected mention (the approvers' group or users on the card), dm (a direct "
+                "message to each) or off"
+            )
+        return value.lower()
+
+    @field_validator("digest_days")
+    @classmethod
+    def _digest_days(cls, value: str) -> str:
+        days = parse_days(value)
+        return days_words(days) if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
 
     @field_validator("log_format")
     @classmethod
@@ -250,10 +271,10 @@ class Settings(BaseSettings):
         """Raise :class:`ConfigError` unless everything ``command`` needs is set."""
         missing = [name for name in NEEDS.get(command, ()) if getattr(self, name.lower()) is None]
         if missing:
-            names = ", ".join(missing)
+            count = len(missing)
             raise ConfigError(
-                f"{names} {'is' if len(missing) == 1 else 'are'} required for "
-                f"'cartrover-bot {command}'; set {'it' if len(missing) == 1 else 'them'} in the "
+                f"{listing(missing)} {agree(count, 'is', 'are')} required for "
+                f"'cartrover-bot {command}'; set {agree(count, 'it', 'them')} in the "
                 "environment or in .env"
             )
         if (
@@ -273,6 +294,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return parse_zone(self.timezone)
+
+    @property
+    def digest_weekdays(self) -> frozenset[int]:
+        """``DIGEST_DAYS`` as weekday numbers (Monday 0)."""
+        return parse_days(self.digest_days)
 
     @property
     def digest_clock_time(self) -> time:

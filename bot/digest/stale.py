@@ -1,7 +1,8 @@
 """Stale test orders: the rules, and one streaming pass over CartRover's listing.
 
 - A **test order** has its ``order_source`` in ``TEST_ORDER_SOURCES``, or a ``cust_ref`` or
-  ``cust_po_no`` matching ``TEST_ORDER_PATTERN``; the match carries its reason, shown to the user.
+  ``cust_po_no`` matching ``TEST_ORDER_PATTERN`` (:mod:`bot.testorders`); the match carries its
+  reason, shown to the user.
 - It is **stale** when it is ``new``, sending is not canceled (``sending_canceled == "N"``; any
   other value is never read as "not canceled") and it was created *more than* the stale age ago.
   ``on_hold == "Y"`` still counts (a hold can be lifted) and is marked wherever it is listed.
@@ -25,8 +26,8 @@ from typing import TypeVar
 from bot.cartrover.models import Flag, Order
 from bot.cartrover.service import OrderService
 from bot.orderref import OrderRefError, validate_ref
-from bot.patterns import Matcher
 from bot.settings import Settings
+from bot.testorders import TestRule
 
 __all__ = [
     "HOLD_ALL_LIMIT",
@@ -50,39 +51,6 @@ _T = TypeVar("_T")
 
 
 Listing = OrderService  # what :func:`scan` needs: ``iter_orders``
-
-
-@dataclass(frozen=True)
-class TestRule:
-    """Which orders are test orders: by source, or by pattern on ``cust_ref`` / ``cust_po_no``.
-
-    The pattern is compiled for RE2 (:func:`bot.settings.compile_linear`): whatever an operator
-    writes in ``TEST_ORDER_PATTERN``, matching a reference costs time linear in its length.
-    """
-
-    __test__ = False  # not a pytest class, whatever its name says
-
-    sources: frozenset[str] = frozenset()
-    pattern: Matcher | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TestRule:
-        return cls(frozenset(settings.test_order_sources), settings.test_order_regex)
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.sources) or self.pattern is not None
-
-    def reason(self, order: Order) -> str | None:
-        """Why ``order`` is a test order, in words; None if it is not one."""
-        if order.order_source in self.sources:
-            return f"source {order.order_source}"
-        if self.pattern is not None:
-            if self.pattern.search(order.cust_ref):
-                return f"cust_ref matches {self.pattern.pattern}"
-            if order.cust_po_no and self.pattern.search(order.cust_po_no):
-                return f"PO matches {self.pattern.pattern}"
-        return None
 
 
 def is_stale(order: Order, cutoff: datetime) -> bool:

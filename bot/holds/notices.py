@@ -1,56 +1,64 @@
-"""The words of a request's ending, for its card's thread: the notice that tells the requester
-(mentioned) whether it was approved and carried out, rejected, withdrawn or expired, and — when the
-card itself could not list every order — each order's outcome, :data:`LIST_CHUNK` to a reply.
+"""The words of a request's ending, for its card's thread: the notice that tells the requester how
+it ended (:mod:`bot.holds.endings`), naming every order that got through with its next step, and
+— when the card itself could not list every order — each order's outcome, :data:`LIST_CHUNK` to
+a reply.
 
-Replies in the thread, not an uploaded file: they need no scope beyond ``chat:write`` (a file
-needs ``files:write`` and a reinstall), they read and search like any message, and the
-demo and the tests' local Slack show them. Pure, like :mod:`bot.holds.messages`.
+The notice mentions the requester, once, before a colon: ``@alex: hold request #3 was rejected by
+@kim``, so the one who acted is never read as a second addressee; a withdrawal mentions nobody
+(its requester did it). Replies in the thread, not an uploaded file: they need no scope beyond
+``chat:write``, they read and search like any message, and the demo and the tests' local Slack
+show them. Pure, like :mod:`bot.holds.card`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 
-from bot.holds.messages import card_lines, decision_reason, item_line, ordered, withdrawn
+from bot.holds.card import (
+    LISTING_CHUNK,
+    card_lines,
+    decision_reason,
+    item_line,
+    ordered,
+    thread_replies,
+)
+from bot.holds.endings import Ending, ending
 from bot.holds.rules import MANUAL_FALLBACK
-from bot.slack.blocks.message import Block, Message, context, section
-from bot.slack.mrkdwn import code, escape, user
-from bot.store.base import HoldRequest, ItemState, RequestState
-from bot.times import format_age
+from bot.slack.blocks.message import Message
+from bot.slack.mrkdwn import addressed, code, escape, user
+from bot.store.base import HoldRequest, ItemState
+from bot.times import hours
 from bot.words import agree, plural
 
 __all__ = ["LIST_CHUNK", "outcome_list", "outcome_notice"]
 
-LIST_CHUNK = 40  # orders per thread reply of a request's full outcome list
-
-_ENDINGS = {
-    RequestState.DONE: "is done",
-    RequestState.FAILED: "finished with failures",
-    RequestState.UNKNOWN: "finished, but not every cancel is confirmed",
-}
+LIST_CHUNK = LISTING_CHUNK  # orders per thread reply of a request's full outcome list
+_MOVED_ON_NAMED = 10  # orders that got through, named one by one in the notice
+_CARRIED_OUT = (Ending.DONE, Ending.PARTLY, Ending.MOVED_ON, Ending.FAILED, Ending.UNCONFIRMED)
+_AGAIN = "Ask again with `/cartrover hold` if it is still needed."
 
 
 def outcome_notice(request: HoldRequest) -> Message:
-    """The reply in the card's thread that tells the requester (mentioned) how their request
-    ended: decided, expired, or carried out and with what outcome."""
-    who, number = user(request.requester), f"hold request #{request.id}"
-    if withdrawn(request):
-        text = f"{who} you withdrew {number}: nothing was sent to CartRover."
-    elif request.state is RequestState.REJECTED:
+    """The reply in the card's thread that tells the requester how their request ended."""
+    number = f"hold request #{request.id}"
+    how = ending(request)
+    if how is Ending.WITHDRAWN:
+        text = f"Hold request #{request.id} was withdrawn; no cancel was sent to CartRover."
+    elif how is Ending.REJECTED:
         by = user(request.decided_by) if request.decided_by else "the bot"
-        text = (
-            f"{who} {by} rejected your {number}: nothing was sent to CartRover. Ask again with "
-            "`/cartrover hold` if it is still needed."
+        text = addressed(
+            request.requester,
+            f"{number} was rejected by {by}; no cancel was sent to CartRover. {_AGAIN}",
         )
-    elif request.state is RequestState.EXPIRED:
-        ttl = format_age(request.expires_at - request.created_at)
-        text = (
-            f"{who} your {number} expired: nobody approved it within {ttl}, so nothing was sent "
-            "to CartRover. Ask again with `/cartrover hold` if it is still needed."
+    elif how is Ending.EXPIRED:
+        ttl = round((request.expires_at - request.created_at).total_seconds() / 3600, 2)
+        text = addressed(
+            request.requester,
+            f"{number} expired — nobody approved it within {hours(ttl)}, so no cancel was sent "
+            f"to CartRover. {_AGAIN}",
         )
     else:
-        text = f"{who} your {number} {_ENDINGS.get(request.state, 'ended')}: {_outcomes(request)}"
+        text = addressed(request.requester, f"{number} {_verdict(request, how)}")
     message = Message.note(text)
     reason = decision_reason(request)  # a rejection's words, shown as on the card
     if reason is not None:
@@ -58,65 +66,55 @@ def outcome_notice(request: HoldRequest) -> Message:
     return message
 
 
-def _outcomes(request: HoldRequest) -> str:
-    """What became of the orders, in counts (one order: its own line)."""
+def _verdict(request: HoldRequest, how: Ending) -> str:
+    """What became of the orders of an approved (or self-ended) request, truthfully."""
     counts = Counter(item.state for item in request.items)
-    if len(request.items) == 1:
-        (item,) = request.items
-        if item.state is ItemState.CANCELED:
-            text = f"sending to the WMS is canceled for {code(item.cust_ref)}."
-        else:
-            text = item_line(item, detail_limit=500) + "."
-    else:
-        parts = []
-        if counts[ItemState.CANCELED]:
-            parts.append(
-                f"sending to the WMS is canceled for {plural(counts[ItemState.CANCELED], 'order')}"
-            )
-        if counts[ItemState.SKIPPED]:
-            skipped = counts[ItemState.SKIPPED]
-            parts.append(f"{plural(skipped, 'order')} left alone (not New, or already canceled)")
-        if counts[ItemState.FAILED]:
-            failed = counts[ItemState.FAILED]
-            parts.append(f"{plural(failed, 'order')} FAILED (sending is *not* canceled)")
-        if counts[ItemState.NOT_CONFIRMED]:
-            parts.append(f"{plural(counts[ItemState.NOT_CONFIRMED], 'cancel')} NOT CONFIRMED")
-        text = "; ".join(parts) + "."
-        if not card_lines(request)[1]:
-            text += " Every order's outcome follows in this thread."
-    trouble = counts[ItemState.FAILED] + counts[ItemState.NOT_CONFIRMED]
+    stopped = counts[ItemState.CANCELED]
+    words = {
+        Ending.DONE: "is done",
+        Ending.PARTLY: "is partly done",
+        Ending.MOVED_ON: "ended with nothing stopped — every order had moved on",
+        Ending.FAILED: "failed — nothing was stopped",
+        Ending.UNCONFIRMED: "has ended, but not every cancel is confirmed",
+    }[how]
+    parts = []
+    if stopped == 1 and len(request.items) == 1:
+        parts.append(f"sending to the WMS is stopped for {code(request.items[0].cust_ref)}")
+    elif stopped:
+        parts.append(f"sending to the WMS is stopped for {plural(stopped, 'order')}")
+    failed = counts[ItemState.FAILED]
+    if failed:
+        parts.append(f"{plural(failed, 'order')} FAILED (still going to the WMS)")
+    if counts[ItemState.NOT_CONFIRMED]:
+        parts.append(f"{plural(counts[ItemState.NOT_CONFIRMED], 'cancel')} NOT CONFIRMED")
+    text = words + (": " + "; ".join(parts) if parts else "") + "."
+    text += _got_through(request)
+    if not card_lines(request)[1]:
+        text += "\nEvery order's outcome follows in this thread."
+    trouble = failed + counts[ItemState.NOT_CONFIRMED]
     if trouble:
+        lines = [item_line(i, detail_limit=300) for i in ordered(request.items)][:trouble]
+        text += "\n" + "\n".join(lines[:5])
         which = agree(trouble, "that order", "those orders")
         text += f"\nCheck {which} by hand. {escape(MANUAL_FALLBACK)}"
     return text
 
 
+def _got_through(request: HoldRequest) -> str:
+    """The orders that had moved on before their cancel, each with what to do next."""
+    moved = [item for item in request.items if item.state is ItemState.SKIPPED]
+    if not moved:
+        return ""
+    lines = [item_line(item, detail_limit=300) for item in moved[:_MOVED_ON_NAMED]]
+    if len(moved) > _MOVED_ON_NAMED:
+        lines.append(f"…and {len(moved) - _MOVED_ON_NAMED} more, in this thread.")
+    return "\n" + "\n".join(lines)
+
+
 def outcome_list(request: HoldRequest) -> list[Message]:
     """Every order's outcome, :data:`LIST_CHUNK` to a reply (failed and unconfirmed first), for
     the card's thread when the card itself could not list them all; else nothing."""
-    if request.state not in _ENDINGS or card_lines(request)[1]:
+    if ending(request) not in _CARRIED_OUT or card_lines(request)[1]:
         return []
-    items, total = ordered(request.items), len(request.items)
-    replies = []
-    for start in range(0, total, LIST_CHUNK):
-        chunk = items[start : start + LIST_CHUNK]
-        span = f"{start + 1}–{start + len(chunk)} of {total}"
-        lines = [item_line(item, detail_limit=150) for item in chunk]
-        blocks: list[Block] = [context(f"Hold request #{request.id}: orders {span}")]
-        blocks += [section(text) for text in _sections(lines)]
-        replies.append(Message(text=f"Hold request #{request.id}: orders {span}", blocks=blocks))
-    return replies
-
-
-def _sections(lines: Sequence[str], limit: int = 2900) -> list[str]:
-    """``lines`` in as few texts of at most ``limit`` characters as they fill."""
-    texts: list[str] = []
-    current: list[str] = []
-    for line in lines:
-        if current and sum(len(text) + 1 for text in current) + len(line) > limit:
-            texts.append("\n".join(current))
-            current = []
-        current.append(line)
-    if current:
-        texts.append("\n".join(current))
-    return texts
+    lines = [item_line(item, detail_limit=150) for item in ordered(request.items)]
+    return thread_replies(request, lines, "orders")

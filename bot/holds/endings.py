@@ -1,0 +1,64 @@
+"""How a hold request ended, told truthfully: one classification that the card's title, the
+requester's notice and the App Home all use.
+
+- **done** only when at least one order's sending was stopped and none failed or stays
+  unconfirmed (orders that had moved on meanwhile are named, with their next step);
+- **partly done** when some were stopped and others failed;
+- **nothing stopped** when every order had moved on (to the WMS, canceled elsewhere) before its
+  cancel, whether the request was approved or ended itself while it waited;
+- **failed** when none was stopped and some failed; **not confirmed** when a cancel's effect
+  could not be seen;
+- rejected, withdrawn, expired: no cancel was sent to CartRover.
+
+Pure.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from enum import StrEnum
+
+from bot.store.base import HoldRequest, ItemState, RequestState
+
+__all__ = ["Ending", "ending", "withdrawn"]
+
+
+class Ending(StrEnum):
+    """How a request ended (or that it has not); the value is the title's words after
+    "Hold request"."""
+
+    WAITING = "stop sending to the WMS?"
+    RUNNING = "approved, stopping sending…"
+    DONE = "done: sending stopped"
+    PARTLY = "partly done"
+    MOVED_ON = "ended: nothing stopped — every order had moved on"
+    FAILED = "failed: nothing stopped"
+    UNCONFIRMED = "finished: some cancels NOT CONFIRMED"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired: no cancel was sent"
+
+
+def withdrawn(request: HoldRequest) -> bool:
+    """A rejection by the requester: the request was withdrawn."""
+    return request.state is RequestState.REJECTED and request.decided_by == request.requester
+
+
+def ending(request: HoldRequest) -> Ending:
+    """The request's ending, from its state and what became of each order."""
+    state = request.state
+    if state is RequestState.PENDING:
+        return Ending.WAITING
+    if state is RequestState.EXECUTING:
+        return Ending.RUNNING
+    if state is RequestState.REJECTED:
+        return Ending.WITHDRAWN if withdrawn(request) else Ending.REJECTED
+    if state is RequestState.EXPIRED:
+        return Ending.EXPIRED
+    counts = Counter(item.state for item in request.items)
+    if counts[ItemState.NOT_CONFIRMED]:
+        return Ending.UNCONFIRMED
+    stopped, failed = counts[ItemState.CANCELED], counts[ItemState.FAILED]
+    if failed:
+        return Ending.PARTLY if stopped else Ending.FAILED
+    return Ending.DONE if stopped else Ending.MOVED_ON
