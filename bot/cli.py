@@ -36,7 +36,7 @@ def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | Non
     """Run; turn known start-up failures into one clear line and a non-zero exit."""
     from bot.runners.serve import PortUnavailable
     from bot.slack.webapi import SlackFailed
-    from bot.store.base import StoreError
+    from bot.store.records import StoreError
 
     try:
         code = run()

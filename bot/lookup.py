@@ -35,7 +35,7 @@ from bot.slack.blocks.message import (
 )
 from bot.slack.error_words import slack_error_words
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.store.records import AuditEntry, HoldRequest, RequestState
 from bot.times import ago
 from bot.words import plural
 

@@ -32,7 +32,7 @@ from bot.slack.blocks import Message
 from bot.slack.blocks.help import usage_error
 from bot.slack.ids import REJECT_REASON_FIELD
 from bot.slack.webapi import SlackFailed
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import (
     SORRY,
@@ -105,7 +105,7 @@ def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
     the flow and its refusal: nobody types a reason only to read that they may not reject."""
     if click.request_id is None or (deps.team_id and click.team != deps.team_id):
         return False
-    request = deps.store.get_request(click.request_id)
+    request = deps.holds.get_request(click.request_id)
     if request is None or request.state is not RequestState.PENDING:
         return False
     if refusal_to_reject(deps.approvers, click.user, request.requester) is not None:

@@ -2,8 +2,8 @@
 step with its stored state, and tell the requester in the card's thread how the request ended.
 
 **Cards converge.** Every successful ``chat.update`` records the state it rendered
-(``Store.mark_rendered``). :func:`show` tries a failed update again a few times (slack_sdk itself
-waits out a rate limit's Retry-After) and renders again when the state moved on meanwhile;
+(``HoldStore.mark_rendered``). :func:`show` tries a failed update again a few times (slack_sdk
+itself waits out a rate limit's Retry-After) and renders again when the state moved on meanwhile;
 whatever still lags, rate-limited or not, is found by the maintenance sweep (:func:`converge`), so
 a closed request does not keep live buttons. Cards are always replaced with ``chat.update`` on the
 stored channel and ``ts``, never through a ``response_url``, which expires.
@@ -35,7 +35,8 @@ from bot.holds.outcomes import Posted, Posting
 from bot.slack.blocks.message import context
 from bot.slack.error_words import slack_error_words
 from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, Notice, RequestState, Store
+from bot.store.contracts import HoldStore, audit
+from bot.store.records import HoldRequest, Notice, RequestState
 from bot.times import Clock
 
 __all__ = ["Rendered", "converge", "post_card", "show", "tell", "tell_untold"]
@@ -65,7 +66,7 @@ class Rendered(Enum):
 
 
 def post_card(
-    poster: Poster, store: Store, clock: Clock, request: HoldRequest, card: CardContext
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, card: CardContext
 ) -> Posted:
     """Post a new request's card in its channel and record where it is; when the card could not
     list every order, list them in its thread. A refused post closes the request (nothing was
@@ -97,7 +98,7 @@ def post_card(
 
 
 def show(
-    poster: Poster, store: Store, clock: Clock, request: HoldRequest, card: CardContext
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, card: CardContext
 ) -> Rendered:
     """Replace the request's card with its current state (again if the state moved on
     meanwhile)."""
@@ -116,7 +117,7 @@ def show(
 
 
 def _update(
-    poster: Poster, store: Store, clock: Clock, request: HoldRequest, ts: str, card: CardContext
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, ts: str, card: CardContext
 ) -> Rendered:
     """One card update, tried again after a transient failure; records what it rendered."""
     message = hold_message(request, clock.now(), card)
@@ -142,7 +143,7 @@ def _update(
 
 
 def converge(
-    poster: Poster, store: Store, clock: Clock, card: CardContext, limit: int = SWEEP_CARDS
+    poster: Poster, store: HoldStore, clock: Clock, card: CardContext, limit: int = SWEEP_CARDS
 ) -> list[int]:
     """Re-render cards whose rendering lags their stored state; stop at the first one Slack
     cannot take now (the next sweep carries on). The ids of the cards brought up to date."""
@@ -156,7 +157,7 @@ def converge(
     return shown
 
 
-def tell(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Notice | None:
+def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Notice | None:
     """Post how a closed request ended in its card's thread, mentioning the requester, unless it
     was told already (or another process is telling it). How the notice ended, or None when
     there was nothing to tell here."""
@@ -191,7 +192,7 @@ def tell(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> No
 
 
 def _tell_directly(
-    poster: Poster, store: Store, clock: Clock, request: HoldRequest, error: str, detail: str
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, error: str, detail: str
 ) -> Notice:
     """The thread cannot take the notice (archived, deleted, the bot removed): the requester gets
     it as a direct message from the app instead (R67)."""
@@ -216,7 +217,7 @@ def _notice_failure(exc: SlackFailed) -> Notice:
 
 
 def tell_untold(
-    poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_NOTICES
+    poster: Poster, store: HoldStore, clock: Clock, limit: int = SWEEP_NOTICES
 ) -> list[int]:
     """The sweep's part: tell closed requests whose notice is still to post (a process stopped
     before it, or Slack failed); stop at the first Slack cannot take now. The ids told."""
@@ -231,5 +232,5 @@ def tell_untold(
     return told
 
 
-def _audit(store: Store, clock: Clock, request: HoldRequest, event: str, detail: str) -> None:
-    store.audit(AuditEntry(at=clock.now(), event=event, request_id=request.id, detail=detail))
+def _audit(store: HoldStore, clock: Clock, request: HoldRequest, event: str, detail: str) -> None:
+    audit(store, clock.now(), event, request_id=request.id, detail=detail)

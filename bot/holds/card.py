@@ -25,7 +25,7 @@ from bot.holds.rules import MANUAL_FALLBACK
 from bot.slack.blocks.message import Block, Message, context, header, lines_within, section
 from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
 from bot.slack.mrkdwn import code, date_token, escape, literal, mentions, one_line, truncate, user
-from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import old, time_left
 from bot.words import agree, listing, plural
 

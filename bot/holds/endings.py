@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from enum import StrEnum
 
-from bot.store.base import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldRequest, ItemState, RequestState
 
 __all__ = ["Ending", "ending", "withdrawn"]
 

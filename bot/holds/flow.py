@@ -21,7 +21,8 @@ from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
-from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
 from bot.testorders import TestRule
 
 __all__ = [
@@ -73,7 +74,7 @@ def ask(
             return Asked(target, None, refused, bool(wanted))
         try:
             request = requests.open_request(
-                deps.store,
+                deps.holds,
                 deps.clock,
                 ttl=timedelta(hours=deps.settings.hold_request_ttl_hours),
                 requester=requester,
@@ -89,7 +90,7 @@ def ask(
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
     posted = announce.post_card(
-        deps.poster, deps.store, deps.clock, request, reach.card_context(deps.settings)
+        deps.poster, deps.holds, deps.clock, request, reach.card_context(deps.settings)
     )
     if posted.outcome is not Posting.FAILED and deps.settings.notify_approvers == "dm":
         reach.dm_approvers(deps, posted.request)
@@ -106,11 +107,11 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     elif click.request_id is None:
         why = RefusalReason.BAD_VALUE
     else:
-        snapshot = deps.store.snapshot(click.request_id)
+        snapshot = deps.digests.snapshot(click.request_id)
         why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
-        deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
+        audit(deps.holds, at, "refused", actor=click.user, detail=why.value)
         return Refusal(why)
     return ask(
         deps,
@@ -128,14 +129,16 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
+    found = requests.find_clicked(
+        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
+    )
     if isinstance(found, Refusal):
         return found
     if approve:
-        decision = requests.approve(deps.store, deps.clock, deps.approvers, found, click.user)
+        decision = requests.approve(deps.holds, deps.clock, deps.approvers, found, click.user)
     else:
         decision = requests.reject(
-            deps.store, deps.clock, deps.approvers, found, click.user, reason
+            deps.holds, deps.clock, deps.approvers, found, click.user, reason
         )
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
@@ -155,13 +158,13 @@ def run_approved(
     """Run an approved request, updating its card at most once a second, then finally. Nothing
     happens (None) when another live runner holds the request."""
     now = deps.clock.now()
-    if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
+    if not deps.holds.take_lease(request_id, deps.runner, now + LEASE, now):
         return None
     last = [float("-inf")]
 
     def still_mine() -> bool:
         now = deps.clock.now()
-        return deps.store.renew_lease(request_id, deps.runner, now + LEASE, now)
+        return deps.holds.renew_lease(request_id, deps.runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -171,7 +174,7 @@ def run_approved(
 
     finished = execution.execute(
         deps.cartrover,
-        deps.store,
+        deps.holds,
         deps.clock,
         request_id,
         on_progress=progress,
@@ -187,11 +190,11 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
-    expired = requests.expire_due(deps.store, deps.clock)
-    announce.converge(deps.poster, deps.store, deps.clock, reach.card_context(deps.settings))
+    expired = requests.expire_due(deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock, reach.card_context(deps.settings))
     if expired:
         deps.home.changed(deps)
-    announce.tell_untold(deps.poster, deps.store, deps.clock)
+    announce.tell_untold(deps.poster, deps.holds, deps.clock)
     return expired
 
 
@@ -199,7 +202,7 @@ def resume_unfinished(deps: Deps) -> list[int]:
     """Finish the approved requests no live runner holds: a stopped process left them, cleanly
     (its leases released) or not (its leases lapsed). Never resends a cancel."""
     resumed = []
-    for request in deps.store.resumable(deps.clock.now()):
+    for request in deps.holds.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
         if run_approved(deps, request.id) is not None:
             resumed.append(request.id)
@@ -209,7 +212,7 @@ def resume_unfinished(deps: Deps) -> list[int]:
 def next_resume_at(deps: Deps) -> datetime | None:
     """When the next lease held by another runner lapses: then, if that runner stopped, its
     request is this process's to resume."""
-    return deps.store.soonest_lease_end(deps.clock.now())
+    return deps.holds.soonest_lease_end(deps.clock.now())
 
 
 def maintain(deps: Deps) -> None:
@@ -217,19 +220,19 @@ def maintain(deps: Deps) -> None:
     nothing left to hold), remind approvers whose requests run out, keep up, resume what a
     stopped process left, forget Events API deliveries too old to be retried. Its heartbeat
     tells the App Home that a scheduler runs somewhere."""
-    deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
+    deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
     if followup.follow(deps):
         deps.home.changed(deps)
     reach.remind_due(deps)
     keep_up(deps)
     resume_unfinished(deps)
-    events.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.surfaces, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
     card = reach.card_context(deps.settings)
-    shown = announce.show(deps.poster, deps.store, deps.clock, request, card)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request, card)
     if request.state.is_final:
-        announce.tell(deps.poster, deps.store, deps.clock, request)
+        announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

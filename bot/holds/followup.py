@@ -21,7 +21,8 @@ from bot.cartrover.errors import CartRoverError, OrderNotFound
 from bot.cartrover.models import Order
 from bot.deps import Deps
 from bot.holds.rules import moved_on
-from bot.store.base import AuditEntry, HoldRequest, ItemState, RequestState
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, ItemState, RequestState
 
 __all__ = ["FOLLOW_EVERY", "FOLLOW_ORDERS", "RESERVE", "follow"]
 
@@ -60,7 +61,7 @@ def follow(deps: Deps) -> list[int]:
 def _due(deps: Deps, now: datetime) -> list[HoldRequest]:
     waiting = [
         request
-        for request in deps.store.requests_in_state(RequestState.PENDING)
+        for request in deps.holds.requests_in_state(RequestState.PENDING)
         if request.message_ts
         and (request.followed_at is None or now - request.followed_at >= FOLLOW_EVERY)
     ]
@@ -72,7 +73,7 @@ def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
     queued = [item for item in request.items if item.state is ItemState.QUEUED]
     created = {i.cust_ref: i.order_created_at for i in queued if i.order_created_at is not None}
     reads = deps.cartrover.get_orders([item.cust_ref for item in queued], created)
-    deps.store.mark_followed(request.id, now)
+    deps.holds.mark_followed(request.id, now)
     moved = False
     for item in queued:
         read = reads.get(item.cust_ref)
@@ -84,15 +85,13 @@ def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
             words = None  # not read this time: the next pass tries again
         if words is None:
             continue
-        if deps.store.finish_item(
+        if deps.holds.finish_item(
             request.id, item.cust_ref, state=ItemState.SKIPPED, detail=words, process_ids=(),
             at=now, expect=ItemState.QUEUED,
         ):  # fmt: skip
-            deps.store.audit(
-                AuditEntry(
-                    at=now, event="moved_on", request_id=request.id, cust_ref=item.cust_ref,
-                    detail=words,
-                )
+            audit(
+                deps.holds, now, "moved_on", request_id=request.id, cust_ref=item.cust_ref,
+                detail=words,
             )  # fmt: skip
             log.info("hold #%s: %s %s", request.id, item.cust_ref, words)
             moved = True
@@ -102,15 +101,13 @@ def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
 def _end_if_nothing_left(deps: Deps, request_id: int, now: datetime, moved: bool) -> None:
     """End a waiting request whose every order moved on; otherwise, if some did, mark its card
     for the sweep to render again."""
-    latest = deps.store.get_request(request_id)
+    latest = deps.holds.get_request(request_id)
     if latest is None or latest.state is not RequestState.PENDING:
         return
     if all(item.state.is_final for item in latest.items):
-        if deps.store.decide(request_id, to=RequestState.DONE, actor=None, at=now):
+        if deps.holds.decide(request_id, to=RequestState.DONE, actor=None, at=now):
             detail = "every order had moved on; nothing left to hold"
-            deps.store.audit(
-                AuditEntry(at=now, event="nothing_left", request_id=request_id, detail=detail)
-            )
+            audit(deps.holds, now, "nothing_left", request_id=request_id, detail=detail)
             metrics.HOLD_REQUESTS.labels(RequestState.DONE.value).inc()
     elif moved:
-        deps.store.card_outdated(request_id)
+        deps.holds.card_outdated(request_id)

@@ -13,7 +13,7 @@ from bot.holds.requests import Refusal
 from bot.holds.rules import RefusalReason
 from bot.slack.blocks.message import SECTION_LIMIT, Message, archive_link, lines_within, section
 from bot.slack.mrkdwn import code, date_token, escape, user
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import old
 from bot.words import plural
 

@@ -26,7 +26,7 @@ from bot.holds.endings import Ending, ending
 from bot.holds.rules import MANUAL_FALLBACK
 from bot.slack.blocks.message import Message
 from bot.slack.mrkdwn import addressed, code, escape, user
-from bot.store.base import HoldRequest, ItemState
+from bot.store.records import HoldRequest, ItemState
 from bot.times import hours
 from bot.words import agree, plural
 

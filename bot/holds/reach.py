@@ -21,7 +21,8 @@ from bot.settings import Settings
 from bot.slack.blocks.message import Message, archive_link
 from bot.slack.mrkdwn import code, date_token, user
 from bot.slack.webapi import SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, RequestState
 from bot.times import time_left
 from bot.words import plural
 
@@ -80,14 +81,14 @@ def remind_due(deps: Deps) -> list[int]:
         return []
     now = deps.clock.now()
     reminded = []
-    for request in deps.store.requests_in_state(RequestState.PENDING):
+    for request in deps.holds.requests_in_state(RequestState.PENDING):
         ttl = request.expires_at - request.created_at
         due = request.expires_at - ttl / REMIND_AT
         if request.reminded_at or not request.message_ts or not due <= now < request.expires_at:
             continue
-        if not deps.store.claim_reminder(request.id, now):
+        if not deps.holds.claim_reminder(request.id, now):
             continue
-        deps.store.audit(AuditEntry(at=now, event="reminded", request_id=request.id))
+        audit(deps.holds, now, "reminded", request_id=request.id)
         if notify == "dm":
             dm_approvers(deps, request, reminder=True)
         else:

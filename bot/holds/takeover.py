@@ -10,7 +10,7 @@ import threading
 
 from bot.deps import Deps
 from bot.holds import flow
-from bot.store.base import StoreError
+from bot.store.records import StoreError
 from bot.words import plural
 from bot.workers import Lane
 
@@ -65,7 +65,7 @@ class Takeover:
         running are the next process's at once. How many were released; 0 when the database
         cannot be reached (the leases then lapse instead)."""
         try:
-            released = self.deps.store.release_leases(self.deps.runner)
+            released = self.deps.holds.release_leases(self.deps.runner)
         except StoreError:
             log.exception("could not release this process's hold leases; they lapse instead")
             return 0

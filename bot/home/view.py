@@ -31,7 +31,7 @@ from bot.slack.blocks.message import (
 )
 from bot.slack.ids import OPEN_HOLD_FORM
 from bot.slack.mrkdwn import code, date_token, one_line, user
-from bot.store.base import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
+from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
 from bot.times import ago, old, parse_zone
 from bot.words import plural
 

@@ -53,7 +53,7 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
     scheduler = build_scheduler(runtime.deps) if with_scheduler else None
     poster = runtime.deps.poster
     health = Health(
-        runtime.deps.store,
+        runtime.store,
         poster if isinstance(poster, SlackPoster) else None,
         (lambda: scheduler_state(scheduler)) if scheduler else None,
     )

@@ -8,7 +8,8 @@ The store it returns is already migrated.
 
 from __future__ import annotations
 
-from bot.store.base import (
+from bot.store.contracts import DigestStore, HoldStore, Store, SurfaceStore, audit
+from bot.store.records import (
     AuditEntry,
     DigestClaim,
     DigestPost,
@@ -18,10 +19,10 @@ from bot.store.base import (
     HomeView,
     ItemState,
     OpenOrder,
+    OrderFacts,
     OrdersAlreadyOpen,
     RequestState,
     Snapshot,
-    Store,
     StoreError,
 )
 
@@ -29,17 +30,22 @@ __all__ = [
     "AuditEntry",
     "DigestClaim",
     "DigestPost",
+    "DigestStore",
     "DigestSubscription",
     "HoldItem",
     "HoldRequest",
+    "HoldStore",
     "HomeView",
     "ItemState",
     "OpenOrder",
+    "OrderFacts",
     "OrdersAlreadyOpen",
     "RequestState",
     "Snapshot",
     "Store",
     "StoreError",
+    "SurfaceStore",
+    "audit",
     "open_store",
 ]
 

@@ -1,5 +1,5 @@
-"""The follow-up methods of :class:`~bot.store.relational.SqlStore`
-(:class:`~bot.store.followup.FollowUpStore`): each one statement."""
+"""The methods of :class:`~bot.store.contracts.HoldStore` that follow a waiting request up (its
+approvers reminded once, its orders re-read, its card rendered again): each one statement."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
+from bot.store.records import HoldRequest
 from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
 
 __all__ = ["Leases"]

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds import execution, flow
-from bot.store.base import ItemState, RequestState
-from bot.times import FrozenClock
+from bot.store.records import ItemState, RequestState
 from tests.harness import APPROVER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def _approved(harness: Harness) -> int:
     request = harness.open_hold(STALE_TEST_REF)
     deps = harness.bot.deps
-    assert deps.store.decide(
+    assert deps.holds.decide(
         request.id, to=RequestState.EXECUTING, actor=APPROVER, at=deps.clock.now()
     )
     return request.id
@@ -35,9 +22,9 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     deps = harness.bot.deps
     request_id = _approved(harness)
     snapshot = harness.request(request_id)  # the resumer's copy: item still queued
-    assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
+    assert deps.holds.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
     harness.book.wms_cancel(STALE_TEST_REF)  # its cancel has landed, not yet recorded
-    run = execution._Run(deps.cartrover, deps.store, deps.clock)
+    run = execution._Run(deps.cartrover, deps.holds, deps.clock)
     assert execution._send(run, snapshot, snapshot.items[0]) == (False, None)
     assert harness.request(request_id).items[0].state is ItemState.SENDING
     live = execution._Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
@@ -68,8 +55,8 @@ def test_a_crashed_runners_cancel_is_re_read_once_its_lease_lapses(harness: Harn
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, "dead-process", now + flow.LEASE, now)
-    assert deps.store.start_item(request_id, STALE_TEST_REF, now)  # then the process died
+    assert deps.holds.take_lease(request_id, "dead-process", now + flow.LEASE, now)
+    assert deps.holds.start_item(request_id, STALE_TEST_REF, now)  # then the process died
     assert flow.resume_unfinished(deps) == []  # its lease is still live
     harness.clock.advance(flow.LEASE)
     assert flow.resume_unfinished(deps) == [request_id]
@@ -104,7 +91,7 @@ def test_a_bot_that_stops_cleanly_hands_its_requests_over_at_once(harness: Harne
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)  # it runs it
+    assert deps.holds.take_lease(request_id, deps.runner, now + flow.LEASE, now)  # it runs it
     harness.restart()  # a clean stop, then a fresh bot
     done = harness.wait_state(request_id, RequestState.DONE)
     assert done.items[0].state is ItemState.CANCELED
@@ -117,7 +104,7 @@ def test_a_bot_that_crashes_keeps_its_requests_until_the_lease_lapses(harness: H
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)
+    assert deps.holds.take_lease(request_id, deps.runner, now + flow.LEASE, now)
     harness.restart(crash=True)
     harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)  # its start-up look is done
     assert harness.request(request_id).state is RequestState.EXECUTING

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.slack.webapi import SlackPoster
-from bot.store.base import Store, StoreError
+from bot.store.contracts import Store
+from bot.store.records import StoreError
 
 __all__ = ["Health"]
 
