@@ -9,6 +9,7 @@ suggesting another hold.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,9 +63,21 @@ _EVENTS = {
     "card_found": "card found",
     "card_update_failed": "card not updated",
     "outcome_not_told": "requester not told",
+    "told_by_direct_message": "requester told by direct message (the card's thread was gone)",
+    "moved_on": "moved on while the request waited",
+    "nothing_left": "ended: nothing left to hold",
+    "reminded": "approvers reminded",
+    "order_list_incomplete": "order list incomplete",
     "outcome_list_incomplete": "outcome list incomplete",
 }
 _SLACK_DETAIL = re.compile(r"^chat\.\w+(?: of \S+)? in (\w+): (\w+)$")
+# A cancel's answer as the audit trail keeps it: "accepted: HTTP 200: {...}".
+_CANCEL_ANSWER = re.compile(r"^(accepted|refused|unclear): HTTP (\d{3}): (.*)$", re.S)
+_ANSWER_WORDS = {
+    "accepted": "CartRover accepted it",
+    "refused": "CartRover refused it",
+    "unclear": "CartRover's answer could not be read, so the order was re-read",
+}
 
 
 @dataclass(frozen=True)
@@ -228,9 +241,29 @@ def _event(entry: AuditEntry) -> str:
 
 
 def _detail(entry: AuditEntry) -> str:
-    """The entry's detail; Slack's error codes on the card events in words."""
+    """The entry's detail; a cancel's answer and Slack's error codes on the card events in
+    words (the answer as received stays in the audit trail)."""
+    answer = _CANCEL_ANSWER.match(entry.detail) if entry.event == "cancel_answer" else None
+    if answer is not None:
+        outcome, status, body = answer.groups()
+        said = _said(body)
+        return f"{_ANSWER_WORDS[outcome]} (HTTP {status})" + (f": {literal(said)}" if said else "")
     found = _SLACK_DETAIL.match(entry.detail)
     if found and not slack_error_words(found.group(2)).startswith("Slack answered"):
         channel, error = found.groups()
         return f"in channel {escape(channel)}: {slack_error_words(error)} ({escape(error)})"
     return literal(entry.detail)
+
+
+def _said(body: str) -> str:
+    """CartRover's own message in an answer's body, when it has one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    for place in (data, data.get("response") if isinstance(data, dict) else None):
+        if isinstance(place, dict):
+            for key in ("message", "error_message"):
+                if isinstance(place.get(key), str) and place[key].strip():
+                    return truncate(place[key].strip(), 300)
+    return ""

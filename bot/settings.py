@@ -50,7 +50,12 @@ NEEDS: dict[str, tuple[str, ...]] = {
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
+    """A configuration value is missing or malformed; the message names the variable, and
+    ``variables`` (lower case, as settings fields) lists the malformed ones."""
+
+    def __init__(self, message: str, variables: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.variables = variables
 
 
 def _split(value: Any) -> tuple[str, ...]:
@@ -107,6 +112,8 @@ class Settings(BaseSettings):
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Not an operator setting: Heroku sets it on every dyno (check: SQLite is no use there).
+    dyno: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -252,20 +259,28 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+        cls,
+        environ: Mapping[str, str] | None = None,
+        env_file: str | None = ".env",
+        *,
+        defaults_for: tuple[str, ...] = (),
     ) -> Settings:
-        """Build from ``environ`` (default: the process environment) and ``env_file``."""
+        """Build from ``environ`` (default: the process environment) and ``env_file``;
+        ``defaults_for`` (fields) take their defaults whatever is set, so that ``check`` can go
+        on past a malformed value."""
+        defaults = {name: cls.model_fields[name].default for name in defaults_for}
         try:
             if environ is None:
-                return cls(_env_file=env_file)  # type: ignore[call-arg]
+                return cls(_env_file=env_file, **defaults)  # type: ignore[call-arg]
             token = _MAPPING_ONLY.set(True)  # the mapping is the whole truth: no env, no .env
             try:
                 values: dict[str, Any] = {k.lower(): v for k, v in environ.items()}
-                return cls(**values)
+                return cls(**{**values, **defaults})
             finally:
                 _MAPPING_ONLY.reset(token)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
+            fields = tuple(dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"]))
+            raise ConfigError(_describe(exc), fields) from None
 
     def require(self, command: str) -> Settings:
         """Raise :class:`ConfigError` unless everything ``command`` needs is set."""

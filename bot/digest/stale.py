@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 SHOWN_LIMIT = 100  # orders kept with their details: more than any message can show
+NON_TEST_SHOWN = 10  # stale orders that are not test orders, named in the digest's warning
 # "Request hold for all" covers at most this many (the oldest): each order costs about four
 # CartRover calls between request and outcome, ~20 minutes at CartRover's rate for 500.
 HOLD_ALL_LIMIT = 500
@@ -106,6 +107,7 @@ class StaleReport:
     order_source: str | None = None
     # When CartRover created each of hold_refs: a hold for them can then be checked by listing.
     hold_created: Mapping[str, datetime] = field(default_factory=dict)
+    non_test: tuple[StaleOrder, ...] = ()  # the oldest stale orders that are not test orders
 
     @property
     def cutoff(self) -> datetime:
@@ -133,6 +135,7 @@ class StaleScan:
         # Max-heaps on creation time (keys negated): the newest kept entry is popped first.
         self._shown: list[tuple[float, int, StaleOrder]] = []
         self._hold: list[tuple[float, int, tuple[str, datetime]]] = []
+        self._non_test: list[tuple[float, int, StaleOrder]] = []
         self._seq = itertools.count()
         self.test_count = self.non_test_count = self.on_hold_count = self.listed = 0
 
@@ -143,6 +146,12 @@ class StaleScan:
         reason = self.rule.reason(order)
         if reason is None:
             self.non_test_count += 1
+            found = StaleOrder(
+                order.cust_ref, order.cust_po_no, order.order_source, order.created_at,
+                order.on_hold is Flag.YES, "", _holdable(order.cust_ref),
+            )  # fmt: skip
+            entry = (-order.created_at.timestamp(), next(self._seq), found)
+            _keep_oldest(self._non_test, entry, NON_TEST_SHOWN)
             return
         self.test_count += 1
         on_hold = order.on_hold is Flag.YES
@@ -170,6 +179,7 @@ class StaleScan:
             (entry[2] for entry in self._shown), key=lambda o: (o.created_at, o.cust_ref)
         )
         hold = dict(entry[2] for entry in sorted(self._hold, key=lambda e: (-e[0], e[2])))
+        others = sorted((e[2] for e in self._non_test), key=lambda o: (o.created_at, o.cust_ref))
         return StaleReport(
             now=now,
             hours=hours,
@@ -184,6 +194,7 @@ class StaleScan:
             truncated=truncated,
             rule_configured=self.rule.configured,
             order_source=order_source,
+            non_test=tuple(_unique(others)) if order_source is None else (),
         )
 
 

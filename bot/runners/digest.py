@@ -16,7 +16,7 @@ from collections.abc import Callable
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
 from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
-from bot.digest.post import compose
+from bot.digest.post import Composing, compose
 from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
@@ -54,7 +54,7 @@ def run_digest_once(
             return 1
         calls = cartrover.stats.get("list_orders", 0)
     if dry_run:
-        message = digest_message(report, NOW_TITLE, None)
+        message = digest_message(report, NOW_TITLE, None, zone=settings.zone)
         echo(render_plain(message.blocks))
         if report.test_count > listed_in_message(report):
             echo(f"\nEvery stale test order ({report.test_count}), oldest first:")
@@ -72,6 +72,7 @@ def _post_everywhere(
     assert token is not None  # checked by run_digest_once
     poster = SlackPoster(make_web_client(token.get_secret_value(), settings.slack_api_url))
     store = open_store(settings.database_url)
+    composing = Composing(settings, poster, store, store)
     try:
         targets = [channel] if channel else _subscribed(settings, store.subscriptions())
         if not targets:
@@ -79,7 +80,7 @@ def _post_everywhere(
             return 2
         failed = 0
         for target in targets:
-            message = compose(store, report, target, NOW_TITLE, report.now)
+            message = compose(composing, report, target, NOW_TITLE, report.now)
             try:
                 ts = poster.post(target, message.text, message.blocks)
             except SlackFailed as exc:
@@ -87,7 +88,7 @@ def _post_everywhere(
                 echo(f"{target}: not posted ({exc.error}).{advice}")
                 failed += 1
                 continue
-            echo(f"{target}: posted ({report.test_count} stale test orders, ts {ts})")
+            echo(f"{target}: posted ({plural(report.test_count, 'stale test order')}, ts {ts})")
         return 1 if failed else 0
     finally:
         store.close()
