@@ -82,7 +82,7 @@ def order_line(item: HoldItem, now: datetime, zone: tzinfo = UTC) -> str:
     if facts is None:
         return code(item.cust_ref)
     parts = [NOT_TEST if not facts.is_test else f"test order ({literal(facts.test_reason)})"]
-    if facts.source:
+    if facts.source and not (facts.test_reason or "").startswith("source "):
         parts.append(literal(facts.source))
     if item.order_created_at is not None:
         created = date_token(item.order_created_at, zone=zone)
@@ -142,18 +142,17 @@ def order_listing(request: HoldRequest, now: datetime, zone: tzinfo = UTC) -> li
     lines = [order_line(item, now, zone) for item in items]
     if lines_within(lines, limit=ITEMS_LIMIT) == "\n".join(lines):
         return []
-    return thread_replies(request, lines, "orders")
+    return thread_replies(request, lines, f"Hold request #{request.id}, waiting: orders")
 
 
-def thread_replies(request: HoldRequest, lines: Sequence[str], what: str) -> list[Message]:
+def thread_replies(request: HoldRequest, lines: Sequence[str], heading: str) -> list[Message]:
     """``lines`` about ``request``'s orders as replies for its card's thread,
-    :data:`LISTING_CHUNK` to a reply, each saying which of them it holds."""
+    :data:`LISTING_CHUNK` to a reply, each headed ``heading`` and which of them it holds."""
     replies = []
     total = len(lines)
     for start in range(0, total, LISTING_CHUNK):
         chunk = lines[start : start + LISTING_CHUNK]
-        span = f"{what} {start + 1}–{start + len(chunk)} of {total}"
-        title = f"Hold request #{request.id}: {span}"
+        title = f"{heading} {start + 1}–{start + len(chunk)} of {total}"
         blocks: list[Block] = [context(title)]
         blocks += [section(text) for text in _sections(chunk)]
         replies.append(Message(text=title, blocks=blocks))

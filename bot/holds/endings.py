@@ -15,7 +15,6 @@ Pure.
 
 from __future__ import annotations
 
-from collections import Counter
 from enum import StrEnum
 
 from bot.store.records import HoldRequest, ItemState, RequestState
@@ -55,10 +54,9 @@ def ending(request: HoldRequest) -> Ending:
         return Ending.WITHDRAWN if withdrawn(request) else Ending.REJECTED
     if state is RequestState.EXPIRED:
         return Ending.EXPIRED
-    counts = Counter(item.state for item in request.items)
-    if counts[ItemState.NOT_CONFIRMED]:
+    stopped = any(item.state is ItemState.CANCELED for item in request.items)
+    if state is RequestState.UNKNOWN:
         return Ending.UNCONFIRMED
-    stopped, failed = counts[ItemState.CANCELED], counts[ItemState.FAILED]
-    if failed:
+    if state is RequestState.FAILED:
         return Ending.PARTLY if stopped else Ending.FAILED
     return Ending.DONE if stopped else Ending.MOVED_ON

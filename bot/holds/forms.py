@@ -135,7 +135,7 @@ def hold_form(
         blocks += _error(shown.get(CHANNEL_FIELD))
     blocks.append(
         context(
-            "An approver's click is still needed. Approving cancels *sending to the WMS*; it "
+            "An approver's click is still needed. Approving stops *sending to the WMS*; it "
             "never deletes an order."
         )
     )
@@ -143,7 +143,7 @@ def hold_form(
         "type": "modal",
         "callback_id": HOLD_FORM,
         "title": plain("Hold test orders", 24),
-        "submit": plain("Request hold", 24),
+        "submit": plain("Send hold request", 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }

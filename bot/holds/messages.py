@@ -50,7 +50,7 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
         standing = (
             "waiting for an approver"
             if request.state is RequestState.PENDING
-            else "approved, being carried out"
+            else "approved, stopping sending"
         )
         rows.append(
             f"{link} · {refs}{more} · by {user(request.requester)} · "

@@ -117,4 +117,4 @@ def outcome_list(request: HoldRequest) -> list[Message]:
     if ending(request) not in _CARRIED_OUT or card_lines(request)[1]:
         return []
     lines = [item_line(item, detail_limit=150) for item in ordered(request.items)]
-    return thread_replies(request, lines, "orders")
+    return thread_replies(request, lines, f"Hold request #{request.id}: orders")

@@ -159,7 +159,9 @@ def _scopes(settings: Settings, headers: Mapping[str, object]) -> Row:
         return Row("Slack scopes", Status.SKIP, "Slack did not report the token's scopes")
     values = header if isinstance(header, list | tuple) else [header]
     granted = {s.strip() for value in values for s in str(value).split(",") if s.strip()}
-    needed = ["commands", "chat:write"]
+    # im:write: the requester is told by direct message when the card's thread is gone (and,
+    # with NOTIFY_APPROVERS=dm, each approver is asked that way).
+    needed = ["commands", "chat:write", "im:write"]
     if any(a.startswith("S") for a in settings.approvers):
         needed.append("usergroups:read")  # APPROVERS lists user groups
     missing = [s for s in needed if s not in granted]

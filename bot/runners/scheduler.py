@@ -100,8 +100,10 @@ def digest_trigger(
     """At the subscription's local time on ``days`` (``DIGEST_DAYS``; every day by default), in
     its explicit zone (ValueError if malformed)."""
     at = parse_hhmm(subscription.local_time)
-    weekdays = ",".join(WEEKDAYS[day] for day in sorted(days))
     zone = parse_zone(subscription.timezone)
+    if len(days) == 7:
+        return CronTrigger(hour=at.hour, minute=at.minute, timezone=zone)
+    weekdays = ",".join(WEEKDAYS[day] for day in sorted(days))
     return CronTrigger(day_of_week=weekdays, hour=at.hour, minute=at.minute, timezone=zone)
 
 

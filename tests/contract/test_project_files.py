@@ -9,7 +9,7 @@ import yaml
 
 import handlers
 from bot.grammar import Syntax
-from bot.holds.messages import hold_message
+from bot.holds.card import hold_message
 from bot.settings import Settings
 from bot.slack import ids
 from handlers import SUBCOMMANDS

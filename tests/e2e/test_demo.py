@@ -72,12 +72,12 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
     assert "not an approver" in refused and "(updated)" not in refused
     assert "You are now sam" in chat.say("/as approver")
     approved = chat.say(approve)
-    assert 'Slack asks "Cancel sending to the WMS' in approved
+    assert f'Slack asks "Stop sending {STALE_TEST_REF} to the WMS?' in approved
     assert "cartrover → #demo · (updated) message #1" in approved
-    assert "Approved by @sam" in approved and "sending canceled" in approved
+    assert "Approved by @sam" in approved and "sending stopped ✅" in approved
     assert "[1] Approve" not in approved
     told = approved.split("cartrover → #demo · in the thread of message #1\n", 1)[1]
-    assert told.startswith("  @alex your hold request #1 is done: sending to the WMS is canceled")
+    assert told.startswith("  @alex: hold request #1 is done: sending to the WMS is stopped")
     assert "New — sending canceled" in chat.say(f"/cartrover status {STALE_TEST_REF}")
     digest = chat.say("/digest")
     assert "cartrover → #demo · message #2" in digest and "stale test order" in digest
@@ -91,7 +91,9 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
 def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    """``python -m bot demo`` plays piped input, ignoring the bot's variables and any proxy."""
+    """``python -m bot demo`` plays piped input, on its own Slack, CartRover and database
+    whatever the bot's variables say, ignoring any proxy, and says that the configuration it
+    found (malformed here) is not used."""
     temp, cwd = tmp_path / "tmp", tmp_path / "cwd"
     temp.mkdir()
     cwd.mkdir()
@@ -111,8 +113,9 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
     out = result.stdout
     assert "alex › /cartrover status TS-1001" in out and "New — will be sent" in out
     assert "[1] Approve  [2] Reject" in out and "sam › 1" in out
-    assert "(updated) message #1" in out and "New — sending canceled" in out
-    assert "in the thread of message #1\n  @alex your hold request #1 is done" in out
+    assert "(updated) message #1" in out and "sending stopped" in out
+    assert "in the thread of message #1\n  @alex: hold request #1 is done" in out
+    assert "Your configuration is not used: invalid configuration: DATABASE_URL" in out
     assert "Digest:" in out and "TEST-0007" in out
     assert "\033[" not in out
     assert list(temp.iterdir()) == [] and sorted(p.name for p in cwd.iterdir()) == [".env"]
@@ -172,13 +175,15 @@ def test_requests_are_signed_with_a_secret_made_up_for_the_run(world: World) -> 
 
 
 def test_advancing_the_clock_sends_orders_to_the_wms_and_expires_requests(world: World) -> None:
-    """/advance moves the shared clock: unheld New orders go to the WMS, requests expire."""
+    """/advance moves the shared clock: unheld New orders go to the WMS, and a request whose
+    orders all moved on ends itself, telling its requester."""
     chat = Transcript(world)
     chat.say("/cartrover hold TS-1004")
     advanced = chat.say("/advance 1d 1h")
     assert "moved on 1d 1h" in advanced and "TS-1004" in advanced
     assert "CartRover sent 13 orders to the WMS" in advanced and "(s)" not in advanced
-    assert "(updated) message #1" in advanced and "xpired" in advanced
+    assert "(updated) message #1" in advanced and "every order had moved on" in advanced
+    assert "@alex: hold request #1 ended with nothing stopped" in advanced
     assert "At WMS" in chat.say("/cartrover status TS-1004")
     assert world.book.total_cancels() == 0
 
