@@ -96,7 +96,20 @@ def order_line(item: HoldItem, now: datetime, zone: tzinfo = UTC) -> str:
 
 
 def _not_test_first(items: Sequence[HoldItem]) -> list[HoldItem]:
-    return sorted(items, key=lambda item: item.facts is None or item.facts.is_test)
+    """Orders still waiting before those that moved on, the ones that are not test orders
+    first among them."""
+    return sorted(
+        items,
+        key=lambda item: (
+            item.state is not ItemState.QUEUED,
+            item.facts is None or item.facts.is_test,
+        ),
+    )
+
+
+def _waiting(request: HoldRequest) -> list[HoldItem]:
+    """The orders of a waiting request still to decide on (not moved on meanwhile)."""
+    return [item for item in request.items if item.state is ItemState.QUEUED]
 
 
 def _summary_by_source(items: Sequence[HoldItem]) -> str:
@@ -114,10 +127,10 @@ def _summary_by_source(items: Sequence[HoldItem]) -> str:
 
 
 def _waiting_orders(request: HoldRequest, now: datetime, zone: tzinfo) -> list[Block]:
-    items = request.items
-    lines = [order_line(item, now, zone) for item in _not_test_first(items)]
+    lines = [order_line(item, now, zone) for item in _not_test_first(request.items)]
     shown = lines_within(lines, limit=ITEMS_LIMIT)
     blocks: list[Block] = []
+    items = _waiting(request)  # the warning is about the orders still to decide on
     others = sum(1 for item in items if item.facts is not None and not item.facts.is_test)
     if others:
         if len(items) == 1:
@@ -266,6 +279,11 @@ def _confirm_text(refs: Sequence[str]) -> str:
     return text
 
 
+def _to_stop(request: HoldRequest) -> list[str]:
+    """The orders an approval would stop: those still waiting (all, if none is)."""
+    return [item.cust_ref for item in _waiting(request)] or request.cust_refs
+
+
 def decision_buttons(
     request: HoldRequest, *, approve: bool = True, withdraw: bool = False
 ) -> Block:
@@ -281,7 +299,7 @@ def decision_buttons(
                 "value": str(request.id),
                 "confirm": {
                     "title": {"type": "plain_text", "text": "Stop sending?"},
-                    "text": {"type": "plain_text", "text": _confirm_text(request.cust_refs)},
+                    "text": {"type": "plain_text", "text": _confirm_text(_to_stop(request))},
                     "confirm": {"type": "plain_text", "text": "Stop sending"},
                     "deny": {"type": "plain_text", "text": "Not now"},
                     "style": "danger",
@@ -329,7 +347,7 @@ def hold_message(request: HoldRequest, now: datetime, card: CardContext | None =
     card = card or CardContext()
     state = request.state
     blocks = [
-        header(f"#{request.id} · Hold request {ending(request).value}"),
+        header(f"#{request.id} · {ending(request).value}"),
         section(_summary(request), block_id=f"hold-{request.id}-{state.value}-summary"),
         _reason(request),
     ]
@@ -353,7 +371,7 @@ def hold_message(request: HoldRequest, now: datetime, card: CardContext | None =
             blocks.append(why)
         blocks += _outcomes(request)
     refs = ", ".join(request.cust_refs[:20])
-    text = escape(f"Hold request #{request.id} ({ending(request).value}): {refs}")
+    text = escape(f"Hold request #{request.id} ({ending(request).words}): {refs}")
     if state is RequestState.PENDING and card.notify == "mention":
         named = named_approvers(request, card.approvers)
         if named:

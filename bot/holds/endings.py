@@ -23,19 +23,23 @@ __all__ = ["Ending", "ending", "withdrawn"]
 
 
 class Ending(StrEnum):
-    """How a request ended (or that it has not); the value is the title's words after
-    "Hold request"."""
+    """How a request ended (or that it has not); the value is the card's title."""
 
-    WAITING = "stop sending to the WMS?"
-    RUNNING = "approved, stopping sending…"
-    DONE = "done: sending stopped"
-    PARTLY = "partly done"
-    MOVED_ON = "ended: nothing stopped — every order had moved on"
-    FAILED = "failed: nothing stopped"
-    UNCONFIRMED = "finished: some cancels NOT CONFIRMED"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    EXPIRED = "expired: no cancel was sent"
+    WAITING = "Hold request: stop sending to the WMS?"
+    RUNNING = "Hold request approved: stopping sending…"
+    DONE = "Hold request done: sending stopped"
+    PARTLY = "Hold request partly done"
+    MOVED_ON = "Hold request ended: nothing stopped — every order had moved on"
+    FAILED = "Hold request failed: nothing stopped"
+    UNCONFIRMED = "Hold request finished: some cancels NOT CONFIRMED"
+    REJECTED = "Hold request rejected"
+    WITHDRAWN = "Hold request withdrawn"
+    EXPIRED = "Hold request expired: no cancel was sent"
+
+    @property
+    def words(self) -> str:
+        """The title without "Hold request": ``done: sending stopped``."""
+        return self.value.removeprefix("Hold request").strip(" :")
 
 
 def withdrawn(request: HoldRequest) -> bool:

@@ -28,7 +28,7 @@ from bot.slack.blocks.message import Message
 from bot.slack.mrkdwn import addressed, code, escape, user
 from bot.store.records import HoldRequest, ItemState
 from bot.times import hours
-from bot.words import agree, plural
+from bot.words import agree, listing, plural
 
 __all__ = ["LIST_CHUNK", "outcome_list", "outcome_notice"]
 
@@ -78,8 +78,9 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
         Ending.UNCONFIRMED: "has ended, but not every cancel is confirmed",
     }[how]
     parts = []
-    if stopped == 1 and len(request.items) == 1:
-        parts.append(f"sending to the WMS is stopped for {code(request.items[0].cust_ref)}")
+    named = [code(i.cust_ref) for i in request.items if i.state is ItemState.CANCELED]
+    if 0 < stopped <= 3:
+        parts.append(f"sending to the WMS is stopped for {listing(named)}")
     elif stopped:
         parts.append(f"sending to the WMS is stopped for {plural(stopped, 'order')}")
     failed = counts[ItemState.FAILED]

@@ -16,7 +16,7 @@ from handlers import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read from the environment only to refuse bolt's silent OAuth switch (R39); undocumented.
-NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
+NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "DYNO"}  # DYNO: Heroku sets it
 
 
 def subcommands() -> list[Syntax]:

@@ -179,7 +179,7 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
         is announce.Rendered.SHOWN
     )
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
-    assert ["(approved, stopping sending…)" in texts[0], "(failed: " in texts[1]] == [True, True]
+    assert ["(approved: stopping sending…)" in texts[0], "(failed: " in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED
     assert store.lagging_cards() == []
 

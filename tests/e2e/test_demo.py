@@ -29,6 +29,14 @@ SCRIPT = f"""\
 /cartrover status {STALE_TEST_REF}
 /digest
 """
+# The README's second walk-through: an informed card, its approvers mentioned, an order that
+# goes to the WMS while the request waits, and the ending.
+FOLLOW_SCRIPT = """\
+/cartrover hold TS-1002 TS-1006 SHOP-48201 test orders
+/advance 5h
+/as approver
+3
+"""
 
 
 class Transcript:
@@ -351,3 +359,36 @@ def test_the_hold_command_alone_and_the_global_shortcut_open_the_form(world: Wor
     chat.say("")
     assert "Choose a channel" in chat.say("")
     assert "is posted in #demo" in chat.say("#demo")
+
+
+def test_a_request_follows_its_orders_in_the_demo(world: World) -> None:
+    """The README's second walk-through: the card informs (a real order marked "⚠ not a test
+    order") and mentions the approvers; `/advance 5h` sends two of its orders to the WMS and
+    the card says so; approved, it stops the third and tells alex which got through."""
+    chat = Transcript(world)
+    lines = FOLLOW_SCRIPT.splitlines()
+    card = chat.say(lines[0])
+    assert "#1 · Hold request: stop sending to the WMS?" in card
+    assert "⚠ 1 of 3 orders is not a test order — check before approving." in card
+    assert "`SHOP-48201` — ⚠ not a test order · Shopify · created" in card
+    assert "ships to San Antonio, TX · 3 units" in card and "Approvers: @sam and @kim" in card
+    moved = chat.say(lines[1])
+    assert "(updated) message #1" in moved
+    assert "`SHOP-48201` went to the WMS — cancel it there" in moved
+    assert "`TS-1002` went to the WMS — cancel it there" in moved
+    assert "[3] Approve  [4] Reject" in moved
+    chat.say(lines[2])
+    ended = chat.say(lines[3])
+    assert 'Slack asks "Stop sending TS-1006 to the WMS?' in ended
+    assert "#1 · Hold request done: sending stopped" in ended
+    told = ended.split("in the thread of message #1\n", 1)[1]
+    assert told.startswith("  @alex: hold request #1 is done: sending to the WMS is stopped for")
+    assert "`TS-1002` went to the WMS — cancel it there" in told
+    assert world.book.cancel_count("TS-1006") == 1 and world.book.total_cancels() == 1
+
+
+def test_the_readme_walks_through_a_request_that_follows_its_orders() -> None:
+    """The README shows the second script as it is played."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    script = FOLLOW_SCRIPT.replace("\n", "\\n")
+    assert f"printf '{script}' | .venv/bin/cartrover-bot demo" in readme

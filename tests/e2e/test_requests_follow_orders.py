@@ -134,7 +134,7 @@ def test_done_only_when_something_was_stopped_and_the_rest_named_with_their_next
     (notice,) = in_thread(harness, request)
     text = notice.body["text"]
     assert text.startswith(f"<@{REQUESTER}>: hold request #{request.id} is done")
-    assert "sending to the WMS is stopped for 1 order" in text
+    assert f"sending to the WMS is stopped for `{ON_HOLD_REF}`" in text
     assert "`TS-1002` went to the WMS — cancel it there" in text
 
 
@@ -174,7 +174,7 @@ def test_a_partly_done_request_says_so(harness: Harness) -> None:
     (notice,) = in_thread(harness, request)
     text = notice.body["text"]
     assert f"hold request #{request.id} is partly done" in text
-    assert "sending to the WMS is stopped for 1 order; 1 order FAILED" in text
+    assert f"sending to the WMS is stopped for `{STALE_TEST_REF}`; 1 order FAILED" in text
     assert "`TS-1002` — FAILED ❌: CartRover refused: Order is locked" in text
 
 

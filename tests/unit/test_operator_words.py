@@ -171,7 +171,7 @@ def test_a_carried_out_request_tells_each_outcome_in_counts() -> None:
     text = outcome_notice(request(S.UNKNOWN, refs=refs, items=states)).text
     assert "has ended, but not every cancel is confirmed" in text
     for words in (
-        "sending to the WMS is stopped for 1 order",
+        "sending to the WMS is stopped for `A1`",
         "`A3` was left alone",
         "1 order FAILED",
         "1 cancel NOT CONFIRMED",

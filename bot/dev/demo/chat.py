@@ -254,7 +254,10 @@ class Chat(Surfaces):
         self.say("Try:")
         for example, why in (
             (f"/cartrover status {STALE_TEST_REF}", "where a test order is"),
-            (f"/cartrover hold {STALE_TEST_REF} test order", "ask for its sending to be canceled"),
+            (
+                f"/cartrover hold {STALE_TEST_REF} test order",
+                "ask for a hold request to stop its sending",
+            ),
             ("/as approver", "become sam, then type the Approve button's number"),
             ("/digest", "the digest of stale test orders"),
         ):
