@@ -101,7 +101,7 @@ def _next_step(order: Order, held_by: HoldRequest | None) -> str:
     if held_by.message_ts:
         number = archive_link(held_by.channel_id, held_by.message_ts, number)
     if held_by.state is RequestState.EXECUTING:
-        return f"Hold request {number} was approved: its sending is being canceled now."
+        return f"Hold request {number} was approved: its sending is being stopped now."
     return (
         f"Hold request {number} for it is waiting for an approver; until it is approved, "
         "CartRover will still send it to the WMS."
