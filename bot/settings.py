@@ -26,6 +26,7 @@ from pydantic_settings import (
 )
 
 from bot.patterns import Matcher, compile_linear
+from bot.settings_words import describe
 from bot.times import WEEKDAYS, days_words, parse_days, parse_hhmm, parse_zone
 from bot.words import agree, listing
 
@@ -47,6 +48,15 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "demo": (),
     "sandbox": (),
 }
+# The runners that carry out approved holds also need the cancel call's own keys, unless they run
+# in shadow mode: the cancel is a Cart API call, and there is no fallback to the merchant keys.
+CANCEL_KEYS = ("CARTROVER_CANCEL_API_USER", "CARTROVER_CANCEL_API_KEY")
+RUNNERS = ("serve", "socket", "clock")
+CANCEL_KEYS_HELP = (
+    "the cancel call is a Cart API call, so these are Cart API keys, not the Merchant API keys: "
+    "in CartRover, Carts → your API cart → API Access; or set SHADOW_MODE=true to run everything "
+    "but the cancel itself"
+)
 
 
 class ConfigError(Exception):
@@ -109,6 +119,7 @@ class Settings(BaseSettings):
     slack_app_id: str | None = None
     notify_approvers: str = "mention"
     digest_days: str = "every day"
+    shadow_mode: bool = False
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
@@ -280,16 +291,20 @@ class Settings(BaseSettings):
                 _MAPPING_ONLY.reset(token)
         except ValidationError as exc:
             fields = tuple(dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"]))
-            raise ConfigError(_describe(exc), fields) from None
+            raise ConfigError(describe(exc), fields) from None
 
     def require(self, command: str) -> Settings:
         """Raise :class:`ConfigError` unless everything ``command`` needs is set."""
-        missing = [name for name in NEEDS.get(command, ()) if getattr(self, name.lower()) is None]
+        needs = NEEDS.get(command, ())
+        if command in RUNNERS and not self.shadow_mode:
+            needs += CANCEL_KEYS
+        missing = [name for name in needs if getattr(self, name.lower()) is None]
         if missing:
             count = len(missing)
+            cancel = f" ({CANCEL_KEYS_HELP})" if set(missing) & set(CANCEL_KEYS) else ""
             raise ConfigError(
                 f"{listing(missing)} {agree(count, 'is', 'are')} required for "
-                f"'cartrover-bot {command}'; set {agree(count, 'it', 'them')} in the "
+                f"'cartrover-bot {command}'{cancel}; set {agree(count, 'it', 'them')} in the "
                 "environment or in .env"
             )
         if (
@@ -333,10 +348,11 @@ class Settings(BaseSettings):
 
     @property
     def cancel_credentials(self) -> tuple[str | None, SecretStr | None]:
-        """The pair for ``wms_cancel``: the cancel pair when set, else the main pair."""
+        """The pair for ``wms_cancel`` (a Cart API call): the cancel pair when both are set, else
+        ``(None, None)``. Never the merchant pair: CartRover keeps separate keys per API level."""
         if self.cartrover_cancel_api_user and self.cartrover_cancel_api_key:
             return self.cartrover_cancel_api_user, self.cartrover_cancel_api_key
-        return self.cartrover_api_user, self.cartrover_api_key
+        return None, None
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for the redacting log filter."""
@@ -361,34 +377,6 @@ class Settings(BaseSettings):
                 yield name, parts._replace(netloc=hidden).geturl()
             else:
                 yield name, value
-
-
-# Numbers and flags: what a value must be, in words, instead of pydantic's own text.
-_EXPECTED = {
-    "hold_request_ttl_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
-    "stale_after_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
-    "port": "a port number from 1 to 65535, e.g. 3000",
-    "allow_self_approval": "true or false",
-}
-_NUMBER_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float")
-_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    # The value is never repeated: a secret pasted into the wrong variable must not be shown.
-    for error in exc.errors(include_url=False, include_input=False):
-        field = str(error["loc"][0]) if error["loc"] else ""
-        name = field.upper() or "configuration"
-        expected = _EXPECTED.get(field)
-        if expected and error["type"] in (*_NUMBER_ERRORS, "bool_parsing", "bool_type"):
-            message = f"not {expected}"
-        elif expected and error["type"] in _RANGE_ERRORS:
-            message = f"out of range: expected {expected}"
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
-    return "invalid configuration: " + "; ".join(lines)
 
 
 def url_origin(url: str) -> str | None:

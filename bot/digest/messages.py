@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING
 
 from bot.digest.stale import StaleOrder, StaleReport
 from bot.slack.blocks.message import (
@@ -30,9 +29,6 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.slack.mrkdwn import code, date_token, escape, literal, user
 from bot.store.records import DigestSubscription, HoldRequest, RequestState
-
-if TYPE_CHECKING:
-    from bot.digest.default import DefaultDigest
 from bot.times import format_age, hours, old, parse_zone
 from bot.words import agree, listing, plural
 
@@ -41,11 +37,11 @@ __all__ = [
     "NOW_TITLE",
     "ORDERS_BUDGET",
     "STALE_TITLE",
-    "default_digest_text",
     "digest_message",
     "listed_in_message",
     "offered",
     "order_line",
+    "scanned_words",
     "subscription_message",
 ]
 
@@ -234,8 +230,24 @@ def _waiting(waiting: Sequence[HoldRequest], now: datetime) -> Block | None:
     return section(title + lines_within(rows, limit=1500))
 
 
+def scanned_words(report: StaleReport, zone: tzinfo = UTC) -> str:
+    """Which New orders the scan covered (:mod:`bot.digest.window`), times in ``zone``."""
+    scanned = report.window
+    cutoff = date_token(report.cutoff, zone=zone)
+    if scanned is None:
+        return f"Created before {cutoff}"
+    if scanned.from_date is None:
+        return f"Created before {cutoff}: a full scan of every New order"
+    last = f", last {date_token(scanned.last_full, zone=zone)}" if scanned.last_full else ""
+    return (
+        f"Scanned New orders created {date_token(scanned.from_date, zone=zone)} to "
+        f"{cutoff}: none older was waiting to be sent at the last scan "
+        f"(a full scan runs weekly{last})"
+    )
+
+
 def _footer(report: StaleReport, snapshot_id: int | None, zone: tzinfo = UTC) -> str:
-    notes = [f"Created before {date_token(report.cutoff, zone=zone)}"]
+    notes = [scanned_words(report, zone)]
     if report.hold_refs and snapshot_id is not None:
         notes.append("the button opens one hold request; a second person must approve it")
     elif report.hold_refs:
@@ -353,33 +365,3 @@ def _zone(name: str) -> tzinfo | None:
         return parse_zone(name)
     except ValueError:
         return None
-
-
-def default_digest_text(decided: DefaultDigest, *, ahead: bool = False) -> str:
-    """Which subscription applies to ``DIGEST_CHANNEL`` and why, as one plain line for the
-    start-up log, or for ``check`` (``ahead``: what the next start will do)."""
-    channel, config = decided.channel, decided.config
-    current = decided.current
-    old = f"{current.local_time} {current.timezone}" if current else ""
-    who = f"user {current.created_by}" if current and current.created_by else "someone"
-    change = decided.change.value
-    if change == "subscribed":
-        verb = "will be subscribed at the next start" if ahead else "subscribed"
-        return (
-            f"DIGEST_CHANNEL {channel}: {verb} to the daily digest at {config} "
-            "(DIGEST_TIME, TIMEZONE)"
-        )
-    if change == "unchanged":
-        return f"DIGEST_CHANNEL {channel}: daily digest at {config}, from DIGEST_TIME and TIMEZONE"
-    if change == "changed":
-        verb = "moves at the next start" if ahead else "moved"
-        made = "" if current is None or current.from_config else f", as {who} set it in Slack"
-        return (
-            f"DIGEST_CHANNEL {channel}: daily digest {verb} from {old}{made} to {config}: "
-            "DIGEST_TIME or TIMEZONE changed since"
-        )
-    same = " (the same as DIGEST_TIME and TIMEZONE)" if old == config else ""
-    return (
-        f"DIGEST_CHANNEL {channel}: daily digest at {old}, as {who} set it in Slack{same}; "
-        f"DIGEST_TIME and TIMEZONE ({config}) apply again once either changes"
-    )

@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
-from bot.digest.default import Change, DefaultDigest, default_digest
-from bot.digest.messages import DIGEST_TITLE, default_digest_text
+from bot.digest.default import Change, DefaultDigest, default_digest, default_digest_text
+from bot.digest.messages import DIGEST_TITLE
 from bot.digest.post import post
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.webapi import SetupProblem, SlackFailed
@@ -140,7 +140,7 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
     if claim is not None and now - claim.claimed_at < RETRY_FAILED_AFTER:
         return Outcome.WAITING_RETRY
     try:
-        report = build_report(deps.settings, deps.cartrover, now)
+        report = build_report(deps.settings, deps.cartrover, now, marks=deps.digests)
     except CartRoverError as exc:
         log.warning("digest for %s on %s: CartRover failed, will retry: %s", channel, day, exc)
         return Outcome.FAILED

@@ -9,7 +9,8 @@ in the card's thread (:func:`order_listing`). The card mentions the approvers
 (:class:`CardContext`). Once decided, it shows the decision and each order's outcome, and its
 title says truthfully how it ended (:mod:`bot.holds.endings`).
 
-Within Slack's limits: at most a dozen blocks, order lines within :data:`ITEMS_LIMIT` characters.
+Within Slack's limits: at most a dozen blocks, order lines within
+:data:`~bot.holds.items.ITEMS_LIMIT` characters; each outcome line is :mod:`bot.holds.items`.
 Pure.
 """
 
@@ -21,43 +22,30 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from bot.holds.endings import ending, withdrawn
+from bot.holds.items import ITEMS_LIMIT, NEEDS_A_LOOK, card_lines, checking, item_line, tally
 from bot.holds.rules import MANUAL_FALLBACK
 from bot.slack.blocks.message import Block, Message, context, header, lines_within, section
 from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.slack.mrkdwn import code, date_token, escape, literal, mentions, one_line, truncate, user
+from bot.slack.mrkdwn import code, date_token, escape, literal, mentions, one_line, user
 from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import old, time_left
 from bot.words import agree, listing, plural
 
 __all__ = [
-    "ITEMS_LIMIT",
     "NOT_TEST",
     "CardContext",
-    "card_lines",
     "decision_buttons",
     "decision_note",
     "decision_reason",
     "hold_message",
-    "item_line",
     "named_approvers",
     "order_line",
     "order_listing",
-    "ordered",
     "thread_replies",
 ]
 
-ITEMS_LIMIT = 2600  # characters of order lines on the card
 NOT_TEST = "⚠ not a test order"
 LISTING_CHUNK = 40  # orders per thread reply of a request's order list
-
-_ITEM_WORDS = {
-    ItemState.QUEUED: "waiting",
-    ItemState.SENDING: "stopping sending…",
-    ItemState.CANCELED: "sending stopped ✅",
-    ItemState.NOT_CONFIRMED: "NOT CONFIRMED ⚠️",
-    ItemState.FAILED: "FAILED ❌",
-}
-_NEEDS_A_LOOK = (ItemState.FAILED, ItemState.NOT_CONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -184,48 +172,6 @@ def _sections(lines: Sequence[str], limit: int = 2900) -> list[str]:
     if current:
         texts.append("\n".join(current))
     return texts
-
-
-# -------------------------------------------------------------------- outcomes
-
-
-def item_line(item: HoldItem, detail_limit: int = 2000) -> str:
-    """One order's outcome: ``TS-1 — sending stopped ✅``; an order that had moved on reads as
-    what became of it and what to do: ``TS-2 went to the WMS — cancel it there``."""
-    detail = item.detail
-    if item.state is ItemState.SKIPPED:
-        return (
-            f"{code(item.cust_ref)} {truncate(literal(detail or 'was left alone'), detail_limit)}"
-        )
-    line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
-    if item.state is ItemState.CANCELED and detail.startswith("New — sending canceled"):
-        detail = ""  # the order's status only repeats the outcome
-    if detail:
-        line += f": {truncate(literal(detail), detail_limit)}"
-    if item.process_ids and item.state in _NEEDS_A_LOOK:
-        line += f" (Process-ID {', '.join(code(p) for p in item.process_ids)})"
-    return line
-
-
-def ordered(items: Sequence[HoldItem]) -> list[HoldItem]:
-    """Failed and unconfirmed orders first: a long list is cut, and these need a person."""
-    return sorted(items, key=lambda item: item.state not in _NEEDS_A_LOOK)
-
-
-def card_lines(request: HoldRequest) -> tuple[str, bool]:
-    """The outcome lines the card shows, and whether they are all of them."""
-    lines = [item_line(item) for item in ordered(request.items)]
-    shown = lines_within(lines, limit=ITEMS_LIMIT)
-    return shown, shown == "\n".join(lines)
-
-
-def _tally(items: Sequence[HoldItem]) -> str:
-    """Counts by outcome, e.g. `` (140 sending stopped ✅, 10 FAILED ❌)``; empty for one."""
-    if len(items) < 2:
-        return ""
-    counts = Counter(item.state for item in items)
-    words = {**_ITEM_WORDS, ItemState.SKIPPED: "had moved on"}
-    return " (" + ", ".join(f"{counts[s]} {words[s]}" for s in ItemState if counts[s]) + ")"
 
 
 # -------------------------------------------------------------------- the card
@@ -389,10 +335,24 @@ def _outcomes(request: HoldRequest) -> list[Block]:
         lines += "\nEvery order's outcome is in this message's thread."
     blocks = [
         section(
-            f"*Progress:* {done} of {len(request.items)}{_tally(request.items)}\n" + lines,
+            f"*Progress:* {done} of {len(request.items)}{tally(request.items)}\n" + lines,
             block_id=f"hold-{request.id}-{state.value}-{done}-items",
         )
     ]
-    if any(item.state in _NEEDS_A_LOOK for item in request.items):
+    if checking(request):
+        blocks.append(
+            context(
+                "CartRover does not show every cancel at once: the orders not confirmed yet are "
+                "read again about a minute after the first look, and never sent again."
+            )
+        )
+    if any(item.state in NEEDS_A_LOOK for item in request.items):
         blocks.append(context(f"Check these orders by hand. {escape(MANUAL_FALLBACK)}"))
+    if any(item.state is ItemState.ORDER_CANCELED for item in request.items):
+        blocks.append(
+            context(
+                "CartRover canceled these orders themselves, not only their sending: check in "
+                "the order source (the cart) that this is what you want."
+            )
+        )
     return blocks

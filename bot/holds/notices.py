@@ -14,16 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.holds.card import (
-    LISTING_CHUNK,
-    card_lines,
-    decision_reason,
-    item_line,
-    ordered,
-    thread_replies,
-)
+from bot.holds.card import LISTING_CHUNK, decision_reason, thread_replies
 from bot.holds.endings import Ending, ending
+from bot.holds.items import card_lines, item_line, ordered
 from bot.holds.rules import MANUAL_FALLBACK
+from bot.holds.verdicts import ORDER_CANCELED, SHADOW
 from bot.slack.blocks.message import Message
 from bot.slack.mrkdwn import addressed, code, escape, user
 from bot.store.records import HoldRequest, ItemState
@@ -34,7 +29,14 @@ __all__ = ["LIST_CHUNK", "outcome_list", "outcome_notice"]
 
 LIST_CHUNK = LISTING_CHUNK  # orders per thread reply of a request's full outcome list
 _MOVED_ON_NAMED = 10  # orders that got through, named one by one in the notice
-_CARRIED_OUT = (Ending.DONE, Ending.PARTLY, Ending.MOVED_ON, Ending.FAILED, Ending.UNCONFIRMED)
+_CARRIED_OUT = (
+    Ending.DONE,
+    Ending.SHADOW,
+    Ending.PARTLY,
+    Ending.MOVED_ON,
+    Ending.FAILED,
+    Ending.UNCONFIRMED,
+)
 _AGAIN = "Ask again with `/cartrover hold` if it is still needed."
 
 
@@ -72,6 +74,7 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
     stopped = counts[ItemState.CANCELED]
     words = {
         Ending.DONE: "is done",
+        Ending.SHADOW: "ran in shadow mode: nothing was stopped",
         Ending.PARTLY: "is partly done",
         Ending.MOVED_ON: "ended with nothing stopped — every order had moved on",
         Ending.FAILED: "failed — nothing was stopped",
@@ -83,6 +86,11 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
         parts.append(f"sending to the WMS is stopped for {listing(named)}")
     elif stopped:
         parts.append(f"sending to the WMS is stopped for {plural(stopped, 'order')}")
+    if counts[ItemState.ORDER_CANCELED]:
+        themselves = plural(counts[ItemState.ORDER_CANCELED], "order")
+        parts.append(f"{ORDER_CANCELED} ({themselves} canceled themselves)")
+    if counts[ItemState.WOULD_CANCEL]:
+        parts.append(f"{SHADOW} for {plural(counts[ItemState.WOULD_CANCEL], 'order')}")
     failed = counts[ItemState.FAILED]
     if failed:
         parts.append(f"{plural(failed, 'order')} FAILED (still going to the WMS)")

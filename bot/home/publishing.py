@@ -95,6 +95,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
         health=shared.health if approver else None,
         notice=notice,
         digest_days=days_words(deps.settings.digest_weekdays),
+        shadow_mode=deps.settings.shadow_mode,
     )
 
 

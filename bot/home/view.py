@@ -35,14 +35,20 @@ from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemS
 from bot.times import ago, old, parse_zone
 from bot.words import plural
 
-__all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "Health", "HomeFacts", "home_view"]
+__all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "SHADOW_MODE_LINE", "Health", "HomeFacts", "home_view"]
 
 MAX_HOME_BLOCKS = 100
+SHADOW_MODE_LINE = (
+    ":dark_sunglasses: *Shadow mode* (`SHADOW_MODE=true`): hold requests, approvals and checks run "
+    "as usual, but nothing is canceled in CartRover; each outcome says what would have been."
+)
 OPEN_SHOWN = 15  # open requests shown with their buttons; three blocks each at most
 _ENDING_WORDS = {
     Ending.WAITING: "waiting for an approver",
     Ending.RUNNING: "approved, stopping sending…",
+    Ending.CHECKING: "approved, checking again…",
     Ending.DONE: "done",
+    Ending.SHADOW: "shadow mode: nothing stopped",
     Ending.PARTLY: "partly done",
     Ending.MOVED_ON: "nothing stopped — every order had moved on",
     Ending.FAILED: "failed, nothing stopped",
@@ -53,6 +59,9 @@ _ENDING_WORDS = {
 }
 _ITEM_WORDS = {
     ItemState.CANCELED: "stopped",
+    ItemState.ORDER_CANCELED: "order canceled in CartRover",
+    ItemState.WOULD_CANCEL: "shadow mode: would have canceled",
+    ItemState.CHECKING: "checking again",
     ItemState.SKIPPED: "had moved on",
     ItemState.FAILED: "FAILED",
     ItemState.NOT_CONFIRMED: "NOT CONFIRMED",
@@ -85,11 +94,14 @@ class HomeFacts:
     health: Health | None = None  # approvers only
     notice: str = ""  # mrkdwn, already escaped: what their last click came to
     digest_days: str = "every day"  # DIGEST_DAYS in words
+    shadow_mode: bool = False  # SHADOW_MODE: holds run in full, but nothing is canceled
 
 
 def home_view(facts: HomeFacts) -> dict[str, Any]:
     """The ``home`` view for ``facts.user_id``."""
     blocks: list[Block] = [header("CartRover holds")]
+    if facts.shadow_mode:
+        blocks.append(context(SHADOW_MODE_LINE))
     if facts.notice:
         blocks.append(context(f"ℹ️ {facts.notice}"))
     blocks.append(

@@ -56,6 +56,7 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
         runtime.store,
         poster if isinstance(poster, SlackPoster) else None,
         (lambda: scheduler_state(scheduler)) if scheduler else None,
+        shadow_mode=settings.shadow_mode,
     )
     wsgi = SlackWsgi(runtime.app, health.check, signing_secret=secret.get_secret_value())
     try:

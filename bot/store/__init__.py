@@ -22,6 +22,7 @@ from bot.store.records import (
     OrderFacts,
     OrdersAlreadyOpen,
     RequestState,
+    ScanMark,
     Snapshot,
     StoreError,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "OrderFacts",
     "OrdersAlreadyOpen",
     "RequestState",
+    "ScanMark",
     "Snapshot",
     "Store",
     "StoreError",

@@ -41,6 +41,7 @@ from bot.store.records import (
     Notice,
     OrderFacts,
     RequestState,
+    ScanMark,
     Snapshot,
 )
 
@@ -125,6 +126,17 @@ class HoldStore(Protocol):
     ) -> bool:
         """queued/sending (or only ``expect``) → a final state; True if this call made the
         change. ValueError if ``state`` is not final."""
+
+    def look_again(
+        self,
+        request_id: int,
+        cust_ref: str,
+        *,
+        detail: str,
+        process_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """sending → checking (a second look follows); True if this call made the change."""
 
     # -- the card and the notice in its thread
     def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
@@ -227,6 +239,13 @@ class DigestStore(Protocol):
 
     def last_digests(self) -> dict[str, DigestPost]:
         """Each channel's last digest, by channel."""
+
+    # -- what the last scan of stale New orders learnt (bot.digest.window)
+    def scan_mark(self) -> ScanMark | None:
+        """The mark the last scan kept, if any."""
+
+    def keep_scan_mark(self, mark: ScanMark) -> None:
+        """Keep ``mark`` in place of the last one."""
 
     # -- order snapshots ("Request hold for all" carries a snapshot id, never the list)
     def save_snapshot(

@@ -1,4 +1,5 @@
-"""The database schema: numbered migrations, each for SQLite and for PostgreSQL.
+"""The database schema: numbered migrations, each for SQLite and for PostgreSQL (1–8 here, the
+later ones in :mod:`bot.store.schema_later`).
 
 Each :class:`Migration` gives its statements for SQLite and for PostgreSQL, which differ only in
 types: SQLite keeps times as fixed-width UTC text (``2026-03-02T12:00:00.000000Z``, so text order is
@@ -25,12 +26,10 @@ so a later change of either can be told from a change made in Slack.
 
 **Reading requests.** ``hold_request_rows`` joins each request to its items, one row per item;
 every read of requests goes through it. A migration that adds a column a request read needs
-recreates it (migrations 3, 4, 8 and 9, the last in :mod:`bot.store.schema_followup`).
+recreates it (migrations 3, 4 and 8).
 """
 
 from __future__ import annotations
-
-from bot.store.schema_followup import FOLLOW_UP_POSTGRES, FOLLOW_UP_SQLITE
 
 __all__ = ["POSTGRES", "SQLITE"]
 
@@ -378,7 +377,3 @@ FROM hold_requests AS r LEFT JOIN hold_items AS i ON i.request_id = r.id"""
 _VIEW_WITH_REASON = ("DROP VIEW hold_request_rows", REQUEST_ROWS_VIEW_WITH_REASON)
 SQLITE += ((8, "request_rows_with_reason", _VIEW_WITH_REASON),)
 POSTGRES += ((8, "request_rows_with_reason", _VIEW_WITH_REASON),)
-
-# Migration 9: order facts on the card, the approvers' reminder, following waiting requests up.
-SQLITE += FOLLOW_UP_SQLITE
-POSTGRES += FOLLOW_UP_POSTGRES

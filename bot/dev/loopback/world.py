@@ -13,7 +13,14 @@ from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.holds.takeover import Takeover
 from bot.runners.app import build_app, build_deps
 from bot.runners.http.health import Health
@@ -87,6 +94,8 @@ class LoopbackWorld:
             "CARTROVER_API_URL": self.sandbox.url,
             "CARTROVER_API_USER": self.credentials[0],
             "CARTROVER_API_KEY": self.credentials[1],
+            "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+            "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
             **values,
         }
 
@@ -132,7 +141,11 @@ class LoopbackBot:
         )
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster
-        health = Health(self.store, poster if isinstance(poster, SlackPoster) else None)
+        health = Health(
+            self.store,
+            poster if isinstance(poster, SlackPoster) else None,
+            shadow_mode=settings.shadow_mode,
+        )
         wsgi = SlackWsgi(self.app, health.check, signing_secret=secret.get_secret_value())
         self.server = ServerThread(wsgi, threads=threads, limits=limits)
         self.url = self.server.url

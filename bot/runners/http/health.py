@@ -18,10 +18,13 @@ class Health:
         store: Store,
         poster: SlackPoster | None = None,
         scheduler_state: Callable[[], str] | None = None,
+        *,
+        shadow_mode: bool = False,
     ) -> None:
         self.store = store
         self.poster = poster
         self.scheduler_state = scheduler_state
+        self.mode = "shadow" if shadow_mode else "live"  # SHADOW_MODE: nothing is canceled
 
     def check(self) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body): 200 when healthy, 503 otherwise."""
@@ -40,5 +43,6 @@ class Health:
             "database": database,
             "slack": slack,
             "scheduler": scheduler,
+            "mode": self.mode,
         }
         return (200 if healthy else 503), body
