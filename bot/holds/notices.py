@@ -74,7 +74,7 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
     stopped = counts[ItemState.CANCELED]
     words = {
         Ending.DONE: "is done",
-        Ending.SHADOW: "ran in shadow mode: nothing was stopped",
+        Ending.SHADOW: "ended without stopping anything",
         Ending.PARTLY: "is partly done",
         Ending.MOVED_ON: "ended with nothing stopped — every order had moved on",
         Ending.FAILED: "failed — nothing was stopped",
@@ -89,14 +89,17 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
     if counts[ItemState.ORDER_CANCELED]:
         themselves = plural(counts[ItemState.ORDER_CANCELED], "order")
         parts.append(f"{ORDER_CANCELED} ({themselves} canceled themselves)")
-    if counts[ItemState.WOULD_CANCEL]:
-        parts.append(f"{SHADOW} for {plural(counts[ItemState.WOULD_CANCEL], 'order')}")
+    shadowed = [code(i.cust_ref) for i in request.items if i.state is ItemState.WOULD_CANCEL]
+    if shadowed:
+        which = listing(shadowed) if len(shadowed) <= 3 else plural(len(shadowed), "order")
+        parts.append(f"{SHADOW} for {which}")
     failed = counts[ItemState.FAILED]
     if failed:
         parts.append(f"{plural(failed, 'order')} FAILED (still going to the WMS)")
     if counts[ItemState.NOT_CONFIRMED]:
         parts.append(f"{plural(counts[ItemState.NOT_CONFIRMED], 'cancel')} NOT CONFIRMED")
-    text = words + (": " + "; ".join(parts) if parts else "") + "."
+    glue = " — " if how is Ending.SHADOW else ": "
+    text = words + (glue + "; ".join(parts) if parts else "") + "."
     text += _got_through(request)
     if not card_lines(request)[1]:
         text += "\nEvery order's outcome follows in this thread."
