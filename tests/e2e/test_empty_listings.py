@@ -67,7 +67,8 @@ def test_a_digest_of_a_full_page_ends_at_an_empty_page_of_any_shape(
 @pytest.mark.parametrize("shape", SHAPES)
 def test_hold_all_reads_singly_after_an_empty_listing(harness: Harness, shape: str) -> None:
     """Every listed order went to the WMS after `stale`: the hold's check lists nothing (in the
-    switch's shape), reads each order singly, and refuses them as gone to the WMS, not as an error."""
+    switch's shape), reads each order singly, and refuses them as gone to the WMS, not as
+    an error."""
     harness.command("stale")
     blocks = harness.wait_reply(1).body["blocks"]
     cutoff = harness.clock.now() - timedelta(hours=24)
