@@ -106,7 +106,7 @@ def hold_form(
             "Orders",
             draft.orders,
             multiline=True,
-            placeholder="TEST-1001, TEST-1002",
+            placeholder="TS-1001, TS-1002",
             hint=(
                 "CartRover order references (cust_ref). Several allowed, separated by spaces, "
                 f"commas or new lines; at most {MAX_ORDERS_PER_COMMAND}."

@@ -82,6 +82,13 @@ def test_times_are_written_in_the_configured_zone(
     history = reply(harness, 2)
     assert "Europe/Berlin" in history and " UTC" not in history
     assert request.id == 1
+    assert harness.command("digest subscribe 08:30").status_code == 200
+    harness.wait_reply(3)
+    assert harness.command("digest now").status_code == 200
+    harness.wait_until(lambda: bool(harness.bot.store.last_digests()))
+    home = json.dumps(harness.open_home(APPROVER).view, ensure_ascii=False)
+    line = next(part for part in home.split("\\n") if "at 08:30 Europe/Berlin" in part)
+    assert "Europe/Berlin>" in line and "UTC" not in line
 
 
 def test_a_canceled_order_is_not_called_too_late(harness: Harness) -> None:
