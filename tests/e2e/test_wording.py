@@ -24,6 +24,7 @@ from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.e2e.conftest import MakeHarness
 from tests.e2e.test_digest_in_slack import TEST_ENV
+from tests.environment import process_environ
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 from tests.processes import run_cli
 
@@ -142,17 +143,17 @@ def test_the_command_line_help_gives_whole_descriptions() -> None:
 
 
 def test_a_dry_run_prints_the_digest_first_in_the_configured_zone(
-    monkeypatch: pytest.MonkeyPatch, harness: Harness
+    tmp_path: Path, harness: Harness
 ) -> None:
-    """`digest --dry-run` starts with the digest (no log line first) and writes its times in
-    TIMEZONE."""
-    for name, value in {**harness.world.environment(), **TEST_ENV}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("TIMEZONE", "Europe/Berlin")
-    result = CliRunner().invoke(main, ["digest", "--dry-run"])
-    assert result.exit_code == 0
-    assert result.output.startswith("Digest: ")
-    assert "Europe/Berlin" in result.output and " UTC" not in result.output
+    """`cartrover-bot digest --dry-run` starts with the digest (no log line first) and writes its
+    times in TIMEZONE."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    env = process_environ(**harness.world.environment(), **TEST_ENV, TIMEZONE="Europe/Berlin")
+    result = run_cli(["digest", "--dry-run"], env, cwd)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Digest: ") and result.stderr == ""
+    assert "Europe/Berlin" in result.stdout and " UTC" not in result.stdout
 
 
 def test_check_names_every_malformed_approver_and_refuses_sqlite_on_heroku(
