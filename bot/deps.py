@@ -39,6 +39,10 @@ class ApproverList(Protocol):
 
     def is_approver(self, user_id: str) -> bool: ...
 
+    def people(self) -> frozenset[str]:
+        """Every approver's user id, user groups expanded (for direct messages)."""
+        ...
+
 
 class HomeSignal(Protocol):
     """A hold request changed state: publish again every App Home that may show it."""

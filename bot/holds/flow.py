@@ -16,14 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.deps import Deps
-from bot.holds import announce, execution, requests
-from bot.holds.outcomes import Asked
+from bot.holds import announce, execution, followup, reach, requests
+from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Checked, Click, Refusal
 from bot.holds.rules import RefusalReason, already_open
 from bot.logcontext import log_context
 from bot.slack import events
 from bot.store.contracts import audit
 from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.testorders import TestRule
 
 __all__ = [
     "LEASE",
@@ -83,6 +84,7 @@ def ask(
                 refs=wanted,
                 source=source,
                 order_created=checked.created,
+                order_facts=checked.facts(TestRule.from_settings(deps.settings)),
             )
             break
         except OrdersAlreadyOpen as taken:
@@ -95,7 +97,11 @@ def ask(
         len(request.items),
         extra=_about(request),
     )
-    posted = announce.post_card(deps.poster, deps.holds, deps.clock, request)
+    posted = announce.post_card(
+        deps.poster, deps.holds, deps.clock, request, reach.card_context(deps.settings)
+    )
+    if posted.outcome is not Posting.FAILED and deps.settings.notify_approvers == "dm":
+        reach.dm_approvers(deps, posted.request)
     deps.home.changed(deps)
     return Asked(target, posted, refused)
 
@@ -208,7 +214,7 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
     expired = requests.expire_due(deps.holds, deps.clock)
-    announce.converge(deps.poster, deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock, reach.card_context(deps.settings))
     if expired:
         deps.home.changed(deps)
     announce.tell_untold(deps.poster, deps.holds, deps.clock)
@@ -233,10 +239,14 @@ def next_resume_at(deps: Deps) -> datetime | None:
 
 
 def maintain(deps: Deps) -> None:
-    """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
-    Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
-    scheduler runs somewhere."""
+    """The scheduler's maintenance job: follow waiting requests' orders up (ending those with
+    nothing left to hold), remind approvers whose requests run out, keep up, resume what a
+    stopped process left, forget Events API deliveries too old to be retried. Its heartbeat
+    tells the App Home that a scheduler runs somewhere."""
     deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
+    if followup.follow(deps):
+        deps.home.changed(deps)
+    reach.remind_due(deps)
     keep_up(deps)
     resume_unfinished(deps)
     events.forget_old(deps.surfaces, deps.clock)
@@ -249,7 +259,8 @@ def _about(request: HoldRequest) -> dict[str, object]:
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
-    shown = announce.show(deps.poster, deps.holds, deps.clock, request)
+    card = reach.card_context(deps.settings)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request, card)
     if request.state.is_final:
         announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

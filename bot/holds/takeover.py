@@ -12,6 +12,7 @@ from bot.deps import Deps
 from bot.holds import flow
 from bot.logcontext import log_context
 from bot.store.records import StoreError
+from bot.words import plural
 from bot.workers import Lane
 
 __all__ = ["Takeover"]
@@ -71,5 +72,5 @@ class Takeover:
             log.exception("could not release this process's hold leases; they lapse instead")
             return 0
         if released:
-            log.info("released %d hold request(s) for the next process to resume", released)
+            log.info("released %s for the next process to resume", plural(released, "hold request"))
         return released
