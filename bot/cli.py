@@ -195,7 +195,10 @@ def check(mode: str | None, record: Path | None) -> None:
 
 @main.command()
 def migrate() -> None:
-    """Bring the database schema up to date and exit (the Procfile's release step)."""
+    """Bring the database schema up to date, then exit
+
+    The Procfile's release step: harmless to run again, or in several processes at once.
+    """
     from bot.runners.migrate import run_migrate
 
     settings = _settings("migrate")
