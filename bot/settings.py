@@ -98,6 +98,7 @@ class Settings(BaseSettings):
     test_order_sources: CsvList = ()
     test_order_pattern: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
     slack_app_id: str | None = None
@@ -327,6 +328,7 @@ _EXPECTED = {
     "hold_request_ttl_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
     "stale_after_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
     "port": "a port number from 1 to 65535, e.g. 3000",
+    "health_port": "a port number from 1 to 65535, e.g. 8080",
     "allow_self_approval": "true or false",
 }
 _NUMBER_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float")

@@ -53,10 +53,12 @@ class Harness:
         clock: FrozenClock,
         client: dict[str, Any] | None = None,
         server_limits: ServerLimits | None = None,
+        look_every: float | None = None,
         **env: str,
     ) -> None:
         self.clock = clock
         self.server_limits = server_limits
+        self.look_every = look_every  # how often each bot looks for holds nobody runs
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.book = OrderBook.seeded(clock)
@@ -88,6 +90,7 @@ class Harness:
             self.clock,
             rate_limit=self.world.rate_limit,
             limits=self.server_limits,
+            look_every=self.look_every,
             **self.client_options,
         )
         self.bots.append(bot)

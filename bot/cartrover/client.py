@@ -74,6 +74,10 @@ def _reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
 
 
+def _closed() -> ConnectionFailed:
+    return ConnectionFailed("the CartRover client is closed", request_sent=False)
+
+
 class CartRoverClient:
     """CartRover over one long-lived httpx.Client: order reads, listing and cancel sending."""
 
@@ -178,7 +182,10 @@ class CartRoverClient:
         call recognisably says the order does not exist, else the first call's error."""
         path = protocol.order_path(ref)
         self._refuse_if_closed()
-        status = self._status_pool.submit(self.get_status, ref)
+        try:
+            status = self._status_pool.submit(self.get_status, ref)
+        except RuntimeError:  # closed meanwhile: the pool takes no more work
+            raise _closed() from None
         details: _Reply | CartRoverError
         try:
             details = self._read("get_order", path)
@@ -203,7 +210,10 @@ class CartRoverClient:
         for ref in refs:
             protocol.order_path(ref)  # every reference is checked before any request
         self._refuse_if_closed()
-        return read_orders(self, refs, created, concurrently=self._orders_pool.map)
+        try:
+            return read_orders(self, refs, created, concurrently=self._orders_pool.map)
+        except RuntimeError:  # closed meanwhile: the pools take no more work
+            raise _closed() from None
 
     def iter_orders(
         self,
@@ -274,7 +284,7 @@ class CartRoverClient:
     def _refuse_if_closed(self) -> None:
         """Before handing work to the pools, which refuse it with a RuntimeError once closed."""
         if self.closed:
-            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
+            raise _closed()
 
     def _read(self, kind: str, path: str, query: str = "") -> _Reply:
         deadline_at = self._monotonic() + self._deadline

@@ -45,6 +45,7 @@ class _Run:
     orders: OrderService
     store: Store
     clock: Clock
+    may_send: Callable[[], bool] = lambda: True
 
 
 @dataclass(frozen=True)
@@ -73,14 +74,17 @@ def execute(
     request_id: int,
     on_progress: Callable[[HoldRequest], None] | None = None,
     still_mine: Callable[[], bool] = lambda: True,
+    may_send: Callable[[], bool] = lambda: True,
 ) -> HoldRequest | None:
     """Run every item of an approved request; finish the request when all items are final.
 
     The caller holds the request's lease: an item found ``sending`` was left by a runner that
     stopped, and is only re-read. ``still_mine`` renews the lease before each step; once it says
-    no, another runner has taken over and this one stops where it is.
+    no, another runner has taken over (or this process is stopping) and this one stops where it
+    is. ``may_send`` is asked again just before each cancel: once it says no (the process is
+    stopping), no new cancel leaves.
     """
-    run = _Run(orders, store, clock)
+    run = _Run(orders, store, clock, may_send)
     request = run.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
         return request
@@ -143,8 +147,8 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent 
         # Only while still queued: if another runner has meanwhile sent this order's cancel,
         # "already sending-canceled" is its own doing, and its outcome must stand.
         return _finish(run, request, ref, ItemState.SKIPPED, reason, ()), None
-    if not run.store.start_item(request.id, ref, run.clock.now()):
-        return False, None  # another worker or process won this item
+    if not run.may_send() or not run.store.start_item(request.id, ref, run.clock.now()):
+        return False, None  # stopping, or another worker or process won this item
     return True, _cancel(run, request, ref)
 
 

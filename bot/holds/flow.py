@@ -11,6 +11,7 @@ words are :mod:`~bot.holds.messages`.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from bot.deps import Deps
 from bot.holds import announce, execution, requests
 from bot.holds.outcomes import Asked
-from bot.holds.requests import Checked, Click, Refusal
+from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
 from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
@@ -31,7 +32,7 @@ __all__ = [
     "hold_all",
     "keep_up",
     "maintain",
-    "next_resume_at",
+    "new_runner",
     "resume_unfinished",
     "run_approved",
 ]
@@ -125,8 +126,11 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
     if isinstance(found, Refusal):
         return found
-    if approve:
-        decision = requests.approve(deps.store, deps.clock, deps.approvers, found, click.user)
+    runner = new_runner(deps)
+    if approve:  # the lease is this runner's from the approving statement on, before any Slack call
+        decision = requests.approve(
+            deps.store, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
+        )
     else:
         decision = requests.reject(
             deps.store, deps.clock, deps.approvers, found, click.user, reason
@@ -136,26 +140,50 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
             deps.home.changed(deps)
         return decision
+    if decision.state is RequestState.EXECUTING:
+        deps.lookout.nudge()  # an approval: this process looks for holds nobody runs at once
     _show(deps, decision)
     deps.home.changed(deps)
     if decision.state is RequestState.EXECUTING:
-        run_approved(deps, decision.id)
+        run_approved(deps, decision.id, runner=runner)
     return None
 
 
+def new_runner(deps: Deps) -> str:
+    """A name for one run of one request in this process: ``<process>/<run>``. A lease names
+    its runner, so two runs in one process never hold the same request."""
+    return f"{deps.runner}/{secrets.token_hex(4)}"
+
+
 def run_approved(
-    deps: Deps, request_id: int, *, monotonic: Callable[[], float] = time.monotonic
+    deps: Deps,
+    request_id: int,
+    *,
+    runner: str | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> HoldRequest | None:
-    """Run an approved request, updating its card at most once a second, then finally. Nothing
-    happens (None) when another live runner holds the request."""
-    now = deps.clock.now()
-    if not deps.store.take_lease(request_id, deps.runner, now + LEASE, now):
-        return None
+    """Run an approved request, updating its card at most once a second, then finally. With
+    ``runner``, that runner already holds the lease (it came with the approval); otherwise a
+    new runner takes it, and nothing happens (None) when another live runner holds it.
+
+    Once this process stops (SIGTERM), the runner sends no new cancel: it stops at its next
+    step (after the answer of a cancel in flight) and gives its lease up at once, so a running
+    peer takes the request over."""
+    if runner is None:
+        runner = new_runner(deps)
+        now = deps.clock.now()
+        if not deps.store.take_lease(request_id, runner, now + LEASE, now):
+            return None
     last = [float("-inf")]
 
+    def may_send() -> bool:
+        return not deps.workers.stopping
+
     def still_mine() -> bool:
+        if not may_send():
+            return False
         now = deps.clock.now()
-        return deps.store.renew_lease(request_id, deps.runner, now + LEASE, now)
+        return deps.store.renew_lease(request_id, runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -163,14 +191,19 @@ def run_approved(
             last[0] = now
             _show(deps, current)
 
-    finished = execution.execute(
-        deps.cartrover,
-        deps.store,
-        deps.clock,
-        request_id,
-        on_progress=progress,
-        still_mine=still_mine,
-    )
+    try:
+        finished = execution.execute(
+            deps.cartrover,
+            deps.store,
+            deps.clock,
+            request_id,
+            on_progress=progress,
+            still_mine=still_mine,
+            may_send=may_send,
+        )
+    finally:
+        if not may_send() and deps.store.release_lease(request_id, runner):
+            log.info("hold #%s handed over: this process is stopping", request_id)
     if finished is not None:
         _show(deps, finished)
         deps.home.changed(deps)
@@ -190,8 +223,9 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
 
 
 def resume_unfinished(deps: Deps) -> list[int]:
-    """Finish the approved requests no live runner holds: a stopped process left them, cleanly
-    (its leases released) or not (its leases lapsed). Never resends a cancel."""
+    """Finish, one after another, the approved requests no live runner holds: a stopped process
+    left them, cleanly (its leases released) or not (its leases lapsed). Never resends a
+    cancel. (Running processes hand each to a runner of its own: :mod:`bot.holds.takeover`.)"""
     resumed = []
     for request in deps.store.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
@@ -200,19 +234,13 @@ def resume_unfinished(deps: Deps) -> list[int]:
     return resumed
 
 
-def next_resume_at(deps: Deps) -> datetime | None:
-    """When the next lease held by another runner lapses: then, if that runner stopped, its
-    request is this process's to resume."""
-    return deps.store.soonest_lease_end(deps.clock.now())
-
-
 def maintain(deps: Deps) -> None:
-    """The scheduler's maintenance job: keep up, resume what a stopped process left, forget
-    Events API deliveries too old to be retried. Its heartbeat tells the App Home that a
-    scheduler runs somewhere."""
+    """The scheduler's maintenance job: keep up, forget Events API deliveries too old to be
+    retried. Its heartbeat, kept in the database, tells the App Home and every process's
+    readiness that a scheduler runs somewhere. (Approved holds nobody runs are every process's
+    takeover's to resume, scheduler or not.)"""
     deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
-    resume_unfinished(deps)
     events.forget_old(deps.store, deps.clock)
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "Decision",
     "Refusal",
     "RefusalReason",
+    "Runner",
     "Surface",
     "approve",
     "check_orders",
@@ -73,6 +74,15 @@ class Click:
     message_ts: str = ""
     surface: Surface = Surface.MESSAGE
     view_id: str = ""  # the view clicked (Surface.HOME)
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Who carries an approval out: a runner's name (``<process>/<run>``) and how long the lease
+    it takes with the approval lasts."""
+
+    name: str
+    lease: timedelta
 
 
 @dataclass(frozen=True)
@@ -184,13 +194,20 @@ def _adopt_card(store: Store, clock: Clock, request: HoldRequest, click: Click) 
 
 
 def approve(
-    store: Store, clock: Clock, approvers: ApproverList, request: HoldRequest, user: str
+    store: Store,
+    clock: Clock,
+    approvers: ApproverList,
+    request: HoldRequest,
+    user: str,
+    runner: Runner | None = None,
 ) -> Decision:
-    """Authorise and take the single winning decision; the caller then runs the request."""
+    """Authorise and take the single winning decision; the caller then runs the request. With
+    ``runner``, the decision gives that runner the request's lease in the same statement, so no
+    other runner can start it before this one does."""
     why = refusal_to_approve(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
-    return _decide(store, clock, request, user, RequestState.EXECUTING, "approved")
+    return _decide(store, clock, request, user, RequestState.EXECUTING, "approved", runner=runner)
 
 
 def reject(
@@ -218,6 +235,8 @@ def _decide(
     to: RequestState,
     event: str,
     reason: str = "",
+    *,
+    runner: Runner | None = None,
 ) -> Decision:
     now = clock.now()
     if now >= request.expires_at and request.state.is_open:
@@ -226,7 +245,16 @@ def _decide(
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
-    if not store.decide(request.id, to=to, actor=user, at=now, reason=reason):
+    decided = store.decide(
+        request.id,
+        to=to,
+        actor=user,
+        at=now,
+        reason=reason,
+        runner=runner.name if runner else None,
+        lease_until=now + runner.lease if runner else None,
+    )
+    if not decided:
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
         store.audit(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
@@ -25,6 +27,7 @@ from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
 from bot.home.publishing import Refresher
+from bot.runners.scheduler import stop_scheduler
 from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.base import Store
@@ -32,12 +35,22 @@ from bot.times import Clock, SystemClock
 from bot.workers import Workers
 from handlers.replies import refuse_other_app
 
-__all__ = ["WORK_THREADS", "AppIdentity", "RequestGate", "Runtime", "build_app", "build_deps"]
+__all__ = [
+    "STOP_SECONDS",
+    "WORK_THREADS",
+    "AppIdentity",
+    "RequestGate",
+    "Runtime",
+    "build_app",
+    "build_deps",
+]
 
 log = logging.getLogger(__name__)
 
 # CartRover work (reads, cancels, replies) runs here, never on the server's request threads.
 WORK_THREADS = 16
+# From SIGTERM to exit: the leases go at once, the work in flight gets the rest (R60: 10 s).
+STOP_SECONDS = 8.0
 
 
 def build_deps(
@@ -215,6 +228,7 @@ class Runtime:
     web_client: WebClient
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
+    scheduler: BaseScheduler | None = None  # the in-process scheduler, if this process runs one
     takeover: Takeover = field(init=False)
 
     def __post_init__(self) -> None:
@@ -260,11 +274,21 @@ class Runtime:
         (:class:`bot.holds.takeover.Takeover`)."""
         self.takeover.start()
 
-    def close(self, timeout: float = 20.0) -> bool:
-        """Stop taking work, let in-flight jobs finish (up to ``timeout``), give up this
-        process's leases (so the next process resumes at once), close clients."""
-        self.takeover.halt()
-        finished = self.deps.workers.shutdown(timeout)
+    def hand_over(self) -> None:
+        """The first thing on SIGTERM: no new work and no new cancel; each hold's runner stops
+        at its next step and gives its lease up, for a running peer to take the hold over."""
+        self.takeover.hand_over()
+
+    def close(self, deadline: float | None = None) -> bool:
+        """Hand over (if not done yet), stop the scheduler, let the work in flight finish until
+        ``deadline`` (``time.monotonic()``; default :data:`STOP_SECONDS` from now), release the
+        leases still held, and only then close the CartRover client and the store. True if
+        every job finished in time."""
+        if deadline is None:
+            deadline = time.monotonic() + STOP_SECONDS
+        self.takeover.hand_over()
+        jobs_done = stop_scheduler(self.scheduler, deadline)
+        finished = self.deps.workers.shutdown(deadline - time.monotonic()) and jobs_done
         if not finished:
             log.warning(
                 "some work was still running at shutdown; any cancel in flight stays 'sending' "

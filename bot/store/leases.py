@@ -1,5 +1,7 @@
 """Who runs an executing hold request: a lease (a runner's name and an end time), taken in one
-conditional statement, renewed while the runner works, released when its process stops cleanly.
+conditional statement (or with the approval itself), renewed while the runner works, released
+when the runner stops early or its process stops cleanly. A runner is one run of one request in
+one process, named ``<process>/<run>``: two runners of one process never share a lease.
 A process starting up, or sweeping, resumes every executing request whose lease is free or has
 lapsed, so a stopped runner's work is taken over as soon as its lease ends, by whichever process
 notices first (see ``docs/states.md``)."""
@@ -10,7 +12,14 @@ from datetime import datetime
 
 from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
-from bot.store.sql import RELEASE_LEASES, RENEW_LEASE, RESUMABLE, SOONEST_LEASE_END, TAKE_LEASE
+from bot.store.sql import (
+    RELEASE_LEASE,
+    RELEASE_LEASES,
+    RENEW_LEASE,
+    RESUMABLE,
+    SOONEST_LEASE_END,
+    TAKE_LEASE,
+)
 
 __all__ = ["Leases"]
 
@@ -26,8 +35,12 @@ class Leases(Primitives):
         params = (self._instant(until), request_id, runner, self._instant(now))
         return self._change(RENEW_LEASE, params) == 1
 
-    def release_leases(self, runner: str) -> int:
-        return self._change(RELEASE_LEASES, (runner,))
+    def release_lease(self, request_id: int, runner: str) -> bool:
+        return self._change(RELEASE_LEASE, (request_id, runner)) == 1
+
+    def release_leases(self, process: str) -> int:
+        prefix = f"{process}/"
+        return self._change(RELEASE_LEASES, (process, len(prefix), prefix))
 
     def resumable(self, now: datetime) -> list[HoldRequest]:
         return self._requests(RESUMABLE, (self._instant(now),))

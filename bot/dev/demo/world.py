@@ -201,7 +201,7 @@ class World:
             return
         self._closed = True
         try:
-            self.runtime.close(timeout=10.0)
+            self.runtime.close()
         finally:
             self.slack.stop()
             self.sandbox.stop()

@@ -23,6 +23,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -76,6 +77,10 @@ class LocalSlack:
         self.webhook_status = 200
         self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
         self.views = Views(TEAM_ID)
+        self.enterprise_id: str | None = None  # auth.test names this Enterprise Grid org
+        # Called with each call as it is recorded, before it is answered (a test looks at the
+        # bot's state at that moment).
+        self.on_call: Callable[[Call], None] | None = None
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -121,6 +126,8 @@ class LocalSlack:
     def record(self, call: Call) -> None:
         with self._lock:
             self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
@@ -220,7 +227,8 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
             if method == "auth.test":
-                return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER, "team": "Test"}
+                org = {"enterprise_id": slack.enterprise_id} if slack.enterprise_id else {}
+                return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER, "team": "Test", **org}
             if method == "chat.postMessage":
                 return {"ok": True, "channel": body.get("channel"), "ts": slack.next_ts()}
             if method == "chat.update":
