@@ -224,9 +224,9 @@ def test_a_stopping_bot_hands_its_running_hold_over_at_once(
     tmp_path: Path, clock: FrozenClock
 ) -> None:
     """Stopped in the middle of a five-order hold (as on SIGTERM), a bot sends no new cancel and
-    gives its lease up as soon as its cancel in flight has answered: its peer, on the same database but its own CartRover endpoint,
-    finishes the hold although the clock never moves (so no lease ever lapses), and every
-    order is canceled exactly once."""
+    gives its lease up as soon as its cancel in flight has answered: its peer, on the same
+    database but its own CartRover endpoint, finishes the hold although the clock never moves
+    (so no lease ever lapses), and every order is canceled exactly once."""
     harness = Harness(tmp_path, clock, look_every=0.05)
     refs = [f"RUN-{n:06d}" for n in range(1, 6)]
     harness.book.add_many(generate_orders(5, now=clock.now(), prefix="RUN-"))
