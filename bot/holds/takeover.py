@@ -101,15 +101,28 @@ class Takeover:
             self._stopping.set()
         self.deps.lookout.nudge()  # the watcher wakes and ends
 
-    def release(self) -> int:
+    def release(self, within: float | None = None) -> int:
         """Give up every lease this process's runners still hold on requests still executing
         (the last step of a clean stop: runners that stopped in time gave theirs up already):
         they are a running peer's at its next look. How many were released; 0 when the database
-        cannot be reached (the leases then lapse instead)."""
-        try:
-            released = self.deps.store.release_leases(self.deps.runner)
-        except StoreError:
-            log.exception("could not release this process's hold leases; they lapse instead")
+        cannot be reached, or does not answer ``within`` seconds (the leases then lapse)."""
+        outcome: list[int | StoreError] = []
+
+        def release() -> None:
+            try:
+                outcome.append(self.deps.store.release_leases(self.deps.runner))
+            except StoreError as exc:
+                outcome.append(exc)
+
+        if within is None:
+            release()
+        else:  # a database that does not answer must not keep a stopping process alive
+            thread = threading.Thread(target=release, name="release-leases", daemon=True)
+            thread.start()
+            thread.join(max(within, 0.5))
+        released = outcome[0] if outcome else StoreError(f"no answer within {within:g} s")
+        if isinstance(released, StoreError):
+            log.warning("could not release this process's hold leases (%s); they lapse", released)
             return 0
         if released:
             log.info("released %d more hold request(s) for a running peer to take over", released)

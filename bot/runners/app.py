@@ -294,7 +294,7 @@ class Runtime:
                 "some work was still running at shutdown; any cancel in flight stays 'sending' "
                 "and is re-read (never resent) by the process that takes the request over"
             )
-        self.takeover.release()
+        self.takeover.release(within=deadline - time.monotonic())
         for closer in self.closers:
             try:
                 closer.close()

@@ -34,8 +34,8 @@ def port_problem(port: int, error: OSError, change: str) -> str:
 class PortUnavailable(Exception):
     """The server could not listen on its port; the message says why and what to do."""
 
-    def __init__(self, port: int, error: OSError) -> None:
-        super().__init__(port_problem(port, error, "--port N or PORT=N"))
+    def __init__(self, port: int, error: OSError, change: str = "--port N or PORT=N") -> None:
+        super().__init__(port_problem(port, error, change))
         self.port = port
 
 

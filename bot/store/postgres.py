@@ -3,7 +3,9 @@
 **Pool sizing.** A connection is held only for one statement (or the two of a new request), never
 across a CartRover or Slack call. Concurrent users are the bolt worker pool (about 8–16 threads)
 plus the scheduler's executor, but each holds a connection for milliseconds, so ``max_size=10``
-covers a busy process; a thread that finds none free waits up to ``pool_timeout`` seconds.
+covers a busy process; a thread that finds none free waits up to ``pool_timeout`` seconds (5:
+when the server is gone, a person hears "nothing was done" within seconds, and a stopping
+process still exits in time).
 ``min_size=1`` keeps one warm connection without holding on to an entry-level plan's small
 connection allowance (often 20): two processes (web and clock) stay at or under 20 at full
 load. Raise ``max_size`` for larger worker pools; keep ``processes × max_size`` under the
@@ -70,7 +72,7 @@ class PostgresStore(SqlStore):
         max_size: int = 10,
         schema: str | None = None,
         connect_timeout: float = 10.0,
-        pool_timeout: float = 30.0,
+        pool_timeout: float = 5.0,
     ) -> None:
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"not a plain schema name: {schema!r}")

@@ -5,7 +5,9 @@ bolt-python tests itself against.
 The bot's real ``WebClient`` talks to it through ``SLACK_API_URL`` (:attr:`LocalSlack.url`), so the
 bot runs exactly as in production. It records request **bodies**, answers ``auth.test`` (with an
 ``x-oauth-scopes`` header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update``,
-``chat.postEphemeral``, ``usergroups.users.list`` and the views methods (``views.open``,
+``chat.postEphemeral``, ``usergroups.users.list``, ``apps.connections.open`` (for an app-level
+token: a Socket Mode URL where nothing answers, so a ``socket`` process runs but never
+connects) and the views methods (``views.open``,
 ``views.update``, ``views.publish``: modals and App Homes kept in :attr:`LocalSlack.views`, see
 :mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a
 ``/webhook/<name>`` sink stands in for ``response_url``s. A wrong token gets ``invalid_auth``;
@@ -214,6 +216,12 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
                 call.reply = {"ok": False, "error": failure.error or "failed"}
                 self._send(failure.status, call.reply, headers)
+                return
+            if method == "apps.connections.open" and str(token).startswith("xapp-"):
+                # Socket Mode: an app-level token gets a URL, where no WebSocket ever answers
+                port = slack._server.server_address[1]
+                call.reply = {"ok": True, "url": f"ws://127.0.0.1:{port}/socket-mode"}
+                self._send(200, call.reply)
                 return
             if token != slack.token:
                 call.reply = {"ok": False, "error": "invalid_auth"}

@@ -215,11 +215,20 @@ def readiness_of(runtime: Runtime) -> Readiness:
 
 
 def serve_health(
-    runtime: Runtime, port: int | None, host: str = "0.0.0.0"  # noqa: S104
+    runtime: Runtime,
+    port: int | None,
+    host: str = "0.0.0.0",  # noqa: S104
 ) -> ServerThread | None:
     """``/livez`` and ``/readyz`` on ``port`` (``HEALTH_PORT``) in a thread; None without one."""
     from bot.runners.http.server import ServerThread
+    from bot.runners.serve import PortUnavailable
 
     if port is None:
         return None
-    return ServerThread(HealthWsgi(readiness_of(runtime).check), host=host, port=port, threads=2)
+    try:
+        return ServerThread(
+            HealthWsgi(readiness_of(runtime).check), host=host, port=port, threads=2
+        )
+    except OSError as exc:
+        runtime.close()
+        raise PortUnavailable(port, exc, "HEALTH_PORT=N") from None
