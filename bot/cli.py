@@ -6,6 +6,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -35,7 +36,7 @@ def _fail_cleanly(command: str, run: Callable[[], int], settings: Settings | Non
     """Run; turn known start-up failures into one clear line and a non-zero exit."""
     from bot.runners.serve import PortUnavailable
     from bot.slack.webapi import SlackFailed
-    from bot.store.base import StoreError
+    from bot.store.records import StoreError
 
     try:
         code = run()
@@ -164,8 +165,17 @@ def digest(channel: str | None, dry_run: bool) -> None:
     default=None,
     help="the command this setup runs (default: taken from the secrets that are set)",
 )
-def check(mode: str | None) -> None:
+@click.option(
+    "--record",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="write each Slack and CartRover reply to DIR (new or empty), secrets and personal "
+    "data removed, for a bug report",
+)
+def check(mode: str | None, record: Path | None) -> None:
     """Validate the configuration and try Slack, CartRover and the database; exit 0 if all pass."""
     from bot.runners.check import run_check
 
-    sys.exit(run_check(mode=mode))  # a malformed configuration is a failed row, not an early exit
+    # A malformed configuration is a failed row, not an early exit.
+    sys.exit(run_check(mode=mode, record=record))

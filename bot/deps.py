@@ -16,7 +16,7 @@ from bot.cartrover.service import OrderService
 from bot.cartrover.vitals import CartRoverPulse
 from bot.settings import Settings
 from bot.slack.webapi import Poster
-from bot.store.base import Store
+from bot.store.contracts import DigestStore, HoldStore, SurfaceStore
 from bot.times import Clock
 from bot.workers import Workers
 
@@ -71,7 +71,10 @@ class Deps:
     settings: Settings
     clock: Clock
     cartrover: OrderService
-    store: Store
+    # The store, by role: the same object behind each, seen through the narrowest contract.
+    holds: HoldStore
+    digests: DigestStore
+    surfaces: SurfaceStore
     poster: Poster
     approvers: ApproverList
     workers: Workers

@@ -34,7 +34,7 @@ from bot.slack.blocks.message import (
     section,
 )
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
-from bot.store.base import AuditEntry, HoldRequest, RequestState
+from bot.store.records import AuditEntry, HoldRequest, RequestState
 from bot.times import format_age
 from bot.words import plural
 

@@ -17,7 +17,7 @@ from bot.holds import flow
 from bot.holds.messages import asked_message, pending_message
 from bot.lookup import StatusLine, history_message, status_message
 from bot.slack.blocks.help import help_message, usage_error
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import Asker, cartrover_problem, report_failure, tell
 
@@ -87,7 +87,7 @@ def run_status(deps: Deps, asker: Asker, command: Command) -> None:
         if isinstance(read, CartRoverError):
             lines.append(StatusLine(ref, error=read))
         else:
-            held = deps.store.open_requests_for(ref)
+            held = deps.holds.open_requests_for(ref)
             lines.append(StatusLine(ref, read, held_by=held[0] if held else None))
     tell(deps, asker, status_message(lines, deps.clock.now()))
 
@@ -104,11 +104,11 @@ def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
-    requests = deps.store.requests_in_state(RequestState.PENDING)
-    requests += deps.store.requests_in_state(RequestState.EXECUTING)
+    requests = deps.holds.requests_in_state(RequestState.PENDING)
+    requests += deps.holds.requests_in_state(RequestState.EXECUTING)
     tell(deps, asker, pending_message(requests, deps.clock.now()))
 
 
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:
     ref = command.refs[0]
-    tell(deps, asker, history_message(ref, deps.store.audit_for_order(ref)))
+    tell(deps, asker, history_message(ref, deps.holds.audit_for_order(ref)))

@@ -30,7 +30,7 @@ def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
     report = build_report(
         deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
     )
-    message = compose(deps.store, report, asker.channel, STALE_TITLE, deps.clock.now())
+    message = compose(deps.digests, report, asker.channel, STALE_TITLE, deps.clock.now())
     tell(deps, asker, message)
 
 
@@ -44,7 +44,7 @@ def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def _show(deps: Deps, asker: Asker, command: Command) -> None:
-    found = deps.store.subscription(asker.channel)
+    found = deps.digests.subscription(asker.channel)
     next_at = schedule.next_run(found, deps.clock.now()) if found else None
     tell(deps, asker, subscription_message(found, next_at))
 
@@ -62,7 +62,7 @@ def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
-    removed = deps.store.unsubscribe(asker.channel)
+    removed = deps.digests.unsubscribe(asker.channel)
     changed = "Unsubscribed." if removed else "There was nothing to unsubscribe."
     tell(deps, asker, subscription_message(None, None, changed=changed))
 

@@ -31,7 +31,7 @@ from bot.slack.blocks import Message
 from bot.slack.blocks.help import usage_error
 from bot.slack.ids import REJECT_REASON_FIELD
 from bot.slack.webapi import SlackFailed
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import (
     SORRY,
@@ -103,7 +103,7 @@ def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
     opened) when there is none, so the click goes straight to the flow and its refusal."""
     if click.request_id is None or (deps.team_id and click.team != deps.team_id):
         return False
-    request = deps.store.get_request(click.request_id)
+    request = deps.holds.get_request(click.request_id)
     if request is None or request.state is not RequestState.PENDING:
         return False
     return open_modal(deps, body, reject_form(request, click))

@@ -46,10 +46,10 @@ def home_opened(deps: Deps, body: dict[str, Any]) -> None:
 
 def _opened(deps: Deps, user: str, event_id: object) -> None:
     """After the ack: handle the delivery if it is the first of its event id."""
-    if not events.first_delivery(deps.store, deps.clock, event_id):
+    if not events.first_delivery(deps.surfaces, deps.clock, event_id):
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
-    deps.store.home_opened(user, deps.clock.now())
+    deps.surfaces.home_opened(user, deps.clock.now())
     publishing.publish(deps, user)
 
 

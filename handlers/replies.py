@@ -33,7 +33,7 @@ from bot.holds.requests import Click
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import code, escape
 from bot.slack.webapi import Responder, SlackFailed
-from bot.store.base import AuditEntry
+from bot.store.contracts import audit
 from bot.workers import Lane
 
 __all__ = [
@@ -183,14 +183,13 @@ def refuse_other_app(deps: Deps, body: dict[str, Any], respond: Respond, app_id:
     asker = asker_of(body, respond)
     why = "This button or command belongs to another Slack app, so I did nothing."
     log.warning("refused a %s payload of another app (%s)", body.get("type") or "command", app_id)
-    deps.store.audit(
-        AuditEntry(
-            at=deps.clock.now(),
-            event="refused",
-            actor=asker.user or None,
-            request_id=button_number(body),  # the request a click names, if it names one
-            detail=f"payload of another Slack app ({app_id})",
-        )
+    audit(
+        deps.holds,
+        deps.clock.now(),
+        "refused",
+        actor=asker.user or None,
+        request_id=button_number(body),  # the request a click names, if it names one
+        detail=f"payload of another Slack app ({app_id})",
     )
     if body.get("response_url") and asker.user:
         deps.workers.submit(

@@ -18,7 +18,7 @@ from bot.dev.loopback.world import LoopbackBot, LoopbackWorld
 from bot.dev.sandbox import OrderBook
 from bot.runners.http.server import ServerLimits
 from bot.slack import ids
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import FrozenClock
 
 __all__ = [
@@ -56,6 +56,7 @@ class Harness:
         look_every: float | None = None,
         **env: str,
     ) -> None:
+        self._closed = False
         self.clock = clock
         self.server_limits = server_limits
         self.look_every = look_every  # how often each bot looks for holds nobody runs
@@ -105,6 +106,10 @@ class Harness:
         return self.bot
 
     def close(self) -> None:
+        """Stop the bots, the HTTP client and the loopback world; closing again does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         for bot in self.bots:
             bot.stop()
         self.http.close()

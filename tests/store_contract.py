@@ -31,7 +31,7 @@ from bot.store import (
     StoreError,
     open_store,
 )
-from bot.store.base import OpenOrder, OrdersAlreadyOpen
+from bot.store.records import OpenOrder, OrdersAlreadyOpen
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)

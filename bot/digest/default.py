@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.settings import Settings
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 
 __all__ = ["Change", "DefaultDigest", "default_digest"]
 

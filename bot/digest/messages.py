@@ -16,7 +16,7 @@ from bot.digest.stale import StaleOrder, StaleReport
 from bot.slack.blocks.message import Block, Message, context, header, section
 from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.slack.mrkdwn import code, date_token, escape, literal, user
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 
 if TYPE_CHECKING:
     from bot.digest.default import DefaultDigest

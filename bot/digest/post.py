@@ -12,7 +12,8 @@ from bot.digest.messages import NOW_TITLE, digest_message
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
-from bot.store.base import DigestPost, Store, StoreError
+from bot.store.contracts import DigestStore
+from bot.store.records import DigestPost, StoreError
 
 __all__ = ["compose", "post", "post_now"]
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def compose(
-    store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+    store: DigestStore, report: StaleReport, channel_id: str, title: str, now: datetime
 ) -> Message:
     """The message for ``channel_id``, with a fresh snapshot of its orders behind the button."""
     snapshot_id = None
@@ -30,7 +31,12 @@ def compose(
 
 
 def post(
-    poster: Poster, store: Store, report: StaleReport, channel_id: str, title: str, now: datetime
+    poster: Poster,
+    store: DigestStore,
+    report: StaleReport,
+    channel_id: str,
+    title: str,
+    now: datetime,
 ) -> str:
     """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
     counted is kept as the channel's last digest (the App Home shows it)."""
@@ -49,6 +55,6 @@ def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> 
     now = deps.clock.now()
     if report is None:
         report = build_report(deps.settings, deps.cartrover, now)
-    ts = post(deps.poster, deps.store, report, channel_id, NOW_TITLE, now)
+    ts = post(deps.poster, deps.digests, report, channel_id, NOW_TITLE, now)
     metrics.DIGESTS.labels("now").inc()
     return ts

@@ -47,7 +47,7 @@ from bot.digest.messages import DIGEST_TITLE, default_digest_text
 from bot.digest.post import post
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.webapi import SetupProblem, SlackFailed
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
@@ -125,7 +125,7 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
     day = due_date(subscription, now)
     if day is None:
         return Outcome.NOT_DUE
-    claim = deps.store.digest_claim(channel, day)
+    claim = deps.digests.digest_claim(channel, day)
     if claim is not None and claim.state == "posted":
         return Outcome.ALREADY_POSTED
     if claim is not None and claim.state == "claimed":
@@ -137,14 +137,14 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
     except CartRoverError as exc:
         log.warning("digest for %s on %s: CartRover failed, will retry: %s", channel, day, exc)
         return Outcome.FAILED
-    if not deps.store.claim_digest(channel, day, now):
+    if not deps.digests.claim_digest(channel, day, now):
         return Outcome.LOST_CLAIM
     return _post_claimed(deps, channel, day, report)
 
 
 def _post_claimed(deps: Deps, channel: str, day: date, report: StaleReport) -> Outcome:
     try:
-        ts = post(deps.poster, deps.store, report, channel, DIGEST_TITLE, deps.clock.now())
+        ts = post(deps.poster, deps.digests, report, channel, DIGEST_TITLE, deps.clock.now())
     except SlackFailed as exc:
         if exc.error in IN_DOUBT_ERRORS:
             log.error(
@@ -154,14 +154,14 @@ def _post_claimed(deps: Deps, channel: str, day: date, report: StaleReport) -> O
                 day,
             )
             return Outcome.IN_DOUBT
-        deps.store.digest_failed(channel, day)
+        deps.digests.digest_failed(channel, day)
         advice = f" ({exc.advice})" if isinstance(exc, SetupProblem) else ""
         log.error("digest for %s on %s: Slack refused it: %s%s", channel, day, exc.error, advice)
         return Outcome.FAILED
     except Exception:
-        deps.store.digest_failed(channel, day)
+        deps.digests.digest_failed(channel, day)
         raise
-    deps.store.digest_posted(channel, day, ts)
+    deps.digests.digest_posted(channel, day, ts)
     metrics.DIGESTS.labels("scheduled").inc()
     log.info("digest for %s on %s posted (%d stale)", channel, day, report.test_count)
     return Outcome.POSTED
@@ -186,7 +186,7 @@ def subscribe(
         created_by=user,
         created_at=deps.clock.now(),
     )
-    deps.store.subscribe(subscription)
+    deps.digests.subscribe(subscription)
     return subscription
 
 
@@ -196,14 +196,14 @@ def subscribe_default(deps: Deps) -> DefaultDigest | None:
     channel = deps.settings.digest_channel
     if not channel:
         return None
-    current = deps.store.subscription(channel)
+    current = deps.digests.subscription(channel)
     decided = default_digest(deps.settings, current, deps.clock.now())
     if decided is None:
         return None
     if decided.change in (Change.SUBSCRIBED, Change.CHANGED):
-        deps.store.subscribe(decided.wanted)
+        deps.digests.subscribe(decided.wanted)
     elif current is None or current.config_value != decided.config:
-        deps.store.saw_config(channel, decided.config)
+        deps.digests.saw_config(channel, decided.config)
     log.info("%s", default_digest_text(decided))
     return decided
 
@@ -235,7 +235,7 @@ class Building:
 def digest_for(deps: Deps, channel_id: str, building: Building | None = None) -> Outcome | None:
     """One subscription's daily job. The subscription is re-read, so an unsubscribed channel gets
     nothing even before the scheduler's next sync removes the job."""
-    subscription = deps.store.subscription(channel_id)
+    subscription = deps.digests.subscription(channel_id)
     if subscription is None:
         return None
     return _digest_guarded(deps, subscription, building or Building())
@@ -247,7 +247,7 @@ def digest_catch_up(
     building: Building | None = None,
 ) -> dict[str, Outcome]:
     """Post every digest due today that nobody has posted yet (at start and on every sync)."""
-    chosen = deps.store.subscriptions() if subscriptions is None else subscriptions
+    chosen = deps.digests.subscriptions() if subscriptions is None else subscriptions
     building = building or Building()
     return {sub.channel_id: _digest_guarded(deps, sub, building) for sub in chosen}
 

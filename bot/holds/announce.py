@@ -2,8 +2,8 @@
 step with its stored state, and tell the requester in the card's thread how the request ended.
 
 **Cards converge.** Every successful ``chat.update`` records the state it rendered
-(``Store.mark_rendered``). :func:`show` tries a failed update again a few times (slack_sdk itself
-waits out a rate limit's Retry-After) and renders again when the state moved on meanwhile;
+(``HoldStore.mark_rendered``). :func:`show` tries a failed update again a few times (slack_sdk
+itself waits out a rate limit's Retry-After) and renders again when the state moved on meanwhile;
 whatever still lags, rate-limited or not, is found by the maintenance sweep (:func:`converge`), so
 a closed request does not keep live buttons. Cards are always replaced with ``chat.update`` on the
 stored channel and ``ts``, never through a ``response_url``, which expires.
@@ -33,7 +33,8 @@ from bot.holds.messages import hold_message
 from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
 from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
-from bot.store.base import AuditEntry, HoldRequest, Notice, RequestState, Store
+from bot.store.contracts import HoldStore, audit
+from bot.store.records import HoldRequest, Notice, RequestState
 from bot.times import Clock
 
 __all__ = ["Rendered", "converge", "post_card", "show", "tell", "tell_untold"]
@@ -62,7 +63,7 @@ class Rendered(Enum):
     GAVE_UP = "gave_up"  # Slack refused for good (message deleted, channel archived, …)
 
 
-def post_card(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Posted:
+def post_card(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Posted:
     """Post a new request's card in its channel and record where it is. A refused post closes
     the request (nothing was asked of anyone); a post in doubt leaves it pending."""
     message = hold_message(request, clock.now())
@@ -84,7 +85,7 @@ def post_card(poster: Poster, store: Store, clock: Clock, request: HoldRequest) 
     return Posted(Posting.POSTED, store.get_request(request.id) or request)
 
 
-def show(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Rendered:
+def show(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Rendered:
     """Replace the request's card with its current state (again if the state moved on
     meanwhile)."""
     current = request
@@ -101,7 +102,9 @@ def show(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Re
     return Rendered.LATER
 
 
-def _update(poster: Poster, store: Store, clock: Clock, request: HoldRequest, ts: str) -> Rendered:
+def _update(
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, ts: str
+) -> Rendered:
     """One card update, tried again after a transient failure; records what it rendered."""
     message = hold_message(request, clock.now())
     for delay in (*UPDATE_RETRY_DELAYS, None):
@@ -125,7 +128,7 @@ def _update(poster: Poster, store: Store, clock: Clock, request: HoldRequest, ts
     return Rendered.LATER  # pragma: no cover - the loop always returns
 
 
-def converge(poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_CARDS) -> list[int]:
+def converge(poster: Poster, store: HoldStore, clock: Clock, limit: int = SWEEP_CARDS) -> list[int]:
     """Re-render cards whose rendering lags their stored state; stop at the first one Slack
     cannot take now (the next sweep carries on). The ids of the cards brought up to date."""
     shown = []
@@ -138,7 +141,7 @@ def converge(poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_CARD
     return shown
 
 
-def tell(poster: Poster, store: Store, clock: Clock, request: HoldRequest) -> Notice | None:
+def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Notice | None:
     """Post how a closed request ended in its card's thread, mentioning the requester, unless it
     was told already (or another process is telling it). How the notice ended, or None when
     there was nothing to tell here."""
@@ -181,7 +184,7 @@ def _notice_failure(exc: SlackFailed) -> Notice:
 
 
 def tell_untold(
-    poster: Poster, store: Store, clock: Clock, limit: int = SWEEP_NOTICES
+    poster: Poster, store: HoldStore, clock: Clock, limit: int = SWEEP_NOTICES
 ) -> list[int]:
     """The sweep's part: tell closed requests whose notice is still to post (a process stopped
     before it, or Slack failed); stop at the first Slack cannot take now. The ids told."""
@@ -196,5 +199,5 @@ def tell_untold(
     return told
 
 
-def _audit(store: Store, clock: Clock, request: HoldRequest, event: str, detail: str) -> None:
-    store.audit(AuditEntry(at=clock.now(), event=event, request_id=request.id, detail=detail))
+def _audit(store: HoldStore, clock: Clock, request: HoldRequest, event: str, detail: str) -> None:
+    audit(store, clock.now(), event, request_id=request.id, detail=detail)

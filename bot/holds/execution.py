@@ -28,7 +28,8 @@ from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import why_not_holdable
-from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState, Store
+from bot.store.contracts import HoldStore, audit
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import Clock
 
 __all__ = ["VERIFY_BATCH", "execute", "final_state"]
@@ -43,7 +44,7 @@ class _Run:
     """What running a request uses."""
 
     orders: OrderService
-    store: Store
+    store: HoldStore
     clock: Clock
     may_send: Callable[[], bool] = lambda: True
 
@@ -69,7 +70,7 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
 
 def execute(
     orders: OrderService,
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     request_id: int,
     on_progress: Callable[[HoldRequest], None] | None = None,
@@ -120,9 +121,7 @@ def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
     state = final_state(request.items)
     now = run.clock.now()
     if run.store.decide(request_id, to=state, actor=None, at=now, expect=RequestState.EXECUTING):
-        run.store.audit(
-            AuditEntry(at=now, event="finished", request_id=request_id, detail=state.value)
-        )
+        audit(run.store, now, "finished", request_id=request_id, detail=state.value)
         metrics.HOLD_REQUESTS.labels(state.value).inc()
     return run.store.get_request(request_id)
 
@@ -213,15 +212,14 @@ def _finish(
         request.id, ref, state=state, detail=detail, process_ids=pids, at=now, expect=expect
     )
     if changed:
-        run.store.audit(
-            AuditEntry(
-                at=now,
-                event="outcome",
-                request_id=request.id,
-                cust_ref=ref,
-                detail=f"{state.value}: {detail}",
-                process_id=pids[-1] if pids else None,
-            )
+        audit(
+            run.store,
+            now,
+            "outcome",
+            request_id=request.id,
+            cust_ref=ref,
+            detail=f"{state.value}: {detail}",
+            process_id=pids[-1] if pids else None,
         )
         log.info("hold #%s %s → %s", request.id, ref, state.value)
         metrics.CANCELS.labels(state.value).inc()
@@ -229,26 +227,24 @@ def _finish(
 
 
 def _audit_answer(run: _Run, request: HoldRequest, ref: str, reply: CancelReply) -> None:
-    run.store.audit(
-        AuditEntry(
-            at=run.clock.now(),
-            event="cancel_answer",
-            request_id=request.id,
-            cust_ref=ref,
-            detail=f"{reply.outcome.value}: {reply.raw}",
-            process_id=reply.process_id,
-        )
+    audit(
+        run.store,
+        run.clock.now(),
+        "cancel_answer",
+        request_id=request.id,
+        cust_ref=ref,
+        detail=f"{reply.outcome.value}: {reply.raw}",
+        process_id=reply.process_id,
     )
 
 
 def _audit_error(run: _Run, request: HoldRequest, ref: str, step: str, exc: CartRoverError) -> None:
-    run.store.audit(
-        AuditEntry(
-            at=run.clock.now(),
-            event="cartrover_error",
-            request_id=request.id,
-            cust_ref=ref,
-            detail=f"{step}: {exc}",
-            process_id=exc.process_id,
-        )
+    audit(
+        run.store,
+        run.clock.now(),
+        "cartrover_error",
+        request_id=request.id,
+        cust_ref=ref,
+        detail=f"{step}: {exc}",
+        process_id=exc.process_id,
     )

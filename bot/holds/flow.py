@@ -22,7 +22,8 @@ from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
-from bot.store.base import AuditEntry, HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.contracts import audit
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
 
 __all__ = [
     "LEASE",
@@ -73,7 +74,7 @@ def ask(
             return Asked(target, None, refused, bool(wanted))
         try:
             request = requests.open_request(
-                deps.store,
+                deps.holds,
                 deps.clock,
                 ttl=timedelta(hours=deps.settings.hold_request_ttl_hours),
                 requester=requester,
@@ -87,7 +88,7 @@ def ask(
         except OrdersAlreadyOpen as taken:
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
-    posted = announce.post_card(deps.poster, deps.store, deps.clock, request)
+    posted = announce.post_card(deps.poster, deps.holds, deps.clock, request)
     deps.home.changed(deps)
     return Asked(target, posted, refused)
 
@@ -101,11 +102,11 @@ def hold_all(deps: Deps, click: Click, *, reason: str) -> Asked | Refusal:
     elif click.request_id is None:
         why = RefusalReason.BAD_VALUE
     else:
-        snapshot = deps.store.snapshot(click.request_id)
+        snapshot = deps.digests.snapshot(click.request_id)
         why = RefusalReason.NO_SUCH_LIST
     if snapshot is None or not snapshot.cust_refs:
         at = deps.clock.now()
-        deps.store.audit(AuditEntry(at=at, event="refused", actor=click.user, detail=why.value))
+        audit(deps.holds, at, "refused", actor=click.user, detail=why.value)
         return Refusal(why)
     return ask(
         deps,
@@ -123,17 +124,19 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(deps.store, deps.clock, click, team_id=deps.team_id)
+    found = requests.find_clicked(
+        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
+    )
     if isinstance(found, Refusal):
         return found
     runner = new_runner(deps)
     if approve:  # the lease is this runner's from the approving statement on, before any Slack call
         decision = requests.approve(
-            deps.store, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
+            deps.holds, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
         )
     else:
         decision = requests.reject(
-            deps.store, deps.clock, deps.approvers, found, click.user, reason
+            deps.holds, deps.clock, deps.approvers, found, click.user, reason
         )
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
@@ -172,7 +175,7 @@ def run_approved(
     if runner is None:
         runner = new_runner(deps)
         now = deps.clock.now()
-        if not deps.store.take_lease(request_id, runner, now + LEASE, now):
+        if not deps.holds.take_lease(request_id, runner, now + LEASE, now):
             return None
     last = [float("-inf")]
 
@@ -183,7 +186,7 @@ def run_approved(
         if not may_send():
             return False
         now = deps.clock.now()
-        return deps.store.renew_lease(request_id, runner, now + LEASE, now)
+        return deps.holds.renew_lease(request_id, runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -194,7 +197,7 @@ def run_approved(
     try:
         finished = execution.execute(
             deps.cartrover,
-            deps.store,
+            deps.holds,
             deps.clock,
             request_id,
             on_progress=progress,
@@ -202,7 +205,7 @@ def run_approved(
             may_send=may_send,
         )
     finally:
-        if not may_send() and deps.store.release_lease(request_id, runner):
+        if not may_send() and deps.holds.release_lease(request_id, runner):
             log.info("hold #%s handed over: this process is stopping", request_id)
     if finished is not None:
         _show(deps, finished)
@@ -214,11 +217,11 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     """Expire overdue requests, then bring lagging cards up to date: the expired ones lose their
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
-    expired = requests.expire_due(deps.store, deps.clock)
-    announce.converge(deps.poster, deps.store, deps.clock)
+    expired = requests.expire_due(deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock)
     if expired:
         deps.home.changed(deps)
-    announce.tell_untold(deps.poster, deps.store, deps.clock)
+    announce.tell_untold(deps.poster, deps.holds, deps.clock)
     return expired
 
 
@@ -227,7 +230,7 @@ def resume_unfinished(deps: Deps) -> list[int]:
     left them, cleanly (its leases released) or not (its leases lapsed). Never resends a
     cancel. (Running processes hand each to a runner of its own: :mod:`bot.holds.takeover`.)"""
     resumed = []
-    for request in deps.store.resumable(deps.clock.now()):
+    for request in deps.holds.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
         if run_approved(deps, request.id) is not None:
             resumed.append(request.id)
@@ -239,14 +242,14 @@ def maintain(deps: Deps) -> None:
     retried. Its heartbeat, kept in the database, tells the App Home and every process's
     readiness that a scheduler runs somewhere. (Approved holds nobody runs are every process's
     takeover's to resume, scheduler or not.)"""
-    deps.store.beat(MAINTENANCE_BEAT, deps.clock.now())
+    deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
     keep_up(deps)
-    events.forget_old(deps.store, deps.clock)
+    events.forget_old(deps.surfaces, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
-    shown = announce.show(deps.poster, deps.store, deps.clock, request)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request)
     if request.state.is_final:
-        announce.tell(deps.poster, deps.store, deps.clock, request)
+        announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

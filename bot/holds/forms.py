@@ -33,7 +33,7 @@ from bot.slack.ids import (
     REJECT_REASON_FIELD,
 )
 from bot.slack.mrkdwn import code, escape, one_line
-from bot.store.base import HoldRequest
+from bot.store.records import HoldRequest
 
 __all__ = [
     "MAX_REASON",

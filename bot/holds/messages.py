@@ -23,7 +23,7 @@ from bot.slack.blocks.message import (
 )
 from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
 from bot.slack.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
-from bot.store.base import HoldItem, HoldRequest, ItemState, RequestState
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import plural
 

@@ -16,7 +16,7 @@ from bot.holds.messages import card_lines, decision_reason, item_line, ordered, 
 from bot.holds.rules import MANUAL_FALLBACK
 from bot.slack.blocks.message import Block, Message, context, section
 from bot.slack.mrkdwn import code, escape, user
-from bot.store.base import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import agree, plural
 

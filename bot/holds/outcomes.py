@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from bot.store.base import HoldRequest
+from bot.store.records import HoldRequest
 
 __all__ = ["Asked", "Posted", "Posting"]
 

@@ -22,7 +22,8 @@ from bot.cartrover.service import OrderService
 from bot.deps import ApproverList
 from bot.holds.approvers import refusal_to_approve, refusal_to_reject
 from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
-from bot.store.base import AuditEntry, HoldRequest, RequestState, Store
+from bot.store.contracts import HoldStore, SurfaceStore, audit
+from bot.store.records import HoldRequest, RequestState
 from bot.times import Clock
 from bot.words import plural
 
@@ -115,7 +116,7 @@ def check_orders(
 
 
 def open_request(
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     *,
     ttl: timedelta,
@@ -138,20 +139,24 @@ def open_request(
         source=source,
         order_created=order_created,
     )
-    store.audit(
-        AuditEntry(
-            at=now,
-            event="requested",
-            actor=requester,
-            request_id=request.id,
-            detail=f"{plural(len(refs), 'order')}: {', '.join(refs[:20])}; reason: {reason or '-'}",
-        )
+    audit(
+        store,
+        now,
+        "requested",
+        actor=requester,
+        request_id=request.id,
+        detail=f"{plural(len(refs), 'order')}: {', '.join(refs[:20])}; reason: {reason or '-'}",
     )
     return request
 
 
 def find_clicked(
-    store: Store, clock: Clock, click: Click, *, team_id: str | None
+    store: HoldStore,
+    homes: SurfaceStore,
+    clock: Clock,
+    click: Click,
+    *,
+    team_id: str | None,
 ) -> HoldRequest | Refusal:
     """The request a click is about, if the click may be about it: this workspace's, a valid
     number, a request that exists, on its own card or on the clicker's App Home (the view last
@@ -165,7 +170,7 @@ def find_clicked(
     if request is None:
         return _refuse(store, clock, click.user, RefusalReason.NO_SUCH_REQUEST, None)
     if click.surface is Surface.HOME:
-        home = store.home_view(click.user)
+        home = homes.home_view(click.user)
         if not click.view_id or home is None or home.view_id != click.view_id:
             return _refuse(store, clock, click.user, RefusalReason.WRONG_VIEW, request)
         return request
@@ -176,25 +181,24 @@ def find_clicked(
     return request
 
 
-def _adopt_card(store: Store, clock: Clock, request: HoldRequest, click: Click) -> HoldRequest:
+def _adopt_card(store: HoldStore, clock: Clock, request: HoldRequest, click: Click) -> HoldRequest:
     if not click.message_ts or click.channel_id != request.channel_id:
         return request
     if store.adopt_message(request.id, click.channel_id, click.message_ts):
         now = clock.now()
         store.mark_rendered(request.id, RequestState.PENDING, now)  # as it was posted
-        store.audit(
-            AuditEntry(
-                at=now,
-                event="card_found",
-                request_id=request.id,
-                detail=f"the unconfirmed post is message {click.message_ts} in {click.channel_id}",
-            )
+        audit(
+            store,
+            now,
+            "card_found",
+            request_id=request.id,
+            detail=f"the unconfirmed post is message {click.message_ts} in {click.channel_id}",
         )
     return store.get_request(request.id) or request
 
 
 def approve(
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     approvers: ApproverList,
     request: HoldRequest,
@@ -211,7 +215,7 @@ def approve(
 
 
 def reject(
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     approvers: ApproverList,
     request: HoldRequest,
@@ -228,7 +232,7 @@ def reject(
 
 
 def _decide(
-    store: Store,
+    store: HoldStore,
     clock: Clock,
     request: HoldRequest,
     user: str,
@@ -241,7 +245,7 @@ def _decide(
     now = clock.now()
     if now >= request.expires_at and request.state.is_open:
         if store.decide(request.id, to=RequestState.EXPIRED, actor=None, at=now):
-            store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+            audit(store, now, "expired", request_id=request.id)
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
@@ -257,43 +261,41 @@ def _decide(
     if not decided:
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
-        store.audit(
-            AuditEntry(
-                at=now,
-                event="duplicate_click",
-                actor=user,
-                request_id=request.id,
-                detail=f"already {current.state.value}{by}",
-            )
+        audit(
+            store,
+            now,
+            "duplicate_click",
+            actor=user,
+            request_id=request.id,
+            detail=f"already {current.state.value}{by}",
         )
         return Refusal(RefusalReason.ALREADY_DECIDED, current)
     detail = f"reason: {reason}" if reason else ""
-    store.audit(AuditEntry(at=now, event=event, actor=user, request_id=request.id, detail=detail))
+    audit(store, now, event, actor=user, request_id=request.id, detail=detail)
     if to.is_final:
         metrics.HOLD_REQUESTS.labels(to.value).inc()
     return store.get_request(request.id) or request
 
 
 def _refuse(
-    store: Store, clock: Clock, user: str, why: RefusalReason, request: HoldRequest | None
+    store: HoldStore, clock: Clock, user: str, why: RefusalReason, request: HoldRequest | None
 ) -> Refusal:
-    store.audit(
-        AuditEntry(
-            at=clock.now(),
-            event="refused",
-            actor=user or None,
-            request_id=request.id if request else None,
-            detail=why.value,
-        )
+    audit(
+        store,
+        clock.now(),
+        "refused",
+        actor=user or None,
+        request_id=request.id if request else None,
+        detail=why.value,
     )
     return Refusal(why, request)
 
 
-def expire_due(store: Store, clock: Clock) -> list[HoldRequest]:
+def expire_due(store: HoldStore, clock: Clock) -> list[HoldRequest]:
     """Expire overdue pending requests; return those this call expired (to update their cards)."""
     now = clock.now()
     expired = store.expire_due(now)
     for request in expired:
-        store.audit(AuditEntry(at=now, event="expired", request_id=request.id))
+        audit(store, now, "expired", request_id=request.id)
         metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
     return expired

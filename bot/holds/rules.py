@@ -15,7 +15,7 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.cartrover.models import Flag, Order
-from bot.store.base import OpenOrder
+from bot.store.records import OpenOrder
 
 __all__ = ["MANUAL_FALLBACK", "RefusalReason", "already_open", "unread_reason", "why_not_holdable"]
 

@@ -27,7 +27,7 @@ from functools import partial
 
 from bot.deps import Deps
 from bot.holds import flow
-from bot.store.base import StoreError
+from bot.store.records import StoreError
 from bot.workers import Lane
 
 __all__ = ["LOOK_EVERY", "Takeover"]
@@ -64,7 +64,7 @@ class Takeover:
         """Hand every approved request nobody runs to a runner on the decisions lane (never one
         already handed over here); the ids handed over."""
         try:
-            found = self.deps.store.resumable(self.deps.clock.now())
+            found = self.deps.holds.resumable(self.deps.clock.now())
         except StoreError as exc:
             if not self._failing:  # once per outage, not every look
                 log.warning("cannot look for approved holds nobody runs: %s", exc)
@@ -110,7 +110,7 @@ class Takeover:
 
         def release() -> None:
             try:
-                outcome.append(self.deps.store.release_leases(self.deps.runner))
+                outcome.append(self.deps.holds.release_leases(self.deps.runner))
             except StoreError as exc:
                 outcome.append(exc)
 

@@ -26,7 +26,7 @@ from bot.holds.approvers import refusal_to_approve
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
-from bot.store.base import DigestPost, DigestSubscription, HoldRequest, RequestState
+from bot.store.records import DigestPost, DigestSubscription, HoldRequest, RequestState
 from bot.workers import Lane
 
 __all__ = [
@@ -58,17 +58,17 @@ class _Shared:
 
 
 def _shared(deps: Deps) -> _Shared:
-    store = deps.store
-    open_requests = store.requests_in_state(RequestState.PENDING)
-    open_requests += store.requests_in_state(RequestState.EXECUTING)
+    open_requests = deps.holds.requests_in_state(RequestState.PENDING)
+    open_requests += deps.holds.requests_in_state(RequestState.EXECUTING)
     pulse = deps.pulse.pulse if deps.pulse is not None else None
     health = Health(
         cartrover_answered_at=pulse.answered_at if pulse else None,
         hits_remaining=pulse.remaining if pulse else None,
         cartrover_silent=pulse.silent if pulse else False,
-        scheduler_ran_at=store.heartbeat(MAINTENANCE_BEAT),
+        scheduler_ran_at=deps.surfaces.heartbeat(MAINTENANCE_BEAT),
     )
-    return _Shared(open_requests, store.subscriptions(), store.last_digests(), health)
+    digests = deps.digests
+    return _Shared(open_requests, digests.subscriptions(), digests.last_digests(), health)
 
 
 def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
@@ -84,7 +84,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
         user_id=user_id,
         now=deps.clock.now(),
         open_requests=shared.open_requests,
-        own_requests=deps.store.requests_by(user_id, OWN_SHOWN),
+        own_requests=deps.holds.requests_by(user_id, OWN_SHOWN),
         subscriptions=shared.subscriptions,
         last_digests=shared.last_digests,
         approver=approver,
@@ -98,7 +98,7 @@ def publish(deps: Deps, user_id: str, *, notice: str = "", shared: _Shared | Non
     """Publish ``user_id``'s Home, built from the store now (``notice``: mrkdwn, escaped, shown
     at the top). True once Slack took it; a refusal is logged and left for the next change."""
     for attempt in range(PUBLISH_ATTEMPTS):
-        known = deps.store.home_view(user_id)
+        known = deps.surfaces.home_view(user_id)
         last = attempt == PUBLISH_ATTEMPTS - 1
         view_hash = None if last or known is None else known.view_hash
         view = home_view(_facts(deps, user_id, shared or _shared(deps), notice))
@@ -110,14 +110,16 @@ def publish(deps: Deps, user_id: str, *, notice: str = "", shared: _Shared | Non
                 continue
             log.warning("could not publish the App Home of %s: %s", user_id, exc.error)
             return False
-        deps.store.home_published(user_id, published.view_id, published.view_hash, deps.clock.now())
+        deps.surfaces.home_published(
+            user_id, published.view_id, published.view_hash, deps.clock.now()
+        )
         return True
     return False  # pragma: no cover - the last attempt names no hash, so it cannot conflict
 
 
 def refresh(deps: Deps) -> int:
     """Re-publish the Home of everyone who opened it lately (bounded); how many took it."""
-    viewers = deps.store.home_viewers(deps.clock.now() - RECENT, REFRESH_USERS)
+    viewers = deps.surfaces.home_viewers(deps.clock.now() - RECENT, REFRESH_USERS)
     if not viewers:
         return 0
     shared = _shared(deps)

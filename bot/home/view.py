@@ -29,7 +29,7 @@ from bot.slack.blocks.message import (
 )
 from bot.slack.ids import OPEN_HOLD_FORM
 from bot.slack.mrkdwn import code, date_token, one_line, user
-from bot.store.base import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
+from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 
 __all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "Health", "HomeFacts", "home_view"]

@@ -30,7 +30,7 @@ from bot.home.publishing import Refresher
 from bot.runners.scheduler import stop_scheduler
 from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
-from bot.store.base import Store
+from bot.store.contracts import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
 from handlers.replies import refuse_other_app
@@ -70,7 +70,9 @@ def build_deps(
         settings=settings,
         clock=clock or SystemClock(),
         cartrover=cartrover,
-        store=store,
+        holds=store,
+        digests=store,
+        surfaces=store,
         poster=poster,
         approvers=Approvers(
             settings.approvers,
@@ -226,6 +228,7 @@ class Runtime:
     deps: Deps
     app: App
     web_client: WebClient
+    store: Store  # the one place that sees every role of the store, and closes it
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
     scheduler: BaseScheduler | None = None  # the in-process scheduler, if this process runs one
@@ -265,6 +268,7 @@ class Runtime:
             deps=deps,
             app=app,
             web_client=web_client,
+            store=store,
             identity=identity,
             closers=[cartrover, store],
         )

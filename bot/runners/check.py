@@ -7,8 +7,10 @@ of New orders, one order long) with ``CARTROVER_API_USER`` / ``CARTROVER_API_KEY
 are never tried, since the only way to try them is to cancel an order. The database: open and
 ping; and which digest subscription applies to ``DIGEST_CHANNEL`` (configuration, or a change
 made in Slack). The mode: ``--mode`` says which of ``serve``, ``socket`` and ``clock`` this setup
-runs; without it, the mode is taken from the secrets that are set. Nothing here prints a secret:
-every line also goes through the log redactor.
+runs; without it, the mode is taken from the secrets that are set. Then one row per reply
+received: whether it had the keys the bot relies on (:mod:`bot.runners.check_shapes`); with
+``--record DIR`` each reply is written there too (:mod:`bot.runners.check_record`). Nothing here
+prints a secret: every line also goes through the log redactor.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.cartrover.errors import (
     UnexpectedReply,
 )
 from bot.log import setup_logging
+from bot.runners.check_record import RecordFolderError, Replies, prepare_folder
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin, print_table
 from bot.settings import ConfigError, Settings
 
@@ -47,10 +50,18 @@ def run_check(
     out: TextIO | None = None,
     *,
     mode: str | None = None,
+    record: Path | None = None,
 ) -> int:
-    """Check everything, print the table to ``out``; 0 if nothing failed, else 1."""
+    """Check everything, print the table to ``out``; 0 if nothing failed, 1 if something did,
+    2 if ``record`` (``--record DIR``) cannot take the record."""
     out = out or sys.stdout
-    rows, secrets = check_all(environ, configure_logging=True, mode=mode)
+    if record is not None:
+        try:
+            prepare_folder(record)
+        except RecordFolderError as exc:
+            out.write(f"cartrover-bot check: {exc}\n")
+            return 2
+    rows, secrets = check_all(environ, configure_logging=True, mode=mode, record=record)
     print_table(rows, out, secrets)
     return 1 if any(row.status is Status.FAIL for row in rows) else 0
 
@@ -60,11 +71,17 @@ def check_all(
     *,
     configure_logging: bool = False,
     mode: str | None = None,
+    record: Path | None = None,
 ) -> tuple[list[Row], list[str]]:
     """Every row, and the secrets to keep out of the output. ``environ=None``: the process
     environment and ``.env``, as every other command reads them. ``configure_logging``: log
     errors only (the table says what went wrong), through the redacting filter. ``mode``: the
-    runner this setup is for (one of :data:`MODES`); None: inferred from the secrets set."""
+    runner this setup is for (one of :data:`MODES`); None: inferred from the secrets set.
+    ``record``: a folder ready for the record (:func:`prepare_folder`), or None.
+
+    Every Slack and CartRover call goes through the clients of one
+    :class:`~bot.runners.check_record.Replies`, which adds a row per reply (did it have the
+    keys the bot relies on?) and, with ``record``, writes each reply there."""
     try:
         settings = Settings.load(environ)
     except ConfigError as exc:
@@ -78,8 +95,9 @@ def check_all(
                 Status.SKIP,
                 "Slack, CartRover and the database are tried once it is valid",
             ),
+            *Replies(record).rows(),
         ], []
-    secrets = settings.secrets()
+    secrets = settings.secrets() + _basic_auth_values(settings)
     if configure_logging:
         setup_logging("ERROR", secrets)
         # The table reports a failed Slack call with its fix; slack_sdk's own error line for the
@@ -88,13 +106,34 @@ def check_all(
             logging.getLogger(name).setLevel(logging.CRITICAL)
     from bot.runners.check_slack import slack_rows
 
-    rows = _configuration(settings)
-    rows += slack_rows(settings)
-    rows += _cartrover(settings)
-    rows.append(_database(settings))
-    rows += _default_digest(settings)
-    rows += _modes(settings, mode)
+    replies = Replies(record, secrets)
+    try:
+        rows = _configuration(settings)
+        rows += slack_rows(settings, replies)
+        rows += _cartrover(settings, replies)
+        rows.append(_database(settings))
+        rows += _default_digest(settings)
+        rows += _modes(settings, mode)
+    finally:
+        replies.close()
+    rows += replies.rows()
     return rows, secrets
+
+
+def _basic_auth_values(settings: Settings) -> list[str]:
+    """The Authorization values of both CartRover pairs: never recorded, but if a reply ever
+    echoed one, the record must not carry it either."""
+    from bot.cartrover.protocol import basic_auth
+
+    pairs = [
+        (settings.cartrover_api_user, settings.cartrover_api_key),
+        (settings.cartrover_cancel_api_user, settings.cartrover_cancel_api_key),
+    ]
+    return [
+        basic_auth(user, key.get_secret_value()).removeprefix("Basic ")
+        for user, key in pairs
+        if user and key is not None
+    ]
 
 
 # ------------------------------------------------------------------ the checks
@@ -138,14 +177,12 @@ def _configuration(settings: Settings) -> list[Row]:
     return rows
 
 
-def _cartrover(settings: Settings) -> list[Row]:
-    from bot.cartrover.client import CartRoverClient
-
+def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
     if not settings.cartrover_api_user or settings.cartrover_api_key is None:
         detail = "CARTROVER_API_USER and CARTROVER_API_KEY must both be set"
         return [Row("CartRover", Status.FAIL, detail, MERCHANT_KEYS)]
     site = origin(settings.cartrover_api_url)
-    client = CartRoverClient.from_settings(settings, read_attempts=1, deadline=CHECK_TIMEOUT)
+    client = replies.cartrover_client(settings, read_attempts=1, deadline=CHECK_TIMEOUT)
     try:
         first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
     except CartRoverError as exc:

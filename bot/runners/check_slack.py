@@ -1,6 +1,8 @@
 """The Slack rows of ``cartrover-bot check``: one ``auth.test`` with ``SLACK_BOT_TOKEN`` (and, when
 Slack cannot be reached, why not: refused, no such host, timed out, TLS), the scopes granted from
-its ``x-oauth-scopes`` header where Slack sends one, and for ``DIGEST_CHANNEL`` and
+its ``x-oauth-scopes`` header where Slack sends one, each user group in ``APPROVERS`` expanded the
+way a click expands it (``usergroups.users.list``; an empty or unknown group fails), and for
+``DIGEST_CHANNEL`` and
 ``APPROVAL_CHANNEL`` whether the bot is in the channel. With only ``chat:write`` the one way to ask
 is an ephemeral message addressed to the bot itself, which no person sees: Slack refuses it when
 its recipient is not in the channel, and here the recipient is the bot.
@@ -17,8 +19,11 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
+from bot.holds.approvers import Approvers
+from bot.runners.check_record import Replies
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin
 from bot.settings import Settings
+from bot.slack.webapi import SlackFailed, SlackPoster
 
 __all__ = ["slack_rows"]
 
@@ -26,13 +31,14 @@ REFUSED_TOKEN = ("invalid_auth", "not_authed", "token_revoked", "token_expired",
 NOT_A_MEMBER = ("not_in_channel", "user_not_in_channel", "channel_not_found")
 
 
-def slack_rows(settings: Settings) -> list[Row]:
+def slack_rows(settings: Settings, replies: Replies) -> list[Row]:
+    """The Slack rows; every call goes through ``replies``' client."""
     token = settings.slack_bot_token
     if token is None:
         fix = "set SLACK_BOT_TOKEN to the Bot User OAuth Token (xoxb-…) from OAuth & Permissions"
         return [Row("Slack", Status.FAIL, "SLACK_BOT_TOKEN is not set", fix)]
     url = settings.slack_api_url
-    client = WebClient(token=token.get_secret_value(), base_url=url, timeout=int(CHECK_TIMEOUT))
+    client = replies.slack_client(token.get_secret_value(), url, timeout=int(CHECK_TIMEOUT))
     try:
         reply = client.auth_test()
     except SlackApiError as exc:
@@ -56,12 +62,57 @@ def slack_rows(settings: Settings) -> list[Row]:
     where = "" if url == "https://slack.com/api/" else f" via {origin(url)}"
     rows = [Row("Slack", Status.OK, f"auth.test: workspace {team}, bot user {user}{where}")]
     rows.append(_scopes(settings, reply.headers))
+    poster = SlackPoster(client)
+    rows += [_group(poster, group) for group in Approvers(settings.approvers).groups]
     bot_user = reply.get("user_id")
     for variable in ("DIGEST_CHANNEL", "APPROVAL_CHANNEL"):
         channel = getattr(settings, variable.lower())
         if channel and isinstance(bot_user, str):
             rows.append(_membership(client, variable, channel, bot_user))
     return rows
+
+
+def _group(poster: SlackPoster, group: str) -> Row:
+    """Expand a user group of APPROVERS as a click would (``usergroups.users.list``)."""
+    what = f"approver group {group}"
+    try:
+        members = poster.group_members(group)
+    except SlackFailed as exc:
+        detail, fix = _GROUP_REFUSALS.get(
+            exc.error,
+            (
+                f"usergroups.users.list failed ({exc.error})",
+                "check that APPROVERS names the group by its id (S…)",
+            ),
+        )
+        return Row(what, Status.FAIL, detail.format(group=group, error=exc.error), fix)
+    if not members:
+        detail = "the group has no members, so nobody in it can approve"
+        fix = "add the approvers to the group in Slack, or list their user ids (U…) in APPROVERS"
+        return Row(what, Status.FAIL, detail, fix)
+    count = len(members)
+    return Row(what, Status.OK, f"{count} member{'s' if count != 1 else ''} may approve")
+
+
+_GROUP_REFUSALS = {
+    "no_such_subteam": (
+        "Slack knows no user group {group} in this workspace (no_such_subteam)",
+        "use the group's id (S…, shown in the group's details in Slack) in APPROVERS, or remove it",
+    ),
+    "missing_scope": (
+        "the app may not read user groups (missing_scope)",
+        "add usergroups:read under OAuth & Permissions → Bot Token Scopes (manifest.yml lists "
+        "it), then reinstall the app to the workspace",
+    ),
+    "plan_upgrade_required": (
+        "this workspace's Slack plan has no user groups (plan_upgrade_required)",
+        "list the approvers' user ids (U…) in APPROVERS instead of the group",
+    ),
+    "connection_failed": (
+        "could not ask Slack for the group's members",
+        "check the network and run the check again",
+    ),
+}
 
 
 def _cause(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
 from bot.slack.webapi import SetupProblem, SlackFailed, SlackPoster, make_web_client
 from bot.store import open_store
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import Clock, SystemClock
 from bot.words import plural
 

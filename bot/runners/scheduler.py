@@ -33,7 +33,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
@@ -142,7 +142,7 @@ def _job_name(subscription: DigestSubscription) -> str:
 
 def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]:
     """Make the digest jobs match the stored subscriptions; then catch up on due digests."""
-    subscriptions = deps.store.subscriptions()
+    subscriptions = deps.digests.subscriptions()
     building = _BUILDING.setdefault(scheduler, Building())
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot.store.base import Store
+from bot.store.contracts import SurfaceStore
 from bot.times import Clock
 
 __all__ = ["EVENT_MEMORY", "first_delivery", "forget_old"]
@@ -23,7 +23,7 @@ EVENT_MEMORY = timedelta(hours=1)
 _EVENT_ID = re.compile(r"[A-Za-z0-9]{1,64}")  # Slack's are like Ev0123ABCD
 
 
-def first_delivery(store: Store, clock: Clock, event_id: object) -> bool:
+def first_delivery(store: SurfaceStore, clock: Clock, event_id: object) -> bool:
     """True for the one delivery of ``event_id`` that should be handled; False for a repeat, or
     for an id that is not one (nothing is handled then)."""
     if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
@@ -32,6 +32,6 @@ def first_delivery(store: Store, clock: Clock, event_id: object) -> bool:
     return store.claim_event(event_id, now, now + EVENT_MEMORY)
 
 
-def forget_old(store: Store, clock: Clock) -> int:
+def forget_old(store: SurfaceStore, clock: Clock) -> int:
     """Sweep claims whose memory has expired; how many."""
     return store.forget_events(clock.now())

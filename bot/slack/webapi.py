@@ -7,6 +7,10 @@
 - ``invalid_auth`` / ``token_revoked`` / ``account_inactive`` mark the poster unhealthy and log one
   alert line.
 - Posts never unfurl links: a link typed by a user stays a line of text, not a preview card.
+- Every method goes through slack_sdk's typed method for it, which encodes the arguments the way
+  Slack documents for that method: a JSON body for the write methods that accept JSON
+  (``chat.*``, ``views.*``), form arguments for read methods such as ``usergroups.users.list``,
+  to which a JSON body would be no arguments at all.
 
 Answers through a ``response_url`` go through :class:`Responder` instead of bolt's own
 ``respond()``: only for a verified request, only to Slack's hooks host (or the configured Web
@@ -21,7 +25,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import httpx
 from slack_bolt.context.respond import Respond
@@ -37,6 +41,7 @@ from slack_sdk.http_retry import (
 )
 from slack_sdk.models.attachments import Attachment
 from slack_sdk.models.blocks import Block
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookResponse
 
 from bot.settings import url_origin
@@ -148,52 +153,79 @@ class SlackPoster:
         self.fatal_error: str | None = None
 
     def post(self, channel: str, text: str, blocks: Blocks, *, thread_ts: str | None = None) -> str:
-        thread = {"thread_ts": thread_ts} if thread_ts else {}
         reply = self._call(
             "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=list(blocks),
-            unfurl_links=False,
-            unfurl_media=False,
-            **thread,
+            lambda client: client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=list(blocks),
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
         )
         return str(reply["ts"])
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None:
-        self._call("chat.update", channel=channel, ts=ts, text=text, blocks=list(blocks))
+        self._call(
+            "chat.update",
+            lambda client: client.chat_update(
+                channel=channel, ts=ts, text=text, blocks=list(blocks)
+            ),
+        )
 
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks = ()) -> None:
-        self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=list(blocks))
+        self._call(
+            "chat.postEphemeral",
+            lambda client: client.chat_postEphemeral(
+                channel=channel, user=user, text=text, blocks=list(blocks)
+            ),
+        )
 
     def open_view(self, trigger_id: str, view: View) -> Published:
-        return _published(self._call("views.open", trigger_id=trigger_id, view=dict(view)))
+        reply = self._call(
+            "views.open", lambda client: client.views_open(trigger_id=trigger_id, view=dict(view))
+        )
+        return _published(reply)
 
     def update_view(self, view_id: str, view: View, view_hash: str | None = None) -> Published:
-        params: dict[str, Any] = {"view_id": view_id, "view": dict(view)}
-        if view_hash:
-            params["hash"] = view_hash
-        return _published(self._call("views.update", **params))
+        reply = self._call(
+            "views.update",
+            lambda client: client.views_update(
+                view_id=view_id, view=dict(view), hash=view_hash or None
+            ),
+        )
+        return _published(reply)
 
     def publish_view(self, user_id: str, view: View, view_hash: str | None = None) -> Published:
-        params: dict[str, Any] = {"user_id": user_id, "view": dict(view)}
-        if view_hash:
-            params["hash"] = view_hash
-        return _published(self._call("views.publish", **params))
+        reply = self._call(
+            "views.publish",
+            lambda client: client.views_publish(
+                user_id=user_id, view=dict(view), hash=view_hash or None
+            ),
+        )
+        return _published(reply)
 
     def whoami(self) -> dict[str, Any]:
         """``auth.test``: the token's team and user; raises SlackFailed when refused."""
-        return self._call("auth.test")
+        return self._call("auth.test", lambda client: client.auth_test())
 
     def group_members(self, group_id: str) -> set[str]:
-        reply = self._call("usergroups.users.list", usergroup=group_id)
+        """``usergroups.users.list``: the user ids in a user group (``S…``); SlackFailed when
+        Slack refuses (``no_such_subteam``, ``missing_scope``, ``plan_upgrade_required``, …)."""
+        reply = self._call(
+            "usergroups.users.list", lambda client: client.usergroups_users_list(usergroup=group_id)
+        )
         return {str(u) for u in reply.get("users") or ()}
 
-    def _call(self, method: str, **params: Any) -> dict[str, Any]:
+    def _call(self, method: str, send: Callable[[WebClient], SlackResponse]) -> dict[str, Any]:
+        """Run one typed slack_sdk method (``send``), which picks the encoding Slack documents
+        for ``method``: JSON for the write methods that accept it, form arguments for the read
+        methods, which see a JSON body as no arguments at all."""
         if self.fatal_error:
             raise SlackFailed(method, self.fatal_error)
         try:
-            response = self.client.api_call(method, json=params)
+            response = send(self.client)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or f"HTTP {exc.response.status_code}")
             self._fail(method, error)
@@ -202,7 +234,7 @@ class SlackPoster:
             raise SlackFailed(method, "connection_failed") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    def _fail(self, method: str, error: str) -> None:
+    def _fail(self, method: str, error: str) -> NoReturn:
         if error in FATAL_AUTH_ERRORS:
             with self._lock:
                 first = self.fatal_error is None

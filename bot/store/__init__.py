@@ -8,7 +8,8 @@ The store it returns is already migrated.
 
 from __future__ import annotations
 
-from bot.store.base import (
+from bot.store.contracts import DigestStore, HoldStore, Store, SurfaceStore, audit
+from bot.store.records import (
     AuditEntry,
     DigestClaim,
     DigestPost,
@@ -21,7 +22,6 @@ from bot.store.base import (
     OrdersAlreadyOpen,
     RequestState,
     Snapshot,
-    Store,
     StoreError,
 )
 
@@ -29,9 +29,11 @@ __all__ = [
     "AuditEntry",
     "DigestClaim",
     "DigestPost",
+    "DigestStore",
     "DigestSubscription",
     "HoldItem",
     "HoldRequest",
+    "HoldStore",
     "HomeView",
     "ItemState",
     "OpenOrder",
@@ -40,6 +42,8 @@ __all__ = [
     "Snapshot",
     "Store",
     "StoreError",
+    "SurfaceStore",
+    "audit",
     "open_store",
 ]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
+from bot.store.records import HoldRequest
 from bot.store.sql import (
     RELEASE_LEASE,
     RELEASE_LEASES,

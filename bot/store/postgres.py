@@ -44,9 +44,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from bot.store.base import StoreError
 from bot.store.migrations import SCHEMA_MIGRATIONS, apply
 from bot.store.primitives import Row
+from bot.store.records import StoreError
 from bot.store.relational import Claimed, SqlStore, pg
 from bot.store.sql import (
     CLAIM_ORDER,

@@ -31,9 +31,9 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.db import TransactionError
 
-from bot.store.base import StoreError
 from bot.store.migrations import SCHEMA_MIGRATIONS, apply
 from bot.store.primitives import Row
+from bot.store.records import StoreError
 from bot.store.relational import Claimed, SqlStore
 from bot.store.sql import CLAIM_ORDER, INSERT_ITEM, INSERT_REQUEST, OPEN_CLAIM
 

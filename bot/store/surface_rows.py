@@ -1,13 +1,12 @@
-"""The :class:`~bot.store.surfaces.SurfaceStore` contract over the relational primitives, shared by
+"""The :class:`~bot.store.contracts.SurfaceStore` contract over the relational primitives, shared by
 SQLite and PostgreSQL through :class:`~bot.store.relational.SqlStore`."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from bot.store.base import HoldRequest
 from bot.store.primitives import Primitives
+from bot.store.records import HomeView
 from bot.store.sql import (
     BEAT,
     CLAIM_EVENT,
@@ -17,26 +16,13 @@ from bot.store.sql import (
     HOME_PUBLISHED,
     HOME_VIEW,
     HOME_VIEWERS,
-    LAST_DIGESTS,
-    RECORD_DIGEST,
-    REQUESTS_BY,
 )
-from bot.store.surfaces import DigestPost, HomeView
 
 __all__ = ["SurfaceRows"]
 
 
-def _count(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 class SurfaceRows(Primitives):
-    """A requester's requests, events, App Home views, digest counts and heartbeats, over the
-    backend's primitives."""
-
-    # -- a requester's requests (for their App Home)
-    def requests_by(self, requester: str, limit: int = 10) -> list[HoldRequest]:
-        return self._requests(REQUESTS_BY, (requester, limit))
+    """Events API deliveries, App Home views and job heartbeats, over a backend's primitives."""
 
     # -- Events API deliveries
     def claim_event(self, event_id: str, at: datetime, expires_at: datetime) -> bool:
@@ -74,23 +60,7 @@ class SurfaceRows(Primitives):
             str(row["user_id"]) for row in self._rows(HOME_VIEWERS, (self._instant(since), limit))
         ]
 
-    # -- digests, heartbeats
-    def record_digest(self, post: DigestPost) -> None:
-        params = (post.channel_id, self._instant(post.posted_at), post.message_ts, post.test_count)
-        self._change(RECORD_DIGEST, (*params, post.non_test_count))
-
-    def last_digests(self) -> dict[str, DigestPost]:
-        return {
-            row["channel_id"]: DigestPost(
-                channel_id=row["channel_id"],
-                posted_at=self._time_out(row["posted_at"]),
-                message_ts=row["message_ts"],
-                test_count=int(row["test_count"]),
-                non_test_count=_count(row["non_test_count"]),
-            )
-            for row in self._rows(LAST_DIGESTS, ())
-        }
-
+    # -- job heartbeats
     def beat(self, name: str, at: datetime) -> None:
         self._change(BEAT, (name, self._instant(at)))
 

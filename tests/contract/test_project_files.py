@@ -116,7 +116,7 @@ def test_hold_message_renders_only_known_action_ids() -> None:
     """The request message's buttons use ids from bot.slack.ids."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.store.base import HoldItem, HoldRequest, RequestState
+    from bot.store.records import HoldItem, HoldRequest, RequestState
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     request = HoldRequest(

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.store import DigestSubscription, RequestState, Store, open_store
-from bot.store.base import Notice
 from bot.store.migrations import MIGRATIONS, SCHEMA_MIGRATIONS, apply
+from bot.store.records import Notice
 from bot.store.sqlite import TIME_FORMAT
 from tests.store_contract import HOUR, T0, make_request, race
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,21 +18,15 @@ from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.slack import ids
 from bot.slack.webapi import Poster
-from bot.store.base import HoldRequest, RequestState
-from bot.times import FrozenClock
+from bot.store.records import HoldRequest, RequestState
 from tests.harness import APPROVER, CHANNEL, REQUESTER, STRANGER, Harness
 
 UNAVAILABLE = Failure(status=503, error="service_unavailable")
 
 
-@pytest.fixture
-def harness(
-    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Harness]:
+@pytest.fixture(autouse=True)
+def _quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(announce, "UPDATE_RETRY_DELAYS", (0.01, 0.01))  # keep the tests quick
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def buttons(call: Call) -> list[dict[str, Any]]:
@@ -120,7 +113,7 @@ def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harnes
     assert _converge(harness) == []
     assert len(harness.slack.of("chat.update")) == 6
     assert announce.converge(
-        harness.bot.deps.poster, harness.bot.deps.store, harness.bot.deps.clock
+        harness.bot.deps.poster, harness.bot.deps.holds, harness.bot.deps.clock
     ) == [first.id, second.id]
     assert harness.bot.store.lagging_cards() == []
     last_two = harness.slack.of("chat.update")[-2:]
@@ -182,7 +175,7 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
     deps = dataclasses.replace(
         harness.bot.deps, poster=_DecideDuringFirstUpdate(harness.bot.deps.poster, finish)
     )
-    assert announce.show(deps.poster, deps.store, deps.clock, executing) is announce.Rendered.SHOWN
+    assert announce.show(deps.poster, deps.holds, deps.clock, executing) is announce.Rendered.SHOWN
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
     assert ["(executing)" in texts[0], "(failed)" in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED
@@ -268,4 +261,4 @@ def test_an_unconfirmed_request_expires_and_frees_its_order(harness: Harness) ->
 
 def _converge(harness: Harness) -> list[int]:
     deps = harness.bot.deps
-    return announce.converge(deps.poster, deps.store, deps.clock)
+    return announce.converge(deps.poster, deps.holds, deps.clock)

@@ -28,6 +28,7 @@ WRONG_TOKEN = "xoxb-wrong-token-3e8a"
 @pytest.fixture
 def world() -> Iterator[tuple[LocalSlack, SandboxServer]]:
     with LoopbackWorld(api_key=API_KEY) as world:
+        world.slack.groups["S0APPROVERS"] = ["U0GROUPIE1", "U0GROUPIE2"]  # APPROVERS below
         yield world.slack, world.sandbox
 
 

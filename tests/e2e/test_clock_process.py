@@ -17,7 +17,7 @@ from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
 from bot.store import open_store
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 
 pytestmark = pytest.mark.slow
 CLI = str(Path(sys.executable).with_name("cartrover-bot"))

@@ -14,26 +14,22 @@ import httpx
 import pytest
 
 from bot.dev.loopback.slack import Failure
+from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
 from bot.dev.sandbox import AT_WMS_REF, SHIPPED_REF, STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import (
     APPROVER,
     APPROVER_2,
     CHANNEL,
+    GROUP,
     GROUP_MEMBER,
     REQUESTER,
     STRANGER,
     Harness,
 )
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def _actions(blocks: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -112,18 +108,13 @@ def test_cartrover_down_gives_a_specific_message(harness: Harness) -> None:
     assert "Try again in a few minutes" in text
 
 
-def test_wrong_cartrover_credentials_give_a_specific_message(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
+def test_wrong_cartrover_credentials_give_a_specific_message(make_harness: MakeHarness) -> None:
     """A refused API key is reported as a credentials problem naming the variables."""
-    h = Harness(tmp_path, clock, CARTROVER_API_KEY="wrong-key")
-    try:
-        h.command(f"status {STALE_TEST_REF}")
-        text = _text_of(h.wait_reply().body)
-        assert "CARTROVER_API_KEY" in text
-        assert "wrong-key" not in text
-    finally:
-        h.close()
+    h = make_harness(CARTROVER_API_KEY="wrong-key")
+    h.command(f"status {STALE_TEST_REF}")
+    text = _text_of(h.wait_reply().body)
+    assert "CARTROVER_API_KEY" in text
+    assert "wrong-key" not in text
 
 
 def test_pending_and_history_list_what_the_bot_did(harness: Harness) -> None:
@@ -169,40 +160,44 @@ def test_hold_approved_by_a_second_person_cancels_sending_once(harness: Harness)
     assert outcome.process_id and outcome.process_id.startswith("SBX-")
 
 
-def test_self_approval_and_non_approver_are_refused(tmp_path: Path, clock: FrozenClock) -> None:
+def test_self_approval_and_non_approver_are_refused(make_harness: MakeHarness) -> None:
     """The requester and a stranger cannot approve; both are told why and audited (R2, R3)."""
-    h = Harness(tmp_path, clock)
-    try:
-        request = h.open_hold(STALE_TEST_REF, user=APPROVER)
-        h.click(ids.APPROVE_HOLD, request, APPROVER)
-        assert "You asked for this hold" in _text_of(h.wait_reply(2).body)
-        h.click(ids.APPROVE_HOLD, request, STRANGER)
-        assert "not an approver" in _text_of(h.wait_reply(3).body)
-        assert h.request(request.id).state is RequestState.PENDING
-        assert h.book.cancel_count(STALE_TEST_REF) == 0
-        refusals = [e for e in h.bot.store.audit_for_request(request.id) if e.event == "refused"]
-        assert {e.actor for e in refusals} == {APPROVER, STRANGER}
-    finally:
-        h.close()
+    h = make_harness()
+    request = h.open_hold(STALE_TEST_REF, user=APPROVER)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    assert "You asked for this hold" in _text_of(h.wait_reply(2).body)
+    h.click(ids.APPROVE_HOLD, request, STRANGER)
+    assert "not an approver" in _text_of(h.wait_reply(3).body)
+    assert h.request(request.id).state is RequestState.PENDING
+    assert h.book.cancel_count(STALE_TEST_REF) == 0
+    refusals = [e for e in h.bot.store.audit_for_request(request.id) if e.event == "refused"]
+    assert {e.actor for e in refusals} == {APPROVER, STRANGER}
 
 
-def test_self_approval_allowed_when_configured(tmp_path: Path, clock: FrozenClock) -> None:
+def test_self_approval_allowed_when_configured(make_harness: MakeHarness) -> None:
     """With ALLOW_SELF_APPROVAL=true an approver may approve their own request."""
-    h = Harness(tmp_path, clock, ALLOW_SELF_APPROVAL="true")
-    try:
-        request = h.open_hold(STALE_TEST_REF, user=APPROVER)
-        h.click(ids.APPROVE_HOLD, request, APPROVER)
-        h.wait_state(request.id, RequestState.DONE)
-    finally:
-        h.close()
+    h = make_harness(ALLOW_SELF_APPROVAL="true")
+    request = h.open_hold(STALE_TEST_REF, user=APPROVER)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    h.wait_state(request.id, RequestState.DONE)
 
 
-def test_user_group_member_may_approve(harness: Harness) -> None:
-    """A member of a user group listed in APPROVERS may approve (usergroups.users.list)."""
+@pytest.mark.parametrize("missing_usergroup_error", MISSING_USERGROUP_ERRORS)
+def test_user_group_member_may_approve(harness: Harness, missing_usergroup_error: str) -> None:
+    """A member of a user group listed in APPROVERS approves through a signed click (R56): the
+    bot asks usergroups.users.list with form arguments, as Slack documents it, and the local
+    Slack, like Slack, would see a JSON body as no arguments at all (whichever error Slack then
+    gives for the missing group)."""
+    harness.slack.missing_usergroup_error = missing_usergroup_error
     request = harness.open_hold(STALE_TEST_REF)
     harness.click(ids.APPROVE_HOLD, request, GROUP_MEMBER)
     harness.wait_state(request.id, RequestState.DONE)
-    assert harness.slack.of("usergroups.users.list")
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
+    lookups = harness.slack.of("usergroups.users.list")
+    assert lookups and all(call.args.get("usergroup") == GROUP for call in lookups)
+    assert not any(call.json_ignored for call in lookups)
+    approved = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "approved"]
+    assert [e.actor for e in approved] == [GROUP_MEMBER]
 
 
 def test_five_concurrent_approvals_cancel_exactly_once(harness: Harness) -> None:
@@ -403,28 +398,22 @@ def test_silent_no_op_cancel_is_reported_not_confirmed(harness: Harness) -> None
     assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 1
 
 
-def test_approval_channel_receives_every_request(tmp_path: Path, clock: FrozenClock) -> None:
+def test_approval_channel_receives_every_request(make_harness: MakeHarness) -> None:
     """With APPROVAL_CHANNEL set, the request is posted there, not where the command was typed."""
-    h = Harness(tmp_path, clock, APPROVAL_CHANNEL="C0APPROVE")
-    try:
-        request = h.open_hold(STALE_TEST_REF)
-        assert request.channel_id == "C0APPROVE"
-        assert h.slack.of("chat.postMessage")[-1].body["channel"] == "C0APPROVE"
-        assert "C0APPROVE" in _text_of(h.wait_reply().body)
-        h.click(ids.APPROVE_HOLD, request, APPROVER)
-        h.wait_state(request.id, RequestState.DONE)
-    finally:
-        h.close()
+    h = make_harness(APPROVAL_CHANNEL="C0APPROVE")
+    request = h.open_hold(STALE_TEST_REF)
+    assert request.channel_id == "C0APPROVE"
+    assert h.slack.of("chat.postMessage")[-1].body["channel"] == "C0APPROVE"
+    assert "C0APPROVE" in _text_of(h.wait_reply().body)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    h.wait_state(request.id, RequestState.DONE)
 
 
-def test_nobody_may_approve_while_approvers_is_unset(tmp_path: Path, clock: FrozenClock) -> None:
+def test_nobody_may_approve_while_approvers_is_unset(make_harness: MakeHarness) -> None:
     """Without APPROVERS every Approve click is refused and nothing reaches CartRover (R2)."""
-    h = Harness(tmp_path, clock, APPROVERS="")
-    try:
-        request = h.open_hold(STALE_TEST_REF)
-        h.click(ids.APPROVE_HOLD, request, APPROVER)
-        assert "APPROVERS is not set" in _text_of(h.wait_reply(2).body)
-        assert h.request(request.id).state is RequestState.PENDING
-        assert h.sandbox.cancel_requests() == []
-    finally:
-        h.close()
+    h = make_harness(APPROVERS="")
+    request = h.open_hold(STALE_TEST_REF)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    assert "APPROVERS is not set" in _text_of(h.wait_reply(2).body)
+    assert h.request(request.id).state is RequestState.PENDING
+    assert h.sandbox.cancel_requests() == []

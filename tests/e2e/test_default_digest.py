@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.digest import schedule
 from bot.runners.scheduler import build_scheduler
 from bot.times import FrozenClock
-from tests.digest_fakes import make_deps
+from tests.fakes import make_deps
 
 CHANNEL = "C0DIGEST1"
 
@@ -32,7 +32,7 @@ def start(db: Path, clock: FrozenClock, **env: str) -> Deps:
 
 
 def digest_at(deps: Deps) -> tuple[str, str]:
-    found = deps.store.subscription(CHANNEL)
+    found = deps.digests.subscription(CHANNEL)
     assert found is not None
     return found.local_time, found.timezone
 
@@ -81,7 +81,7 @@ def test_configuration_changed_after_a_slack_change_wins(
     assert digest_at(start(db, clock)) == ("10:00", "UTC")
     moved = start(db, clock, DIGEST_TIME="08:15")
     assert digest_at(moved) == ("08:15", "UTC")
-    found = moved.store.subscription(CHANNEL)
+    found = moved.digests.subscription(CHANNEL)
     assert found is not None and found.from_config
 
 

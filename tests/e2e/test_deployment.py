@@ -42,7 +42,7 @@ from bot.dev.sandbox import (
     SandboxServer,
 )
 from bot.store import HoldRequest, ItemState, RequestState, Store, open_store
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from tests.processes import free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

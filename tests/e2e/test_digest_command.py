@@ -19,7 +19,7 @@ from bot.dev.sandbox import (
     generate_orders,
 )
 from bot.store import open_store
-from bot.store.base import DigestSubscription
+from bot.store.records import DigestSubscription
 from bot.times import SystemClock
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +23,8 @@ from bot.dev.sandbox import (
 )
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import HoldRequest, ItemState, RequestState
-from bot.times import FrozenClock
+from bot.store.records import HoldRequest, ItemState, RequestState
+from tests.e2e.conftest import MakeHarness
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 
 SEEDED_STALE_TEST = [
@@ -42,10 +40,8 @@ TEST_ENV = {"TEST_ORDER_SOURCES": "Test Store", "TEST_ORDER_PATTERN": "^TEST-"}
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return TEST_ENV
 
 
 def reply_text(harness: Harness, count: int = 1) -> str:
@@ -112,18 +108,15 @@ def test_stale_with_hours_uses_that_age(harness: Harness) -> None:
 
 
 def test_stale_with_one_source_and_no_pattern_lets_cartrover_filter(
-    tmp_path: Path, clock: FrozenClock
+    make_harness: MakeHarness,
 ) -> None:
     """With only TEST_ORDER_SOURCES=Test Store, the listing asks CartRover for that source."""
-    h = Harness(tmp_path, clock, TEST_ORDER_SOURCES="Test Store")
-    try:
-        h.command("stale")
-        text = reply_text(h)
-        assert "listed source Test Store only" in text and "not test orders" not in text
-        (listing,) = [r for r in h.sandbox.requests if r.route == "M1"]
-        assert listing.query["order_source"] == "Test Store"
-    finally:
-        h.close()
+    h = make_harness(TEST_ORDER_SOURCES="Test Store")
+    h.command("stale")
+    text = reply_text(h)
+    assert "listed source Test Store only" in text and "not test orders" not in text
+    (listing,) = [r for r in h.sandbox.requests if r.route == "M1"]
+    assert listing.query["order_source"] == "Test Store"
 
 
 # -- digest subscriptions ----------------------------------------------------------------------
@@ -146,18 +139,13 @@ def test_digest_subscribe_show_and_unsubscribe(harness: Harness) -> None:
     assert harness.bot.store.subscription(CHANNEL) is None
 
 
-def test_digest_subscribe_defaults_to_digest_time_and_timezone(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
+def test_digest_subscribe_defaults_to_digest_time_and_timezone(make_harness: MakeHarness) -> None:
     """`digest subscribe` alone uses DIGEST_TIME and TIMEZONE."""
-    h = Harness(tmp_path, clock, DIGEST_TIME="07:45", TIMEZONE="America/Chicago")
-    try:
-        h.command("digest subscribe")
-        h.wait_reply()
-        made = h.bot.store.subscription(CHANNEL)
-        assert made is not None and (made.local_time, made.timezone) == ("07:45", "America/Chicago")
-    finally:
-        h.close()
+    h = make_harness(DIGEST_TIME="07:45", TIMEZONE="America/Chicago")
+    h.command("digest subscribe")
+    h.wait_reply()
+    made = h.bot.store.subscription(CHANNEL)
+    assert made is not None and (made.local_time, made.timezone) == ("07:45", "America/Chicago")
 
 
 @pytest.mark.parametrize(
@@ -256,28 +244,25 @@ def request_all_and_approve(harness: Harness) -> HoldRequest:
 
 
 def test_bulk_hold_of_150_stays_inside_the_rate_limit_and_cancels_each_once(
-    tmp_path: Path, clock: FrozenClock
+    make_harness: MakeHarness,
 ) -> None:
     """150 orders against a bucket of 10 refilling every 0.01 s: no RateLimit answer, every
     order canceled once, and progress updates at most about once a second."""
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    try:
-        h.set_rate_limit(10, 0.01)
-        h.restart(drain_seconds=1)
-        bulk = add_bulk_orders(h, 150)
-        started = time.monotonic()
-        request = request_all_and_approve(h)
-        done = h.wait_state(request.id, RequestState.DONE, timeout=60)
-        elapsed = time.monotonic() - started
-        assert len(done.items) == 157 and {i.state for i in done.items} == {ItemState.CANCELED}
-        assert h.sandbox.rate_limited_count == 0
-        assert all(h.book.cancel_count(ref) == 1 for ref in [*bulk, *SEEDED_STALE_TEST])
-        assert len(h.sandbox.cancel_requests()) == 157
-        h.wait_until(lambda: "Hold done" in json.dumps(h.slack.of("chat.update")[-1].body))
-        updates = [c for c in h.slack.of("chat.update") if c.body["ts"] == request.message_ts]
-        assert len(updates) <= elapsed + 3
-    finally:
-        h.close()
+    h = make_harness(**TEST_ENV)
+    h.set_rate_limit(10, 0.01)
+    h.restart(drain_seconds=1)
+    bulk = add_bulk_orders(h, 150)
+    started = time.monotonic()
+    request = request_all_and_approve(h)
+    done = h.wait_state(request.id, RequestState.DONE, timeout=60)
+    elapsed = time.monotonic() - started
+    assert len(done.items) == 157 and {i.state for i in done.items} == {ItemState.CANCELED}
+    assert h.sandbox.rate_limited_count == 0
+    assert all(h.book.cancel_count(ref) == 1 for ref in [*bulk, *SEEDED_STALE_TEST])
+    assert len(h.sandbox.cancel_requests()) == 157
+    h.wait_until(lambda: "Hold done" in json.dumps(h.slack.of("chat.update")[-1].body))
+    updates = [c for c in h.slack.of("chat.update") if c.body["ts"] == request.message_ts]
+    assert len(updates) <= elapsed + 3
 
 
 def test_a_bulk_hold_checks_and_verifies_with_listings(harness: Harness) -> None:

@@ -23,9 +23,10 @@ from bot.digest import schedule
 from bot.digest.schedule import Outcome
 from bot.runners.scheduler import build_scheduler, sync_digest_jobs
 from bot.slack.webapi import SlackPoster, make_web_client
-from bot.store.base import DigestSubscription
+from bot.store import open_store
+from bot.store.records import DigestSubscription
 from bot.times import FrozenClock
-from tests.digest_fakes import RecordingPoster, StaleOrders, make_deps
+from tests.fakes import RecordingPoster, StaleOrders, make_deps
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHANNEL = "C0DIGEST1"
@@ -33,7 +34,7 @@ OTHER = "C0DIGEST2"
 
 
 def subscribe(deps: Deps, channel: str, at: str, zone: str, since: datetime) -> None:
-    deps.store.subscribe(DigestSubscription(channel, at, zone, created_by="U1", created_at=since))
+    deps.digests.subscribe(DigestSubscription(channel, at, zone, created_by="U1", created_at=since))
 
 
 @pytest.fixture
@@ -82,11 +83,11 @@ def test_digest_channel_is_subscribed_at_start_without_overriding_a_choice(db: P
     clock = FrozenClock(datetime(2026, 3, 2, 5, 0, tzinfo=UTC))
     deps = make_deps(db, clock, DIGEST_CHANNEL=CHANNEL, DIGEST_TIME="07:15", TIMEZONE="Asia/Tokyo")
     build_scheduler(deps)
-    made = deps.store.subscription(CHANNEL)
+    made = deps.digests.subscription(CHANNEL)
     assert made is not None and (made.local_time, made.timezone) == ("07:15", "Asia/Tokyo")
     schedule.subscribe(deps, CHANNEL, user="U1", local_time="10:00", timezone="UTC")
     build_scheduler(deps)
-    kept = deps.store.subscription(CHANNEL)
+    kept = deps.digests.subscription(CHANNEL)
     assert kept is not None and kept.local_time == "10:00"
 
 
@@ -202,10 +203,11 @@ def test_a_cron_firing_during_a_sync_lists_cartrover_once(
 def test_a_restart_right_after_posting_does_not_post_again(db: Path) -> None:
     """A fresh process (new store connection) catching up the same day finds the claim posted."""
     clock = FrozenClock(datetime(2026, 3, 2, 8, 0, 5, tzinfo=UTC))
-    first = make_deps(db, clock)
+    store = open_store(f"sqlite:///{db}")
+    first = make_deps(db, clock, store=store)
     subscribe(first, CHANNEL, "09:00", "Europe/Berlin", clock.now() - timedelta(days=1))
     assert schedule.digest_catch_up(first) == {CHANNEL: Outcome.POSTED}
-    first.store.close()
+    store.close()
     second = make_deps(db, clock)
     clock.advance(timedelta(seconds=1))
     assert schedule.digest_catch_up(second) == {CHANNEL: Outcome.ALREADY_POSTED}
@@ -267,7 +269,7 @@ def test_cartrover_down_claims_nothing_and_the_next_sync_posts(db: Path) -> None
     deps = make_deps(db, clock, cartrover=cartrover)
     subscribe(deps, CHANNEL, "09:00", "UTC", clock.now() - timedelta(days=1))
     assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
-    assert deps.store.digest_claim(CHANNEL, date(2026, 3, 2)) is None
+    assert deps.digests.digest_claim(CHANNEL, date(2026, 3, 2)) is None
     assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
 
 
@@ -298,7 +300,7 @@ def test_slack_rate_limit_is_waited_out_and_the_digest_posts_once(db: Path) -> N
         assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
         assert time.monotonic() - started >= 1.0
         assert len(slack.of("chat.postMessage")) == 2
-        claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
+        claim = deps.digests.digest_claim(CHANNEL, date(2026, 3, 2))
         assert claim is not None and claim.state == "posted" and claim.message_ts
 
 
@@ -317,7 +319,7 @@ def test_slack_rate_limit_past_the_retry_budget_fails_visibly_and_is_retried_lat
         with caplog.at_level(logging.WARNING):
             assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.FAILED}
         assert any("ratelimited" in r.getMessage() for r in caplog.records)
-        claim = deps.store.digest_claim(CHANNEL, date(2026, 3, 2))
+        claim = deps.digests.digest_claim(CHANNEL, date(2026, 3, 2))
         assert claim is not None and claim.state == "failed"
         clock.advance(timedelta(hours=1))
         assert schedule.digest_catch_up(deps) == {CHANNEL: Outcome.POSTED}
@@ -341,7 +343,7 @@ def test_subscriptions_reach_a_running_scheduler_at_its_next_sync(
     sync_digest_jobs(scheduler, clock_process)
     job = scheduler.get_job(f"digest:{CHANNEL}")
     assert job is not None and job.trigger.timezone == ZoneInfo("Asia/Tokyo")
-    web.store.unsubscribe(CHANNEL)
+    web.digests.unsubscribe(CHANNEL)
     assert schedule.digest_for(clock_process, CHANNEL) is None  # before the sync: nothing posts
     sync_digest_jobs(scheduler, clock_process)
     assert scheduler.get_job(f"digest:{CHANNEL}") is None

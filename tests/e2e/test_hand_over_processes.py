@@ -30,7 +30,7 @@ from bot.dev.sandbox import (
 )
 from bot.slack import ids
 from bot.store import open_store
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import SystemClock
 from tests.environment import process_environ
 from tests.processes import free_port, start_cli

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from functools import partial
-from pathlib import Path
-
-import pytest
 
 from bot.dev.loopback.slack import Call
 from bot.dev.loopback.world import LoopbackBot
@@ -19,22 +15,16 @@ from bot.holds import execution, flow
 from bot.holds.takeover import Takeover
 from bot.slack import ids
 from bot.store import open_store
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import APPROVER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def _approved(harness: Harness) -> int:
     request = harness.open_hold(STALE_TEST_REF)
     deps = harness.bot.deps
-    assert deps.store.decide(
+    assert deps.holds.decide(
         request.id, to=RequestState.EXECUTING, actor=APPROVER, at=deps.clock.now()
     )
     return request.id
@@ -45,9 +35,9 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     deps = harness.bot.deps
     request_id = _approved(harness)
     snapshot = harness.request(request_id)  # the resumer's copy: item still queued
-    assert deps.store.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
+    assert deps.holds.start_item(request_id, STALE_TEST_REF, deps.clock.now())  # the live runner
     harness.book.wms_cancel(STALE_TEST_REF)  # its cancel has landed, not yet recorded
-    run = execution._Run(deps.cartrover, deps.store, deps.clock)
+    run = execution._Run(deps.cartrover, deps.holds, deps.clock)
     assert execution._send(run, snapshot, snapshot.items[0]) == (False, None)
     assert harness.request(request_id).items[0].state is ItemState.SENDING
     live = execution._Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
@@ -78,8 +68,8 @@ def test_a_crashed_runners_cancel_is_re_read_once_its_lease_lapses(harness: Harn
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, "dead-process", now + flow.LEASE, now)
-    assert deps.store.start_item(request_id, STALE_TEST_REF, now)  # then the process died
+    assert deps.holds.take_lease(request_id, "dead-process", now + flow.LEASE, now)
+    assert deps.holds.start_item(request_id, STALE_TEST_REF, now)  # then the process died
     assert flow.resume_unfinished(deps) == []  # its lease is still live
     harness.clock.advance(flow.LEASE)
     assert flow.resume_unfinished(deps) == [request_id]
@@ -114,7 +104,7 @@ def test_a_bot_that_stops_cleanly_hands_its_requests_over_at_once(harness: Harne
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)  # it runs it
+    assert deps.holds.take_lease(request_id, deps.runner, now + flow.LEASE, now)  # it runs it
     harness.restart()  # a clean stop, then a fresh bot
     done = harness.wait_state(request_id, RequestState.DONE)
     assert done.items[0].state is ItemState.CANCELED
@@ -127,7 +117,7 @@ def test_a_bot_that_crashes_keeps_its_requests_until_the_lease_lapses(harness: H
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, deps.runner, now + flow.LEASE, now)
+    assert deps.holds.take_lease(request_id, deps.runner, now + flow.LEASE, now)
     harness.restart(crash=True)
     harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)  # its start-up look is done
     assert harness.request(request_id).state is RequestState.EXECUTING
@@ -151,28 +141,25 @@ def test_a_runner_keeps_looking_for_requests_nobody_runs(harness: Harness) -> No
 
 
 def test_a_running_peer_takes_over_a_hold_approved_after_it_started(
-    tmp_path: Path, clock: FrozenClock
+    make_harness: MakeHarness, clock: FrozenClock
 ) -> None:
     """The peer looked at start-up and found nothing; a hold approved later by a process that
     then died (its lease left behind) is still the peer's once the lease lapses: it looks again
     whatever the leases said when it last looked (R59)."""
-    harness = Harness(tmp_path, clock, look_every=0.05)
-    try:
-        harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)
-        deps = harness.bot.deps
-        request = harness.open_hold(STALE_TEST_REF)
-        now = clock.now()
-        lease = {"runner": "dead-process/run", "lease_until": now + flow.LEASE}
-        approved = partial(deps.store.decide, to=RequestState.EXECUTING, at=now, **lease)
-        assert approved(request.id, actor=APPROVER)  # by a process that died at once
-        time.sleep(0.3)  # several looks: the lease is live, nobody touches the request
-        assert harness.request(request.id).items[0].state is ItemState.QUEUED
-        clock.advance(flow.LEASE)
-        done = harness.wait_state(request.id, RequestState.DONE, timeout=5)
-        assert done.items[0].state is ItemState.CANCELED
-        assert harness.book.cancel_count(STALE_TEST_REF) == 1
-    finally:
-        harness.close()
+    harness = make_harness(look_every=0.05)
+    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)
+    deps = harness.bot.deps
+    request = harness.open_hold(STALE_TEST_REF)
+    now = clock.now()
+    lease = {"runner": "dead-process/run", "lease_until": now + flow.LEASE}
+    approved = partial(deps.holds.decide, to=RequestState.EXECUTING, at=now, **lease)
+    assert approved(request.id, actor=APPROVER)  # by a process that died at once
+    time.sleep(0.3)  # several looks: the lease is live, nobody touches the request
+    assert harness.request(request.id).items[0].state is ItemState.QUEUED
+    clock.advance(flow.LEASE)
+    done = harness.wait_state(request.id, RequestState.DONE, timeout=5)
+    assert done.items[0].state is ItemState.CANCELED
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
 
 
 def test_an_approval_leases_the_request_before_any_slack_call(harness: Harness) -> None:
@@ -203,7 +190,7 @@ def test_two_runners_of_one_process_never_share_a_request(harness: Harness) -> N
     request_id = _approved(harness)
     stalled = flow.new_runner(deps)
     now = deps.clock.now()
-    assert deps.store.take_lease(request_id, stalled, now + flow.LEASE, now)
+    assert deps.holds.take_lease(request_id, stalled, now + flow.LEASE, now)
     assert flow.run_approved(deps, request_id) is None  # its lease is live: refused
     harness.clock.advance(flow.LEASE)
     harness.sandbox.faults.hang_cancel = 1
@@ -212,7 +199,7 @@ def test_two_runners_of_one_process_never_share_a_request(harness: Harness) -> N
     try:
         assert harness.sandbox.faults.wait_held(1, timeout=10)  # the second runner's cancel
         now = deps.clock.now()
-        assert not deps.store.renew_lease(request_id, stalled, now + flow.LEASE, now)
+        assert not deps.holds.renew_lease(request_id, stalled, now + flow.LEASE, now)
     finally:
         harness.sandbox.faults.release()
         second.join(10)
@@ -221,13 +208,13 @@ def test_two_runners_of_one_process_never_share_a_request(harness: Harness) -> N
 
 
 def test_a_stopping_bot_hands_its_running_hold_over_at_once(
-    tmp_path: Path, clock: FrozenClock
+    make_harness: MakeHarness, clock: FrozenClock
 ) -> None:
     """Stopped in the middle of a five-order hold (as on SIGTERM), a bot sends no new cancel and
     gives its lease up as soon as its cancel in flight has answered: its peer, on the same
     database but its own CartRover endpoint, finishes the hold although the clock never moves
     (so no lease ever lapses), and every order is canceled exactly once."""
-    harness = Harness(tmp_path, clock, look_every=0.05)
+    harness = make_harness(look_every=0.05)
     refs = [f"RUN-{n:06d}" for n in range(1, 6)]
     harness.book.add_many(generate_orders(5, now=clock.now(), prefix="RUN-"))
     theirs = SandboxServer(harness.book, capacity=1000, refill_seconds=0.001).start()
@@ -251,7 +238,6 @@ def test_a_stopping_bot_hands_its_running_hold_over_at_once(
         assert [harness.book.cancel_count(ref) for ref in refs] == [1] * 5
         assert len(theirs.cancel_requests()) == 5 - sent_by_then  # the peer sent only the rest
     finally:
-        harness.close()
         theirs.stop()
 
 

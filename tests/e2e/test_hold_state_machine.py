@@ -28,7 +28,7 @@ from bot.runners.app import build_deps
 from bot.settings import Settings
 from bot.slack.webapi import make_web_client
 from bot.store import open_store
-from bot.store.base import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState
 from bot.times import FrozenClock
 from handlers.holds import approve_clicked, reject_without_reason
 from handlers.replies import Asker
@@ -72,13 +72,14 @@ class HoldMachine(RuleBasedStateMachine):
         self.requests: list[int] = []
 
     def _start(self) -> Deps:
+        self.store = open_store(self.settings.database_url)
         return build_deps(
             self.settings,
             web_client=make_web_client(GOOD_TOKEN, SLACK.url),
             cartrover=CartRoverClient.from_settings(
                 self.settings, bucket=LeakyBucket(10_000, 1e-4), read_attempts=1
             ),
-            store=open_store(self.settings.database_url),
+            store=self.store,
             clock=self.clock,
             team_id=TEAM_ID,
         )
@@ -86,7 +87,7 @@ class HoldMachine(RuleBasedStateMachine):
     def _stop(self) -> None:
         self.deps.workers.shutdown(5)
         self.deps.cartrover.close()  # type: ignore[attr-defined]
-        self.deps.store.close()
+        self.store.close()
 
     def teardown(self) -> None:
         self._stop()
@@ -94,7 +95,7 @@ class HoldMachine(RuleBasedStateMachine):
 
     # -- helpers
     def _request(self, index: int) -> HoldRequest:
-        found = self.deps.store.get_request(self.requests[index % len(self.requests)])
+        found = self.deps.holds.get_request(self.requests[index % len(self.requests)])
         assert found is not None
         return found
 
@@ -165,11 +166,11 @@ class HoldMachine(RuleBasedStateMachine):
     @invariant()
     def every_decision_has_its_audit_row(self) -> None:
         for request_id in self.requests:
-            request = self.deps.store.get_request(request_id)
+            request = self.deps.holds.get_request(request_id)
             assert request is not None
             if request.state is RequestState.PENDING:
                 continue
-            events = {e.event for e in self.deps.store.audit_for_request(request_id)}
+            events = {e.event for e in self.deps.holds.audit_for_request(request_id)}
             assert events & DECISIONS[request.state], (request.state, events)
 
     @invariant()
@@ -177,7 +178,7 @@ class HoldMachine(RuleBasedStateMachine):
         approved = {
             ref
             for request_id in self.requests
-            if (request := self.deps.store.get_request(request_id)) is not None
+            if (request := self.deps.holds.get_request(request_id)) is not None
             and request.decided_by is not None
             and request.state not in (RequestState.REJECTED, RequestState.EXPIRED)
             for ref in request.cust_refs

@@ -6,14 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
 from bot.workers import Lane, LaneLoad, Workers
 from tests.harness import APPROVER, Harness
 
@@ -100,16 +98,16 @@ def test_a_failing_decision_is_reported_like_any_job(workers: Workers) -> None:
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.sandbox.faults.latency = 0.0
-    h.close()
+def slow_cartrover(harness: Harness) -> Iterator[Harness]:
+    """``harness``, its CartRover made fast again before the bot drains on close."""
+    yield harness
+    harness.sandbox.faults.latency = 0.0
 
 
-def test_an_approved_cancel_is_not_queued_behind_slow_reads(harness: Harness) -> None:
+def test_an_approved_cancel_is_not_queued_behind_slow_reads(slow_cartrover: Harness) -> None:
     """With CartRover taking 2 s a call and 30 `stale`/`status` commands filling the read
     lane, an Approve click's cancel reaches CartRover after one re-read, not after the reads."""
+    harness = slow_cartrover
     request = harness.open_hold(STALE_TEST_REF)
     workers = harness.bot.deps.workers
     harness.sandbox.faults.latency = LATENCY

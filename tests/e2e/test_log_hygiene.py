@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +16,9 @@ from bot.log import configure_logging, escape_controls, setup_logging
 from bot.runners.http.wsgi import bolt_request
 from bot.settings import Settings
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
-from tests.harness import APPROVER, Harness
+from bot.store.records import RequestState
+from tests.e2e.conftest import MakeHarness
+from tests.harness import APPROVER
 
 BOT_TOKEN = "xoxb-1111-2222-SeCrEtBoTtOkEn"
 HOOK = "https://hooks.slack.com/commands/T0TEST/1234/SeCrEtHoOk"
@@ -109,30 +108,28 @@ def test_a_response_url_is_cut_to_its_host_however_it_is_written(
 
 @pytest.mark.usefixtures("logging_state")
 def test_no_response_url_reaches_the_log_at_debug_from_any_logger(
-    tmp_path: Path, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str], make_harness: MakeHarness
 ) -> None:
     """A status, a hold approved by click, a refused request and a bolt-refused dispatch, with
     every logger at DEBUG: no response_url (nor its path) appears anywhere in the output."""
-    h = Harness(tmp_path, clock, LOG_LEVEL="DEBUG")
-    try:
-        configure_logging(h.settings)
-        _everything_at_debug()
-        h.command(f"status {STALE_TEST_REF}")
-        h.wait_reply()
-        request = h.open_hold(STALE_TEST_REF)
-        h.click(ids.APPROVE_HOLD, request, APPROVER)
-        h.wait_state(request.id, RequestState.DONE)
-        h.post(h.command_body("pending"), signature="v0=" + "0" * 64)  # refused by serve
-        headers: dict[str, Any] = {
-            "content-type": "application/x-www-form-urlencoded",
-            "x-slack-request-timestamp": str(int(time.time())),
-            "x-slack-signature": "v0=" + "0" * 64,
-        }
-        h.bot.app.dispatch(bolt_request(h.command_body("pending"), headers))  # refused by bolt
-        h.wait_until(lambda: h.bot.deps.workers.busy == 0 and h.slack.in_flight == 0)
-        posted = [call.path for call in h.replies()]
-    finally:
-        h.close()
+    h = make_harness(LOG_LEVEL="DEBUG")
+    configure_logging(h.settings)
+    _everything_at_debug()
+    h.command(f"status {STALE_TEST_REF}")
+    h.wait_reply()
+    request = h.open_hold(STALE_TEST_REF)
+    h.click(ids.APPROVE_HOLD, request, APPROVER)
+    h.wait_state(request.id, RequestState.DONE)
+    h.post(h.command_body("pending"), signature="v0=" + "0" * 64)  # refused by serve
+    headers: dict[str, Any] = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": str(int(time.time())),
+        "x-slack-signature": "v0=" + "0" * 64,
+    }
+    h.bot.app.dispatch(bolt_request(h.command_body("pending"), headers))  # refused by bolt
+    h.wait_until(lambda: h.bot.deps.workers.busy == 0 and h.slack.in_flight == 0)
+    posted = [call.path for call in h.replies()]
+    h.close()  # what shutting down logs is checked too
     output = capsys.readouterr().err
     assert len(posted) >= 2  # the response_urls were really used
     for path in posted:
@@ -150,18 +147,16 @@ def test_no_response_url_reaches_the_log_at_debug_from_any_logger(
 
 @pytest.mark.usefixtures("logging_state")
 def test_a_refused_request_is_logged_by_size_and_hash_and_a_flood_in_one_line(
-    tmp_path: Path, clock: FrozenClock, capsys: pytest.CaptureFixture[str]
+    capsys: pytest.CaptureFixture[str], make_harness: MakeHarness
 ) -> None:
     """Thirty forged requests: one log line with the first one's size and SHA-256 prefix, none
     of their text, and none of the thirty reaches a listener."""
-    h = Harness(tmp_path, clock)
-    try:
-        configure_logging(h.settings)
-        body = h.command_body("hold TEST-1 MARKER-IN-A-FORGED-BODY")
-        for _ in range(30):
-            assert h.post(body, signature="v0=" + "1" * 64).status_code == 401
-    finally:
-        h.close()
+    h = make_harness()
+    configure_logging(h.settings)
+    body = h.command_body("hold TEST-1 MARKER-IN-A-FORGED-BODY")
+    for _ in range(30):
+        assert h.post(body, signature="v0=" + "1" * 64).status_code == 401
+    h.close()  # what shutting down logs is checked too
     output = capsys.readouterr().err
     refused = [line for line in output.splitlines() if "refused a request" in line]
     assert len(refused) == 1

@@ -3,25 +3,12 @@ cancels, CartRover calls with their latency, the remaining hits, the work lanes)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
 from tests.harness import APPROVER, STRANGER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
-
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

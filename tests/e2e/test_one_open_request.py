@@ -5,25 +5,20 @@ The store's claim on each order decides; the loser is told which request holds t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
 from tests.e2e.test_digest_in_slack import SEEDED_STALE_TEST, TEST_ENV, hold_all_value
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return TEST_ENV
 
 
 def replies(harness: Harness, count: int) -> list[str]:

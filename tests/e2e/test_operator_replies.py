@@ -4,24 +4,19 @@ sandbox, the local Slack and a real SQLite file."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from bot.dev.sandbox import PII_REMOVED_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.times import FrozenClock
 from tests.harness import STRANGER, Harness
 
 TEST_ENV = {"TEST_ORDER_SOURCES": "Test Store", "TEST_ORDER_PATTERN": "^TEST-"}
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, **TEST_ENV)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return TEST_ENV
 
 
 def answer(harness: Harness, text: str, **kw: str) -> str:

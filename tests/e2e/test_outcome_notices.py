@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,16 +16,8 @@ from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.holds.notices import LIST_CHUNK
 from bot.slack import ids
-from bot.store.base import HoldRequest, ItemState, RequestState
-from bot.times import FrozenClock
+from bot.store.records import HoldRequest, ItemState, RequestState
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def in_thread(harness: Harness, request: HoldRequest) -> list[Call]:
@@ -241,5 +231,5 @@ def test_the_notice_is_recorded_as_posted(harness: Harness) -> None:
     assert not harness.bot.store.claim_notice(request.id, later, retry_before=later)
     deps = harness.bot.deps
     assert (
-        announce.tell(deps.poster, deps.store, harness.clock, harness.request(request.id)) is None
+        announce.tell(deps.poster, deps.holds, harness.clock, harness.request(request.id)) is None
     )

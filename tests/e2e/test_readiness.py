@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,16 +18,9 @@ import pytest
 from bot.dev.loopback.world import LoopbackBot
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.runners.http.health import SCHEDULER_STALE
-from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import Harness
 from tests.tcp_proxy import TcpProxy
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def _get(base: str, path: str) -> tuple[int, dict[str, Any], float]:
@@ -71,7 +63,7 @@ def test_a_locked_sqlite_file_is_not_ready_within_three_seconds(harness: Harness
 
 @pytest.mark.postgres
 def test_a_postgresql_that_refuses_connections_is_not_ready_within_three_seconds(
-    tmp_path: Path, clock: FrozenClock, postgres_schemas: Callable[[], str]
+    make_harness: MakeHarness, postgres_schemas: Callable[[], str]
 ) -> None:
     """The database server goes away (every connection cut, new ones refused): /readyz answers
     503 naming the database within 3 s, where the pool alone would wait far longer; /livez is
@@ -79,16 +71,13 @@ def test_a_postgresql_that_refuses_connections_is_not_ready_within_three_seconds
     url = urlsplit(postgres_schemas())
     with TcpProxy((url.hostname or "127.0.0.1", url.port or 5432)) as proxy:
         through = urlunsplit(url._replace(netloc=f"{url.username}@127.0.0.1:{proxy.port}"))
-        harness = Harness(tmp_path, clock, DATABASE_URL=through)
-        try:
-            assert _get(harness.bot.url, "/readyz")[0] == 200
-            proxy.stop()
-            status, body, took = _get(harness.bot.url, "/readyz")
-            assert status == 503 and body["failing"] == ["database"], body
-            assert took < 3.0
-            assert _get(harness.bot.url, "/livez")[:2] == (200, {"status": "ok"})
-        finally:
-            harness.close()
+        harness = make_harness(DATABASE_URL=through)
+        assert _get(harness.bot.url, "/readyz")[0] == 200
+        proxy.stop()
+        status, body, took = _get(harness.bot.url, "/readyz")
+        assert status == 503 and body["failing"] == ["database"], body
+        assert took < 3.0
+        assert _get(harness.bot.url, "/livez")[:2] == (200, {"status": "ok"})
 
 
 def test_a_web_process_sees_a_dead_scheduler(harness: Harness) -> None:

@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,8 +22,8 @@ from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.runners.http.wsgi import bolt_request
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
+from tests.e2e.conftest import MakeHarness
 from tests.harness import CHANNEL, REQUESTER, STRANGER, Harness
 
 MALFORMED_TIMESTAMPS = ["abc", "1e9", "9" * 400, "", "+1700000000", "1700000000.5", "²"]
@@ -62,13 +61,6 @@ class Sink:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 @pytest.fixture
@@ -291,20 +283,15 @@ def test_socket_mode_never_posts_to_a_foreign_response_url(harness: Harness, sin
     assert sink.seen == []
 
 
-def test_an_app_without_a_signing_secret_refuses_http_requests(
-    tmp_path: Path, clock: FrozenClock
-) -> None:
+def test_an_app_without_a_signing_secret_refuses_http_requests(make_harness: MakeHarness) -> None:
     """An HTTP request reaching an app that checks no signatures is refused, not served."""
     from bot.runners.app import build_app
 
-    h = Harness(tmp_path, clock)
-    try:
-        settings = h.settings.model_copy(update={"slack_signing_secret": None})
-        deps = replace(h.bot.deps, settings=settings)
-        app = build_app(deps, h.bot.web_client)
-        body = urlencode({"command": "/cartrover", "text": "pending", "response_url": "x"})
-        response = app.dispatch(bolt_request(body, {}))
-        assert response.status == 401
-        assert h.replies() == [] and h.sandbox.requests == []
-    finally:
-        h.close()
+    h = make_harness()
+    settings = h.settings.model_copy(update={"slack_signing_secret": None})
+    deps = replace(h.bot.deps, settings=settings)
+    app = build_app(deps, h.bot.web_client)
+    body = urlencode({"command": "/cartrover", "text": "pending", "response_url": "x"})
+    response = app.dispatch(bolt_request(body, {}))
+    assert response.status == 401
+    assert h.replies() == [] and h.sandbox.requests == []

@@ -7,13 +7,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import Harness
 
 SLACK_SLA = 3.0  # seconds Slack waits for an answer
@@ -56,13 +54,6 @@ class Tricklers:
             sock.close()
 
 
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
-
-
 def _closed_within(sock: socket.socket, limit: float) -> float:
     """Seconds until the server closed ``sock`` (reading only; fails after ``limit``)."""
     started = time.monotonic()
@@ -101,30 +92,26 @@ def test_oversized_headers_are_refused(harness: Harness) -> None:
     assert [c.method for c in harness.slack.calls] == ["auth.test"]
 
 
-def test_a_trickling_request_is_cut_off_at_its_deadline(tmp_path: Path, clock: FrozenClock) -> None:
+def test_a_trickling_request_is_cut_off_at_its_deadline(make_harness: MakeHarness) -> None:
     """A client sending one header byte every 0.1 s is never idle, yet its connection is closed
     once the request deadline passes."""
     from bot.runners.http.server import ServerLimits
 
-    h = Harness(tmp_path, clock, server_limits=ServerLimits(request_deadline=1.0))
+    h = make_harness(server_limits=ServerLimits(request_deadline=1.0))
     tricklers = Tricklers(_address(h), 1, every=0.1)
     try:
         assert _closed_within(tricklers.sockets[0], 6) < 4
     finally:
         tricklers.close()
-        h.close()
 
 
-def test_an_idle_connection_is_closed_within_seconds(tmp_path: Path, clock: FrozenClock) -> None:
+def test_an_idle_connection_is_closed_within_seconds(make_harness: MakeHarness) -> None:
     """A connection that sends nothing is closed after the idle timeout."""
     from bot.runners.http.server import ServerLimits
 
-    h = Harness(tmp_path, clock, server_limits=ServerLimits(idle_timeout=1))
-    try:
-        with socket.create_connection(_address(h), timeout=5) as sock:
-            assert _closed_within(sock, 6) < 4
-    finally:
-        h.close()
+    h = make_harness(server_limits=ServerLimits(idle_timeout=1))
+    with socket.create_connection(_address(h), timeout=5) as sock:
+        assert _closed_within(sock, 6) < 4
 
 
 def _help_latency(harness: Harness) -> float:
@@ -152,18 +139,17 @@ def test_150_trickling_connections_do_not_keep_slack_out(
 
 
 def test_near_the_connection_limit_the_slowest_connections_make_room(
-    tmp_path: Path, clock: FrozenClock
+    make_harness: MakeHarness,
 ) -> None:
     """More slow clients than the connection limit: the ones waiting longest are closed first,
     so a signed command still gets in and is answered at once."""
     from bot.runners.http.server import ServerLimits
 
     limits = ServerLimits(connection_limit=40, shed_margin=10, request_deadline=30.0)
-    h = Harness(tmp_path, clock, server_limits=limits)
+    h = make_harness(server_limits=limits)
     tricklers = Tricklers(_address(h), 60)
     try:
         assert _help_latency(h) < SLACK_SLA
         h.wait_until(lambda: tricklers.closed_by_server > 0)
     finally:
         tricklers.close()
-        h.close()

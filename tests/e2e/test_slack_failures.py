@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,16 +14,8 @@ from slack_bolt.request import BoltRequest
 from bot.dev.loopback.slack import TEAM_ID
 from bot.dev.sandbox.seed import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, GROUP_MEMBER, REQUESTER, Harness
-
-
-@pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock)
-    yield h
-    h.close()
 
 
 def test_expired_response_url_falls_back_to_an_ephemeral_message(harness: Harness) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,23 +21,18 @@ from bot.holds.rules import RefusalReason
 from bot.home import publishing
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import RequestState
-from bot.times import FrozenClock
+from bot.store.records import RequestState
 from tests.harness import APPROVER, APPROVER_2, CHANNEL, REQUESTER, STRANGER, Harness
 
 STALE_2 = "TS-1002"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def harness(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: FrozenClock
-) -> Iterator[Harness]:
-    env: dict[str, str] = {}
+def harness_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Every test here runs on SQLite and on PostgreSQL."""
     if request.param == "postgres":
-        env["DATABASE_URL"] = request.getfixturevalue("postgres_schemas")()
-    h = Harness(tmp_path, clock, **env)
-    yield h
-    h.close()
+        return {"DATABASE_URL": request.getfixturevalue("postgres_schemas")()}
+    return {}
 
 
 def settled(harness: Harness) -> None:

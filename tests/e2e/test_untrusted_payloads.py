@@ -13,7 +13,7 @@ import pytest
 
 from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
 from bot.slack import ids
-from bot.store.base import RequestState
+from bot.store.records import RequestState
 from bot.times import FrozenClock
 from tests.harness import APP_ID, APPROVER, CHANNEL, Harness
 
@@ -21,10 +21,8 @@ MALFORMED_VALUES = ["²", "9" * 30, "-1", "", "0", "1.0", " 1", "١"]
 
 
 @pytest.fixture
-def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
-    h = Harness(tmp_path, clock, SLACK_APP_ID=APP_ID)
-    yield h
-    h.close()
+def harness_env() -> dict[str, str]:
+    return {"SLACK_APP_ID": APP_ID}
 
 
 def _said(harness: Harness, count: int) -> str:

@@ -15,7 +15,7 @@ from bot.holds.messages import hold_message
 from bot.slack import ids
 from bot.slack.blocks.message import Message
 from bot.slack.blocks.text import render_blocks
-from bot.store.base import DigestSubscription, HoldItem, HoldRequest, ItemState, RequestState
+from bot.store.records import DigestSubscription, HoldItem, HoldRequest, ItemState, RequestState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 

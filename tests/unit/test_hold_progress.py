@@ -8,9 +8,9 @@ from typing import Any
 
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.holds import flow, requests
-from bot.store.base import ItemState, RequestState
+from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
-from tests.digest_fakes import RecordingPoster, make_deps
+from tests.fakes import RecordingPoster, make_deps
 
 
 class Book:
@@ -51,7 +51,7 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
     book, poster = Book(refs), CountingPoster()
     deps = make_deps(tmp_path / "bot.db", clock, poster=poster, cartrover=book)
     request = requests.open_request(
-        deps.store,
+        deps.holds,
         clock,
         ttl=timedelta(hours=1),
         requester="U1",
@@ -60,8 +60,8 @@ def test_progress_updates_are_throttled_to_one_a_second(tmp_path: Path) -> None:
         refs=refs,
         source="digest",
     )
-    deps.store.set_message(request.id, "C1", "1700000000.000001")
-    assert deps.store.decide(request.id, to=RequestState.EXECUTING, actor="U2", at=clock.now())
+    deps.holds.set_message(request.id, "C1", "1700000000.000001")
+    assert deps.holds.decide(request.id, to=RequestState.EXECUTING, actor="U2", at=clock.now())
     steps = iter(range(1000))  # each progress step 0.1 s after the last
     taken: list[int] = []
 

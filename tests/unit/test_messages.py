@@ -21,7 +21,7 @@ from bot.lookup import StatusLine, history_message, status_message
 from bot.slack import ids
 from bot.slack.blocks.help import help_message, usage_error
 from bot.slack.blocks.message import Message
-from bot.store.base import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
+from bot.store.records import AuditEntry, HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
 from handlers import SUBCOMMANDS
 

@@ -19,8 +19,8 @@ from bot.holds.requests import Refusal
 from bot.holds.rules import RefusalReason
 from bot.lookup import history_message
 from bot.slack.blocks.text import render, render_blocks
-from bot.store.base import AuditEntry, DigestSubscription, HoldItem, HoldRequest, ItemState
-from bot.store.base import RequestState as S
+from bot.store.records import AuditEntry, DigestSubscription, HoldItem, HoldRequest, ItemState
+from bot.store.records import RequestState as S
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 REQUESTER, APPROVER = "U0REQUEST", "U0APPROVE"

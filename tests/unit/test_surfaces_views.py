@@ -24,7 +24,7 @@ from bot.home.view import MAX_HOME_BLOCKS, Health, HomeFacts, home_view
 from bot.orderref import MAX_FOUND, refs_in_text
 from bot.slack import ids
 from bot.slack.blocks import Message
-from bot.store.base import DigestPost, DigestSubscription, HoldItem, HoldRequest, RequestState
+from bot.store.records import DigestPost, DigestSubscription, HoldItem, HoldRequest, RequestState
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NASTY = "<!channel> <https://evil.example|Approve> & *Approved by:* @boss\u202e"

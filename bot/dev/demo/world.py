@@ -175,7 +175,7 @@ class World:
     def _digest_times(self, start: datetime, end: datetime) -> list[datetime]:
         """Every daily digest time of every subscription after ``start``, before ``end``."""
         times = set()
-        for subscription in self.deps.store.subscriptions():
+        for subscription in self.deps.digests.subscriptions():
             zone = parse_zone(subscription.timezone)
             day = start.astimezone(zone).date()
             while (at := schedule.scheduled_instant(subscription, day)) < end:

@@ -3,16 +3,19 @@
 bolt-python tests itself against.
 
 The bot's real ``WebClient`` talks to it through ``SLACK_API_URL`` (:attr:`LocalSlack.url`), so the
-bot runs exactly as in production. It records request **bodies**, answers ``auth.test`` (with an
-``x-oauth-scopes`` header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update``,
+bot runs exactly as in production. It reads each call's arguments as Slack does
+(:mod:`bot.dev.loopback.webapi`: a JSON body only for methods documented to accept JSON; a read
+method such as ``usergroups.users.list`` sees a JSON body as no arguments) and refuses what Slack
+documents refusing. It records request **bodies**, answers ``auth.test`` (with an ``x-oauth-scopes``
+header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update`` (of a message posted here),
 ``chat.postEphemeral``, ``usergroups.users.list``, ``apps.connections.open`` (for an app-level
 token: a Socket Mode URL where nothing answers, so a ``socket`` process runs but never
 connects) and the views methods (``views.open``,
 ``views.update``, ``views.publish``: modals and App Homes kept in :attr:`LocalSlack.views`, see
-:mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a
-``/webhook/<name>`` sink stands in for ``response_url``s. A wrong token gets ``invalid_auth``;
-failures are scripted per method with :meth:`LocalSlack.fail_next`. A ``reset`` failure stands for
-an answer lost on the way back: the call is carried out (a post gets its ``ts``, kept in
+:mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a ``/webhook/<name>`` sink
+stands in for ``response_url``s. A wrong token gets ``invalid_auth``, none ``not_authed``; failures
+are scripted per method with :meth:`LocalSlack.fail_next`. A ``reset`` failure stands for an answer
+lost on the way back: the call is carried out (a post gets its ``ts``, kept in
 :attr:`Call.lost_reply`) and then the connection is dropped. :attr:`LocalSlack.in_flight` counts
 requests being answered, so a caller can wait until everything sent has arrived.
 
@@ -32,8 +35,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from bot.dev.loopback.views import Views
+from bot.dev.loopback.webapi import (
+    METHOD_SCOPES,
+    MISSING_USERGROUP_ERRORS,
+    read_arguments,
+    refusal,
+)
 
 __all__ = [
+    "BOT_ID",
     "BOT_USER",
     "GOOD_TOKEN",
     "SCOPES",
@@ -43,6 +53,7 @@ __all__ = [
     "LocalSlack",
 ]
 
+BOT_ID = "B0BOT0001"
 GOOD_TOKEN = "xoxb-1111-2222-fakefakefake"  # noqa: S105 -- published; only the local Slack takes it
 TEAM_ID = "T0TEST"
 BOT_USER = "UBOT0001"
@@ -52,12 +63,16 @@ SCOPES = "commands,chat:write,usergroups:read"  # what manifest.yml asks for
 @dataclass
 class Call:
     method: str  # Web API method name, or "webhook"
-    body: dict[str, Any]
+    body: dict[str, Any]  # the body as sent (decoded), whether or not the method reads it
     token: str | None
     at: float = field(default_factory=time.monotonic)
     path: str = ""
     reply: dict[str, Any] | None = None  # what the local Slack answered (None: no answer)
     lost_reply: dict[str, Any] | None = None  # what it did but never answered (a reset)
+    args: dict[str, Any] = field(default_factory=dict)  # the arguments the method saw
+    encoding: str = ""  # "json", "form" or "none"
+    verb: str = "POST"
+    json_ignored: bool = False  # a JSON body to a method that reads none (seen as no arguments)
 
 
 @dataclass
@@ -69,13 +84,27 @@ class Failure:
 
 
 class LocalSlack:
-    """The recording Web API server. ``scopes=None`` leaves out the ``x-oauth-scopes`` header."""
+    """The recording Web API server. ``scopes=None`` leaves out the ``x-oauth-scopes`` header
+    (and then no method is refused for a missing scope). ``groups``: the workspace's user groups
+    by id; any other id is ``no_such_subteam``. ``missing_usergroup_error``: the switch for what
+    Slack answers ``usergroups.users.list`` without a ``usergroup`` (see
+    :mod:`bot.dev.loopback.webapi`)."""
 
-    def __init__(self, token: str = GOOD_TOKEN, *, scopes: str | None = SCOPES) -> None:
+    def __init__(
+        self,
+        token: str = GOOD_TOKEN,
+        *,
+        scopes: str | None = SCOPES,
+        missing_usergroup_error: str = MISSING_USERGROUP_ERRORS[0],
+    ) -> None:
+        if missing_usergroup_error not in MISSING_USERGROUP_ERRORS:
+            raise ValueError(f"missing_usergroup_error: one of {MISSING_USERGROUP_ERRORS}")
         self.token = token
         self.scopes = scopes
+        self.missing_usergroup_error = missing_usergroup_error
         self.calls: list[Call] = []
         self.groups: dict[str, list[str]] = {}
+        self.messages: set[tuple[str, str]] = set()  # (channel, ts) of every message posted
         self.webhook_status = 200
         self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
         self.views = Views(TEAM_ID)
@@ -153,6 +182,21 @@ class LocalSlack:
     def next_ts(self) -> str:
         return f"1700000000.{next(self._ts):06d}"
 
+    def posted(self, channel: str) -> dict[str, Any]:
+        """``chat.postMessage``'s answer: a new message in ``channel``."""
+        ts = self.next_ts()
+        with self._lock:
+            self.messages.add((channel, ts))
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def updated(self, channel: str, ts: str) -> dict[str, Any]:
+        """``chat.update``'s answer: only a message posted here can be updated."""
+        with self._lock:
+            known = (channel, ts) in self.messages
+        if not known:
+            return {"ok": False, "error": "message_not_found"}
+        return {"ok": True, "channel": channel, "ts": ts}
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Poll until ``count`` calls of ``method`` arrived (listeners finish after the ack)."""
         deadline = time.monotonic() + timeout
@@ -179,36 +223,47 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             slack._busy(+1)
             try:
-                self._answer_post()
+                self._answer_call()
             finally:
                 slack._busy(-1)
 
-        def _answer_post(self) -> None:
+        def do_GET(self) -> None:
+            slack._busy(+1)
+            try:
+                self._answer_call()
+            finally:
+                slack._busy(-1)
+
+        def _answer_call(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode()
-            body: dict[str, Any]
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                body = json.loads(raw or "{}")
-            else:
-                body = dict(parse_qsl(raw))
-            if self.path.startswith("/webhook/") and slack.webhook_redirect:
-                slack.record(Call("webhook", body, None, path=self.path))
-                self._send(302, {"ok": False}, {"Location": slack.webhook_redirect})
+            raw = self.rfile.read(length).decode() if length else ""
+            path, _, query = self.path.partition("?")
+            if path.startswith("/webhook/"):
+                self._answer_webhook(raw)
                 return
-            if self.path.startswith("/webhook/"):
-                reply = {"ok": slack.webhook_status == 200}
-                slack.record(Call("webhook", body, None, path=self.path, reply=reply))
-                self._send(slack.webhook_status, reply)
-                return
-            method = self.path.rsplit("/", 1)[-1]
-            auth = self.headers.get("Authorization", "")
-            token = auth.removeprefix("Bearer ") if auth else body.get("token")
-            call = Call(method, body, token, path=self.path)
+            method = path.rsplit("/", 1)[-1]
+            args = read_arguments(
+                method,
+                query,
+                self.headers.get("Content-Type", ""),
+                raw,
+                self.headers.get("Authorization", ""),
+            )
+            call = Call(
+                method,
+                args.sent,
+                args.token,
+                path=self.path,
+                args=args.values,
+                encoding=args.encoding,
+                verb=self.command,
+                json_ignored=args.json_ignored,
+            )
             slack.record(call)
             failure = slack._take_failure(method)
             if failure and failure.reset:
-                if token == slack.token:
-                    call.lost_reply = self._answer(method, body)
+                if args.token == slack.token:
+                    call.lost_reply = self._answer(method, args.values)
                 self.close_connection = True
                 self.connection.shutdown(2)
                 return
@@ -217,40 +272,72 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 call.reply = {"ok": False, "error": failure.error or "failed"}
                 self._send(failure.status, call.reply, headers)
                 return
-            if method == "apps.connections.open" and str(token).startswith("xapp-"):
+            if method == "apps.connections.open" and str(args.token).startswith("xapp-"):
                 # Socket Mode: an app-level token gets a URL, where no WebSocket ever answers
                 port = slack._server.server_address[1]
                 call.reply = {"ok": True, "url": f"ws://127.0.0.1:{port}/socket-mode"}
                 self._send(200, call.reply)
                 return
-            if token != slack.token:
-                call.reply = {"ok": False, "error": "invalid_auth"}
+            if args.token != slack.token:
+                call.reply = {"ok": False, "error": "invalid_auth" if args.token else "not_authed"}
                 self._send(200, call.reply)
                 return
             extra = {}
             if method == "auth.test" and slack.scopes is not None:
                 extra["x-oauth-scopes"] = slack.scopes
-            call.reply = self._answer(method, body)
+            call.reply = self._answer(method, args.values)
             self._send(200, call.reply, extra)
 
-        def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        def _answer_webhook(self, raw: str) -> None:
+            body: dict[str, Any]
+            if self.headers.get("Content-Type", "").startswith("application/json"):
+                body = json.loads(raw or "{}")
+            else:
+                body = dict(parse_qsl(raw))
+            if slack.webhook_redirect:
+                slack.record(Call("webhook", body, None, path=self.path))
+                self._send(302, {"ok": False}, {"Location": slack.webhook_redirect})
+                return
+            reply = {"ok": slack.webhook_status == 200}
+            slack.record(Call("webhook", body, None, path=self.path, reply=reply))
+            self._send(slack.webhook_status, reply)
+
+        def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+            needed = METHOD_SCOPES.get(method)
+            if needed and slack.scopes is not None and needed not in slack.scopes.split(","):
+                return {"ok": False, "error": "missing_scope", "needed": needed}
+            error = refusal(method, args, slack.missing_usergroup_error)
+            if error:
+                return {"ok": False, "error": error}
             if method == "auth.test":
                 org = {"enterprise_id": slack.enterprise_id} if slack.enterprise_id else {}
-                return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER, "team": "Test", **org}
+                return {
+                    "ok": True,
+                    "url": "https://loopback.slack.test/",
+                    "team": "Test",
+                    "user": "cartrover",
+                    "team_id": TEAM_ID,
+                    "user_id": BOT_USER,
+                    "bot_id": BOT_ID,
+                    **org,
+                }
             if method == "chat.postMessage":
-                return {"ok": True, "channel": body.get("channel"), "ts": slack.next_ts()}
+                return slack.posted(str(args["channel"]))
             if method == "chat.update":
-                return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+                return slack.updated(str(args["channel"]), str(args["ts"]))
             if method == "chat.postEphemeral":
                 return {"ok": True, "message_ts": slack.next_ts()}
             if method == "usergroups.users.list":
-                return {"ok": True, "users": slack.groups.get(str(body.get("usergroup")), [])}
+                members = slack.groups.get(str(args["usergroup"]))
+                if members is None:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": list(members)}
             if method == "views.open":
-                return slack.views.open(_json_fields(body))
+                return slack.views.open(args)
             if method == "views.update":
-                return slack.views.update(_json_fields(body))
+                return slack.views.update(args)
             if method == "views.publish":
-                return slack.views.publish(_json_fields(body))
+                return slack.views.publish(args)
             return {"ok": True}
 
         def _send(
@@ -266,14 +353,3 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
-
-
-def _json_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with a form-encoded ``view`` (JSON text) decoded, as Slack reads either."""
-    view = body.get("view")
-    if isinstance(view, str):
-        try:
-            return {**body, "view": json.loads(view)}
-        except ValueError:
-            return body
-    return body

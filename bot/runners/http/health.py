@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.runners.scheduler import MAINTENANCE_SECONDS
 from bot.slack.webapi import SlackPoster
-from bot.store.base import Store, StoreError
+from bot.store.contracts import SurfaceStore
+from bot.store.records import StoreError
 from bot.times import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class _Probed:
 class _StoreProbe:
     """One write and one read on a thread of their own, waited for within a bound."""
 
-    def __init__(self, store: Store, clock: Clock, seconds: float) -> None:
+    def __init__(self, store: SurfaceStore, clock: Clock, seconds: float) -> None:
         self.store, self.clock, self.seconds = store, clock, seconds
         self._lock = threading.Lock()
         self._running: tuple[threading.Thread, float] | None = None
@@ -108,7 +109,7 @@ class Readiness:
 
     def __init__(
         self,
-        store: Store,
+        store: SurfaceStore,
         poster: SlackPoster | None = None,
         *,
         clock: Clock | None = None,
@@ -206,7 +207,7 @@ def readiness_of(runtime: Runtime) -> Readiness:
     poster = runtime.deps.poster
     scheduler = runtime.scheduler
     return Readiness(
-        runtime.deps.store,
+        runtime.deps.surfaces,
         poster if isinstance(poster, SlackPoster) else None,
         clock=runtime.deps.clock,
         expects_scheduler=True,

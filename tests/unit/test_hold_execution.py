@@ -1,0 +1,187 @@
+"""Running an approved request (``bot.holds.execution``) on a fresh SQLite store with CartRover's
+orders in memory, without HTTP: the cancel-once rule (re-read, mark ``sending`` before the call,
+never resend after an answer that may hide an action, verify) and what each outcome records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cartrover.errors import ConnectionFailed
+from bot.holds import execution, requests
+from bot.store import Store, open_store
+from bot.store.records import HoldRequest, ItemState, RequestState
+from bot.times import FrozenClock
+from tests.fakes import HeldOrders
+
+REQUESTER, APPROVER = "U0REQ", "U0APPROVE"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(f"sqlite:///{tmp_path / 'holds.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def orders(clock: FrozenClock) -> HeldOrders:
+    created = clock.now() - timedelta(hours=30)
+    return HeldOrders(*(HeldOrders.new(f"TS-{n}", created) for n in range(1, 4)))
+
+
+def approved(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
+    request = requests.open_request(
+        store,
+        clock,
+        ttl=timedelta(hours=24),
+        requester=REQUESTER,
+        channel_id="C0HOLDS",
+        reason="test orders",
+        refs=refs,
+        source="command",
+    )
+    assert store.decide(request.id, to=RequestState.EXECUTING, actor=APPROVER, at=clock.now())
+    return request
+
+
+def item_states(request: HoldRequest | None) -> dict[str, ItemState]:
+    assert request is not None
+    return {item.cust_ref: item.state for item in request.items}
+
+
+def test_each_order_is_re_read_marked_sending_canceled_once_and_verified(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    request = approved(store, clock, "TS-1", "TS-2")
+    seen: dict[str, ItemState] = {}
+
+    def at_the_call(ref: str) -> None:  # what the store says while the cancel is in flight
+        seen[ref] = item_states(store.get_request(request.id))[ref]
+
+    orders.on_cancel = at_the_call
+    done = execution.execute(orders, store, clock, request.id)
+    assert seen == {"TS-1": ItemState.SENDING, "TS-2": ItemState.SENDING}
+    assert orders.cancels == ["TS-1", "TS-2"]
+    assert orders.reads == ["TS-1", "TS-2", "TS-1", "TS-2"]  # one re-read each, then verified
+    assert done is not None and done.state is RequestState.DONE
+    assert set(item_states(done).values()) == {ItemState.CANCELED}
+    answers = [e for e in store.audit_for_request(request.id) if e.event == "cancel_answer"]
+    assert [a.cust_ref for a in answers] == ["TS-1", "TS-2"]
+    assert answers[0].detail.startswith("accepted: {") and answers[0].process_id == "PID-1"
+
+
+def test_an_order_no_longer_new_is_skipped_without_a_cancel(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    request = approved(store, clock, "TS-1", "TS-2")
+    orders.orders["TS-2"] = HeldOrders.new("TS-2", clock.now(), order_status="at_wms")
+    done = execution.execute(orders, store, clock, request.id)
+    assert orders.cancels == ["TS-1"]
+    assert item_states(done) == {"TS-1": ItemState.CANCELED, "TS-2": ItemState.SKIPPED}
+    assert done is not None and done.state is RequestState.DONE
+
+
+def test_a_clear_refusal_that_left_the_order_unchanged_fails(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    request = approved(store, clock, "TS-1")
+    orders.answers["TS-1"] = "refused"
+    done = execution.execute(orders, store, clock, request.id)
+    assert orders.cancel_count("TS-1") == 1
+    assert item_states(done) == {"TS-1": ItemState.FAILED}
+    assert done is not None and done.state is RequestState.FAILED
+    assert "CartRover refused: Order cannot be canceled" in done.items[0].detail
+
+
+@pytest.mark.parametrize("acted", [True, False], ids=["acted", "did-not-act"])
+def test_a_cancel_without_a_clear_answer_is_never_resent_and_the_read_decides(
+    store: Store, clock: FrozenClock, orders: HeldOrders, acted: bool
+) -> None:
+    """The call may have left: whatever CartRover did, the cancel is not sent again, neither in
+    this run nor when the request is run again; the verifying read says what happened."""
+    request = approved(store, clock, "TS-1")
+    orders.answers["TS-1"] = ConnectionFailed("read timed out", request_sent=True)
+    orders.acts["TS-1"] = acted
+    done = execution.execute(orders, store, clock, request.id)
+    expected = ItemState.CANCELED if acted else ItemState.NOT_CONFIRMED
+    assert item_states(done) == {"TS-1": expected}
+    assert done is not None
+    assert done.state is (RequestState.DONE if acted else RequestState.UNKNOWN)
+    assert "the cancel call got no clear answer" in done.items[0].detail
+    execution.execute(orders, store, clock, request.id)  # finished: nothing to do again
+    assert orders.cancel_count("TS-1") == 1
+
+
+def test_an_unreadable_answer_is_not_confirmed_unless_the_order_shows_it(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    request = approved(store, clock, "TS-1", "TS-2")
+    orders.answers.update({"TS-1": "unclear", "TS-2": "unclear"})
+    orders.acts["TS-2"] = True
+    done = execution.execute(orders, store, clock, request.id)
+    assert item_states(done) == {"TS-1": ItemState.NOT_CONFIRMED, "TS-2": ItemState.CANCELED}
+    assert orders.cancels == ["TS-1", "TS-2"]
+
+
+def test_an_order_left_sending_by_a_stopped_runner_is_only_re_read(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    """A runner marked TS-1 ``sending`` and stopped: its cancel may have left. The next run
+    looks at the order and never sends again."""
+    request = approved(store, clock, "TS-1", "TS-2")
+    assert store.start_item(request.id, "TS-1", clock.now())
+    done = execution.execute(orders, store, clock, request.id)
+    assert orders.cancels == ["TS-2"]
+    assert item_states(done) == {"TS-1": ItemState.NOT_CONFIRMED, "TS-2": ItemState.CANCELED}
+    assert done is not None
+    assert "restarted while this cancel was in flight" in done.items[0].detail
+
+
+def test_a_runner_that_lost_its_lease_stops_before_the_next_cancel(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    request = approved(store, clock, "TS-1", "TS-2")
+    answers = iter([True, False])  # still mine for the first order only
+    left = execution.execute(orders, store, clock, request.id, still_mine=lambda: next(answers))
+    assert orders.cancels == ["TS-1"]
+    assert left is not None and left.state is RequestState.EXECUTING
+    assert item_states(left) == {"TS-1": ItemState.SENDING, "TS-2": ItemState.QUEUED}
+
+
+def test_a_failed_re_read_sends_nothing_and_a_failed_verify_is_not_confirmed(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    unread = approved(store, clock, "TS-1")
+    orders.unreadable.add("TS-1")
+    assert item_states(execution.execute(orders, store, clock, unread.id)) == {
+        "TS-1": ItemState.FAILED
+    }
+    assert orders.cancels == []
+    unverified = approved(store, clock, "TS-2")
+    orders.on_cancel = orders.unreadable.add  # CartRover stops answering reads after the cancel
+    done = execution.execute(orders, store, clock, unverified.id)
+    assert orders.cancels == ["TS-2"]
+    assert item_states(done) == {"TS-2": ItemState.NOT_CONFIRMED}
+    assert done is not None and done.state is RequestState.UNKNOWN
+
+
+def test_only_an_executing_request_runs(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    pending = requests.open_request(
+        store,
+        clock,
+        ttl=timedelta(hours=24),
+        requester=REQUESTER,
+        channel_id="C0HOLDS",
+        reason="",
+        refs=["TS-1"],
+        source="command",
+    )
+    assert execution.execute(orders, store, clock, pending.id) == pending
+    assert execution.execute(orders, store, clock, 999) is None
+    assert orders.cancels == [] and orders.reads == []
