@@ -19,7 +19,7 @@ from bot.lookup import StatusLine, history_message, status_message
 from bot.slack.blocks.help import help_message, usage_error
 from bot.store.records import RequestState
 from bot.workers import Lane
-from handlers.replies import Asker, cartrover_problem, report_failure, tell
+from handlers.replies import Asker, cartrover_problem, report_failure, tell, telling_not_saved
 
 __all__ = ["Runner", "Subcommand", "handle_command"]
 
@@ -75,7 +75,7 @@ def handle_command(
 
 def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
     try:
-        run(deps, asker, command)
+        telling_not_saved(deps, asker, lambda: run(deps, asker, command))()
     except CartRoverError as exc:
         log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
         tell(deps, asker, cartrover_problem(exc))

@@ -29,11 +29,13 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.deps import Deps
+from bot.holds.messages import not_saved_message
 from bot.holds.requests import Click
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import code, escape
 from bot.slack.webapi import Responder, SlackFailed
 from bot.store.contracts import audit
+from bot.store.saving import NotSaved
 from bot.workers import Lane
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "refuse_other_app",
     "report_failure",
     "tell",
+    "telling_not_saved",
 ]
 
 log = logging.getLogger(__name__)
@@ -152,11 +155,24 @@ def handle_click(
     ack()
     asker = asker_of(body, respond)
     deps.workers.submit(
-        lambda: clicked(deps, asker, body),
+        telling_not_saved(deps, asker, lambda: clicked(deps, asker, body)),
         what=f"{clicked.__name__.replace('_', ' ')}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
         lane=lane,
     )
+
+
+def telling_not_saved(deps: Deps, asker: Asker, job: Callable[[], None]) -> Callable[[], None]:
+    """``job``, telling the asker plainly when the database did not take what they asked for
+    (nothing was done; try again) instead of a bare apology."""
+
+    def run() -> None:
+        try:
+            job()
+        except NotSaved as exc:
+            tell(deps, asker, not_saved_message(exc.what))
+
+    return run
 
 
 def open_modal(deps: Deps, body: dict[str, Any], view: dict[str, Any]) -> bool:

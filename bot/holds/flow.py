@@ -23,7 +23,8 @@ from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
 from bot.store.contracts import audit
-from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState, StoreError
+from bot.store.saving import NotSaved
 
 __all__ = [
     "LEASE",
@@ -124,20 +125,25 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(
-        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
-    )
-    if isinstance(found, Refusal):
-        return found
     runner = new_runner(deps)
-    if approve:  # the lease is this runner's from the approving statement on, before any Slack call
-        decision = requests.approve(
-            deps.holds, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
+    try:  # until the decision is saved, a failing database means nothing was done
+        found = requests.find_clicked(
+            deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
         )
-    else:
-        decision = requests.reject(
-            deps.holds, deps.clock, deps.approvers, found, click.user, reason
-        )
+        if isinstance(found, Refusal):
+            return found
+        if approve:  # the lease is this runner's from the approving statement on
+            decision = requests.approve(
+                deps.holds, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
+            )
+        else:
+            decision = requests.reject(
+                deps.holds, deps.clock, deps.approvers, found, click.user, reason
+            )
+    except NotSaved:
+        raise
+    except StoreError as exc:
+        raise NotSaved("approval" if approve else "rejection", exc) from exc
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -23,7 +23,8 @@ from bot.deps import ApproverList
 from bot.holds.approvers import refusal_to_approve, refusal_to_reject
 from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
 from bot.store.contracts import HoldStore, SurfaceStore, audit
-from bot.store.records import HoldRequest, RequestState
+from bot.store.records import HoldRequest, RequestState, StoreError
+from bot.store.saving import saving
 from bot.times import Clock
 from bot.words import plural
 
@@ -127,19 +128,23 @@ def open_request(
     source: str,
     order_created: Mapping[str, datetime] | None = None,
 ) -> HoldRequest:
-    """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order."""
+    """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order,
+    ``NotSaved`` when the database did not take it (nothing was opened)."""
     now = clock.now()
-    request = store.create_request(
-        requester=requester,
-        channel_id=channel_id,
-        reason=reason,
-        cust_refs=refs,
-        created_at=now,
-        expires_at=now + ttl,
-        source=source,
-        order_created=order_created,
+    request = saving(
+        lambda: store.create_request(
+            requester=requester,
+            channel_id=channel_id,
+            reason=reason,
+            cust_refs=refs,
+            created_at=now,
+            expires_at=now + ttl,
+            source=source,
+            order_created=order_created,
+        ),
+        what="request",
     )
-    audit(
+    _audit_after(
         store,
         now,
         "requested",
@@ -148,6 +153,17 @@ def open_request(
         detail=f"{plural(len(refs), 'order')}: {', '.join(refs[:20])}; reason: {reason or '-'}",
     )
     return request
+
+
+def _audit_after(
+    store: HoldStore, at: datetime, event: str, *, actor: str, request_id: int, detail: str
+) -> None:
+    """The audit row of a change already saved: if it fails, the change stands (its own row
+    says who and when) and the gap is logged, instead of the change being reported lost."""
+    try:
+        audit(store, at, event, actor=actor, request_id=request_id, detail=detail)
+    except StoreError:
+        log.exception("%s was saved, but not its audit row", event)
 
 
 def find_clicked(
@@ -249,14 +265,17 @@ def _decide(
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
-    decided = store.decide(
-        request.id,
-        to=to,
-        actor=user,
-        at=now,
-        reason=reason,
-        runner=runner.name if runner else None,
-        lease_until=now + runner.lease if runner else None,
+    decided = saving(
+        lambda: store.decide(
+            request.id,
+            to=to,
+            actor=user,
+            at=now,
+            reason=reason,
+            runner=runner.name if runner else None,
+            lease_until=now + runner.lease if runner else None,
+        ),
+        what=_SAVED_AS[event],
     )
     if not decided:
         current = store.get_request(request.id) or request
@@ -271,10 +290,17 @@ def _decide(
         )
         return Refusal(RefusalReason.ALREADY_DECIDED, current)
     detail = f"reason: {reason}" if reason else ""
-    audit(store, now, event, actor=user, request_id=request.id, detail=detail)
+    _audit_after(store, now, event, actor=user, request_id=request.id, detail=detail)
     if to.is_final:
         metrics.HOLD_REQUESTS.labels(to.value).inc()
-    return store.get_request(request.id) or request
+    try:
+        return store.get_request(request.id) or request
+    except StoreError:  # decided all the same: carry on with what the decision made of it
+        return replace(request, state=to, decided_by=user, decided_at=now, decision_reason=reason)
+
+
+# What a person's decision is called when it could not be saved.
+_SAVED_AS = {"approved": "approval", "rejected": "rejection", "withdrawn": "withdrawal"}
 
 
 def _refuse(

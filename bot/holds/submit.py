@@ -32,12 +32,13 @@ from bot.holds.forms import (
     refused_orders,
     result_view,
 )
-from bot.holds.messages import asked_message
+from bot.holds.messages import asked_message, not_saved_message
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked
 from bot.slack.blocks import Message
 from bot.slack.ids import ORDERS_FIELD
 from bot.slack.webapi import SlackFailed
+from bot.store.saving import NotSaved
 from bot.workers import Lane
 
 __all__ = ["FORM_CHECK_SECONDS", "FormAnswer", "hold_form_submitted"]
@@ -139,14 +140,19 @@ def _carry_on(deps: Deps, user: str, view_id: str, form: HoldForm, handoff: _Han
             _refused(deps, user, view_id, form, checked.refused, bool(checked.holdable))
         return
     assert form.channel_id is not None  # read_hold_form insists on one
-    asked = flow.ask(
-        deps,
-        requester=user,
-        channel_id=form.channel_id,
-        refs=form.refs,
-        reason=form.reason,
-        checked=checked,
-    )
+    try:
+        asked = flow.ask(
+            deps,
+            requester=user,
+            channel_id=form.channel_id,
+            refs=form.refs,
+            reason=form.reason,
+            checked=checked,
+        )
+    except NotSaved as exc:  # nothing was opened: said plainly where the form was
+        told = not_saved_message(exc.what)
+        _replace(deps, user, view_id, form, result_view(told), told)
+        return
     if asked.posted is None:  # another open request holds an order: the form comes back
         _refused(deps, user, view_id, form, asked.refused, asked.others_holdable)
         return

@@ -57,6 +57,8 @@ from bot.store.sql import (
 
 __all__ = ["PostgresStore"]
 
+# Serialization failure, deadlock, lock not available: the same statement may well pass next time.
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03"})
 MIGRATION_LOCK = 0x6361_7274_726F_7672  # "cartrovr": one advisory lock key for migrations
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -200,7 +202,10 @@ class PostgresStore(SqlStore):
             reason = " ".join(str(exc).split()) or type(exc).__name__
             if self._password:
                 reason = reason.replace(self._password, "***")
-            raise StoreError(f"{doing} {self._where}: {reason}") from None
+            transient = isinstance(exc, psycopg.OperationalError) or (  # PoolTimeout is one
+                getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
+            )
+            raise StoreError(f"{doing} {self._where}: {reason}", transient=transient) from None
 
 
 def _parameters(url: str) -> dict[str, Any]:
