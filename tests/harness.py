@@ -54,12 +54,14 @@ class Harness:
         client: dict[str, Any] | None = None,
         server_limits: ServerLimits | None = None,
         look_every: float | None = None,
+        server_threads: int = 24,
         **env: str,
     ) -> None:
         self._closed = False
         self.clock = clock
         self.server_limits = server_limits
         self.look_every = look_every  # how often each bot looks for holds nobody runs
+        self.server_threads = server_threads
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.book = OrderBook.seeded(clock)
@@ -92,6 +94,7 @@ class Harness:
             rate_limit=self.world.rate_limit,
             limits=self.server_limits,
             look_every=self.look_every,
+            threads=self.server_threads,
             **self.client_options,
         )
         self.bots.append(bot)

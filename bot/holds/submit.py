@@ -7,7 +7,9 @@ where they can be known in time, and open the same request ``/cartrover hold`` o
    that is not holdable (not New, already canceled, unknown to CartRover) is answered on the
    Orders field too. If it takes longer, the form turns into a "checking…" view, and the check's
    outcome replaces it (``views.update``): the form again with the problem under its field, or
-   the request's outcome.
+   the request's outcome. At most :data:`FORM_WAITERS` submissions wait so at once (each holds
+   a server thread meanwhile); any more are answered "checking…" at once, so however slow
+   CartRover is, submissions never fill the server and commands never queue behind them.
 3. Holdable orders become a request through :func:`bot.holds.flow.ask`, with the orders as just
    read; what the requester is told replaces the form. If the form was closed meanwhile, it goes
    to them as an ephemeral message in the channel instead.
@@ -41,11 +43,13 @@ from bot.slack.webapi import SlackFailed
 from bot.store.saving import NotSaved
 from bot.workers import Lane
 
-__all__ = ["FORM_CHECK_SECONDS", "FormAnswer", "hold_form_submitted"]
+__all__ = ["FORM_CHECK_SECONDS", "FORM_WAITERS", "FormAnswer", "hold_form_submitted"]
 
 log = logging.getLogger(__name__)
 
 FORM_CHECK_SECONDS = 2.0  # of Slack's 3 s: the rest is for the answer to travel
+FORM_WAITERS = 4  # submissions holding a server thread to wait for their check, at most
+_WAITERS = threading.BoundedSemaphore(FORM_WAITERS)  # per process, like the server's threads
 ANSWERED_WAIT = 3.0  # the check's outcome waits this long at most for the answer to leave first
 
 
@@ -117,7 +121,13 @@ def hold_form_submitted(
     )
     if not started:
         return FormAnswer(errors={ORDERS_FIELD: "The bot is restarting; try again in a minute."})
-    outcome = handoff.wait(FORM_CHECK_SECONDS if budget is None else budget)
+    if _WAITERS.acquire(blocking=False):
+        try:
+            outcome = handoff.wait(FORM_CHECK_SECONDS if budget is None else budget)
+        finally:
+            _WAITERS.release()
+    else:  # enough submissions wait already: this one is answered at once
+        outcome = handoff.wait(0)
     try:
         if outcome is None:
             return FormAnswer(view=checking_view(len(form.refs)))
