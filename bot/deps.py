@@ -80,6 +80,7 @@ class Deps:
     workers: Workers
     home: HomeSignal  # the App Home's refresh, one per process (bot.home.publishing.Refresher)
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
+    enterprise_id: str | None = None  # its Enterprise Grid org, if auth.test named one
     app_id: str | None = None
     # This process; each run of a hold request in it leases the request as "<runner>/<run>".
     runner: str = field(default_factory=process_name)

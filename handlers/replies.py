@@ -35,6 +35,7 @@ from bot.slack.blocks import Message
 from bot.slack.mrkdwn import code, escape
 from bot.slack.webapi import Responder, SlackFailed
 from bot.store.contracts import audit
+from bot.store.records import StoreError
 from bot.store.saving import NotSaved
 from bot.workers import Lane
 
@@ -51,6 +52,7 @@ __all__ = [
     "note",
     "open_modal",
     "refuse_other_app",
+    "refuse_other_workspace",
     "report_failure",
     "tell",
     "telling_not_saved",
@@ -211,6 +213,41 @@ def refuse_other_app(deps: Deps, body: dict[str, Any], respond: Respond, app_id:
         deps.workers.submit(
             lambda: tell(deps, asker, note(why)), what="refuse another app's payload"
         )
+
+
+_KINDS = {
+    "block_actions": "click",
+    "view_submission": "form",
+    "view_closed": "form",
+    "shortcut": "shortcut",
+    "message_action": "shortcut",
+    "event_callback": "event",
+}
+
+
+def refuse_other_workspace(
+    deps: Deps, body: dict[str, Any], team: str | None, org: str | None
+) -> str:
+    """A payload of another workspace (or Enterprise Grid org), refused at the entry (by the
+    request gate of :mod:`bot.runners.app`): audited and logged, nothing else done, nothing
+    sent anywhere. What the acknowledgement says: a line for a slash command (Slack shows it
+    to the person), nothing for the rest."""
+    kind = "command" if body.get("command") else _KINDS.get(str(body.get("type")), "payload")
+    log.warning("refused a %s of another workspace (team %s, org %s)", kind, team, org)
+    try:
+        audit(
+            deps.holds,
+            deps.clock.now(),
+            "refused",
+            actor=_field(body, "user", "user_id") or None,
+            request_id=button_number(body),  # the request a click names, if it names one
+            detail=f"a {kind} of another workspace ({team or 'no team'}, org {org or 'none'})",
+        )
+    except StoreError:
+        log.warning("the refusal of another workspace's %s was not audited", kind)
+    if body.get("command"):
+        return "This bot serves another Slack workspace, so I did nothing."
+    return ""
 
 
 def cartrover_problem(exc: CartRoverError) -> Message:

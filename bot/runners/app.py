@@ -33,7 +33,7 @@ from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, 
 from bot.store.contracts import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
-from handlers.replies import refuse_other_app
+from handlers.replies import refuse_other_app, refuse_other_workspace
 
 __all__ = [
     "STOP_SECONDS",
@@ -64,6 +64,7 @@ def build_deps(
     team_id: str | None = None,
     app_id: str | None = None,
     pulse: CartRoverPulse | None = None,
+    enterprise_id: str | None = None,
 ) -> Deps:
     poster = SlackPoster(web_client)
     return Deps(
@@ -82,6 +83,7 @@ def build_deps(
         workers=workers or Workers(WORK_THREADS),
         home=Refresher(),
         team_id=team_id,
+        enterprise_id=enterprise_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,
     )
@@ -147,6 +149,10 @@ class RequestGate(Middleware):
       delivery, whose credential is the app-level token. An HTTP request on an app that checks no
       signatures is refused outright.
     - Refuses, ephemerally and in the audit trail, a payload whose ``api_app_id`` is another app's.
+    - Refuses a command, click, form, shortcut or event of another workspace (or, when the bot's
+      workspace belongs to an Enterprise Grid org, of another org) before any work and without
+      any outbound call: it is acknowledged (a command with a line saying why), audited and
+      logged, and no listener sees it (reliability R65).
     """
 
     def __init__(
@@ -170,6 +176,11 @@ class RequestGate(Middleware):
         if isinstance(app_id, str) and app_id and not self.identity.admits(app_id):
             refuse_other_app(self.deps, req.body, respond, app_id)
             return BoltResponse(status=200, body="")
+        team, org = req.context.team_id, req.context.enterprise_id
+        expected_team, expected_org = self.deps.team_id, self.deps.enterprise_id
+        if (expected_team and team != expected_team) or (expected_org and org != expected_org):
+            said = refuse_other_workspace(self.deps, req.body, team, org)
+            return BoltResponse(status=200, body=said)
         return next()
 
 
@@ -246,10 +257,10 @@ class Runtime:
         if token is None:
             raise SlackFailed("auth.test", "SLACK_BOT_TOKEN is not set")
         web_client = make_web_client(token.get_secret_value(), settings.slack_api_url)
-        team_id, reported_app = _whoami(web_client)
+        whoami = _whoami(web_client)
         identity = AppIdentity(settings.slack_app_id)
-        if reported_app:
-            identity.learn(reported_app, "auth.test")
+        if whoami.app_id:
+            identity.learn(whoami.app_id, "auth.test")
         store = open_store(settings.database_url)
         pulse = CartRoverPulse(now=(clock or SystemClock()).now)
         cartrover = CartRoverClient.from_settings(settings, bucket=pulse)
@@ -259,7 +270,8 @@ class Runtime:
             cartrover=cartrover,
             store=store,
             clock=clock,
-            team_id=team_id,
+            team_id=whoami.team_id,
+            enterprise_id=whoami.enterprise_id,
             app_id=identity.app_id,
             pulse=pulse,
         )
@@ -274,7 +286,7 @@ class Runtime:
         )
 
     def resume_in_background(self) -> None:
-        """Take over approved holds no live runner holds, now and at each lapse
+        """Take over approved holds no live runner holds, now and from now on
         (:class:`bot.holds.takeover.Takeover`)."""
         self.takeover.start()
 
@@ -307,10 +319,19 @@ class Runtime:
         return finished
 
 
-def _whoami(web_client: WebClient) -> tuple[str | None, str | None]:
-    """The team id of SLACK_BOT_TOKEN's workspace (clicks from elsewhere are refused), and the
-    app id when ``auth.test`` reports one (Slack documents only ``bot_id`` for bot tokens)."""
+@dataclass(frozen=True)
+class _Whoami:
+    """What ``auth.test`` says of SLACK_BOT_TOKEN: its workspace (payloads of others are
+    refused), its Enterprise Grid org when it has one, and the app id when reported (Slack
+    documents only ``bot_id`` for bot tokens)."""
+
+    team_id: str | None
+    app_id: str | None
+    enterprise_id: str | None
+
+
+def _whoami(web_client: WebClient) -> _Whoami:
     reply = SlackPoster(web_client).whoami()
-    team, app_id = reply.get("team_id"), reply.get("app_id")
+    team, app_id, org = reply.get("team_id"), reply.get("app_id"), reply.get("enterprise_id")
     log.info("Slack: connected to team %s as %s", team, reply.get("user_id"))
-    return (str(team) if team else None), (str(app_id) if app_id else None)
+    return _Whoami(*(str(value) if value else None for value in (team, app_id, org)))

@@ -108,6 +108,7 @@ class LoopbackBot:
         limits: ServerLimits | None = None,
         threads: int = 24,
         team_id: str | None = TEAM_ID,
+        enterprise_id: str | None = None,
         resume: bool = True,
         look_every: float | None = None,
         expects_scheduler: bool = False,
@@ -130,6 +131,7 @@ class LoopbackBot:
             store=self.store,
             clock=clock,
             team_id=team_id,
+            enterprise_id=enterprise_id,
             pulse=self.pulse,
         )
         self.app = build_app(self.deps, self.web_client)
