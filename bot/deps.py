@@ -42,10 +42,16 @@ class ApproverList(Protocol):
 
 
 class HomeSignal(Protocol):
-    """A hold request changed state: publish again every App Home that may show it."""
+    """The App Home's publishing: a hold request changed state (publish again every Home that
+    may show it), or one person's Home is wanted now."""
 
     def changed(self, deps: Deps) -> None:
         """Note the change and return at once; the Homes are published on the bot's pool."""
+
+    def show(self, deps: Deps, user_id: str, *, notice: str = "", shared: object = None) -> None:
+        """Publish ``user_id``'s Home (with ``notice`` at the top), at most once every few
+        seconds per person: asked again sooner, it is published once more when due, built
+        from the store then."""
 
 
 class Lookout:

@@ -26,7 +26,6 @@ from bot.holds.forms import HoldDraft, hold_form, read_reject_form, reject_form
 from bot.holds.messages import not_saved_message, refusal_message
 from bot.holds.requests import Click, Refusal, Surface
 from bot.holds.submit import hold_form_submitted
-from bot.home import publishing
 from bot.slack.blocks import Message
 from bot.slack.blocks.help import usage_error
 from bot.slack.ids import REJECT_REASON_FIELD
@@ -120,16 +119,16 @@ def decide_from_home(deps: Deps, click: Click, *, approve: bool, reason: str = "
         refusal = flow.clicked(deps, click, approve=approve, reason=reason)
     except NotSaved as exc:
         if USER_ID.fullmatch(click.user):
-            publishing.publish(deps, click.user, notice=not_saved_message(exc.what).text)
+            deps.home.show(deps, click.user, notice=not_saved_message(exc.what).text)
         return
     if refusal is not None and USER_ID.fullmatch(click.user):
-        publishing.publish(deps, click.user, notice=refusal_message(refusal).text)
+        deps.home.show(deps, click.user, notice=refusal_message(refusal).text)
 
 
 def sorry_on_home(deps: Deps, user: str, correlation: str) -> None:
     """Tell a Home's user that their click failed on the bot's side."""
     if USER_ID.fullmatch(user):
-        publishing.publish(deps, user, notice=SORRY.format(correlation=correlation))
+        deps.home.show(deps, user, notice=SORRY.format(correlation=correlation))
 
 
 # -- the hold form

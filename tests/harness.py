@@ -55,6 +55,7 @@ class Harness:
         server_limits: ServerLimits | None = None,
         look_every: float | None = None,
         server_threads: int = 24,
+        publish_gap: float = 0.2,
         **env: str,
     ) -> None:
         self._closed = False
@@ -62,6 +63,9 @@ class Harness:
         self.server_limits = server_limits
         self.look_every = look_every  # how often each bot looks for holds nobody runs
         self.server_threads = server_threads
+        # Each person's App Home is published at most once per gap (3 s in production): short
+        # here, so that tests which look at a Home twice in a row need not wait.
+        self.publish_gap = publish_gap
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.book = OrderBook.seeded(clock)
@@ -95,6 +99,7 @@ class Harness:
             limits=self.server_limits,
             look_every=self.look_every,
             threads=self.server_threads,
+            publish_gap=self.publish_gap,
             **self.client_options,
         )
         self.bots.append(bot)

@@ -26,6 +26,7 @@ from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.takeover import Takeover
+from bot.home.pacing import PUBLISH_GAP, PublishPacer
 from bot.home.publishing import Refresher
 from bot.runners.scheduler import stop_scheduler
 from bot.settings import Settings
@@ -65,6 +66,7 @@ def build_deps(
     app_id: str | None = None,
     pulse: CartRoverPulse | None = None,
     enterprise_id: str | None = None,
+    publish_gap: float = PUBLISH_GAP,
 ) -> Deps:
     poster = SlackPoster(web_client)
     return Deps(
@@ -81,7 +83,7 @@ def build_deps(
             group_members=poster.group_members,
         ),
         workers=workers or Workers(WORK_THREADS),
-        home=Refresher(),
+        home=Refresher(PublishPacer(gap=publish_gap)),
         team_id=team_id,
         enterprise_id=enterprise_id,
         app_id=app_id or settings.slack_app_id,
@@ -249,7 +251,9 @@ class Runtime:
         self.takeover = Takeover(self.deps)
 
     @classmethod
-    def start(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    def start(
+        cls, settings: Settings, *, clock: Clock | None = None, publish_gap: float = PUBLISH_GAP
+    ) -> Runtime:
         from bot.cartrover.client import CartRoverClient
         from bot.store import open_store
 
@@ -274,6 +278,7 @@ class Runtime:
             enterprise_id=whoami.enterprise_id,
             app_id=identity.app_id,
             pulse=pulse,
+            publish_gap=publish_gap,
         )
         app = build_app(deps, web_client, identity)
         return cls(

@@ -39,7 +39,9 @@ def settled(harness: Harness) -> None:
     """Wait until every bot's workers and the local Slack have nothing left in hand."""
     harness.wait_until(
         lambda: (
-            all(bot.deps.workers.busy == 0 for bot in harness.bots) and harness.slack.in_flight == 0
+            all(bot.deps.workers.busy == 0 for bot in harness.bots)
+            and all(bot.deps.home.pacer.busy == 0 for bot in harness.bots)  # type: ignore[attr-defined]
+            and harness.slack.in_flight == 0
         )
     )
 

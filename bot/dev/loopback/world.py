@@ -15,6 +15,7 @@ from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
 from bot.holds.takeover import Takeover
+from bot.home.pacing import PUBLISH_GAP
 from bot.runners.app import build_app, build_deps
 from bot.runners.http.health import Readiness
 from bot.runners.http.server import ServerLimits
@@ -112,6 +113,7 @@ class LoopbackBot:
         resume: bool = True,
         look_every: float | None = None,
         expects_scheduler: bool = False,
+        publish_gap: float = PUBLISH_GAP,
         **client_options: Any,
     ) -> None:
         secret = settings.slack_signing_secret
@@ -132,6 +134,7 @@ class LoopbackBot:
             clock=clock,
             team_id=team_id,
             enterprise_id=enterprise_id,
+            publish_gap=publish_gap,
             pulse=self.pulse,
         )
         self.app = build_app(self.deps, self.web_client)
