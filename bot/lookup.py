@@ -56,6 +56,8 @@ _EVENTS = {
     "finished": "finished",
     "cancel_answer": "CartRover's answer to the cancel",
     "cartrover_error": "CartRover error",
+    "checking": "not confirmed yet, checking again",
+    "shadow": "shadow mode: would have canceled sending",
     "post_failed": "card not posted",
     "post_unconfirmed": "card maybe posted (no answer from Slack)",
     "card_found": "card found",

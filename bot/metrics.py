@@ -16,6 +16,10 @@ beside the bot's own series:
 ``cartrover_bot_work_queue_depth{lane}``                  jobs waiting on each worker lane
 ``cartrover_bot_work_running{lane}``                      jobs running on each worker lane
 ``cartrover_bot_digests_posted_total{kind}``              digests posted: ``scheduled`` or ``now``
+``cartrover_bot_listing_reads_total{result}``             orders looked for in a listing of their
+                                                           creation times: ``hit`` or ``miss``
+``cartrover_bot_listing_reads_switched_off_total``        times a run switched to single reads
+                                                           after listing misses
 ========================================================  ========================================
 
 Counters only ever count what this process did; with several processes, sum them.
@@ -48,6 +52,8 @@ __all__ = [
     "CONTENT_TYPE",
     "DIGESTS",
     "HOLD_REQUESTS",
+    "LISTING_READS",
+    "LISTING_READS_OFF",
     "REGISTRY",
     "REMAINING_HITS",
     "WORK",
@@ -105,6 +111,18 @@ DIGESTS = Counter(
     "cartrover_bot_digests_posted",
     "Digests posted, by kind ('scheduled' once a day per channel, or 'now' on demand)",
     ["kind"],
+    registry=REGISTRY,
+)
+LISTING_READS = Counter(
+    "cartrover_bot_listing_reads",
+    "Orders looked for in a CartRover listing over their creation times: 'hit' (listed) or "
+    "'miss' (a New order the listing did not return)",
+    ["result"],
+    registry=REGISTRY,
+)
+LISTING_READS_OFF = Counter(
+    "cartrover_bot_listing_reads_switched_off",
+    "Times a run switched to reading orders one by one after listings missed New orders",
     registry=REGISTRY,
 )
 

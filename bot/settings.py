@@ -46,6 +46,15 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "demo": (),
     "sandbox": (),
 }
+# The runners that carry out approved holds also need the cancel call's own keys, unless they run
+# in shadow mode: the cancel is a Cart API call, and there is no fallback to the merchant keys.
+CANCEL_KEYS = ("CARTROVER_CANCEL_API_USER", "CARTROVER_CANCEL_API_KEY")
+RUNNERS = ("serve", "socket", "clock")
+CANCEL_KEYS_HELP = (
+    "the cancel call is a Cart API call, so these are Cart API keys, not the Merchant API keys: "
+    "in CartRover, Carts → your API cart → API Access; or set SHADOW_MODE=true to run everything "
+    "but the cancel itself"
+)
 
 
 class ConfigError(Exception):
@@ -102,6 +111,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     slack_app_id: str | None = None
+    shadow_mode: bool = False
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
@@ -249,13 +259,17 @@ class Settings(BaseSettings):
 
     def require(self, command: str) -> Settings:
         """Raise :class:`ConfigError` unless everything ``command`` needs is set."""
-        missing = [name for name in NEEDS.get(command, ()) if getattr(self, name.lower()) is None]
+        needs = NEEDS.get(command, ())
+        if command in RUNNERS and not self.shadow_mode:
+            needs += CANCEL_KEYS
+        missing = [name for name in needs if getattr(self, name.lower()) is None]
         if missing:
             names = ", ".join(missing)
+            cancel = f" ({CANCEL_KEYS_HELP})" if set(missing) & set(CANCEL_KEYS) else ""
             raise ConfigError(
                 f"{names} {'is' if len(missing) == 1 else 'are'} required for "
-                f"'cartrover-bot {command}'; set {'it' if len(missing) == 1 else 'them'} in the "
-                "environment or in .env"
+                f"'cartrover-bot {command}'{cancel}; set {'it' if len(missing) == 1 else 'them'} "
+                "in the environment or in .env"
             )
         if (
             command in ("serve", "socket", "clock")
@@ -293,10 +307,11 @@ class Settings(BaseSettings):
 
     @property
     def cancel_credentials(self) -> tuple[str | None, SecretStr | None]:
-        """The pair for ``wms_cancel``: the cancel pair when set, else the main pair."""
+        """The pair for ``wms_cancel`` (a Cart API call): the cancel pair when both are set, else
+        ``(None, None)``. Never the merchant pair: CartRover keeps separate keys per API level."""
         if self.cartrover_cancel_api_user and self.cartrover_cancel_api_key:
             return self.cartrover_cancel_api_user, self.cartrover_cancel_api_key
-        return self.cartrover_api_user, self.cartrover_api_key
+        return None, None
 
     def secrets(self) -> list[str]:
         """Every secret value that is set, for the redacting log filter."""
@@ -330,6 +345,7 @@ _EXPECTED = {
     "port": "a port number from 1 to 65535, e.g. 3000",
     "health_port": "a port number from 1 to 65535, e.g. 8080",
     "allow_self_approval": "true or false",
+    "shadow_mode": "true or false",
 }
 _NUMBER_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float")
 _RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")

@@ -29,7 +29,12 @@ HOLD_ALL_REASON = "stale test orders"  # from the digest or from `stale`: the sa
 
 def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
     report = build_report(
-        deps.settings, deps.cartrover, deps.clock.now(), hours=command.hours, count_non_test=False
+        deps.settings,
+        deps.cartrover,
+        deps.clock.now(),
+        hours=command.hours,
+        count_non_test=False,
+        marks=deps.digests,
     )
     message = compose(deps.digests, report, asker.channel, STALE_TITLE, deps.clock.now())
     tell(deps, asker, message)

@@ -26,6 +26,7 @@ from bot.store import (
     HoldRequest,
     ItemState,
     RequestState,
+    ScanMark,
     Snapshot,
     Store,
     StoreError,
@@ -534,6 +535,40 @@ class StoreContract:
         assert stored is not None
         assert [i.state for i in stored.items][:2] == [ItemState.SENDING, ItemState.SKIPPED]
 
+    def test_look_again_moves_only_a_sending_item_to_checking(self, store: Store) -> None:
+        """sending → checking once, keeping the first look's words, Process-IDs and time; a
+        checking item finishes only from that state, with ``expect``."""
+        request = make_request(store)
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        look = partial(store.look_again, detail="still New", process_ids=["p-1"], at=T0 + HOUR)
+        assert not look(request.id, "A100")  # queued: nothing was sent yet
+        assert store.start_item(request.id, "A100", T0)
+        assert look(request.id, "A100")
+        assert not look(request.id, "A100")
+        stored = store.get_request(request.id)
+        assert stored is not None
+        first = stored.items[0]
+        assert (first.state, first.detail, first.process_ids, first.updated_at) == (
+            ItemState.CHECKING,
+            "still New",
+            ("p-1",),
+            T0 + HOUR,
+        )
+        assert not first.state.is_final and not store.start_item(request.id, "A100", T0)
+        finish = partial(store.finish_item, detail="", process_ids=[], at=T0 + 2 * HOUR)
+        assert not finish(request.id, "A100", state=ItemState.NOT_CONFIRMED)
+        assert finish(request.id, "A100", state=ItemState.CANCELED, expect=ItemState.CHECKING)
+
+    @pytest.mark.parametrize("state", [ItemState.ORDER_CANCELED, ItemState.WOULD_CANCEL])
+    def test_the_first_contact_final_states_are_kept(self, store: Store, state: ItemState) -> None:
+        """An order canceled in CartRover, and a cancel shadow mode did not send, are final
+        states like the others."""
+        request = make_request(store, ["A100"])
+        assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
+        assert store.finish_item(request.id, "A100", state=state, detail="x", process_ids=[], at=T0)
+        stored = store.get_request(request.id)
+        assert stored is not None and stored.items[0].state is state and state.is_final
+
     def test_finish_item_refuses_a_state_that_is_not_final(self, store: Store) -> None:
         """Finishing into queued or sending is a caller error."""
         request = make_request(store)
@@ -759,6 +794,17 @@ class StoreContract:
         request = make_request(store, list(refs))
         assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
         return request
+
+    # -- the last scan's mark
+    def test_the_scan_mark_is_kept_and_replaced(self, store: Store) -> None:
+        """No mark at first; a kept mark round-trips (aware UTC); the next one replaces it."""
+        assert store.scan_mark() is None
+        first = ScanMark(clear_before=T0 - 30 * HOUR, full_at=T0, scanned_at=T0)
+        store.keep_scan_mark(first)
+        assert store.scan_mark() == first
+        later = ScanMark(clear_before=T0 - 2 * HOUR, full_at=T0, scanned_at=T0 + HOUR)
+        store.keep_scan_mark(later)
+        assert store.scan_mark() == later
 
     # -- snapshots
     def test_snapshots_round_trip(self, store: Store) -> None:

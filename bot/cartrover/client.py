@@ -34,6 +34,7 @@ from bot.cartrover import protocol, replies
 from bot.cartrover.errors import (
     CartRoverError,
     ConnectionFailed,
+    NotConfigured,
     OrderNotFound,
     RateLimited,
     Unavailable,
@@ -41,9 +42,9 @@ from bot.cartrover.errors import (
 )
 from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw
 from bot.cartrover.listing import OrderListing
-from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
+from bot.cartrover.models import CancelOutcome, CancelReply, KeyProbe, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
-from bot.cartrover.reads import Read, read_orders
+from bot.cartrover.reads import ListingReads, Read, read_orders
 from bot.cartrover.retrying import ReadWait, StopAtDeadline
 from bot.settings import ConfigError, Settings
 
@@ -66,8 +67,17 @@ def _reply(raw: Raw) -> _Reply:
     return _Reply(data, protocol.process_id(raw.headers), raw.status)
 
 
+def _listing_reply(raw: Raw) -> _Reply:
+    data = replies.decode_listing(raw.status, raw.headers, raw.body)
+    return _Reply(data, protocol.process_id(raw.headers), raw.status)
+
+
 def _cancel_reply(raw: Raw) -> CancelReply:
     return replies.decode_cancel(raw.status, raw.headers, raw.body)
+
+
+def _key_probe(raw: Raw) -> KeyProbe:
+    return replies.decode_key_probe(raw.status, raw.headers, raw.body)
 
 
 def _reveal(secret: str | SecretStr) -> str:
@@ -105,7 +115,9 @@ class CartRoverClient:
             raise ValueError("attempts and threads must be at least 1 and the deadline positive")
         self.base_url = base_url.rstrip("/")
         self._auth = protocol.basic_auth(api_user, _reveal(api_key))
-        self._cancel_auth = self._auth
+        # The cancel is a Cart API call with its own keys; without them it is never sent (there
+        # is no fallback to the merchant keys, which CartRover keeps apart per API level).
+        self._cancel_auth: str | None = None
         if cancel_user is not None and cancel_key is not None:
             self._cancel_auth = protocol.basic_auth(cancel_user, _reveal(cancel_key))
         self._exchange = Exchange(
@@ -122,11 +134,14 @@ class CartRoverClient:
         # Two pools, so that a task never waits on a task of its own pool: orders read at once,
         # and the status half of each order's read.
         self._orders_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-read")
+        # This run's listings of known creation times: hits, misses, and whether it reads singly.
+        self.listing_reads = ListingReads()
         self._status_pool = ThreadPoolExecutor(read_threads, thread_name_prefix="cartrover-status")
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> CartRoverClient:
-        """A client for ``CARTROVER_API_URL`` with the main and cancel credential pairs."""
+        """A client for ``CARTROVER_API_URL`` with the merchant pair and, when both are set, the
+        cancel pair (never the merchant pair in its place)."""
         user, key = settings.cartrover_api_user, settings.cartrover_api_key
         if not user or key is None:
             raise ConfigError("CARTROVER_API_USER and CARTROVER_API_KEY are required")
@@ -162,6 +177,11 @@ class CartRoverClient:
     @property
     def closed(self) -> bool:
         return self._exchange.closed
+
+    @property
+    def can_cancel(self) -> bool:
+        """Whether this client has the cancel call's own keys."""
+        return self._cancel_auth is not None
 
     @property
     def stats(self) -> dict[str, int]:
@@ -211,7 +231,9 @@ class CartRoverClient:
             protocol.order_path(ref)  # every reference is checked before any request
         self._refuse_if_closed()
         try:
-            return read_orders(self, refs, created, concurrently=self._orders_pool.map)
+            return read_orders(
+                self, refs, created, concurrently=self._orders_pool.map, tracker=self.listing_reads
+            )
         except RuntimeError:  # closed meanwhile: the pools take no more work
             raise _closed() from None
 
@@ -242,7 +264,7 @@ class CartRoverClient:
             raise ValueError("max_pages must be at least 1")
 
         def fetch(page: int) -> list[Order]:
-            reply = self._read("list_orders", path, query(page))
+            reply = self._read("list_orders", path, query(page), _listing_reply)
             return self._decoded(lambda: replies.decode_orders(reply.data, reply.process_id), reply)
 
         return OrderListing(fetch, limit, max_pages)
@@ -251,8 +273,29 @@ class CartRoverClient:
         """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
         failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
         ``replies.decode_cancel``); no complete answer raises ConnectionFailed, whose
-        ``request_sent`` says whether CartRover may have received it."""
+        ``request_sent`` says whether CartRover may have received it; without the cancel keys,
+        NotConfigured and nothing is sent."""
         path = protocol.cancel_path(ref)
+        reply = self._send_cancel("cancel_sending", path, _cancel_reply)
+        if reply.outcome is not CancelOutcome.ACCEPTED:
+            log.warning("CartRover cancel of %s: %s · %s", ref, reply.outcome.value, reply.raw)
+        return reply
+
+    def probe_cancel_keys(self) -> KeyProbe:
+        """Try the cancel keys without touching any order: ``wms_cancel`` of a reference no
+        order can have (:data:`protocol.PROBE_REF`), read by :func:`replies.decode_key_probe`.
+        Without the cancel keys, NotConfigured and nothing is sent."""
+        path = protocol.cancel_path(protocol.PROBE_REF)
+        return self._send_cancel("cancel_probe", path, _key_probe)
+
+    def _send_cancel(self, kind: str, path: str, decode: Callable[[Raw], _T]) -> _T:
+        """A cancel call with the cancel keys, resent only when it surely never left."""
+        cancel_auth = self._cancel_auth
+        if cancel_auth is None:
+            raise NotConfigured(
+                "no cancel keys: set CARTROVER_CANCEL_API_USER and CARTROVER_CANCEL_API_KEY "
+                "(Cart API keys); nothing was sent"
+            )
         deadline_at = self._monotonic() + self._deadline
         retrying = self._retrying(
             tenacity.retry_if_exception(
@@ -266,17 +309,7 @@ class CartRoverClient:
             tenacity.wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
             deadline_at,
         )
-        reply: CancelReply = retrying(
-            self._exchange.call,
-            "cancel_sending",
-            path,
-            "",
-            self._cancel_auth,
-            deadline_at,
-            _cancel_reply,
-        )
-        if reply.outcome is not CancelOutcome.ACCEPTED:
-            log.warning("CartRover cancel of %s: %s · %s", ref, reply.outcome.value, reply.raw)
+        reply: _T = retrying(self._exchange.call, kind, path, "", cancel_auth, deadline_at, decode)
         return reply
 
     # -- the machinery
@@ -286,7 +319,9 @@ class CartRoverClient:
         if self.closed:
             raise _closed()
 
-    def _read(self, kind: str, path: str, query: str = "") -> _Reply:
+    def _read(
+        self, kind: str, path: str, query: str = "", decode: Callable[[Raw], _Reply] = _reply
+    ) -> _Reply:
         deadline_at = self._monotonic() + self._deadline
         retrying = self._retrying(
             tenacity.retry_if_exception(
@@ -300,7 +335,7 @@ class CartRoverClient:
             deadline_at,
         )
         reply: _Reply = retrying(
-            self._exchange.call, kind, path, query, self._auth, deadline_at, _reply
+            self._exchange.call, kind, path, query, self._auth, deadline_at, decode
         )
         return reply
 

@@ -9,7 +9,9 @@
     ├── OrderNotFound              recognisably "no such order" (HTTP 404 or a not-found message)
     ├── InvalidRequest             error_code "Invalid" (or HTTP 400/422)
     ├── Refused                    error_code "Failure", or any other error envelope
-    └── UnexpectedReply            a reply the client cannot read (bad JSON, missing fields, …)
+    ├── UnexpectedReply            a reply the client cannot read (bad JSON, missing fields, …)
+    └── NotConfigured              the client lacks what the call needs (the cancel keys); nothing
+                                   was sent
 
 httpx exceptions never escape the client: they are translated to :class:`ConnectionFailed`.
 Messages never contain credentials or full URLs with query strings.
@@ -22,6 +24,7 @@ __all__ = [
     "CartRoverError",
     "ConnectionFailed",
     "InvalidRequest",
+    "NotConfigured",
     "OrderNotFound",
     "RateLimited",
     "Refused",
@@ -97,3 +100,8 @@ class Refused(CartRoverError):
 
 class UnexpectedReply(CartRoverError):
     """A reply the client cannot interpret; never guessed at, always reported."""
+
+
+class NotConfigured(CartRoverError):
+    """The call needs credentials this client was not given (the cancel call's Cart API keys);
+    nothing was sent."""

@@ -21,6 +21,8 @@ __all__ = [
     "CancelReply",
     "Flag",
     "Item",
+    "KeyProbe",
+    "KeyVerdict",
     "Order",
     "OrderStatus",
     "Shipment",
@@ -311,3 +313,21 @@ class CancelReply:
     @property
     def refused(self) -> bool:
         return self.outcome is CancelOutcome.REFUSED
+
+
+class KeyVerdict(StrEnum):
+    """What a cancel of an order that cannot exist says about the cancel keys."""
+
+    ACCEPTED = "accepted"  # CartRover got past the keys and answered about the order
+    REFUSED = "refused"  # CartRover refused the keys
+    UNCLEAR = "unclear"  # an answer that says neither (a server error, a rate limit, no JSON)
+
+
+@dataclass(frozen=True)
+class KeyProbe:
+    """The cancel-key probe's answer: the verdict, CartRover's words and the Process-ID."""
+
+    verdict: KeyVerdict
+    said: str = ""  # CartRover's message, or what came back instead (one line, clipped)
+    process_id: str | None = None
+    http_status: int | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlencode
 
 from bot import __version__
@@ -20,10 +20,12 @@ from bot.orderref import validate_ref
 
 __all__ = [
     "CANCEL_PATH",
+    "DATE_FILTER_SLACK",
     "LIST_PATH",
     "LIST_STATUSES",
     "MAX_LIST_LIMIT",
     "ORDER_PATH",
+    "PROBE_REF",
     "PROCESS_ID_HEADER",
     "REMAINING_HITS_HEADER",
     "REQUEST_HEADERS",
@@ -55,6 +57,11 @@ LIST_PATH = "/v1/merchant/orders/list/{status}"
 # equivalent exists all live behind this one constant (and decode_cancel below).
 CANCEL_PATH = "/v1/cart/orders/wms_cancel/{ref}"
 
+# The reference the cancel-key probe cancels: inside the order grammar (so the path is the real
+# call's), yet no order can have it. Unknowns #2 and #4: how CartRover answers a cancel of an
+# unknown order with good keys and with refused keys is undocumented (replies.read_key_probe).
+PROBE_REF = "_cartrover-bot_key-probe_no-such-order_"
+
 # Status filters the listing accepts. Unknown #9: `partial` is not used.
 LIST_STATUSES = frozenset(
     {"new", "at_wms", "shipped", "confirmed", "error", "canceled"}
@@ -62,6 +69,10 @@ LIST_STATUSES = frozenset(
 )
 # Unknown #7: the largest page CartRover is believed to serve.
 MAX_LIST_LIMIT = 100
+# Unknown #8: how far off the listing's date filter may be from an order's creation time (dates
+# compared in whole days, or the cart's order_date): what a window meant to hold every order
+# created since a time starts that much earlier (bot.digest.window).
+DATE_FILTER_SLACK = timedelta(days=1)
 
 # ---------------------------------------------------------------------------------------- headers
 

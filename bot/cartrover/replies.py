@@ -26,18 +26,29 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.models import CancelOutcome, CancelReply, Order, OrderStatus
+from bot.cartrover.models import (
+    CancelOutcome,
+    CancelReply,
+    KeyProbe,
+    KeyVerdict,
+    Order,
+    OrderStatus,
+)
 from bot.cartrover.protocol import process_id, retry_after
 
 __all__ = [
+    "EMPTY_PAGES",
     "MESSAGE_FIELDS",
     "decode",
     "decode_cancel",
+    "decode_key_probe",
+    "decode_listing",
     "decode_order",
     "decode_orders",
     "decode_status",
     "looks_like_auth_failure",
     "looks_like_not_found",
+    "says_no_orders",
 ]
 
 log = logging.getLogger("bot.cartrover")
@@ -59,6 +70,23 @@ _AUTH_FAILURE = re.compile(
     r"api[\s_]*(?:user|key)|credential|unauthori[sz]ed|authenticat|access\s+denied",
     re.IGNORECASE,
 )
+
+
+# Unknown #17: no public example shows an empty listing page. The vendor's PHP client returns
+# `true` whenever `response` is empty (absent, null, [], {}), so each of those is plausible, and so
+# is an error envelope whose words say that no orders were found. Every one is an empty page. A
+# singular "Order not found: X" is not: it may be a wrong path read as an order reference.
+EMPTY_PAGES: tuple[object, ...] = (None, [], {}, "")
+_NO_ORDERS = re.compile(
+    r"\bno\s+(?:matching\s+|more\s+)?(?:orders?|records?|results?)\b"
+    r"|\b(?:orders|records)\s+not\s+found|\b0\s+(?:orders?|records?)\s+(?:found|returned)",
+    re.IGNORECASE,
+)
+
+
+def says_no_orders(message: str) -> bool:
+    """Unknown #17: does an error envelope's text say that a listing found no orders?"""
+    return bool(_NO_ORDERS.search(message))
 
 
 def looks_like_not_found(message: str) -> bool:
@@ -108,6 +136,17 @@ def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
         raise _envelope_error(status, headers, payload, pid)
     what = "a non-JSON body" if payload is _NOT_JSON else "JSON that is not an envelope"
     raise _status_error(status, headers, f"CartRover answered HTTP {status} with {what}", pid)
+
+
+def decode_listing(status: int, headers: Mapping[str, str], body: bytes) -> Any:
+    """A listing page's reply → its ``response`` data, as :func:`decode`; an error envelope that
+    says no orders were found (unknown #17) is an empty page, not an error."""
+    try:
+        return decode(status, headers, body)
+    except (OrderNotFound, InvalidRequest, Refused) as exc:
+        if says_no_orders(exc.message):
+            return []
+        raise
 
 
 def _envelope_error(
@@ -216,8 +255,11 @@ def decode_order(data: Any, status: OrderStatus, process_id: str | None = None) 
 
 
 def decode_orders(data: Any, process_id: str | None = None) -> list[Order]:
-    """One page of a listing → Orders (a listing record carries its own status and flags);
-    anything but a list of records is UnexpectedReply."""
+    """One page of a listing → Orders (a listing record carries its own status and flags). Every
+    empty shape (:data:`EMPTY_PAGES`, unknown #17) is an empty page; anything else but a list of
+    records is UnexpectedReply."""
+    if any(data == empty and type(data) is type(empty) for empty in EMPTY_PAGES):
+        return []
     if not isinstance(data, list):
         raise UnexpectedReply("a success reply without a list of orders", process_id=process_id)
     orders = []
@@ -257,3 +299,34 @@ def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> Cance
             outcome = CancelOutcome.ACCEPTED if success else CancelOutcome.REFUSED
             message = _message(response) if isinstance(response, Mapping) else ""
     return CancelReply(outcome, message, pid, status, raw)
+
+
+# Unknowns #2 and #4: how CartRover answers a cancel of an order that cannot exist is undocumented.
+# Refused keys: HTTP 401/403, or words about the API user, key, credentials or permission. Any
+# other envelope below HTTP 500 means the keys got CartRover to look for the order.
+_KEYS_REFUSED = re.compile(r"permission|forbidden|not\s+authori[sz]ed", re.IGNORECASE)
+
+
+def decode_key_probe(status: int, headers: Mapping[str, str], body: bytes) -> KeyProbe:
+    """The answer to the cancel-key probe (a cancel of :data:`protocol.PROBE_REF`) → whether
+    CartRover accepted the keys; never raises."""
+    pid, payload = process_id(headers), _json(body)
+    if not isinstance(payload, Mapping):
+        verdict = KeyVerdict.REFUSED if status in (401, 403) else KeyVerdict.UNCLEAR
+        return KeyProbe(verdict, _raw(status, body), pid, status)
+    response = payload.get("response")
+    said = _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
+    raw_code = payload.get("error_code")
+    code = raw_code.strip().lower() if isinstance(raw_code, str) else ""
+    refused = status in (401, 403) or bool(
+        said and (looks_like_auth_failure(said) or _KEYS_REFUSED.search(said))
+    )
+    if refused:
+        verdict = KeyVerdict.REFUSED
+    elif status == 429 or code == "ratelimit" or status >= 500 or not 200 <= status < 500:
+        verdict = KeyVerdict.UNCLEAR
+    elif payload.get("success_code") in (True, False):
+        verdict = KeyVerdict.ACCEPTED
+    else:
+        verdict = KeyVerdict.UNCLEAR
+    return KeyProbe(verdict, said or _raw(status, body), pid, status)

@@ -32,6 +32,7 @@ __all__ = [
     "digest_message",
     "listed_in_message",
     "order_line",
+    "scanned_words",
     "subscription_message",
 ]
 
@@ -155,8 +156,23 @@ def _button(report: StaleReport, snapshot_id: int) -> Block:
     }
 
 
+def scanned_words(report: StaleReport) -> str:
+    """Which New orders the scan covered (:mod:`bot.digest.window`)."""
+    scanned = report.window
+    if scanned is None:
+        return f"Created before {date_token(report.cutoff)}"
+    if scanned.from_date is None:
+        return f"Created before {date_token(report.cutoff)}: a full scan of every New order"
+    last = f", last {date_token(scanned.last_full)}" if scanned.last_full else ""
+    return (
+        f"Scanned New orders created {date_token(scanned.from_date)} to "
+        f"{date_token(report.cutoff)}: none older was waiting to be sent at the last scan "
+        f"(a full scan runs weekly{last})"
+    )
+
+
 def _footer(report: StaleReport, snapshot_id: int | None) -> str:
-    notes = [f"Created before {date_token(report.cutoff)}"]
+    notes = [scanned_words(report)]
     if report.hold_refs and snapshot_id is not None:
         notes.append("the button opens one hold request; a second person must approve it")
     elif report.hold_refs:

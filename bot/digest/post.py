@@ -54,7 +54,7 @@ def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> 
     """``digest now``: build (unless given) and post to ``channel_id``; no claim. Returns ts."""
     now = deps.clock.now()
     if report is None:
-        report = build_report(deps.settings, deps.cartrover, now)
+        report = build_report(deps.settings, deps.cartrover, now, marks=deps.digests)
     ts = post(deps.poster, deps.digests, report, channel_id, NOW_TITLE, now)
     metrics.DIGESTS.labels("now").inc()
     return ts

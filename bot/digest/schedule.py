@@ -134,7 +134,7 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
     if claim is not None and now - claim.claimed_at < RETRY_FAILED_AFTER:
         return Outcome.WAITING_RETRY
     try:
-        report = build_report(deps.settings, deps.cartrover, now)
+        report = build_report(deps.settings, deps.cartrover, now, marks=deps.digests)
     except CartRoverError as exc:
         log.warning("digest for %s on %s: CartRover failed, will retry: %s", channel, day, exc)
         return Outcome.FAILED

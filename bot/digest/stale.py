@@ -7,16 +7,19 @@
   ``on_hold == "Y"`` still counts (a hold can be lifted) and is marked wherever it is listed.
 
 The listing asks CartRover only for ``new`` orders created before the cutoff (``to_date``), so
-fresh orders never cross the wire, and for one ``order_source`` where that alone decides (see
-:func:`listing_source`). Every record is still re-checked here (docs/cartrover.md, Known unknowns).
-:class:`StaleScan` keeps only what a message shows plus counters: memory stays bounded whatever
-the number of orders, because the listing is consumed page by page and never stored.
+fresh orders never cross the wire, from the start of a window that follows recent orders rather
+than history (``from_date``, :mod:`bot.digest.window`), and for one ``order_source`` where that
+alone decides (see :func:`listing_source`). Every record is still re-checked here
+(docs/cartrover.md, Known unknowns). :class:`StaleScan` keeps only what a message shows plus
+counters: memory stays bounded whatever the number of orders, because the listing is consumed
+page by page and never stored.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,9 +27,11 @@ from typing import TypeVar
 
 from bot.cartrover.models import Flag, Order
 from bot.cartrover.service import OrderService
+from bot.digest.window import ScanMarks, Window, next_mark, window
 from bot.orderref import OrderRefError, validate_ref
 from bot.patterns import Matcher
 from bot.settings import Settings
+from bot.store.records import ScanMark, StoreError
 
 __all__ = [
     "HOLD_ALL_LIMIT",
@@ -47,6 +52,8 @@ SHOWN_LIMIT = 100  # orders kept with their details: more than any message can s
 # CartRover calls between request and outcome, ~20 minutes at CartRover's rate for 500.
 HOLD_ALL_LIMIT = 500
 _T = TypeVar("_T")
+
+log = logging.getLogger(__name__)
 
 
 Listing = OrderService  # what :func:`scan` needs: ``iter_orders``
@@ -138,6 +145,7 @@ class StaleReport:
     order_source: str | None = None
     # When CartRover created each of hold_refs: a hold for them can then be checked by listing.
     hold_created: Mapping[str, datetime] = field(default_factory=dict)
+    window: Window | None = None  # the New orders the scan listed (None: before the cutoff)
 
     @property
     def cutoff(self) -> datetime:
@@ -167,9 +175,19 @@ class StaleScan:
         self._hold: list[tuple[float, int, tuple[str, datetime]]] = []
         self._seq = itertools.count()
         self.test_count = self.non_test_count = self.on_hold_count = self.listed = 0
+        # The oldest New order listed that will still be sent (or whose flag is unexpected), and
+        # whether one had no creation time: what the scan's mark is made of.
+        self.oldest_waiting: datetime | None = None
+        self.unplaced = False
 
     def add(self, order: Order) -> None:
         self.listed += 1
+        if order.is_new and not order.is_sending_canceled:
+            created = order.created_at
+            if created is None:
+                self.unplaced = True
+            elif self.oldest_waiting is None or created < self.oldest_waiting:
+                self.oldest_waiting = created
         if not is_stale(order, self.cutoff) or order.created_at is None:
             return
         reason = self.rule.reason(order)
@@ -196,7 +214,14 @@ class StaleScan:
             _keep_oldest(self._hold, (key, seq, (order.cust_ref, created)), self._hold_limit)
 
     def report(
-        self, now: datetime, hours: float, *, pages: int, truncated: bool, order_source: str | None
+        self,
+        now: datetime,
+        hours: float,
+        *,
+        pages: int,
+        truncated: bool,
+        order_source: str | None,
+        scanned: Window | None = None,
     ) -> StaleReport:
         shown = sorted(
             (entry[2] for entry in self._shown), key=lambda o: (o.created_at, o.cust_ref)
@@ -216,6 +241,7 @@ class StaleScan:
             truncated=truncated,
             rule_configured=self.rule.configured,
             order_source=order_source,
+            window=scanned,
         )
 
 
@@ -227,18 +253,46 @@ def scan(
     *,
     count_non_test: bool,
     shown_limit: int = SHOWN_LIMIT,
+    marks: ScanMarks | None = None,
 ) -> StaleReport:
     """List stale New orders once, page by page, and classify each record as it arrives.
-    ``shown_limit``: how many orders to keep with their details (a terminal shows them all)."""
+    ``shown_limit``: how many orders to keep with their details (a terminal shows them all).
+    ``marks``: where the last scan's mark is kept; the listing then starts where that mark says
+    (:mod:`bot.digest.window`), and this scan leaves its own. Without it, a full scan."""
     cutoff = now - timedelta(hours=hours)
     source = listing_source(rule, count_non_test=count_non_test)
-    listing = cartrover.iter_orders("new", to_date=cutoff, order_source=source, limit=100)
+    scanned = window(_mark(marks), now, cutoff)
+    listing = cartrover.iter_orders(
+        "new", from_date=scanned.from_date, to_date=cutoff, order_source=source, limit=100
+    )
     folded = StaleScan(rule, cutoff, shown_limit=shown_limit)
     for order in listing:
         folded.add(order)
     pages = int(getattr(listing, "pages_fetched", 0))
     truncated = bool(getattr(listing, "truncated", False))
-    return folded.report(now, hours, pages=pages, truncated=truncated, order_source=source)
+    if marks is not None and source is None:
+        complete = not truncated and not folded.unplaced
+        _keep(marks, next_mark(scanned, now, folded.oldest_waiting, complete=complete))
+    return folded.report(
+        now, hours, pages=pages, truncated=truncated, order_source=source, scanned=scanned
+    )
+
+
+def _mark(marks: ScanMarks | None) -> ScanMark | None:
+    try:
+        return marks.scan_mark() if marks is not None else None
+    except StoreError as exc:  # a full scan costs more calls, but misses nothing
+        log.warning("could not read the last scan's mark, scanning every New order: %s", exc)
+        return None
+
+
+def _keep(marks: ScanMarks, mark: ScanMark | None) -> None:
+    if mark is None:
+        return
+    try:
+        marks.keep_scan_mark(mark)
+    except StoreError as exc:  # the next scan is a full one or an older window: still complete
+        log.warning("could not keep this scan's mark: %s", exc)
 
 
 def _keep_oldest(
@@ -277,8 +331,18 @@ def build_report(
     hours: float | None = None,
     count_non_test: bool = True,
     shown_limit: int = SHOWN_LIMIT,
+    marks: ScanMarks | None = None,
 ) -> StaleReport:
-    """One listing of stale New orders, classified (CartRover errors propagate)."""
+    """One listing of stale New orders, classified (CartRover errors propagate); ``marks``, the
+    store of the last scan's mark, keeps its cost to recent orders (:mod:`bot.digest.window`)."""
     rule = TestRule.from_settings(settings)
     age = hours if hours is not None else settings.stale_after_hours
-    return scan(orders, rule, now, age, count_non_test=count_non_test, shown_limit=shown_limit)
+    return scan(
+        orders,
+        rule,
+        now,
+        age,
+        count_non_test=count_non_test,
+        shown_limit=shown_limit,
+        marks=marks,
+    )

@@ -1,5 +1,6 @@
 """Running an approved hold request, per order: re-read → (still New and will be sent?) → mark
-``sending`` in the store → cancel once → verify with another read.
+``sending`` in the store → cancel once → verify with another read (and, when that read does not
+show the cancel yet, once more about a minute later: :mod:`bot.holds.verdicts`).
 
 - The re-read just before each cancel is per order: a cancel is never sent unless the order was
   just seen New with sending not canceled (whether CartRover's cancel on an order already at the
@@ -10,6 +11,11 @@
 - Whatever the cancel call answers, it is never resent, and the order is always re-read: it is
   "canceled" when the order shows it, "failed" only when a clear refusal left the order unchanged,
   and "not confirmed" otherwise. The audit trail keeps the answer as received.
+- A cancel the verifying read does not show yet is ``checking``: the request stays executing, its
+  lease is set to end when the second look is due (:func:`second_look_due`), and whichever runner
+  resumes it then reads the order once more; only then is "not confirmed" final.
+- In shadow mode (``SHADOW_MODE``) everything runs but the cancel itself: an order that would be
+  canceled is ``would_cancel``, and CartRover receives no cancel.
 - One runner at a time holds a request's lease (``bot.store.leases``). An order found ``sending``
   when a runner takes a request over was left by one that stopped: it is only re-read, never sent
   again. Should two runners ever meet on one request, each takes an order only through the
@@ -28,11 +34,12 @@ from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import why_not_holdable
+from bot.holds.verdicts import CHECKING_AGAIN, READ_AGAIN, RECHECK_AFTER, SHADOW, Sent, verdict
 from bot.store.contracts import HoldStore, audit
 from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import Clock
 
-__all__ = ["VERIFY_BATCH", "execute", "final_state"]
+__all__ = ["VERIFY_BATCH", "execute", "final_state", "second_look_due"]
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +53,20 @@ class _Run:
     orders: OrderService
     store: HoldStore
     clock: Clock
+    shadow: bool = False
     may_send: Callable[[], bool] = lambda: True
 
 
 @dataclass(frozen=True)
-class _Sent:
-    """What one order's cancel call said, waiting for the verifying re-read."""
+class _Look:
+    """A verifying read to make: of what was sent, and whether it is the second (last) one."""
 
-    ref: str
-    refused: bool  # CartRover clearly did not act: a refusal, or nothing was sent at all
-    context: str  # what happened, in words ("" for a plain acceptance)
-    process_ids: tuple[str, ...] = ()
+    sent: Sent
+    last: bool = False
+
+    @property
+    def expect(self) -> ItemState:
+        return ItemState.CHECKING if self.last else ItemState.SENDING
 
 
 def final_state(items: Iterable[HoldItem]) -> RequestState:
@@ -68,6 +78,16 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
     return RequestState.DONE
 
 
+def second_look_due(request: HoldRequest) -> datetime | None:
+    """When the first of the request's second looks is due, if one is waiting."""
+    due = [
+        item.updated_at + RECHECK_AFTER
+        for item in request.items
+        if item.state is ItemState.CHECKING and item.updated_at is not None
+    ]
+    return min(due, default=None)
+
+
 def execute(
     orders: OrderService,
     store: HoldStore,
@@ -75,17 +95,20 @@ def execute(
     request_id: int,
     on_progress: Callable[[HoldRequest], None] | None = None,
     still_mine: Callable[[], bool] = lambda: True,
+    *,
+    shadow: bool = False,
     may_send: Callable[[], bool] = lambda: True,
 ) -> HoldRequest | None:
     """Run every item of an approved request; finish the request when all items are final.
 
     The caller holds the request's lease: an item found ``sending`` was left by a runner that
-    stopped, and is only re-read. ``still_mine`` renews the lease before each step; once it says
-    no, another runner has taken over (or this process is stopping) and this one stops where it
-    is. ``may_send`` is asked again just before each cancel: once it says no (the process is
-    stopping), no new cancel leaves.
+    stopped, and is only re-read; an item ``checking`` is read again once its second look is
+    due, else left for a later run. ``still_mine`` renews the lease before each step; once it
+    says no, another runner has taken over (or this process is stopping) and this one stops
+    where it is. ``may_send`` is asked again just before each cancel: once it says no (the
+    process is stopping), no new cancel leaves. ``shadow``: send no cancel (shadow mode).
     """
-    run = _Run(orders, store, clock, may_send)
+    run = _Run(orders, store, clock, shadow, may_send)
     request = run.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
         return request
@@ -97,19 +120,19 @@ def execute(
 
     todo = [item for item in request.items if not item.state.is_final]
     for start in range(0, len(todo), VERIFY_BATCH):
-        sent: list[_Sent] = []
+        looks: list[_Look] = []
         for item in todo[start : start + VERIFY_BATCH]:
             if not still_mine():
                 return store.get_request(request_id)
-            changed, outcome = _send(run, request, item)
-            if outcome is not None:
-                sent.append(outcome)
+            changed, look = _send(run, request, item)
+            if look is not None:
+                looks.append(look)
             if changed:
                 progress()
-        if sent:
+        if looks:
             if not still_mine():  # taken over: the new runner re-reads what was sent
                 return store.get_request(request_id)
-            _verify(run, request, sent)
+            _verify(run, request, looks)
             progress()
     return _finish_request(run, request_id)
 
@@ -126,12 +149,17 @@ def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
     return run.store.get_request(request_id)
 
 
-def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent | None]:
+def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look | None]:
     """Re-read one order and send its cancel if it still needs one. Returns whether this call
-    changed the item, and what the cancel call said (None: no cancel to verify)."""
+    changed the item, and the verifying read to make (None: nothing to verify now)."""
     ref = item.cust_ref
     if item.state is ItemState.SENDING:  # its runner stopped mid-cancel: look, never resend
-        return False, _Sent(ref, False, "the bot restarted while this cancel was in flight")
+        return False, _Look(Sent(ref, False, "the bot restarted while this cancel was in flight"))
+    if item.state is ItemState.CHECKING:  # the second look, once it is due
+        due = item.updated_at is None or item.updated_at + RECHECK_AFTER <= run.clock.now()
+        first = item.detail.removesuffix(f"; {CHECKING_AGAIN}")
+        second = Sent(ref, False, f"{first}; {READ_AGAIN}".lstrip("; "), item.process_ids)
+        return False, _Look(second, last=True) if due else None
     order = run.orders.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):
         detail = f"not found in CartRover: {order.message}"
@@ -146,47 +174,50 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Sent 
         # Only while still queued: if another runner has meanwhile sent this order's cancel,
         # "already sending-canceled" is its own doing, and its outcome must stand.
         return _finish(run, request, ref, ItemState.SKIPPED, reason, ()), None
+    if run.shadow:
+        _audit(run, request, ref, "shadow", "SHADOW_MODE=true: nothing was sent to CartRover")
+        return _finish(run, request, ref, ItemState.WOULD_CANCEL, SHADOW, ()), None
     if not run.may_send() or not run.store.start_item(request.id, ref, run.clock.now()):
         return False, None  # stopping, or another worker or process won this item
-    return True, _cancel(run, request, ref)
+    return True, _Look(_cancel(run, request, ref))
 
 
-def _cancel(run: _Run, request: HoldRequest, ref: str) -> _Sent:
+def _cancel(run: _Run, request: HoldRequest, ref: str) -> Sent:
     """Send the cancel once and say what came back; never raises for CartRover's sake."""
     try:
         reply = run.orders.cancel_sending(ref)
     except CartRoverError as exc:
         _audit_error(run, request, ref, "cancel sending", exc)
         if isinstance(exc, ConnectionFailed) and exc.request_sent:
-            return _Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
-        return _Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
+            return Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
+        return Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
     _audit_answer(run, request, ref, reply)
     pids = (reply.process_id,) if reply.process_id else ()
     if reply.outcome is CancelOutcome.ACCEPTED:
-        return _Sent(ref, False, "", pids)
+        return Sent(ref, False, "", pids)
     if reply.outcome is CancelOutcome.REFUSED:
-        return _Sent(ref, True, f"CartRover refused: {reply.message or 'no reason given'}", pids)
-    return _Sent(ref, False, "CartRover's answer to the cancel could not be read", pids)
+        return Sent(ref, True, f"CartRover refused: {reply.message or 'no reason given'}", pids)
+    return Sent(ref, False, "CartRover's answer to the cancel could not be read", pids)
 
 
-def _verify(run: _Run, request: HoldRequest, sent: Sequence[_Sent]) -> None:
-    """Re-read every order whose cancel was sent and record each outcome."""
-    read = run.orders.get_orders([s.ref for s in sent], _created(request.items))
-    for s in sent:
-        order = read.get(s.ref)
+def _verify(run: _Run, request: HoldRequest, looks: Sequence[_Look]) -> None:
+    """Re-read every order whose cancel was sent and record each outcome (or, at a first look
+    that does not show the cancel yet, that a second look follows)."""
+    read = run.orders.get_orders([look.sent.ref for look in looks], _created(request.items))
+    for look in looks:
+        sent, order = look.sent, read.get(look.sent.ref)
         if not isinstance(order, Order):
-            error = order or CartRoverError("no answer")
-            _audit_error(run, request, s.ref, "verify", error)
-            state = ItemState.NOT_CONFIRMED
-            detail = f"could not re-read to verify ({error.message})"
-        elif order.is_sending_canceled or order.order_status == "canceled":
-            state, detail = ItemState.CANCELED, order.status_words
-        elif s.refused and order.will_be_sent:
-            state, detail = ItemState.FAILED, f"CartRover still shows {order.status_words}"
-        else:
-            state, detail = ItemState.NOT_CONFIRMED, f"CartRover still shows {order.status_words}"
-        text = f"{s.context}; {detail}" if s.context else detail
-        _finish(run, request, s.ref, state, text, s.process_ids, expect=ItemState.SENDING)
+            _audit_error(run, request, sent.ref, "verify", order or CartRoverError("no answer"))
+        state, text = verdict(sent, order, last=look.last)
+        if state is ItemState.CHECKING:
+            now = run.clock.now()
+            if run.store.look_again(
+                request.id, sent.ref, detail=text, process_ids=sent.process_ids, at=now
+            ):
+                _audit(run, request, sent.ref, "checking", text, sent.process_ids)
+                log.info("hold #%s %s → checking again", request.id, sent.ref)
+            continue
+        _finish(run, request, sent.ref, state, text, sent.process_ids, expect=look.expect)
 
 
 def _created(items: Iterable[HoldItem]) -> dict[str, datetime]:
@@ -224,6 +255,25 @@ def _finish(
         log.info("hold #%s %s → %s", request.id, ref, state.value)
         metrics.CANCELS.labels(state.value).inc()
     return changed
+
+
+def _audit(
+    run: _Run,
+    request: HoldRequest,
+    ref: str,
+    event: str,
+    detail: str,
+    pids: Sequence[str] = (),
+) -> None:
+    audit(
+        run.store,
+        run.clock.now(),
+        event,
+        request_id=request.id,
+        cust_ref=ref,
+        detail=detail,
+        process_id=pids[-1] if pids else None,
+    )
 
 
 def _audit_answer(run: _Run, request: HoldRequest, ref: str, reply: CancelReply) -> None:

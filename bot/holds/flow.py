@@ -208,12 +208,18 @@ def run_approved(
             request_id,
             on_progress=progress,
             still_mine=still_mine,
+            shadow=deps.settings.shadow_mode,
             may_send=may_send,
         )
     finally:
         if not may_send() and deps.holds.release_lease(request_id, runner):
             log.info("hold #%s handed over: this process is stopping", request_id)
     if finished is not None:
+        due = execution.second_look_due(finished)
+        if finished.state is RequestState.EXECUTING and due is not None:
+            # Hold the request until its second look is due; whoever resumes unfinished holds
+            # then (this process or another) reads those orders again.
+            deps.holds.renew_lease(request_id, runner, due, deps.clock.now())
         _show(deps, finished)
         deps.home.changed(deps)
     return finished

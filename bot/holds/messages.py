@@ -4,10 +4,10 @@ is :mod:`bot.holds.notices`."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.holds.items import card_lines, checking, shadowed, tally
 from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Refusal
 from bot.holds.rules import MANUAL_FALLBACK, RefusalReason
@@ -22,36 +22,23 @@ from bot.slack.blocks.message import (
     section,
 )
 from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
-from bot.slack.mrkdwn import code, date_token, escape, literal, one_line, truncate, user
-from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
+from bot.slack.mrkdwn import code, date_token, escape, one_line, user
+from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import format_age
 from bot.words import plural
 
 __all__ = [
     "asked_message",
-    "card_lines",
     "decision_buttons",
     "decision_note",
     "decision_reason",
     "hold_message",
-    "item_line",
     "not_saved_message",
-    "ordered",
     "pending_message",
     "refusal_message",
     "withdrawn",
 ]
 
-_ITEMS_LIMIT = 2600  # characters of order lines on the card
-
-_ITEM_WORDS = {
-    ItemState.QUEUED: "waiting",
-    ItemState.SENDING: "canceling…",
-    ItemState.CANCELED: "sending canceled ✅",
-    ItemState.NOT_CONFIRMED: "NOT CONFIRMED ⚠️",
-    ItemState.FAILED: "FAILED ❌",
-    ItemState.SKIPPED: "left alone",
-}
 _TITLES = {
     RequestState.PENDING: "Hold request: cancel sending to the WMS?",
     RequestState.EXECUTING: "Hold approved: canceling sending…",
@@ -76,7 +63,13 @@ def withdrawn(request: HoldRequest) -> bool:
 
 
 def _title(request: HoldRequest) -> str:
-    return "Hold request withdrawn" if withdrawn(request) else _TITLES[request.state]
+    if withdrawn(request):
+        return "Hold request withdrawn"
+    if request.state is RequestState.DONE and shadowed(request):
+        return "Hold done in shadow mode: nothing was canceled"
+    if request.state is RequestState.EXECUTING and checking(request):
+        return "Hold approved: checking again…"
+    return _TITLES[request.state]
 
 
 def _orders_line(refs: Sequence[str]) -> str:
@@ -159,41 +152,6 @@ def decision_reason(request: HoldRequest) -> Block | None:
     return context(f"*Reason for {verb}:* {code(reason)}")
 
 
-_NEEDS_A_LOOK = (ItemState.FAILED, ItemState.NOT_CONFIRMED)
-
-
-def _tally(items: Sequence[HoldItem]) -> str:
-    """Counts by state, e.g. `` (140 sending canceled ✅, 10 FAILED ❌)``; empty for one order."""
-    if len(items) < 2:
-        return ""
-    counts = Counter(item.state for item in items)
-    return " (" + ", ".join(f"{counts[s]} {_ITEM_WORDS[s]}" for s in ItemState if counts[s]) + ")"
-
-
-def item_line(item: HoldItem, detail_limit: int = 2000) -> str:
-    line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
-    detail = item.detail
-    if item.state is ItemState.CANCELED and detail.startswith("New — sending canceled"):
-        detail = ""  # the order's status only repeats the outcome
-    if detail:
-        line += f": {truncate(literal(detail), detail_limit)}"
-    if item.process_ids and item.state in _NEEDS_A_LOOK:
-        line += f" (Process-ID {', '.join(code(p) for p in item.process_ids)})"
-    return line
-
-
-def ordered(items: Sequence[HoldItem]) -> list[HoldItem]:
-    """Failed and unconfirmed orders first: a long list is cut, and these need a person."""
-    return sorted(items, key=lambda item: item.state not in _NEEDS_A_LOOK)
-
-
-def card_lines(request: HoldRequest) -> tuple[str, bool]:
-    """The order lines the card shows, and whether they are all of them."""
-    lines = [item_line(item) for item in ordered(request.items)]
-    shown = lines_within(lines, limit=_ITEMS_LIMIT)
-    return shown, shown == "\n".join(lines)
-
-
 def hold_message(request: HoldRequest, now: datetime) -> Message:
     """The request message in its current state; buttons only while it is pending."""
     state = request.state
@@ -223,12 +181,26 @@ def hold_message(request: HoldRequest, now: datetime) -> Message:
             lines += "\nEvery order's outcome is in this message's thread."
         blocks.append(
             section(
-                f"*Progress:* {done} of {len(request.items)}{_tally(request.items)}\n" + lines,
+                f"*Progress:* {done} of {len(request.items)}{tally(request.items)}\n" + lines,
                 block_id=f"hold-{request.id}-{state.value}-{done}-items",
             )
         )
+        if checking(request):
+            blocks.append(
+                context(
+                    "CartRover does not show every cancel at once: the orders not confirmed yet "
+                    "are read again about a minute after the first look, and never sent again."
+                )
+            )
         if any(i.state in (ItemState.FAILED, ItemState.NOT_CONFIRMED) for i in request.items):
             blocks.append(context(f"Check these orders by hand. {escape(MANUAL_FALLBACK)}"))
+        if any(i.state is ItemState.ORDER_CANCELED for i in request.items):
+            blocks.append(
+                context(
+                    "CartRover canceled these orders themselves, not only their sending: check "
+                    "in the order source (the cart) that this is what you want."
+                )
+            )
     text = f"Hold request #{request.id} ({state.value}): " + ", ".join(request.cust_refs[:20])
     return Message(text=escape(text), blocks=blocks)
 

@@ -10,10 +10,12 @@ demo and the tests' local Slack show them. Pure, like :mod:`bot.holds.messages`.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.holds.messages import card_lines, decision_reason, item_line, ordered, withdrawn
+from bot.holds.items import card_lines, item_line, ordered
+from bot.holds.messages import decision_reason, withdrawn
 from bot.holds.rules import MANUAL_FALLBACK
+from bot.holds.verdicts import ORDER_CANCELED, SHADOW
 from bot.slack.blocks.message import Block, Message, context, section
 from bot.slack.mrkdwn import code, escape, user
 from bot.store.records import HoldRequest, ItemState, RequestState
@@ -58,6 +60,23 @@ def outcome_notice(request: HoldRequest) -> Message:
     return message
 
 
+# Per outcome, how many orders came to it, in words (several orders).
+_COUNTED: tuple[tuple[ItemState, Callable[[int], str]], ...] = (
+    (ItemState.WOULD_CANCEL, lambda n: f"{SHADOW} for {plural(n, 'order')}"),
+    (ItemState.CANCELED, lambda n: f"sending to the WMS is canceled for {plural(n, 'order')}"),
+    (
+        ItemState.ORDER_CANCELED,
+        lambda n: f"{ORDER_CANCELED} ({plural(n, 'order')} canceled themselves)",
+    ),
+    (
+        ItemState.SKIPPED,
+        lambda n: f"{plural(n, 'order')} left alone (not New, or already canceled)",
+    ),
+    (ItemState.FAILED, lambda n: f"{plural(n, 'order')} FAILED (sending is *not* canceled)"),
+    (ItemState.NOT_CONFIRMED, lambda n: f"{plural(n, 'cancel')} NOT CONFIRMED"),
+)
+
+
 def _outcomes(request: HoldRequest) -> str:
     """What became of the orders, in counts (one order: its own line)."""
     counts = Counter(item.state for item in request.items)
@@ -65,23 +84,12 @@ def _outcomes(request: HoldRequest) -> str:
         (item,) = request.items
         if item.state is ItemState.CANCELED:
             text = f"sending to the WMS is canceled for {code(item.cust_ref)}."
+        elif item.state is ItemState.ORDER_CANCELED:
+            text = f"{ORDER_CANCELED}: {code(item.cust_ref)} itself was canceled."
         else:
             text = item_line(item, detail_limit=500) + "."
     else:
-        parts = []
-        if counts[ItemState.CANCELED]:
-            parts.append(
-                f"sending to the WMS is canceled for {plural(counts[ItemState.CANCELED], 'order')}"
-            )
-        if counts[ItemState.SKIPPED]:
-            skipped = counts[ItemState.SKIPPED]
-            parts.append(f"{plural(skipped, 'order')} left alone (not New, or already canceled)")
-        if counts[ItemState.FAILED]:
-            failed = counts[ItemState.FAILED]
-            parts.append(f"{plural(failed, 'order')} FAILED (sending is *not* canceled)")
-        if counts[ItemState.NOT_CONFIRMED]:
-            parts.append(f"{plural(counts[ItemState.NOT_CONFIRMED], 'cancel')} NOT CONFIRMED")
-        text = "; ".join(parts) + "."
+        text = "; ".join(words(counts[state]) for state, words in _COUNTED if counts[state]) + "."
         if not card_lines(request)[1]:
             text += " Every order's outcome follows in this thread."
     trouble = counts[ItemState.FAILED] + counts[ItemState.NOT_CONFIRMED]

@@ -94,6 +94,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
         may_decide=may_decide,
         health=shared.health if approver else None,
         notice=notice,
+        shadow_mode=deps.settings.shadow_mode,
     )
 
 

@@ -32,9 +32,13 @@ from bot.slack.mrkdwn import code, date_token, one_line, user
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
 from bot.times import format_age
 
-__all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "Health", "HomeFacts", "home_view"]
+__all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "SHADOW_MODE_LINE", "Health", "HomeFacts", "home_view"]
 
 MAX_HOME_BLOCKS = 100
+SHADOW_MODE_LINE = (
+    ":dark_sunglasses: *Shadow mode* (`SHADOW_MODE=true`): hold requests, approvals and checks run "
+    "as usual, but nothing is canceled in CartRover; each outcome says what would have been."
+)
 OPEN_SHOWN = 15  # open requests shown with their buttons; three blocks each at most
 _STATE_WORDS = {
     RequestState.PENDING: "waiting for an approver",
@@ -47,6 +51,9 @@ _STATE_WORDS = {
 }
 _ITEM_WORDS = {
     ItemState.CANCELED: "canceled",
+    ItemState.ORDER_CANCELED: "order canceled in CartRover",
+    ItemState.WOULD_CANCEL: "shadow mode: would have canceled",
+    ItemState.CHECKING: "checking again",
     ItemState.SKIPPED: "left alone",
     ItemState.FAILED: "FAILED",
     ItemState.NOT_CONFIRMED: "NOT CONFIRMED",
@@ -78,11 +85,14 @@ class HomeFacts:
     may_decide: Collection[int] = ()  # open requests this user may approve
     health: Health | None = None  # approvers only
     notice: str = ""  # mrkdwn, already escaped: what their last click came to
+    shadow_mode: bool = False  # SHADOW_MODE: holds run in full, but nothing is canceled
 
 
 def home_view(facts: HomeFacts) -> dict[str, Any]:
     """The ``home`` view for ``facts.user_id``."""
     blocks: list[Block] = [header("CartRover holds")]
+    if facts.shadow_mode:
+        blocks.append(context(SHADOW_MODE_LINE))
     if facts.notice:
         blocks.append(context(f"ℹ️ {facts.notice}"))
     blocks.append(

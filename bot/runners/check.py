@@ -3,8 +3,8 @@ print one row per check with, for each problem, how to fix it. Exit code 0 only 
 
 Slack: one ``auth.test``, the granted scopes, and whether the bot is in ``DIGEST_CHANNEL`` and
 ``APPROVAL_CHANNEL`` (:mod:`bot.runners.check_slack`). CartRover: one list call (the first page
-of New orders, one order long) with ``CARTROVER_API_USER`` / ``CARTROVER_API_KEY``; cancel keys
-are never tried, since the only way to try them is to cancel an order. The database: open and
+of New orders, one order long) with ``CARTROVER_API_USER`` / ``CARTROVER_API_KEY``, and the cancel
+keys tried without touching any order (:mod:`bot.runners.check_cancel`). The database: open and
 ping; and which digest subscription applies to ``DIGEST_CHANNEL`` (configuration, or a change
 made in Slack). The mode: ``--mode`` says which of ``serve``, ``socket`` and ``clock`` this setup
 runs; without it, the mode is taken from the secrets that are set. Then one row per reply
@@ -104,6 +104,7 @@ def check_all(
         # same failure would only repeat it, after the table.
         for name in ("slack_sdk", "slack_sdk.web.base_client"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    from bot.runners.check_cancel import mode_row
     from bot.runners.check_slack import slack_rows
 
     replies = Replies(record, secrets)
@@ -114,6 +115,7 @@ def check_all(
         rows.append(_database(settings))
         rows += _default_digest(settings)
         rows += _modes(settings, mode)
+        rows.append(mode_row(settings))
     finally:
         replies.close()
     rows += replies.rows()
@@ -162,7 +164,7 @@ def _configuration(settings: Settings) -> list[Row]:
                 "configuration",
                 Status.FAIL,
                 f"{present} is set but {absent} is not",
-                "set both cancel variables, or neither (then the main pair is used)",
+                "set both cancel variables (Cart API keys: Carts → your API cart → API Access)",
             )
         )
     if not settings.approvers:
@@ -178,31 +180,26 @@ def _configuration(settings: Settings) -> list[Row]:
 
 
 def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
+    from bot.runners.check_cancel import cancel_rows
+
     if not settings.cartrover_api_user or settings.cartrover_api_key is None:
         detail = "CARTROVER_API_USER and CARTROVER_API_KEY must both be set"
         return [Row("CartRover", Status.FAIL, detail, MERCHANT_KEYS)]
     site = origin(settings.cartrover_api_url)
-    client = replies.cartrover_client(settings, read_attempts=1, deadline=CHECK_TIMEOUT)
+    client = replies.cartrover_client(
+        settings, read_attempts=1, cancel_attempts=1, deadline=CHECK_TIMEOUT
+    )
     try:
-        first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
-    except CartRoverError as exc:
-        rows = [_cartrover_failed(exc, site)]
-    else:
-        found = "at least one New order" if first is not None else "no New orders right now"
-        rows = [Row("CartRover", Status.OK, f"listed New orders at {site}: {found}")]
+        try:
+            first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
+        except CartRoverError as exc:
+            rows = [_cartrover_failed(exc, site)]
+        else:
+            found = "at least one New order" if first is not None else "no New orders right now"
+            rows = [Row("CartRover", Status.OK, f"listed New orders at {site}: {found}")]
+        rows += cancel_rows(settings, client)
     finally:
         client.close()
-    if settings.cartrover_cancel_api_user and settings.cartrover_cancel_api_key:
-        rows.append(
-            Row(
-                "CartRover cancel",
-                Status.SKIP,
-                "CARTROVER_CANCEL_API_USER/KEY are set but cannot be verified without canceling "
-                "an order's sending, so they were not tried",
-                "if a hold fails with 'refused the API key', use the cart's keys "
-                "(Carts → your API cart → API Access)",
-            )
-        )
     return rows
 
 

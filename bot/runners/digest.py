@@ -6,12 +6,18 @@ markers, no emoji codes), then, where Slack's message had to stop, every stale t
 nothing. Without it the digest is posted to ``--channel``, or to every subscribed channel and
 ``DIGEST_CHANNEL``; that needs ``SLACK_BOT_TOKEN`` and the database (for the snapshot behind each
 button). A posted digest is a manual one: it neither uses nor blocks the day's scheduled digest.
+
+Like the scheduled digest, both list only recent New orders when the database holds the last
+scan's mark (:mod:`bot.digest.window`), and keep this scan's; a dry run uses the database only if
+it already exists, and scans every New order otherwise.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
 
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
@@ -21,7 +27,7 @@ from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
 from bot.slack.webapi import SetupProblem, SlackFailed, SlackPoster, make_web_client
-from bot.store import open_store
+from bot.store import Store, StoreError, open_store
 from bot.store.records import DigestSubscription
 from bot.times import Clock, SystemClock
 from bot.words import plural
@@ -45,15 +51,32 @@ def run_digest_once(
             "SLACK_BOT_TOKEN is required for 'cartrover-bot digest' unless --dry-run is given"
         )
     now = (clock or SystemClock()).now()
+    store = _existing_store(settings) if dry_run else open_store(settings.database_url)
+    try:
+        return _build_and_send(settings, store, now, channel=channel, dry_run=dry_run, echo=echo)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _build_and_send(
+    settings: Settings,
+    store: Store | None,
+    now: datetime,
+    *,
+    channel: str | None,
+    dry_run: bool,
+    echo: Echo,
+) -> int:
     shown = sys.maxsize if dry_run else SHOWN_LIMIT  # a terminal lists every order
     with CartRoverClient.from_settings(settings) as cartrover:
         try:
-            report = build_report(settings, cartrover, now, shown_limit=shown)
+            report = build_report(settings, cartrover, now, shown_limit=shown, marks=store)
         except CartRoverError as exc:
             echo(f"CartRover failed: {exc}")
             return 1
         calls = cartrover.stats.get("list_orders", 0)
-    if dry_run:
+    if dry_run or store is None:
         message = digest_message(report, NOW_TITLE, None)
         echo(render_plain(message.blocks))
         if report.test_count > listed_in_message(report):
@@ -62,35 +85,44 @@ def run_digest_once(
                 echo("  " + for_terminal(readable(order_line(order, report.now))))
         echo(f"\n(dry run: nothing posted; {plural(calls, 'CartRover listing call')})")
         return 0
-    return _post_everywhere(settings, report, channel, echo)
+    return _post_everywhere(settings, store, report, channel, echo)
+
+
+def _existing_store(settings: Settings) -> Store | None:
+    """The database for the scan's mark, if it already exists (a dry run creates nothing)."""
+    url = settings.database_url
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
+        if path.name in ("", ":memory:") or not path.exists():
+            return None
+    try:
+        return open_store(url)
+    except (StoreError, ImportError):
+        return None
 
 
 def _post_everywhere(
-    settings: Settings, report: StaleReport, channel: str | None, echo: Echo
+    settings: Settings, store: Store, report: StaleReport, channel: str | None, echo: Echo
 ) -> int:
     token = settings.slack_bot_token
     assert token is not None  # checked by run_digest_once
     poster = SlackPoster(make_web_client(token.get_secret_value(), settings.slack_api_url))
-    store = open_store(settings.database_url)
-    try:
-        targets = [channel] if channel else _subscribed(settings, store.subscriptions())
-        if not targets:
-            echo("No channel: pass --channel C… or subscribe one with /cartrover digest subscribe")
-            return 2
-        failed = 0
-        for target in targets:
-            message = compose(store, report, target, NOW_TITLE, report.now)
-            try:
-                ts = poster.post(target, message.text, message.blocks)
-            except SlackFailed as exc:
-                advice = f" {exc.advice}" if isinstance(exc, SetupProblem) else ""
-                echo(f"{target}: not posted ({exc.error}).{advice}")
-                failed += 1
-                continue
-            echo(f"{target}: posted ({report.test_count} stale test orders, ts {ts})")
-        return 1 if failed else 0
-    finally:
-        store.close()
+    targets = [channel] if channel else _subscribed(settings, store.subscriptions())
+    if not targets:
+        echo("No channel: pass --channel C… or subscribe one with /cartrover digest subscribe")
+        return 2
+    failed = 0
+    for target in targets:
+        message = compose(store, report, target, NOW_TITLE, report.now)
+        try:
+            ts = poster.post(target, message.text, message.blocks)
+        except SlackFailed as exc:
+            advice = f" {exc.advice}" if isinstance(exc, SetupProblem) else ""
+            echo(f"{target}: not posted ({exc.error}).{advice}")
+            failed += 1
+            continue
+        echo(f"{target}: posted ({report.test_count} stale test orders, ts {ts})")
+    return 1 if failed else 0
 
 
 def _subscribed(settings: Settings, subscriptions: list[DigestSubscription]) -> list[str]:

@@ -21,6 +21,7 @@ from bot.store.records import (
     OpenOrder,
     OrdersAlreadyOpen,
     RequestState,
+    ScanMark,
     Snapshot,
     StoreError,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
+    "ScanMark",
     "Snapshot",
     "Store",
     "StoreError",

@@ -40,6 +40,7 @@ from bot.store.records import (
     ItemState,
     Notice,
     RequestState,
+    ScanMark,
     Snapshot,
 )
 
@@ -130,6 +131,17 @@ class HoldStore(Protocol):
     def requeue_item(self, request_id: int, cust_ref: str, *, detail: str, at: datetime) -> bool:
         """sending → queued, with ``detail`` saying why: CartRover answered the cancel with
         RateLimit, so nothing was done and the order is to be sent again. True if it changed."""
+
+    def look_again(
+        self,
+        request_id: int,
+        cust_ref: str,
+        *,
+        detail: str,
+        process_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        """sending → checking (a second look follows); True if this call made the change."""
 
     # -- the card and the notice in its thread
     def set_message(self, request_id: int, channel_id: str, message_ts: str) -> None:
@@ -227,6 +239,13 @@ class DigestStore(Protocol):
 
     def last_digests(self) -> dict[str, DigestPost]:
         """Each channel's last digest, by channel."""
+
+    # -- what the last scan of stale New orders learnt (bot.digest.window)
+    def scan_mark(self) -> ScanMark | None:
+        """The mark the last scan kept, if any."""
+
+    def keep_scan_mark(self, mark: ScanMark) -> None:
+        """Keep ``mark`` in place of the last one."""
 
     # -- order snapshots ("Request hold for all" carries a snapshot id, never the list)
     def save_snapshot(

@@ -13,16 +13,25 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.store.primitives import Primitives
-from bot.store.records import DigestClaim, DigestPost, DigestSubscription, Snapshot, utc_aware
+from bot.store.records import (
+    DigestClaim,
+    DigestPost,
+    DigestSubscription,
+    ScanMark,
+    Snapshot,
+    utc_aware,
+)
 from bot.store.sql import (
     CLAIM_DIGEST,
     DIGEST_CLAIM,
     DIGEST_FAILED,
     DIGEST_POSTED,
     INSERT_SNAPSHOT,
+    KEEP_SCAN_MARK,
     LAST_DIGESTS,
     RECLAIM_DIGEST,
     RECORD_DIGEST,
+    SCAN_MARK,
     SEEN_CONFIG,
     SNAPSHOT,
     SUBSCRIBE,
@@ -102,6 +111,20 @@ class DigestRows(Primitives):
             )
             for row in self._rows(LAST_DIGESTS, ())
         }
+
+    # -- the last scan of stale New orders
+    def scan_mark(self) -> ScanMark | None:
+        for row in self._rows(SCAN_MARK, ()):
+            return ScanMark(
+                clear_before=self._time_out(row["clear_before"]),
+                full_at=self._time_out(row["full_at"]),
+                scanned_at=self._time_out(row["scanned_at"]),
+            )
+        return None
+
+    def keep_scan_mark(self, mark: ScanMark) -> None:
+        times = (mark.clear_before, mark.full_at, mark.scanned_at)
+        self._change(KEEP_SCAN_MARK, tuple(self._instant(when) for when in times))
 
     # -- order snapshots
     def save_snapshot(

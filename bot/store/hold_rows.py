@@ -39,6 +39,7 @@ from bot.store.sql import (
     GET_REQUEST,
     INSERT_AUDIT,
     LAGGING_CARDS,
+    LOOK_AGAIN,
     MARK_RENDERED,
     NOTICE_DONE,
     OPEN_REQUESTS_FOR,
@@ -213,6 +214,19 @@ class HoldRows(Primitives):
     def requeue_item(self, request_id: int, cust_ref: str, *, detail: str, at: datetime) -> bool:
         params = (detail, self._instant(at), request_id, cust_ref)
         return self._change(REQUEUE_ITEM, params) == 1
+
+    def look_again(
+        self,
+        request_id: int,
+        cust_ref: str,
+        *,
+        detail: str,
+        process_ids: Sequence[str],
+        at: datetime,
+    ) -> bool:
+        encoded = json.dumps(list(process_ids))
+        params = (detail, encoded, self._instant(at), request_id, cust_ref)
+        return self._change(LOOK_AGAIN, params) == 1
 
     # -- audit trail
     def audit(self, entry: AuditEntry) -> None:

@@ -6,7 +6,8 @@ what they applied in ``schema_migrations`` and apply the rest, in order, in one 
 holds the database's write lock (``BEGIN IMMEDIATE`` on SQLite, an advisory transaction lock on
 PostgreSQL): two processes starting at once apply each migration once. A SQLite file from before
 this mechanism (migrations recorded by sqlite-utils in ``_sqlite_migrations``) has its record
-carried over first. Append new migrations to :mod:`bot.store.schema`; never edit an applied one.
+carried over first. Append new migrations to :mod:`bot.store.schema_later`; never edit an applied
+one.
 """
 
 from __future__ import annotations
@@ -15,9 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.store.schema import POSTGRES, SQLITE
+from bot.store import schema, schema_later
 
 __all__ = ["MIGRATIONS", "SCHEMA_MIGRATIONS", "Dialect", "Migration", "apply"]
+
+SQLITE = schema.SQLITE + schema_later.SQLITE
+POSTGRES = schema.POSTGRES + schema_later.POSTGRES
 
 Dialect = Literal["sqlite", "postgres"]
 

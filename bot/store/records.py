@@ -11,11 +11,14 @@ Request states::
 
 Item (per-order) states::
 
-    queued ──▶ sending ──▶ canceled | not_confirmed | failed
-       └─────────────────▶ skipped (already at WMS / already canceled / not found)
+    queued ──▶ sending ──▶ canceled | order_canceled | not_confirmed | failed
+       │          └──▶ checking ──▶ (the same, about a minute later: the second look)
+       ├─────────────────▶ skipped (already at WMS / already canceled / not found)
+       └─────────────────▶ would_cancel (shadow mode: everything but the cancel itself)
 
 ``sending`` is written *before* the cancel call, so a restart re-reads such an order instead of
-sending the cancel again (R42).
+sending the cancel again (R42). ``checking`` is a cancel whose first verifying read did not show it
+yet: it is read once more about a minute after ``updated_at``, never sent again.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "OpenOrder",
     "OrdersAlreadyOpen",
     "RequestState",
+    "ScanMark",
     "Snapshot",
     "StoreError",
     "utc_aware",
@@ -75,14 +79,17 @@ class RequestState(StrEnum):
 class ItemState(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
-    CANCELED = "canceled"
+    CHECKING = "checking"  # not confirmed at the first look; a second one follows
+    CANCELED = "canceled"  # sending canceled
+    ORDER_CANCELED = "order_canceled"  # the order itself canceled in CartRover
     NOT_CONFIRMED = "not_confirmed"
     FAILED = "failed"
     SKIPPED = "skipped"
+    WOULD_CANCEL = "would_cancel"  # shadow mode: everything but the cancel itself
 
     @property
     def is_final(self) -> bool:
-        return self not in (ItemState.QUEUED, ItemState.SENDING)
+        return self not in (ItemState.QUEUED, ItemState.SENDING, ItemState.CHECKING)
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,17 @@ class DigestPost:
     message_ts: str
     test_count: int
     non_test_count: int | None  # None: not counted
+
+
+@dataclass(frozen=True)
+class ScanMark:
+    """What the last scan of stale New orders learnt, so the next one can list only recent
+    orders (:mod:`bot.digest.window`): no New order created before ``clear_before`` was waiting
+    to be sent when it looked; ``full_at`` is when a scan last listed every New order."""
+
+    clear_before: datetime
+    full_at: datetime
+    scanned_at: datetime
 
 
 class Notice(StrEnum):

@@ -1,4 +1,5 @@
-"""The database schema: numbered migrations, each for SQLite and for PostgreSQL.
+"""The database schema: numbered migrations, each for SQLite and for PostgreSQL (1–8 here, the
+later ones in :mod:`bot.store.schema_later`).
 
 Each :class:`Migration` gives its statements for SQLite and for PostgreSQL, which differ only in
 types: SQLite keeps times as fixed-width UTC text (``2026-03-02T12:00:00.000000Z``, so text order is

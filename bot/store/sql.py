@@ -111,6 +111,10 @@ FINISH_ITEM = """
 UPDATE hold_items SET state = ?, detail = ?, process_ids = ?, updated_at = ?
 WHERE request_id = ? AND cust_ref = ? AND state IN (?, ?)"""
 
+LOOK_AGAIN = """
+UPDATE hold_items SET state = 'checking', detail = ?, process_ids = ?, updated_at = ?
+WHERE request_id = ? AND cust_ref = ? AND state = 'sending'"""
+
 # -- audit trail
 INSERT_AUDIT = """
 INSERT INTO audit_log (occurred_at, event, actor, request_id, cust_ref, detail, process_id)
@@ -209,6 +213,13 @@ ON CONFLICT (channel_id) DO UPDATE SET
   posted_at = excluded.posted_at, message_ts = excluded.message_ts,
   test_count = excluded.test_count, non_test_count = excluded.non_test_count"""
 LAST_DIGESTS = "SELECT * FROM digest_posts ORDER BY channel_id"
+# The mark of the last scan of stale New orders (migration 10): one row, name 'new'.
+KEEP_SCAN_MARK = """
+INSERT INTO scan_marks (name, clear_before, full_at, scanned_at) VALUES ('new', ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+  clear_before = excluded.clear_before, full_at = excluded.full_at,
+  scanned_at = excluded.scanned_at"""
+SCAN_MARK = "SELECT * FROM scan_marks WHERE name = 'new'"
 BEAT = """
 INSERT INTO heartbeats (name, beat_at) VALUES (?, ?)
 ON CONFLICT (name) DO UPDATE SET beat_at = excluded.beat_at"""

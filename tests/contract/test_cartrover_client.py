@@ -20,6 +20,7 @@ from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
     ConnectionFailed,
+    NotConfigured,
     OrderNotFound,
     RateLimited,
     Unavailable,
@@ -27,7 +28,13 @@ from bot.cartrover.errors import (
 )
 from bot.cartrover.models import CancelOutcome
 from bot.cartrover.pacing import LeakyBucket
-from bot.dev.sandbox import OrderBook, SandboxServer, generate_orders
+from bot.dev.sandbox import (
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+    generate_orders,
+)
 from bot.dev.sandbox.handler import ODD_CANCEL_REPLIES
 from bot.orderref import OrderRefError
 from bot.settings import ConfigError, Settings
@@ -36,6 +43,7 @@ from bot.times import FrozenClock
 USER, KEY = "sandbox", "sandbox-key"
 CANCEL_USER, CANCEL_KEY = "cart-user", "cart-secret-key"
 TOKEN = base64.b64encode(f"{USER}:{KEY}".encode()).decode()
+CART = {"cancel_user": SANDBOX_CANCEL_API_USER, "cancel_key": SANDBOX_CANCEL_API_KEY}
 
 
 class Sleeps(list[float]):
@@ -73,6 +81,7 @@ def connect(sleeps: Sleeps) -> Iterator[Callable[..., CartRoverClient]]:
         options.setdefault("bucket", LeakyBucket(1000, 0.001))
         options.setdefault("sleep", sleeps)
         options.setdefault("deadline", 5.0)
+        options = CART | options
         client = CartRoverClient(base_url, USER, KEY, **options)
         made.append(client)
         return client
@@ -233,14 +242,21 @@ def test_cancel_uses_the_cancel_credentials(book: OrderBook, sleeps: Sleeps) -> 
     assert book.cancel_count("TS-000002") == 1
 
 
-def test_cancel_falls_back_to_the_main_pair(server: SandboxServer, connect: Any) -> None:
-    """Without a cancel pair, wms_cancel is sent with the main credentials."""
-    assert connect(server.url).cancel_sending("TS-000001").accepted
-    assert server.requests[0].credential == "main"
+def test_without_a_cancel_pair_nothing_is_sent(server: SandboxServer) -> None:
+    """Without a cancel pair, wms_cancel is never sent with the merchant pair in its place: the
+    client raises NotConfigured, naming the variables, and CartRover receives nothing."""
+    with CartRoverClient(server.url, USER, KEY) as client:
+        assert not client.can_cancel
+        for call in (lambda: client.cancel_sending("TS-000001"), client.probe_cancel_keys):
+            with pytest.raises(NotConfigured, match="CARTROVER_CANCEL_API_USER"):
+                call()
+        assert client.get_order("TS-000001").will_be_sent  # reads need only the merchant pair
+    assert server.cancel_requests() == []
 
 
 def test_cancel_refused_in_the_reply_is_not_accepted(server: SandboxServer, connect: Any) -> None:
     """response.success false becomes CancelReply(accepted=False) with CartRover's message."""
+    server.faults.moved_on = "refuse"
     reply = connect(server.url).cancel_sending("WMS-000001")
     assert not reply.accepted
     assert reply.message == "Order is already at the WMS"
@@ -624,7 +640,7 @@ def test_a_hanging_cancel_is_cut_off_at_the_deadline(server: SandboxServer) -> N
     """A cancel answered never is abandoned at the deadline even with a long read timeout."""
     server.faults.hang_cancel = 1
     try:
-        with CartRoverClient(server.url, USER, KEY, deadline=0.5) as client:
+        with CartRoverClient(server.url, USER, KEY, deadline=0.5, **CART) as client:
             started = time.monotonic()
             with pytest.raises(ConnectionFailed) as info:
                 client.cancel_sending("TS-000001")
@@ -698,7 +714,7 @@ def test_close_closes_only_an_owned_http_client() -> None:
 def test_close_ends_a_call_in_flight_and_refuses_later_calls(server: SandboxServer) -> None:
     """Closing the client aborts a hanging cancel at once (as sent) and later calls send nothing."""
     server.faults.hang_cancel = 1
-    client = CartRoverClient(server.url, USER, KEY, sleep=Sleeps())
+    client = CartRoverClient(server.url, USER, KEY, sleep=Sleeps(), **CART)
     try:
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(client.cancel_sending, "TS-000001")

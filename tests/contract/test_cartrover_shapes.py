@@ -22,7 +22,14 @@ from bot.cartrover.errors import (
     UnexpectedReply,
 )
 from bot.cartrover.models import CancelOutcome, Flag
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.times import FrozenClock
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cartrover"
@@ -62,6 +69,27 @@ def test_the_fixtures_have_exactly_the_public_keys() -> None:
     assert sorted(response("cancel.json")) == sorted(SHAPES["cancel"]["keys"])
 
 
+MERCHANT_LISTING_KEYS = (
+    "updated_date_time",
+    "po_number",
+    "inventory_warehouse_pk",
+    "num_failed_sends",
+)
+CART_LISTING_COUNTS = ("total_qty", "num_to_ship", "num_shipped")
+
+
+def test_the_listing_record_is_the_merchant_level_one() -> None:
+    """The bot lists at merchant level, whose public record carries updated_date_time, po_number,
+    inventory_warehouse_pk and num_failed_sends and none of the cart-level listing's counts."""
+    shape = SHAPES["list_record"]
+    assert set(MERCHANT_LISTING_KEYS) <= set(shape["keys"])
+    assert set(CART_LISTING_COUNTS) <= set(shape["absent"])
+    assert "merchant" in shape["source"]
+    for record in response("list_page.json"):
+        assert set(MERCHANT_LISTING_KEYS) <= set(record)
+        assert not set(CART_LISTING_COUNTS) & set(record)
+
+
 def test_the_single_order_reply_has_no_status_and_never_becomes_an_order_alone() -> None:
     """The order reply carries no order_status: read as a status reply it is UnexpectedReply
     naming the missing field."""
@@ -97,6 +125,22 @@ def test_a_listing_page_carries_status_and_flags() -> None:
         ("TEST-0003", "new", Flag.YES),
     ]
     assert [o.will_be_sent for o in orders] == [True, False]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "list_empty_absent.json",
+        "list_empty_null.json",
+        "list_empty_list.json",
+        "list_empty_object.json",
+        "list_empty_no_orders.json",
+    ],
+)
+def test_every_empty_listing_shape_is_an_empty_page(name: str) -> None:
+    """No public example shows an empty page; each plausible shape is one, never an error."""
+    data = replies.decode_listing(200, PID, body(name))
+    assert replies.decode_orders(data, "PID-7") == []
 
 
 @pytest.mark.parametrize(
@@ -184,12 +228,14 @@ def test_every_sandbox_order_reply_has_exactly_the_public_shape(
 def test_every_sandbox_listing_record_has_exactly_the_public_shape(
     sandbox: tuple[SandboxServer, httpx.Client],
 ) -> None:
-    """Listing records carry the status, the flags and the counts, and nothing else."""
+    """Listing records carry the merchant-level key set: the status, the flags,
+    updated_date_time, and no cart-level counts."""
     server, http = sandbox
     records = get(http, "/v1/merchant/orders/list/any?limit=100")
     assert len(records) == len(server.book)
     for record in records:
         keys_of(record, SHAPES["list_record"])
+    assert any(record["shipments"] for record in records)  # nested shipments were compared too
 
 
 def test_the_sandbox_cancel_reply_has_exactly_the_public_shape(
@@ -197,6 +243,7 @@ def test_the_sandbox_cancel_reply_has_exactly_the_public_shape(
 ) -> None:
     """The cancel reply's response object is exactly `success` and `message`."""
     _, http = sandbox
-    assert sorted(get(http, "/v1/cart/orders/wms_cancel/SHOP-48213")) == sorted(
-        SHAPES["cancel"]["keys"]
-    )
+    cart = httpx.BasicAuth(SANDBOX_CANCEL_API_USER, SANDBOX_CANCEL_API_KEY)
+    reply = http.get("/v1/cart/orders/wms_cancel/SHOP-48213", auth=cart).json()
+    assert reply["success_code"] is True
+    assert sorted(reply["response"]) == sorted(SHAPES["cancel"]["keys"])

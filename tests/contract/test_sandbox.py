@@ -30,6 +30,8 @@ from bot.dev.sandbox import (
     PII_REMOVED_REF,
     SANDBOX_API_KEY,
     SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
     SHIPPED_REF,
     STALE_TEST_REF,
     TEST_PATTERN,
@@ -43,6 +45,7 @@ from bot.dev.sandbox.shapes import order_view
 from bot.times import FrozenClock
 
 AUTH = (SANDBOX_API_USER, SANDBOX_API_KEY)
+CART = (SANDBOX_CANCEL_API_USER, SANDBOX_CANCEL_API_KEY)
 PROCESS_ID = re.compile(r"SBX-[0-9a-f]{12}")
 REMAINING = "x-cartrover-api-minute-hits-remaining"
 # Plain HTTP only: a bare TLS context spares every client the ~0.1 s of loading CA certificates.
@@ -72,9 +75,17 @@ def server(book: OrderBook) -> Iterator[SandboxServer]:
         yield started
 
 
+class LevelAuth(httpx.Auth):
+    """The merchant pair for merchant calls, the Cart API pair for cart calls, as the bot does."""
+
+    def auth_flow(self, request: httpx.Request) -> Iterator[httpx.Request]:
+        cart = request.url.path.startswith("/v1/cart/")
+        yield from httpx.BasicAuth(*(CART if cart else AUTH)).auth_flow(request)
+
+
 @pytest.fixture
 def client(server: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, auth=AUTH, timeout=2.0, verify=NO_TLS) as c:
+    with httpx.Client(base_url=server.url, auth=LevelAuth(), timeout=2.0, verify=NO_TLS) as c:
         yield c
 
 
@@ -114,8 +125,9 @@ def test_wrong_credentials_get_401(server: SandboxServer) -> None:
     assert "wrong-key" not in repr(server.requests)
 
 
-def test_cancel_pair_required_when_configured(book: OrderBook) -> None:
-    """With a cancel pair set, wms_cancel takes only that pair and merchant calls only the main."""
+def test_each_api_level_takes_only_its_own_pair(book: OrderBook) -> None:
+    """wms_cancel (a Cart API call) takes only the cancel pair and merchant calls only the main:
+    CartRover keeps separate credentials per API level."""
     with SandboxServer(book, cancel_api_user="cart", cancel_api_key="cart-key") as server:
         url = server.url
         assert get(url + cancel_path(STALE_TEST_REF), auth=AUTH).status_code == 401
@@ -129,10 +141,15 @@ def test_cancel_pair_required_when_configured(book: OrderBook) -> None:
         assert book.cancel_count(STALE_TEST_REF) == 1
 
 
-def test_main_pair_cancels_without_cancel_pair(client: httpx.Client, server: SandboxServer) -> None:
-    """Without a cancel pair, wms_cancel accepts the main pair."""
-    assert client.get(cancel_path(STALE_TEST_REF)).json()["success_code"] is True
+def test_the_merchant_pair_never_cancels(server: SandboxServer, book: OrderBook) -> None:
+    """The default sandbox has its own Cart API pair: the merchant pair is refused on wms_cancel
+    and changes nothing; the pair may not be the merchant pair."""
+    response = get(server.url + cancel_path(STALE_TEST_REF), auth=AUTH)
+    assert response.status_code == 401
     assert server.cancel_requests(STALE_TEST_REF)[0].credential == "main"
+    assert book.cancel_count(STALE_TEST_REF) == 0
+    with pytest.raises(ValueError, match="Cart API pair"):
+        SandboxServer(book, cancel_api_user=AUTH[0], cancel_api_key=AUTH[1])
 
 
 def test_legacy_query_credentials_are_redacted(client: httpx.Client, server: SandboxServer) -> None:
@@ -309,8 +326,12 @@ def test_wms_cancel_sets_sending_canceled(client: httpx.Client, book: OrderBook)
     assert book.cancel_count(STALE_TEST_REF) == 1
 
 
-def test_wms_cancel_refused_at_wms(client: httpx.Client, book: OrderBook) -> None:
-    """wms_cancel on an order already at the WMS answers response.success false with a message."""
+def test_wms_cancel_refused_at_wms(
+    client: httpx.Client, server: SandboxServer, book: OrderBook
+) -> None:
+    """With `moved_on = "refuse"`, wms_cancel on an order already at the WMS answers
+    response.success false with a message."""
+    server.faults.moved_on = "refuse"
     body = client.get(cancel_path(AT_WMS_REF)).json()
     assert body["success_code"] is True
     assert body["response"]["success"] is False
@@ -320,10 +341,15 @@ def test_wms_cancel_refused_at_wms(client: httpx.Client, book: OrderBook) -> Non
     assert order_view(record) == client.get(order_path(AT_WMS_REF)).json()["response"]
 
 
-def test_wms_cancel_unknown_order_fails_on_200(client: httpx.Client) -> None:
-    """wms_cancel of an unknown order is a Failure envelope on HTTP 200."""
+@pytest.mark.parametrize("status", [404, 200])
+def test_wms_cancel_unknown_order_fails(
+    client: httpx.Client, server: SandboxServer, status: int
+) -> None:
+    """wms_cancel of an unknown order is a Failure envelope, on HTTP 404 or 200 as the
+    not-found switch says (CartRover's choice is undocumented)."""
+    server.faults.not_found_status = status
     response = client.get(cancel_path("NOPE-1"))
-    assert response.status_code == 200
+    assert response.status_code == status
     assert response.json()["error_code"] == "Failure"
     assert response.json()["message"] == "Order not found: NOPE-1"
 
@@ -333,7 +359,7 @@ def test_book_cancel_is_idempotent_and_counted(book: OrderBook) -> None:
     assert book.wms_cancel(FRESH_TEST_REF).ok is True
     assert book.wms_cancel(FRESH_TEST_REF).ok is True
     assert book.wms_cancel(CANCELED_REF).ok is True
-    assert book.wms_cancel(SHIPPED_REF) == (False, "Order has already shipped")
+    assert book.wms_cancel(SHIPPED_REF, moved_on="refuse") == (False, "Order has already shipped")
     assert book.cancel_count(FRESH_TEST_REF) == 2
     assert book.total_cancels() == 4
     with pytest.raises(UnknownOrder):
@@ -420,8 +446,12 @@ def test_added_orders_send_from_their_own_time(clock: FrozenClock) -> None:
     assert never.list("at_wms") == []
 
 
-def test_cancel_after_send_is_refused(client: httpx.Client, clock: FrozenClock) -> None:
-    """Once the simulation has sent an order, wms_cancel over HTTP is refused."""
+def test_cancel_after_send_is_refused(
+    client: httpx.Client, server: SandboxServer, clock: FrozenClock
+) -> None:
+    """Once the simulation has sent an order, wms_cancel over HTTP is refused (when the switch
+    says so)."""
+    server.faults.moved_on = "refuse"
     clock.advance(timedelta(hours=5))
     body = client.get(cancel_path(FRESH_TEST_REF)).json()
     assert body["response"] == {"success": False, "message": "Order is already at the WMS"}
@@ -513,7 +543,7 @@ def test_fault_hang_cancel_ends_at_stop(book: OrderBook) -> None:
 
     def call() -> None:
         try:
-            get(server.url + cancel_path(STALE_TEST_REF), auth=AUTH, timeout=5)
+            get(server.url + cancel_path(STALE_TEST_REF), auth=CART, timeout=5)
         except httpx.HTTPError as exc:
             failures.append(exc)
 

@@ -8,12 +8,13 @@ import subprocess
 import sys
 import threading
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.store import AuditEntry, StoreError, open_store
+from bot.store import AuditEntry, ItemState, RequestState, StoreError, open_store
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore
 from tests.store_contract import (
@@ -91,6 +92,45 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
             columns = [row[1] for row in conn.execute("PRAGMA table_info(hold_items)")]
         assert rows == [(m.version, m.name) for m in MIGRATIONS]
         assert "order_created_at" in columns  # migration 4 ran; 1 and 2 were not run again
+
+    def test_the_item_states_migration_keeps_every_item(self, tmp_path: Path) -> None:
+        """Migration 9 rebuilds hold_items (SQLite cannot alter a CHECK): every item of a
+        version-8 file keeps its state, words, Process-IDs and times, and the new states fit."""
+        from sqlite_utils import Database
+
+        from bot.store.migrations import SCHEMA_MIGRATIONS, apply
+
+        path = tmp_path / "v8.db"
+        db = Database(path)
+        db.execute(SCHEMA_MIGRATIONS)
+        apply("sqlite", lambda sql, params: db.execute(sql, list(params)), (), MIGRATIONS[:8])
+        db.close()
+        old = open_store(f"sqlite:///{path}", migrate=False)
+        try:
+            request = old.create_request(
+                requester="UREQ",
+                channel_id="CHOLDS",
+                reason="r",
+                cust_refs=["A1", "B1"],
+                created_at=T0,
+                expires_at=T0 + timedelta(hours=1),
+                order_created={"A1": T0 - timedelta(days=2)},
+            )
+            assert old.decide(request.id, to=RequestState.EXECUTING, actor="UAPP", at=T0)
+            assert old.start_item(request.id, "A1", T0)
+            assert old.finish_item(
+                request.id, "A1", state=ItemState.FAILED, detail="no", process_ids=["P1"], at=T0
+            )
+            before = old.get_request(request.id)
+        finally:
+            old.close()
+        store = open_store(f"sqlite:///{path}")
+        try:
+            assert store.get_request(request.id) == before
+            assert store.start_item(request.id, "B1", T0)
+            assert store.look_again(request.id, "B1", detail="", process_ids=[], at=T0)
+        finally:
+            store.close()
 
     def test_a_database_with_duplicate_open_requests_upgrades(self, tmp_path: Path) -> None:
         """A version-1 file holding two open requests for one order migrates: the oldest keeps

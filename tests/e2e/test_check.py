@@ -11,7 +11,12 @@ import pytest
 
 from bot.dev.loopback.slack import BOT_USER, GOOD_TOKEN, Failure, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_API_USER, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    SandboxServer,
+)
 from bot.runners.check import check_all
 from bot.runners.check_table import Status
 from bot.store import DigestSubscription, open_store
@@ -42,6 +47,8 @@ def _values(
         "CARTROVER_API_URL": sandbox.url,
         "CARTROVER_API_USER": SANDBOX_API_USER,
         "CARTROVER_API_KEY": API_KEY,
+        "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+        "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "APPROVERS": "U0APPROVE1,S0APPROVERS",
     }
@@ -91,7 +98,7 @@ def test_a_working_setup_passes_every_check_and_exits_0(
     socket_row = _row(result.stdout, "socket")
     assert socket_row.startswith("  skip") and "this setup runs `serve`" in socket_row
     _no_secrets(result)
-    assert [r.route for r in sandbox.requests] == ["M1"]
+    assert [r.route for r in sandbox.requests] == ["M1", "C4"]  # the list call, the key probe
     assert len(slack.of("auth.test")) == 1
 
 
@@ -164,25 +171,6 @@ def test_missing_scopes_fail_and_usergroups_read_is_needed_only_for_groups(
     rows, _ = check_all(_values(tmp_path, slack, sandbox, APPROVERS="U0APPROVE1"))
     (scopes,) = [r for r in rows if r.what == "Slack scopes"]
     assert scopes.status is Status.OK
-
-
-def test_a_separate_cancel_pair_is_reported_as_untried_and_nothing_is_canceled(
-    tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
-) -> None:
-    """Cancel keys cannot be checked without canceling, so the row says so and no cancel is sent."""
-    slack, sandbox = world
-    values = _values(
-        tmp_path,
-        slack,
-        sandbox,
-        CARTROVER_CANCEL_API_USER="cart-user",
-        CARTROVER_CANCEL_API_KEY=CANCEL_KEY,
-    )
-    rows, secrets = check_all(values)
-    (cancel,) = [r for r in rows if r.what == "CartRover cancel"]
-    assert cancel.status is Status.SKIP and "cannot be verified" in cancel.detail
-    assert sandbox.cancel_requests() == [] and len(sandbox.requests) == 1
-    assert CANCEL_KEY in secrets
 
 
 def test_the_mode_is_inferred_from_the_secret_set_and_neither_is_one_failure(

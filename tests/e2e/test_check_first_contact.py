@@ -14,7 +14,7 @@ import pytest
 from bot.dev.loopback.slack import GOOD_TOKEN, Failure
 from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_API_USER
+from bot.dev.sandbox import SANDBOX_API_USER, SANDBOX_CANCEL_API_KEY, SANDBOX_CANCEL_API_USER
 from bot.dev.sandbox.shapes import LIST_KEYS
 from bot.runners.check import check_all
 from bot.runners.check_table import Row, Status
@@ -43,6 +43,8 @@ def _values(tmp_path: Path, world: LoopbackWorld, **extra: str) -> dict[str, str
         "CARTROVER_API_URL": world.sandbox.url,
         "CARTROVER_API_USER": SANDBOX_API_USER,
         "CARTROVER_API_KEY": API_KEY,
+        "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+        "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
         "APPROVERS": f"U0APPROVE1,{GROUP}",
         **extra,
@@ -119,6 +121,7 @@ def test_each_reply_gets_a_row_saying_it_had_the_keys_the_bot_relies_on(
         "reply 1: auth.test",
         "reply 2: usergroups.users.list",
         "reply 3: GET /v1/merchant/orders/list/new",
+        "reply 4: GET /v1/cart/orders/wms_cancel/_cartrover-bot_key-probe_no-such-order_",
     ]
     assert all(row.status is Status.OK for row in replies)
     assert replies[0].detail == "has team_id, user_id"
@@ -137,7 +140,7 @@ def test_check_record_writes_every_reply_without_secrets_or_personal_data(
     (tmp_path / "cwd").mkdir()
     result = run_cli(["check", "--record", str(folder)], env, tmp_path / "cwd")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"4 replies written to {folder}" in result.stdout
+    assert f"5 replies written to {folder}" in result.stdout
 
     names = sorted(p.name for p in folder.iterdir())
     assert names == [
@@ -145,6 +148,7 @@ def test_check_record_writes_every_reply_without_secrets_or_personal_data(
         "02-slack-usergroups.users.list.json",
         "03-slack-chat.postEphemeral.json",
         "04-cartrover-v1_merchant_orders_list_new.json",
+        "05-cartrover-v1_cart_orders_wms_cancel__cartrover-bot_key-probe_no-such-order.json",
         "README.txt",
     ]
     calls = len(world.slack.calls) + len(world.sandbox.requests)
@@ -171,7 +175,8 @@ def test_check_record_writes_every_reply_without_secrets_or_personal_data(
 
     everything = "\n".join(p.read_text() for p in folder.iterdir())
     basic = base64.b64encode(f"{SANDBOX_API_USER}:{API_KEY}".encode()).decode()
-    for secret in (GOOD_TOKEN, API_KEY, SIGNING_SECRET, basic):
+    cart = base64.b64encode(f"{SANDBOX_CANCEL_API_USER}:{SANDBOX_CANCEL_API_KEY}".encode()).decode()
+    for secret in (GOOD_TOKEN, API_KEY, SIGNING_SECRET, basic, SANDBOX_CANCEL_API_KEY, cart):
         assert secret not in everything
     personal = ("ship_first_name", "ship_last_name", "ship_address_1", "ship_city", "ship_zip")
     assert all(order.get(key) for key in personal)  # the sandbox's order has them all
@@ -186,11 +191,14 @@ def test_a_call_with_no_answer_is_recorded_as_such(tmp_path: Path, world: Loopba
     folder.mkdir()
     url = f"http://127.0.0.1:{free_port()}"
     rows, _ = check_all(_values(tmp_path, world, CARTROVER_API_URL=url), record=folder)
-    (lost,) = [row for row in _rows(rows, "reply ") if "cartrover" in row.what or "GET" in row.what]
-    assert lost.status is Status.SKIP and "no answer" in lost.detail
-    (written,) = folder.glob("*-cartrover-*.json")
-    record = json.loads(written.read_text())
-    assert record["reply"] is None and record["no_reply"].startswith("no answer: ")
+    lost = [row for row in _rows(rows, "reply ") if "cartrover" in row.what or "GET" in row.what]
+    assert len(lost) == 2  # the list call, and the cancel keys' probe
+    assert all(row.status is Status.SKIP and "no answer" in row.detail for row in lost)
+    written = sorted(folder.glob("*-cartrover-*.json"))
+    assert len(written) == 2
+    for path in written:
+        record = json.loads(path.read_text())
+        assert record["reply"] is None and record["no_reply"].startswith("no answer: ")
 
 
 def test_record_refuses_a_folder_that_is_not_empty(tmp_path: Path, world: LoopbackWorld) -> None:

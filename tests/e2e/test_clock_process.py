@@ -15,7 +15,13 @@ import pytest
 
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    SandboxServer,
+)
 from bot.store import open_store
 from bot.store.records import DigestSubscription
 
@@ -48,6 +54,8 @@ def test_two_clock_processes_catch_up_one_missed_digest_once(
         "CARTROVER_API_URL": sandbox.url,
         "CARTROVER_API_USER": SANDBOX_API_USER,
         "CARTROVER_API_KEY": SANDBOX_API_KEY,
+        "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+        "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
         "DATABASE_URL": database,
         "TEST_ORDER_SOURCES": "Test Store",
         "LOG_LEVEL": "DEBUG",  # APScheduler's "Job … executed" lines show only at DEBUG

@@ -16,6 +16,8 @@ import pytest
 from bot.dev.loopback.slack import Failure
 from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
 from bot.dev.sandbox import AT_WMS_REF, SHIPPED_REF, STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.holds import flow
+from bot.holds.verdicts import RECHECK_AFTER
 from bot.slack import ids
 from bot.store.records import ItemState, RequestState
 from bot.times import FrozenClock
@@ -387,10 +389,22 @@ def test_refused_cancel_is_reported_with_message_process_id_and_fallback(harness
 
 
 def test_silent_no_op_cancel_is_reported_not_confirmed(harness: Harness) -> None:
-    """A success answer that changes nothing is 'not confirmed', never 'done' (R41)."""
+    """A success answer that changes nothing is 'not confirmed', never 'done' (R41): after the
+    first look the card says it is checking again, and a minute later the second look makes it
+    final."""
     harness.sandbox.faults.cancel_noop = True
     request = harness.open_hold(STALE_TEST_REF)
     harness.click(ids.APPROVE_HOLD, request, APPROVER)
+    harness.wait_until(
+        lambda: (
+            "checking again" in _text_of(harness.slack.of("chat.update")[-1].body)
+            if harness.slack.of("chat.update")
+            else False
+        )
+    )
+    assert harness.request(request.id).items[0].state is ItemState.CHECKING
+    harness.clock.advance(RECHECK_AFTER)
+    flow.resume_unfinished(harness.bot.deps)  # what the maintenance job does every minute
     done = harness.wait_state(request.id, RequestState.UNKNOWN)
     (item,) = done.items
     assert item.state is ItemState.NOT_CONFIRMED

@@ -193,6 +193,7 @@ def test_a_second_click_on_hold_all_opens_nothing_new(harness: Harness) -> None:
     blocks = harness.wait_reply(1).body["blocks"]
     click_hold_all(harness, blocks, REQUESTER, ts="1700000000.000099")
     newest_request(harness, 1)
+    harness.wait_reply(2)  # the first clicker is told before the second click (replies in order)
     click_hold_all(harness, blocks, APPROVER, ts="1700000000.000099")
     assert "Nothing was requested" in json.dumps(harness.wait_reply(3).body)
     assert len(harness.bot.store.requests_in_state(RequestState.PENDING)) == 1

@@ -13,6 +13,7 @@ from bot.dev.sandbox import SandboxServer, generate_orders
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds import execution, flow
 from bot.holds.takeover import Takeover
+from bot.holds.verdicts import RECHECK_AFTER, Sent
 from bot.slack import ids
 from bot.store import open_store
 from bot.store.records import ItemState, RequestState
@@ -40,8 +41,8 @@ def test_a_stale_runner_does_not_overwrite_a_cancel_in_flight(harness: Harness) 
     run = execution._Run(deps.cartrover, deps.holds, deps.clock)
     assert execution._send(run, snapshot, snapshot.items[0]) == (False, None)
     assert harness.request(request_id).items[0].state is ItemState.SENDING
-    live = execution._Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
-    execution._verify(run, snapshot, [live])  # the live runner
+    live = Sent(STALE_TEST_REF, refused=False, context="", process_ids=("SBX-live",))
+    execution._verify(run, snapshot, [execution._Look(live)])  # the live runner
     assert harness.request(request_id).items[0].state is ItemState.CANCELED
 
 
@@ -64,7 +65,8 @@ def test_a_request_is_run_by_whoever_holds_its_lease(harness: Harness) -> None:
 
 def test_a_crashed_runners_cancel_is_re_read_once_its_lease_lapses(harness: Harness) -> None:
     """A runner that died after marking an order sending (its cancel may have left) holds the
-    lease until it lapses; then the next runner re-reads the order and never resends."""
+    lease until it lapses; then the next runner re-reads the order, looks again a minute later
+    when the first read does not show the cancel, and never resends."""
     deps = harness.bot.deps
     request_id = _approved(harness)
     now = deps.clock.now()
@@ -72,6 +74,12 @@ def test_a_crashed_runners_cancel_is_re_read_once_its_lease_lapses(harness: Harn
     assert deps.holds.start_item(request_id, STALE_TEST_REF, now)  # then the process died
     assert flow.resume_unfinished(deps) == []  # its lease is still live
     harness.clock.advance(flow.LEASE)
+    assert flow.resume_unfinished(deps) == [request_id]
+    checking = harness.request(request_id)
+    assert checking.state is RequestState.EXECUTING
+    assert checking.items[0].state is ItemState.CHECKING  # re-read once; a second look follows
+    assert flow.resume_unfinished(deps) == []  # held until the second look is due
+    harness.clock.advance(RECHECK_AFTER)
     assert flow.resume_unfinished(deps) == [request_id]
     finished = harness.request(request_id)
     assert finished.state is RequestState.UNKNOWN

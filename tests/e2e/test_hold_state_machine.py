@@ -22,7 +22,14 @@ from bot.cartrover.client import CartRoverClient
 from bot.cartrover.pacing import LeakyBucket
 from bot.deps import Deps
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.holds import flow
 from bot.runners.app import build_deps
 from bot.settings import Settings
@@ -63,6 +70,8 @@ class HoldMachine(RuleBasedStateMachine):
                 "CARTROVER_API_URL": self.sandbox.url,
                 "CARTROVER_API_USER": SANDBOX_API_USER,
                 "CARTROVER_API_KEY": SANDBOX_API_KEY,
+                "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+                "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
                 "DATABASE_URL": f"sqlite:///{self.db}",
                 "APPROVERS": f"{APPROVER},{APPROVER_2}",
                 "HOLD_REQUEST_TTL_HOURS": "24",

@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SandboxServer
+from bot.dev.sandbox import SANDBOX_CANCEL_API_KEY, SANDBOX_CANCEL_API_USER, SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
 from tests.environment import process_environ
@@ -38,6 +38,8 @@ def _env(tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer, **extra: str
         CARTROVER_API_URL=sandbox.url,
         CARTROVER_API_USER="sandbox",
         CARTROVER_API_KEY=API_KEY,
+        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
+        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         APPROVERS="UAPPROVE1",
         LOG_LEVEL="DEBUG",

@@ -13,7 +13,13 @@ import pytest
 
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import TEST_PATTERN, TEST_SOURCE, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    TEST_PATTERN,
+    TEST_SOURCE,
+    SandboxServer,
+)
 from bot.dev.sandbox.server import banner
 from tests.environment import process_environ
 from tests.processes import free_port, run_cli
@@ -46,6 +52,8 @@ def _serve_env(tmp_path: Path, slack_url: str, sandbox: SandboxServer) -> dict[s
         CARTROVER_API_URL=sandbox.url,
         CARTROVER_API_USER="sandbox",
         CARTROVER_API_KEY=API_KEY,
+        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
+        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
     )
 
@@ -97,6 +105,8 @@ def test_the_sandbox_banner_lists_every_variable_the_bot_needs() -> None:
         "CARTROVER_API_URL=http://127.0.0.1:8765",
         "CARTROVER_API_USER=sandbox",
         "CARTROVER_API_KEY=sandbox-key",
+        "CARTROVER_CANCEL_API_USER=sandbox-cart",
+        "CARTROVER_CANCEL_API_KEY=sandbox-cart-key",
         f"TEST_ORDER_SOURCES={shlex.quote(TEST_SOURCE)}",
         f"TEST_ORDER_PATTERN={shlex.quote(TEST_PATTERN)}",
     ):

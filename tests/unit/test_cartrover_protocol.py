@@ -366,14 +366,49 @@ def test_decode_status_without_a_status_is_unexpected(data: Any) -> None:
 
 
 def test_decode_orders_parses_a_page_and_refuses_non_lists() -> None:
-    """A list of records becomes Orders; anything else, or a bad record, is UnexpectedReply."""
+    """A list of records becomes Orders; every empty shape is an empty page (unknown #17);
+    anything else, or a bad record, is UnexpectedReply."""
     assert [o.cust_ref for o in replies.decode_orders([RECORD, RECORD])] == ["TEST-7"] * 2
-    assert replies.decode_orders([]) == []
+    for empty in (None, [], {}, ""):
+        assert replies.decode_orders(empty) == []
     no_status = {k: v for k, v in RECORD.items() if k != "order_status"}
-    bad: tuple[Any, ...] = (None, {"orders": []}, [RECORD, "junk"], [no_status])
+    bad: tuple[Any, ...] = ({"orders": []}, [RECORD, "junk"], [no_status], 0, False, "x")
     for data in bad:
         with pytest.raises(UnexpectedReply):
             replies.decode_orders(data)
+
+
+@pytest.mark.parametrize(
+    ("message", "empty"),
+    [
+        ("No orders found", True),
+        ("no orders found for this merchant", True),
+        ("No matching orders", True),
+        ("No records found", True),
+        ("Orders not found", True),
+        ("0 orders returned", True),
+        ("Order not found: TEST-1", False),
+        ("Invalid order status: partial", False),
+        ("Invalid API User or Key", False),
+    ],
+)
+def test_a_listing_error_that_says_no_orders_is_an_empty_page(message: str, empty: bool) -> None:
+    """Unknown #17: a listing's error envelope whose words say no orders were found is an empty
+    page, on HTTP 200 or 404; any other error stays an error."""
+    for status in (200, 404):
+        body = json.dumps({"success_code": False, "error_code": "Invalid", "message": message})
+        if empty:
+            assert replies.decode_listing(status, {}, body.encode()) == []
+        else:
+            with pytest.raises(CartRoverError):
+                replies.decode_listing(status, {}, body.encode())
+
+
+def test_a_rate_limit_saying_no_orders_is_still_a_rate_limit() -> None:
+    """Only a refusal's words can make an empty page: a RateLimit answer never does."""
+    body = b'{"success_code": false, "error_code": "RateLimit", "message": "no more orders now"}'
+    with pytest.raises(RateLimited):
+        replies.decode_listing(200, {}, body)
 
 
 def _cancel(status: int, body: bytes, pid: str | None = "p1") -> CancelReply:
@@ -429,3 +464,40 @@ def test_a_page_shorter_than_the_limit_is_the_last() -> None:
     assert protocol.is_last_page(0, 100)
     assert protocol.is_last_page(99, 100)
     assert not protocol.is_last_page(100, 100)
+
+
+def _env(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "verdict"),
+    [
+        (
+            200,
+            _env(success_code=False, error_code="Failure", message="Order not found"),
+            "accepted",
+        ),
+        (404, _env(success_code=False, error_code="Invalid", message="Not found: x"), "accepted"),
+        (200, _env(success_code=True, response={"success": False, "message": "No"}), "accepted"),
+        (200, _env(success_code=True), "accepted"),
+        (401, _env(success_code=False, message="Invalid API User or Key"), "refused"),
+        (403, b"<html>Forbidden</html>", "refused"),
+        (200, _env(success_code=False, error_code="Invalid", message="Invalid API Key"), "refused"),
+        (200, _env(success_code=False, message="No permission for this API level"), "refused"),
+        (200, _env(success_code=False, error_code="RateLimit", message="slow down"), "unclear"),
+        (429, _env(success_code=False, message="slow down"), "unclear"),
+        (503, b"<html>Service Unavailable</html>", "unclear"),
+        (502, _env(success_code=False, message="upstream"), "unclear"),
+        (404, b"<html>Not Found</html>", "unclear"),
+        (302, b"", "unclear"),
+        (200, _env(response={}), "unclear"),
+    ],
+)
+def test_the_key_probe_reads_each_answer(status: int, body: bytes, verdict: str) -> None:
+    """Unknowns #2 and #4: a cancel of an order that cannot exist is "keys accepted" when
+    CartRover answered about the order, "refused" on 401/403 or words about the keys, and
+    "unclear" when the answer says neither; the Process-ID is kept."""
+    probe = replies.decode_key_probe(status, {"X-CartRover-Process-ID": "p9"}, body)
+    assert (probe.verdict.value, probe.process_id, probe.http_status) == (verdict, "p9", status)
+    assert probe.said

@@ -147,7 +147,7 @@ def test_scan_lists_new_orders_before_the_cutoff_and_classifies_each() -> None:
     )
     report = scan(listing, RULE, NOW, 24, count_non_test=True)
     assert listing.calls == [
-        {"status": "new", "to_date": CUTOFF, "order_source": None, "limit": 100}
+        {"status": "new", "from_date": None, "to_date": CUTOFF, "order_source": None, "limit": 100}
     ]
     assert [o.cust_ref for o in report.shown] == ["TEST-7", "TS-1", "SHOP-9"]
     assert report.shown[0].on_hold and report.on_hold_count == 1

@@ -12,6 +12,7 @@ import pytest
 
 from bot.cartrover.errors import ConnectionFailed
 from bot.holds import execution, requests
+from bot.holds.verdicts import RECHECK_AFTER
 from bot.store import Store, open_store
 from bot.store.records import HoldRequest, ItemState, RequestState
 from bot.times import FrozenClock
@@ -51,6 +52,23 @@ def approved(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
 def item_states(request: HoldRequest | None) -> dict[str, ItemState]:
     assert request is not None
     return {item.cust_ref: item.state for item in request.items}
+
+
+def second_look(
+    orders: HeldOrders, store: Store, clock: FrozenClock, request: HoldRequest, *refs: str
+) -> HoldRequest | None:
+    """The first run left ``refs`` checking, the request executing; a minute later the next run
+    reads them again (and nothing before that)."""
+    first = store.get_request(request.id)
+    assert first is not None and first.state is RequestState.EXECUTING
+    assert {ref for ref, state in item_states(first).items() if state is ItemState.CHECKING} == {
+        *refs
+    }
+    reads = len(orders.reads)
+    assert execution.execute(orders, store, clock, request.id) == first  # not due: no read
+    assert len(orders.reads) == reads
+    clock.advance(RECHECK_AFTER)
+    return execution.execute(orders, store, clock, request.id)
 
 
 def test_each_order_is_re_read_marked_sending_canceled_once_and_verified(
@@ -107,6 +125,8 @@ def test_a_cancel_without_a_clear_answer_is_never_resent_and_the_read_decides(
     orders.answers["TS-1"] = ConnectionFailed("read timed out", request_sent=True)
     orders.acts["TS-1"] = acted
     done = execution.execute(orders, store, clock, request.id)
+    if not acted:
+        done = second_look(orders, store, clock, request, "TS-1")
     expected = ItemState.CANCELED if acted else ItemState.NOT_CONFIRMED
     assert item_states(done) == {"TS-1": expected}
     assert done is not None
@@ -122,7 +142,8 @@ def test_an_unreadable_answer_is_not_confirmed_unless_the_order_shows_it(
     request = approved(store, clock, "TS-1", "TS-2")
     orders.answers.update({"TS-1": "unclear", "TS-2": "unclear"})
     orders.acts["TS-2"] = True
-    done = execution.execute(orders, store, clock, request.id)
+    execution.execute(orders, store, clock, request.id)
+    done = second_look(orders, store, clock, request, "TS-1")
     assert item_states(done) == {"TS-1": ItemState.NOT_CONFIRMED, "TS-2": ItemState.CANCELED}
     assert orders.cancels == ["TS-1", "TS-2"]
 
@@ -134,7 +155,8 @@ def test_an_order_left_sending_by_a_stopped_runner_is_only_re_read(
     looks at the order and never sends again."""
     request = approved(store, clock, "TS-1", "TS-2")
     assert store.start_item(request.id, "TS-1", clock.now())
-    done = execution.execute(orders, store, clock, request.id)
+    execution.execute(orders, store, clock, request.id)
+    done = second_look(orders, store, clock, request, "TS-1")
     assert orders.cancels == ["TS-2"]
     assert item_states(done) == {"TS-1": ItemState.NOT_CONFIRMED, "TS-2": ItemState.CANCELED}
     assert done is not None
@@ -163,7 +185,8 @@ def test_a_failed_re_read_sends_nothing_and_a_failed_verify_is_not_confirmed(
     assert orders.cancels == []
     unverified = approved(store, clock, "TS-2")
     orders.on_cancel = orders.unreadable.add  # CartRover stops answering reads after the cancel
-    done = execution.execute(orders, store, clock, unverified.id)
+    execution.execute(orders, store, clock, unverified.id)
+    done = second_look(orders, store, clock, unverified, "TS-2")
     assert orders.cancels == ["TS-2"]
     assert item_states(done) == {"TS-2": ItemState.NOT_CONFIRMED}
     assert done is not None and done.state is RequestState.UNKNOWN
@@ -185,3 +208,20 @@ def test_only_an_executing_request_runs(
     assert execution.execute(orders, store, clock, pending.id) == pending
     assert execution.execute(orders, store, clock, 999) is None
     assert orders.cancels == [] and orders.reads == []
+
+
+def test_shadow_mode_reads_everything_and_cancels_nothing(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    """In shadow mode each order is re-read as usual; one that would be canceled is
+    ``would_cancel`` (audited), one that moved on is left alone; no cancel is sent."""
+    request = approved(store, clock, "TS-1", "TS-2")
+    orders.orders["TS-2"] = HeldOrders.new("TS-2", clock.now(), order_status="at_wms")
+    done = execution.execute(orders, store, clock, request.id, shadow=True)
+    assert orders.cancels == [] and orders.reads == ["TS-1", "TS-2"]
+    assert item_states(done) == {"TS-1": ItemState.WOULD_CANCEL, "TS-2": ItemState.SKIPPED}
+    assert done is not None and done.state is RequestState.DONE
+    assert done.items[0].detail == "shadow mode: would have canceled sending"
+    assert [e.cust_ref for e in store.audit_for_request(request.id) if e.event == "shadow"] == [
+        "TS-1"
+    ]

@@ -12,7 +12,8 @@ from bot.settings import ConfigError, Settings
 from bot.times import parse_hhmm, parse_zone
 
 # The operator contract's variables (the README's Configuration), copied verbatim (meaning column
-# shortened) so that a drift of either side is caught.
+# shortened; the cancel pair's row split in two to fit a line) so that a drift of either side is
+# caught.
 INTERFACE_TABLE = """
 | `SLACK_BOT_TOKEN` | — (required to talk to Slack) | bot token `xoxb-...` |
 | `SLACK_SIGNING_SECRET` | — (required for `serve`) | verifies every request from Slack |
@@ -20,7 +21,9 @@ INTERFACE_TABLE = """
 | `SLACK_API_URL` | `https://slack.com/api/` | Slack Web API base URL |
 | `CARTROVER_API_URL` | `https://api.cartrover.com` | CartRover API base URL |
 | `CARTROVER_API_USER`, `CARTROVER_API_KEY` | — (required) | Merchant-level API credentials |
-| `CARTROVER_CANCEL_API_USER`, `CARTROVER_CANCEL_API_KEY` | the pair above | cancel credentials |
+| `CARTROVER_CANCEL_API_USER` | — (required unless `SHADOW_MODE`) | Cart API user (cancel) |
+| `CARTROVER_CANCEL_API_KEY` | — (required unless `SHADOW_MODE`) | Cart API key (cancel) |
+| `SHADOW_MODE` | `false` | run everything except the cancel itself |
 | `DATABASE_URL` | `sqlite:///cartrover-bot.db` | `sqlite:///path` or `postgresql://...` |
 | `APPROVERS` | — (no one may approve) | comma-separated Slack user ids and user group ids |
 | `ALLOW_SELF_APPROVAL` | `false` | let a requester approve their own hold |
@@ -41,8 +44,7 @@ INTERFACE_TABLE = """
 
 
 def spec_defaults() -> dict[str, str]:
-    """Variable → its default as the table writes it: the backticked value, "—" or "the pair
-    above"."""
+    """Variable → its default as the table writes it: the backticked value, or "—"."""
     table: dict[str, str] = {}
     for row in INTERFACE_TABLE.strip().splitlines():
         names, default = (cell.strip() for cell in row.strip("|").split("|")[:2])
@@ -71,7 +73,8 @@ def test_the_spec_table_was_read() -> None:
     """The copied table yields its 25 variables (a guard for the parser below)."""
     assert len(SPEC) == 25
     assert SPEC["DIGEST_TIME"] == "09:00"
-    assert SPEC["CARTROVER_CANCEL_API_KEY"] == "the pair above"
+    assert SPEC["CARTROVER_CANCEL_API_KEY"] == "—"
+    assert SPEC["SHADOW_MODE"] == "false"
 
 
 def test_settings_have_exactly_the_variables_of_the_readme() -> None:
@@ -312,7 +315,13 @@ def test_require_names_every_missing_variable(command: str, missing: list[str]) 
 def test_require_serve_names_only_what_is_missing() -> None:
     """With everything but the signing secret set, only SLACK_SIGNING_SECRET is named."""
     settings = Settings.load(
-        {"SLACK_BOT_TOKEN": "xoxb-1", "CARTROVER_API_USER": "u", "CARTROVER_API_KEY": "k"}
+        {
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "CARTROVER_API_USER": "u",
+            "CARTROVER_API_KEY": "k",
+            "CARTROVER_CANCEL_API_USER": "c",
+            "CARTROVER_CANCEL_API_KEY": "ck",
+        }
     )
     with pytest.raises(ConfigError) as refused:
         settings.require("serve")
@@ -334,13 +343,14 @@ SERVE_READY = {
     "CARTROVER_API_USER": "u",
     "CARTROVER_API_KEY": "k",
 }
+RUNNER_READY = {**SERVE_READY, "CARTROVER_CANCEL_API_USER": "c", "CARTROVER_CANCEL_API_KEY": "ck"}
 
 
 @pytest.mark.parametrize("command", ["serve", "socket"])
 def test_oauth_client_credentials_are_refused(command: str) -> None:
     """SLACK_CLIENT_ID plus SLACK_CLIENT_SECRET stop serve and socket with a clear message (R39)."""
     settings = Settings.load(
-        {**SERVE_READY, "SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "SECRET-OAUTH"}
+        {**RUNNER_READY, "SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "SECRET-OAUTH"}
     )
     with pytest.raises(ConfigError) as refused:
         settings.require(command)
@@ -353,7 +363,7 @@ def test_oauth_client_credentials_in_the_environment_are_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The R39 refusal also holds when the OAuth pair comes from the process environment."""
-    for name, value in SERVE_READY.items():
+    for name, value in RUNNER_READY.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("SLACK_CLIENT_ID", "123.456")
     monkeypatch.setenv("SLACK_CLIENT_SECRET", "shh")
@@ -363,14 +373,15 @@ def test_oauth_client_credentials_in_the_environment_are_refused(
 
 def test_a_fully_configured_serve_is_accepted() -> None:
     """require('serve') passes once every needed variable is set."""
-    settings = Settings.load(SERVE_READY)
+    settings = Settings.load(RUNNER_READY)
     assert settings.require("serve") is settings
 
 
-def test_cancel_credentials_fall_back_to_the_main_pair() -> None:
-    """Without a cancel pair the cancel call uses CARTROVER_API_USER and CARTROVER_API_KEY."""
+def test_cancel_credentials_never_fall_back_to_the_main_pair() -> None:
+    """Without a cancel pair there are no cancel credentials: the merchant pair is never used
+    for the Cart API call."""
     settings = Settings.load({"CARTROVER_API_USER": "merchant", "CARTROVER_API_KEY": "mkey"})
-    assert settings.cancel_credentials == ("merchant", SecretStr("mkey"))
+    assert settings.cancel_credentials == (None, None)
 
 
 def test_cancel_credentials_use_the_cancel_pair_when_set() -> None:
@@ -386,8 +397,8 @@ def test_cancel_credentials_use_the_cancel_pair_when_set() -> None:
     assert settings.cancel_credentials == ("cart", SecretStr("ckey"))
 
 
-def test_half_a_cancel_pair_is_not_mixed_with_the_main_pair() -> None:
-    """A cancel user without a cancel key falls back to the whole main pair, never a mix."""
+def test_half_a_cancel_pair_is_no_pair() -> None:
+    """A cancel user without a cancel key is no cancel pair, never a mix with the main pair."""
     settings = Settings.load(
         {
             "CARTROVER_API_USER": "merchant",
@@ -395,7 +406,40 @@ def test_half_a_cancel_pair_is_not_mixed_with_the_main_pair() -> None:
             "CARTROVER_CANCEL_API_USER": "cart",
         }
     )
-    assert settings.cancel_credentials == ("merchant", SecretStr("mkey"))
+    assert settings.cancel_credentials == (None, None)
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "clock"])
+def test_the_runners_refuse_to_start_without_the_cancel_keys(command: str) -> None:
+    """serve, socket and clock carry out approved holds: without the cancel pair they refuse to
+    start, with one line saying these are Cart API keys and where CartRover issues them."""
+    settings = Settings.load({**SERVE_READY, "CARTROVER_CANCEL_API_USER": "cart"})
+    with pytest.raises(ConfigError) as refused:
+        settings.require(command)
+    message = str(refused.value)
+    assert "CARTROVER_CANCEL_API_KEY is required" in message
+    assert "CARTROVER_CANCEL_API_USER" not in message.split(" is required", maxsplit=1)[0]
+    assert "Cart API keys" in message and "Carts → your API cart → API Access" in message
+    assert "SHADOW_MODE=true" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("command", ["serve", "socket", "clock"])
+def test_shadow_mode_runs_without_the_cancel_keys(command: str) -> None:
+    """With SHADOW_MODE=true nothing is canceled, so the cancel keys are not required."""
+    settings = Settings.load({**SERVE_READY, "SHADOW_MODE": "true"})
+    assert settings.shadow_mode and settings.require(command) is settings
+
+
+def test_the_digest_needs_no_cancel_keys() -> None:
+    """`cartrover-bot digest` never cancels: the merchant pair is enough."""
+    settings = Settings.load({"CARTROVER_API_USER": "u", "CARTROVER_API_KEY": "k"})
+    assert settings.require("digest") is settings
+
+
+def test_a_malformed_shadow_mode_names_the_variable() -> None:
+    """SHADOW_MODE takes true or false; anything else stops at start-up naming it."""
+    with pytest.raises(ConfigError, match="SHADOW_MODE: not true or false"):
+        Settings.load({"SHADOW_MODE": "maybe"})
 
 
 def test_settings_are_frozen() -> None:

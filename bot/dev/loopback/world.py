@@ -13,7 +13,14 @@ from bot.cartrover.vitals import CartRoverPulse
 from bot.deps import Deps
 from bot.dev.loopback.server import ServerThread
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, OrderBook, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    OrderBook,
+    SandboxServer,
+)
 from bot.holds.takeover import Takeover
 from bot.home.pacing import PUBLISH_GAP
 from bot.runners.app import build_app, build_deps
@@ -88,6 +95,8 @@ class LoopbackWorld:
             "CARTROVER_API_URL": self.sandbox.url,
             "CARTROVER_API_USER": self.credentials[0],
             "CARTROVER_API_KEY": self.credentials[1],
+            "CARTROVER_CANCEL_API_USER": SANDBOX_CANCEL_API_USER,
+            "CARTROVER_CANCEL_API_KEY": SANDBOX_CANCEL_API_KEY,
             **values,
         }
 
@@ -144,6 +153,7 @@ class LoopbackBot:
             poster if isinstance(poster, SlackPoster) else None,
             clock=clock,
             expects_scheduler=expects_scheduler,
+            shadow_mode=settings.shadow_mode,
         )
         wsgi = SlackWsgi(self.app, self.readiness.check, signing_secret=secret.get_secret_value())
         self.server = ServerThread(wsgi, threads=threads, limits=limits)

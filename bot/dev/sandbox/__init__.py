@@ -33,7 +33,14 @@ from bot.dev.sandbox.seed import (
     seed,
     seed_records,
 )
-from bot.dev.sandbox.server import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer, run_sandbox
+from bot.dev.sandbox.server import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    SandboxServer,
+    run_sandbox,
+)
 
 __all__ = [
     "AT_WMS_REF",
@@ -47,6 +54,8 @@ __all__ = [
     "PII_REMOVED_REF",
     "SANDBOX_API_KEY",
     "SANDBOX_API_USER",
+    "SANDBOX_CANCEL_API_KEY",
+    "SANDBOX_CANCEL_API_USER",
     "SHIPPED_REF",
     "STALE_NON_TEST_REF",
     "STALE_PATTERN_TEST_REF",

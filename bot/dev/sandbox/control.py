@@ -77,6 +77,18 @@ class Faults:
     * ``not_found_status`` — the HTTP status of "Order not found" replies: 404 (default) or 200;
       both carry the error envelope (CartRover's choice is undocumented).
     * ``auth_failure_status`` — likewise for refused credentials: 401 (default) or 200.
+    * ``empty_page`` — how a listing page without orders is answered (CartRover's way is
+      undocumented): ``"list"`` (default, ``response: []``), ``"absent"`` (``{"success_code":
+      true}`` alone), ``"null"``, ``"object"`` (``response: {}``) or ``"no_orders"`` (an error
+      envelope saying "No orders found", HTTP 200).
+    * ``moved_on`` — what ``wms_cancel`` does to an order no longer New (undocumented):
+      ``"accept"`` (default: success, nothing changes), ``"refuse"`` (``response.success``
+      false with a message) or ``"cancel_order"`` (the order becomes ``canceled``).
+    * ``send_before_cancel`` — the next N ``wms_cancel`` calls first send their order to the
+      WMS, as if the WMS picked it up between the bot's re-read and its cancel.
+    * ``list_dates`` — what ``from_date``/``to_date`` filter New orders on (undocumented):
+      ``"created"`` (default, ``created_date_time``, to the second) or ``"order_date"`` (the
+      cart's ``order_date``, in whole days).
     """
 
     def __init__(self) -> None:
@@ -103,11 +115,18 @@ class Faults:
             self.cancel_reply: str | None = None
             self.not_found_status: int = 404
             self.auth_failure_status: int = 401
+            self.empty_page: str = "list"
+            self.list_dates: str = "created"
+            self.moved_on: str = "accept"
+            self.send_before_cancel: int = 0
             self._released.set()
             self._released = threading.Event()
 
     def take(
-        self, name: Literal["fail_5xx", "rate_limit_next", "hang_cancel", "reset_cancel"]
+        self,
+        name: Literal[
+            "fail_5xx", "rate_limit_next", "hang_cancel", "reset_cancel", "send_before_cancel"
+        ],
     ) -> bool:
         """Consume one use of a counted switch; True if it was armed."""
         with self._lock:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.dev.sandbox.server import SandboxServer
 
 __all__ = [
+    "EMPTY_PAGES",
     "ODD_CANCEL_REPLIES",
     "ORDER_ROUTES",
     "SandboxHandler",
@@ -236,9 +237,25 @@ class SandboxHandler(BaseHTTPRequestHandler):
             query.get("order_source") or None,
             limit=limit,
             page=page,
+            by_order_date=self.sandbox.faults.list_dates == "order_date",
         )
+        headers = {"total-records": str(total)}
+        if not records and self.sandbox.faults.empty_page != "list":
+            self._empty_page(headers)
+            return
         body = {"success_code": True, "response": [list_view(record) for record in records]}
-        self._json(200, body, {"total-records": str(total)})
+        self._json(200, body, headers)
+
+    def _empty_page(self, headers: dict[str, str]) -> None:
+        """A page without orders, in the shape the switch says (CartRover's is undocumented)."""
+        shape = self.sandbox.faults.empty_page
+        if shape == "no_orders":
+            self._error(200, "Invalid", "No orders found", headers)
+            return
+        body: dict[str, object] = {"success_code": True}
+        if shape != "absent":
+            body["response"] = _EMPTY_RESPONSES[shape]
+        self._json(200, body, headers)
 
     def _cancel(self, cust_ref: str) -> None:
         sandbox, faults = self.sandbox, self.sandbox.faults
@@ -248,9 +265,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
         hang = faults.take("hang_cancel")
         reset = not hang and faults.take("reset_cancel")
         try:
-            result = sandbox.book.wms_cancel(cust_ref, apply=not faults.cancel_noop)
+            if faults.take("send_before_cancel"):
+                sandbox.book.send_to_wms(cust_ref)
+            result = sandbox.book.wms_cancel(
+                cust_ref, apply=not faults.cancel_noop, moved_on=faults.moved_on
+            )
         except UnknownOrder:
-            body = _envelope(False, error_code="Failure", message=f"Order not found: {cust_ref}")
+            self._error(faults.not_found_status, "Failure", f"Order not found: {cust_ref}")
+            return
         else:
             body = _envelope(True, response={"success": result.ok, "message": result.message})
         content_type = "application/json"
@@ -330,6 +352,11 @@ _ODD_CANCEL_REPLIES: dict[str, tuple[bytes, str]] = {
     "truncated": (b'{"success_code": true, "response": {"succ', "application/json"),
 }
 ODD_CANCEL_REPLIES = frozenset(_ODD_CANCEL_REPLIES)
+
+# How a page without orders is answered besides ``[]`` (the switch Faults.empty_page): no public
+# example shows one; the vendor's PHP client reads any empty ``response`` as "nothing".
+_EMPTY_RESPONSES: dict[str, object] = {"null": None, "object": {}}
+EMPTY_PAGES = frozenset({"list", "absent", "null", "object", "no_orders"})
 
 
 def _positive(raw: str | None, default: int) -> int | None:

@@ -11,8 +11,12 @@ Choices where CartRover's behaviour is unknown (see ``docs/cartrover.md``):
 * An order with ``on_hold == "Y"`` is **not** sent while it is on hold; whether IM sends it is
   unknown, and not sending it is the safer model.
 * ``wms_cancel`` on a ``new`` order sets ``sending_canceled = "Y"``; on an order already
-  sending-canceled or ``canceled`` it succeeds again (idempotent, with a message); on ``at_wms``,
-  ``shipped``, ``confirmed`` or ``error`` it is refused with a message.
+  sending-canceled or ``canceled`` it succeeds again (idempotent, with a message).
+* ``wms_cancel`` on an order that moved on (``at_wms``, ``shipped``, ``confirmed``, ``error``) is
+  unknown #16, so it is a switch (``moved_on``): ``"accept"`` (the default: success, nothing
+  changes — the public reading, "ask the WMS to cancel", asynchronous and without guarantee, and
+  this book's WMS never acts), ``"refuse"`` (``response.success`` false with a message) or
+  ``"cancel_order"`` (the order becomes ``canceled``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import heapq
 import threading
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from bot.dev.sandbox.seed import iso, seed
@@ -30,7 +34,14 @@ from bot.times import Clock
 
 _RECORD_KEY_SET = frozenset(RECORD_KEYS)
 
-__all__ = ["DEFAULT_SEND_DELAY", "STATUS_FILTERS", "CancelResult", "OrderBook", "UnknownOrder"]
+__all__ = [
+    "DEFAULT_SEND_DELAY",
+    "MOVED_ON",
+    "STATUS_FILTERS",
+    "CancelResult",
+    "OrderBook",
+    "UnknownOrder",
+]
 
 Record = dict[str, Any]
 Records = list[Record]
@@ -64,6 +75,13 @@ _DATE_FIELD = {
     "error": "updated_date_time",
     "canceled": "cancel_date",
 }
+
+# With ``by_order_date``, these status filters compare the cart's ``order_date`` (a plain date)
+# with the bounds' dates instead: unknown #8 leaves open which date the listing filters on.
+_ORDER_DATE_FILTERS = frozenset({"new", "new_or_at_wms"})
+
+# What wms_cancel does to an order that moved on (unknown #16): see the module docstring.
+MOVED_ON = frozenset({"accept", "refuse", "cancel_order"})
 
 _REFUSALS = {
     "at_wms": "Order is already at the WMS",
@@ -102,6 +120,17 @@ def _parse(value: object) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else None
+
+
+def _within_days(value: object, start: datetime | None, end: datetime | None) -> bool:
+    """Whether a plain ``YYYY-MM-DD`` date lies within the bounds' UTC dates (inclusive)."""
+    try:
+        day = date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return (start is None or day >= start.astimezone(UTC).date()) and (
+        end is None or day <= end.astimezone(UTC).date()
+    )
 
 
 def _filter_date(record: Record, field: str) -> datetime | None:
@@ -174,9 +203,14 @@ class OrderBook:
                 heapq.heappush(self._due, (self._send_at[cust_ref], cust_ref))
             self._changed()
 
-    def wms_cancel(self, cust_ref: str, *, apply: bool = True) -> CancelResult:
+    def wms_cancel(
+        self, cust_ref: str, *, apply: bool = True, moved_on: str = "accept"
+    ) -> CancelResult:
         """CartRover's "Cancel Sending to WMS". Counts the call; raises :class:`UnknownOrder`.
-        ``apply=False`` answers success without changing anything (a silent no-op)."""
+        ``apply=False`` answers success without changing anything (a silent no-op);
+        ``moved_on`` says what it does to an order no longer New (:data:`MOVED_ON`)."""
+        if moved_on not in MOVED_ON:
+            raise ValueError(f"moved_on must be one of {sorted(MOVED_ON)}, not {moved_on!r}")
         with self._lock:
             self._advance()
             self._cancels[cust_ref] += 1
@@ -188,12 +222,32 @@ class OrderBook:
                 return CancelResult(True, "Order is already canceled")
             if status == "new" and record.get("sending_canceled") == "Y":
                 return CancelResult(True, "Sending to the WMS is already canceled")
+            now = iso(self.clock.now())
             if status == "new":
                 record["sending_canceled"] = "Y"
-                record["updated_date_time"] = iso(self.clock.now())
+                record["updated_date_time"] = now
+                self._changed()
+                return CancelResult(True, "")
+            if moved_on == "accept":
+                return CancelResult(True, "")
+            if moved_on == "cancel_order":
+                record.update(order_status="canceled", cancel_date=now, updated_date_time=now)
                 self._changed()
                 return CancelResult(True, "")
             return CancelResult(False, _REFUSALS.get(str(status), f"Order status is {status}"))
+
+    def send_to_wms(self, cust_ref: str) -> None:
+        """Send a New order to the WMS now (for tests: the WMS picking it up between the bot's
+        re-read and its cancel)."""
+        with self._lock:
+            self._advance()
+            record = self._require(cust_ref)
+            if record.get("order_status") == "new" and record.get("sending_canceled") == "N":
+                now = iso(self.clock.now())
+                record.update(
+                    order_status="at_wms", delivered_to_wms_date=now, updated_date_time=now
+                )
+                self._changed()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -224,14 +278,17 @@ class OrderBook:
         *,
         limit: int | None = 100,
         page: int = 1,
+        by_order_date: bool = False,
     ) -> tuple[Records, int]:
         """One page (from 1) of an M1 query and the total number of matches. Raises
-        ValueError for an unknown status filter. Date bounds are inclusive."""
+        ValueError for an unknown status filter. Date bounds are inclusive. ``by_order_date``:
+        New orders are filtered on the cart's ``order_date`` in whole days (the bounds' UTC
+        dates), not on their creation time."""
         if status not in STATUS_FILTERS:
             raise ValueError(f"Unknown status filter: {status}")
         with self._lock:
             self._advance()
-            refs = self._query(status, from_date, to_date, order_source)
+            refs = self._query(status, from_date, to_date, order_source, by_order_date)
             start = (page - 1) * limit if limit is not None else 0
             chosen = refs[start : start + limit] if limit is not None else refs
             return [_copy(self._orders[ref]) for ref in chosen], len(refs)
@@ -298,14 +355,26 @@ class OrderBook:
         from_date: datetime | None,
         to_date: datetime | None,
         order_source: str | None,
+        by_order_date: bool = False,
     ) -> Refs:
-        key = (status, from_date, to_date, order_source)
+        by_order_date = by_order_date and status in _ORDER_DATE_FILTERS
+        key = (status, from_date, to_date, order_source, by_order_date)
         cached = self._queries.get(key)
         if cached is not None:
             return cached
         if self._sorted is None:
             self._sorted = sorted(self._orders, key=lambda ref: (self._created[ref], ref))
         wanted = STATUS_FILTERS[status]
+        if by_order_date:
+            by_day = [
+                ref
+                for ref in self._sorted
+                if self._orders[ref].get("order_status") in wanted
+                and order_source in (None, self._orders[ref].get("order_source"))
+                and _within_days(self._orders[ref].get("order_date"), from_date, to_date)
+            ]
+            self._queries[key] = by_day
+            return by_day
         field = _DATE_FIELD[status]
         by_created, created = field == "created_date_time", self._created
         result: list[str] = []

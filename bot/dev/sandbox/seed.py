@@ -77,7 +77,6 @@ def _order(
     **extra: Any,
 ) -> dict[str, Any]:
     created = now - timedelta(hours=hours)
-    qty = sum(int(str(item[1])) for item in items)
     total = sum(int(str(item[1])) * float(item[3]) for item in items) + 5.99
     first, last, city, state = ship
     record: dict[str, Any] = {
@@ -104,9 +103,7 @@ def _order(
         "ship_code": "UPS Ground",
         "currency_code": "USD",
         "grand_total": f"{total:.2f}",
-        "total_qty": str(qty),
-        "num_to_ship": str(qty),
-        "num_shipped": "0",
+        "inventory_warehouse_pk": "1",
         "items": [
             {"line_no": str(n), "item": sku, "quantity": q, "Description": desc, "price": price}
             for n, (sku, q, desc, price) in enumerate(items, start=1)
@@ -133,8 +130,6 @@ def _order(
                 ],
             }
         ]
-        record["num_to_ship"] = "0"
-        record["num_shipped"] = str(qty)
         record["updated_date_time"] = iso(shipped + timedelta(hours=1))
     record.update(extra)
     return complete(record)
@@ -306,9 +301,7 @@ def generate_orders(
             "ship_country": "US",
             "currency_code": "USD",
             "grand_total": "10.00",
-            "total_qty": "1",
-            "num_to_ship": "1",
-            "num_shipped": "0",
+            "inventory_warehouse_pk": "1",
             "items": [{"line_no": "1", "item": "SKU-1", "quantity": "1", "Description": "x"}],
         }
     )

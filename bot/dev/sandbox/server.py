@@ -24,10 +24,19 @@ from bot.dev.sandbox.orders import OrderBook
 from bot.dev.sandbox.seed import TEST_PATTERN, TEST_SOURCE
 from bot.times import SystemClock
 
-__all__ = ["SANDBOX_API_KEY", "SANDBOX_API_USER", "SandboxServer", "run_sandbox"]
+__all__ = [
+    "SANDBOX_API_KEY",
+    "SANDBOX_API_USER",
+    "SANDBOX_CANCEL_API_KEY",
+    "SANDBOX_CANCEL_API_USER",
+    "SandboxServer",
+    "run_sandbox",
+]
 
 SANDBOX_API_USER = "sandbox"
-SANDBOX_API_KEY = "sandbox-key"  # a published demo credential
+SANDBOX_API_KEY = "sandbox-key"  # a published demo credential (merchant level)
+SANDBOX_CANCEL_API_USER = "sandbox-cart"
+SANDBOX_CANCEL_API_KEY = "sandbox-cart-key"  # likewise, for the Cart API's cancel call
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -38,8 +47,9 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class SandboxServer:
     """A CartRover API stand-in for tests and the demo. Merchant calls (M1, M2, M3) take the main
-    credential pair; the cart-level ``wms_cancel`` (C4) takes the cancel pair when one is set,
-    else the main pair. One bucket is shared by every call and credential."""
+    (merchant-level) credential pair only; the cart-level ``wms_cancel`` (C4) takes the cancel
+    (Cart API) pair only, as CartRover keeps separate credentials per API level. One bucket is
+    shared by every call and credential."""
 
     def __init__(
         self,
@@ -49,14 +59,14 @@ class SandboxServer:
         port: int = 0,
         api_user: str = SANDBOX_API_USER,
         api_key: str = SANDBOX_API_KEY,
-        cancel_api_user: str | None = None,
-        cancel_api_key: str | None = None,
+        cancel_api_user: str = SANDBOX_CANCEL_API_USER,
+        cancel_api_key: str = SANDBOX_CANCEL_API_KEY,
         capacity: int = 100,
         refill_seconds: float = 0.6,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if (cancel_api_user is None) != (cancel_api_key is None):
-            raise ValueError("set both cancel_api_user and cancel_api_key, or neither")
+        if (api_user, api_key) == (cancel_api_user, cancel_api_key):
+            raise ValueError("the cancel pair is a Cart API pair: it must differ from the main")
         self.book = book
         self.faults = Faults()
         self.monotonic = monotonic
@@ -64,7 +74,7 @@ class SandboxServer:
         self.stopping = threading.Event()
         self.rate_limited_count = 0
         self._main = (api_user, api_key)
-        self._cancel = (cancel_api_user, cancel_api_key) if cancel_api_user is not None else None
+        self._cancel = (cancel_api_user, cancel_api_key)
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._connections: set[socket.socket] = set()
@@ -167,12 +177,9 @@ class SandboxServer:
         if presented is not None:
             if _same(presented, self._main):
                 credential = "main"
-            elif self._cancel is not None and _same(presented, self._cancel):
+            elif _same(presented, self._cancel):
                 credential = "cancel"
-        if route == "C4" and self._cancel is not None:
-            ok = presented is not None and _same(presented, self._cancel)
-            return ok, "cancel" if ok else credential
-        return credential == "main", credential
+        return credential == ("cancel" if route == "C4" else "main"), credential
 
 
 def _basic(header: str | None) -> tuple[str, str] | None:
@@ -188,10 +195,8 @@ def _basic(header: str | None) -> tuple[str, str] | None:
     return (user, key) if sep else None
 
 
-def _same(presented: tuple[str, str], expected: tuple[str | None, str | None]) -> bool:
+def _same(presented: tuple[str, str], expected: tuple[str, str]) -> bool:
     user, key = expected
-    if user is None or key is None:
-        return False
     user_ok = hmac.compare_digest(presented[0].encode(), user.encode())
     key_ok = hmac.compare_digest(presented[1].encode(), key.encode())
     return user_ok and key_ok
@@ -240,9 +245,12 @@ def banner(url: str) -> str:
             f"  CARTROVER_API_URL={url}",
             f"  CARTROVER_API_USER={SANDBOX_API_USER}",
             f"  CARTROVER_API_KEY={SANDBOX_API_KEY}",
+            f"  CARTROVER_CANCEL_API_USER={SANDBOX_CANCEL_API_USER}",
+            f"  CARTROVER_CANCEL_API_KEY={SANDBOX_CANCEL_API_KEY}",
             *(f"  {line}" for line in rule),
-            "Set these for the bot (environment or .env); the last two are the test-order rule",
-            "that finds the sandbox's seeded test orders. Press Ctrl-C to stop.",
+            "Set these for the bot (environment or .env). The cancel pair is the sandbox's Cart",
+            "API pair (the cancel call takes no other); the last two lines are the test-order",
+            "rule that finds the sandbox's seeded test orders. Press Ctrl-C to stop.",
         ]
     )
 

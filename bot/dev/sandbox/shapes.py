@@ -6,13 +6,16 @@ The sandbox keeps one full record per order and shows each call only its own vie
   ``items[]`` and ``shipments[]``, but **no** ``order_status`` and none of the list-only counts;
 - the status call (``orders/status/{cust_ref}``) carries only the reference, the PO number,
   ``delivered_to_wms_date``, ``order_status`` and ``shipments[]`` (no flags);
-- a listing record carries the status *and* the flags, plus ``total_qty``, ``num_to_ship`` and
-  ``num_shipped``;
+- a listing record carries the status *and* the flags, ``updated_date_time``, ``po_number``,
+  ``inventory_warehouse_pk`` and ``num_failed_sends``, and none of the cart-level listing's counts
+  (``total_qty``, ``num_to_ship``, ``num_shipped``): it is the *merchant*-level record;
 - the cancel call answers ``{"success": …, "message": …}`` under ``response``.
 
-The key sets come from a public client library's fixtures, which look copied from the vendor's own
-samples (see ``docs/cartrover.md``). A test compares every sandbox reply with an independent copy
-of these sets, so the sandbox cannot drift towards what the bot's code happens to expect.
+The single-order, status and cancel key sets come from a public client library's fixtures, which
+look copied from the vendor's own samples; the listing record's from a public batch client's typed
+model of a merchant-level listing (see ``docs/cartrover.md``). A test compares every sandbox reply
+with an independent copy of these sets, so the sandbox cannot drift towards what the bot's code
+happens to expect.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from typing import Any
 __all__ = [
     "LIST_ITEM_KEYS",
     "LIST_KEYS",
+    "LIST_SHIPMENT_ITEM_KEYS",
+    "LIST_SHIPMENT_KEYS",
     "ORDER_ITEM_KEYS",
     "ORDER_KEYS",
     "RECORD_KEYS",
@@ -66,15 +71,12 @@ ORDER_KEYS = (
     "sub_total", "tax_exempt_sw", "token_sw", "updated_date_time", "vendor_phone", "version",
     "weight", "working_ship_code", "xfraud_error_code",
 )  # fmt: skip
-# A listing record has these on top of the order's keys, and lacks _ORDER_ONLY.
+# A merchant-level listing record has these on top of the order's keys, and lacks _ORDER_ONLY.
 _LIST_ONLY = (
-    "cust_po_no_original", "cust_ref_original", "num_shipped", "num_to_ship", "order_status",
-    "total_qty",
+    "log_documents_in", "log_documents_out", "mark_in_progress_log", "num_failed_sends",
+    "order_status", "orig_carrier", "orig_ship_code",
 )  # fmt: skip
-_ORDER_ONLY = frozenset({
-    "changed_by", "changed_by_user", "changed_from_server", "inventory_warehouse_pk",
-    "latest_ship_date", "po_number", "shipment_pk", "updated_date_time",
-})  # fmt: skip
+_ORDER_ONLY = frozenset({"changed_by", "changed_by_user", "changed_from_server", "shipment_pk"})
 LIST_KEYS = tuple(sorted({*ORDER_KEYS, *_LIST_ONLY} - _ORDER_ONLY))
 RECORD_KEYS = tuple(sorted({*ORDER_KEYS, *_LIST_ONLY}))  # what the sandbox keeps per order
 STATUS_KEYS = ("cust_po_no", "cust_ref", "delivered_to_wms_date", "order_status", "shipments")
@@ -84,7 +86,7 @@ ORDER_ITEM_KEYS = (
     "item", "line_comment", "line_item_id", "line_location", "line_no", "lot_number", "price",
     "quantity", "shipping_surcharge", "tax",
 )  # fmt: skip
-LIST_ITEM_KEYS = tuple(key for key in ORDER_ITEM_KEYS if key != "alt_sku")
+LIST_ITEM_KEYS = ORDER_ITEM_KEYS
 SHIPMENT_KEYS = (
     "bill_of_lading", "box_height_in", "box_length_in", "box_width_in", "carrier", "custom_1",
     "date", "delivery_surcharge_type", "dim_weight_lbs", "items", "method", "package_weight_lbs",
@@ -94,6 +96,12 @@ SHIPMENT_ITEM_KEYS = (
     "box_height_in", "box_length_in", "box_width_in", "carton_code", "carton_num", "item",
     "package_weight_lbs", "quantity",
 )  # fmt: skip
+# A listing's shipments: the status call's keys and three more; ``date`` is inferred (the public
+# model of a listing has it commented out). Their items add ``lot_code``.
+LIST_SHIPMENT_KEYS = tuple(sorted({*SHIPMENT_KEYS, "custom_2", "custom_3", "tracking_url"}))
+LIST_SHIPMENT_ITEM_KEYS = tuple(sorted({*SHIPMENT_ITEM_KEYS, "custom_1", "lot_code"}))
+_SHIPMENT_RECORD_KEYS = tuple(sorted({*SHIPMENT_KEYS, *LIST_SHIPMENT_KEYS}))
+_SHIPMENT_ITEM_RECORD_KEYS = tuple(sorted({*SHIPMENT_ITEM_KEYS, *LIST_SHIPMENT_ITEM_KEYS}))
 
 # Values the public examples show where a field is not simply null.
 _DEFAULTS: Mapping[str, Any] = {
@@ -105,6 +113,7 @@ _DEFAULTS: Mapping[str, Any] = {
     "on_hold": "N",
     "items": [],
     "shipments": [],
+    "num_failed_sends": "0",
 }
 _ITEM_DEFAULTS: Mapping[str, Any] = {"filtered_sku": "N", "line_location": ""}
 
@@ -113,9 +122,13 @@ def _pick(record: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     return {key: record.get(key) for key in keys}
 
 
-def _shipment(shipment: Mapping[str, Any]) -> dict[str, Any]:
-    view = _pick(shipment, SHIPMENT_KEYS)
-    view["items"] = [_pick(item, SHIPMENT_ITEM_KEYS) for item in shipment.get("items") or []]
+def _shipment(
+    shipment: Mapping[str, Any],
+    keys: Sequence[str] = SHIPMENT_KEYS,
+    item_keys: Sequence[str] = SHIPMENT_ITEM_KEYS,
+) -> dict[str, Any]:
+    view = _pick(shipment, keys)
+    view["items"] = [_pick(item, item_keys) for item in shipment.get("items") or []]
     return view
 
 
@@ -130,7 +143,10 @@ def complete(record: Mapping[str, Any]) -> dict[str, Any]:
         {key: item.get(key, _ITEM_DEFAULTS.get(key)) for key in ORDER_ITEM_KEYS}
         for item in full["items"] or []
     ]
-    full["shipments"] = [_shipment(shipment) for shipment in full["shipments"] or []]
+    full["shipments"] = [
+        _shipment(shipment, _SHIPMENT_RECORD_KEYS, _SHIPMENT_ITEM_RECORD_KEYS)
+        for shipment in full["shipments"] or []
+    ]
     return full
 
 
@@ -143,10 +159,13 @@ def order_view(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def list_view(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One record of a listing: the status, the flags and the counts."""
+    """One record of a merchant-level listing: the status, the flags, ``updated_date_time``."""
     view = _pick(record, LIST_KEYS)
     view["items"] = [_pick(item, LIST_ITEM_KEYS) for item in record.get("items") or []]
-    view["shipments"] = [_shipment(shipment) for shipment in record.get("shipments") or []]
+    view["shipments"] = [
+        _shipment(shipment, LIST_SHIPMENT_KEYS, LIST_SHIPMENT_ITEM_KEYS)
+        for shipment in record.get("shipments") or []
+    ]
     return view
 
 

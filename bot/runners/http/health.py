@@ -116,6 +116,7 @@ class Readiness:
         expects_scheduler: bool = False,
         scheduler_state: Callable[[], str] | None = None,
         probe_seconds: float = PROBE_SECONDS,
+        shadow_mode: bool = False,
     ) -> None:
         self.clock = clock or SystemClock()
         self.poster = poster
@@ -123,6 +124,7 @@ class Readiness:
         self.scheduler_state = scheduler_state
         self.started_at = self.clock.now()
         self._probe = _StoreProbe(store, self.clock, probe_seconds)
+        self.mode = "shadow" if shadow_mode else "live"  # SHADOW_MODE: nothing is canceled
 
     def check(self) -> Verdict:
         """(HTTP status, JSON body): 200 when ready, else 503 with ``failing`` naming the parts."""
@@ -143,6 +145,7 @@ class Readiness:
             "database": database,
             "slack": slack,
             "scheduler": scheduler,
+            "mode": self.mode,
         }
         if failing:
             body["failing"] = failing
@@ -212,6 +215,7 @@ def readiness_of(runtime: Runtime) -> Readiness:
         clock=runtime.deps.clock,
         expects_scheduler=True,
         scheduler_state=(lambda: scheduler_state(scheduler)) if scheduler else None,
+        shadow_mode=runtime.deps.settings.shadow_mode,
     )
 
 
