@@ -24,6 +24,8 @@ from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.sandbox import (
     SANDBOX_API_KEY,
     SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
     OrderBook,
     SandboxServer,
     generate_orders,
@@ -81,6 +83,8 @@ class Deployment:
             CARTROVER_API_URL=sandbox.url,
             CARTROVER_API_USER=SANDBOX_API_USER,
             CARTROVER_API_KEY=SANDBOX_API_KEY,
+            CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
+            CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
             DATABASE_URL=self.database_url,
             APPROVERS=APPROVER,
         )

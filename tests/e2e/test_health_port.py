@@ -13,7 +13,13 @@ import pytest
 
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_API_KEY, SANDBOX_API_USER, SandboxServer
+from bot.dev.sandbox import (
+    SANDBOX_API_KEY,
+    SANDBOX_API_USER,
+    SANDBOX_CANCEL_API_KEY,
+    SANDBOX_CANCEL_API_USER,
+    SandboxServer,
+)
 from tests.environment import process_environ
 from tests.processes import free_port, run_cli, start_cli
 
@@ -45,6 +51,8 @@ def test_socket_and_clock_answer_liveness_and_readiness_on_the_health_port(
         CARTROVER_API_URL=sandbox.url,
         CARTROVER_API_USER=SANDBOX_API_USER,
         CARTROVER_API_KEY=SANDBOX_API_KEY,
+        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
+        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         HEALTH_PORT=str(port),
     )
