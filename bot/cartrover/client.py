@@ -52,7 +52,10 @@ __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 
 log = logging.getLogger("bot.cartrover")
 
-READ_THREADS = 8  # orders read at once by get_orders (each read is two concurrent calls)
+# Orders read at once by get_orders (each read is two concurrent calls): as many as one command
+# names (MAX_ORDERS_PER_COMMAND), so `status` of 20 orders takes one round trip, not three. The
+# leaky bucket still paces every call, and the transport's pool holds 100 connections.
+READ_THREADS = 20
 _T = TypeVar("_T")
 
 
