@@ -9,7 +9,7 @@ import signal
 import time
 
 from bot.runners.app import STOP_SECONDS, Runtime
-from bot.runners.http.health import serve_health
+from bot.runners.http.health_port import serve_health
 from bot.runners.scheduler import build_scheduler
 from bot.settings import Settings
 

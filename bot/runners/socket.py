@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.runners.app import STOP_SECONDS, AppIdentity, Runtime
-from bot.runners.http.health import serve_health
+from bot.runners.http.health_port import serve_health
 from bot.runners.scheduler import build_scheduler
 from bot.settings import Settings
 

@@ -33,7 +33,6 @@ from bot.times import Clock, SystemClock
 
 if TYPE_CHECKING:
     from bot.runners.app import Runtime
-    from bot.runners.http.server import ServerThread
 
 __all__ = [
     "PROBE_SECONDS",
@@ -43,7 +42,6 @@ __all__ = [
     "Readiness",
     "live",
     "readiness_of",
-    "serve_health",
 ]
 
 PROBE_SECONDS = 2.0  # the database must take a write within this (readiness answers within 3 s)
@@ -217,23 +215,3 @@ def readiness_of(runtime: Runtime) -> Readiness:
         scheduler_state=(lambda: scheduler_state(scheduler)) if scheduler else None,
         shadow_mode=runtime.deps.settings.shadow_mode,
     )
-
-
-def serve_health(
-    runtime: Runtime,
-    port: int | None,
-    host: str = "0.0.0.0",  # noqa: S104
-) -> ServerThread | None:
-    """``/livez`` and ``/readyz`` on ``port`` (``HEALTH_PORT``) in a thread; None without one."""
-    from bot.runners.http.server import ServerThread
-    from bot.runners.serve import PortUnavailable
-
-    if port is None:
-        return None
-    try:
-        return ServerThread(
-            HealthWsgi(readiness_of(runtime).check), host=host, port=port, threads=2
-        )
-    except OSError as exc:
-        runtime.close()
-        raise PortUnavailable(port, exc, "HEALTH_PORT=N") from None
