@@ -72,7 +72,7 @@ def main() -> int:
         bench.wait(lambda: bot.store.get_request(request.id).state is RequestState.DONE)
         bench.wait(
             lambda: any(
-                c.body.get("ts") == request.message_ts and "Hold done" in json.dumps(c.body)
+                c.body.get("ts") == request.message_ts and "Hold request done" in json.dumps(c.body)
                 for c in slack.of("chat.update")
             )
         )

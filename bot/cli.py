@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -72,10 +73,11 @@ def _slack_problem(exc: SlackFailed, settings: Settings | None) -> str:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cartrover-bot")
 def main() -> None:
-    """Slack chat-ops for CartRover: order status, two-person 'cancel sending to WMS', digests."""
+    """Slack chat-ops for CartRover: order status, two-person hold requests that stop sending
+    to the WMS, and a digest of stale test orders."""
 
 
-@main.command()
+@main.command(short_help="HTTP mode: /slack/events and health checks")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="default: $PORT or 3000")
 @click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
 def serve(port: int | None, no_scheduler: bool) -> None:
@@ -90,7 +92,7 @@ def serve(port: int | None, no_scheduler: bool) -> None:
     )
 
 
-@main.command()
+@main.command(short_help="Socket Mode: no public URL needed")
 @click.option("--no-scheduler", is_flag=True, help="leave the digest scheduler to `clock`")
 def socket(no_scheduler: bool) -> None:
     """Socket Mode: no public URL needed."""
@@ -102,7 +104,7 @@ def socket(no_scheduler: bool) -> None:
     )
 
 
-@main.command()
+@main.command(short_help="The scheduler alone (a Procfile clock: process)")
 def clock() -> None:
     """The scheduler alone (a Procfile `clock:` process)."""
     from bot.runners.clock import run_clock
@@ -111,7 +113,7 @@ def clock() -> None:
     _fail_cleanly("clock", lambda: run_clock(settings), settings)
 
 
-@main.command()
+@main.command(short_help="The CartRover sandbox API alone, seeded")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 def sandbox(port: int) -> None:
     """The CartRover sandbox API server alone, seeded, for trying the bot without real keys."""
@@ -121,7 +123,7 @@ def sandbox(port: int) -> None:
     sys.exit(run_sandbox(port))
 
 
-@main.command()
+@main.command(short_help="The whole bot in this terminal, no credentials")
 @click.option("-v", "--verbose", is_flag=True, help="show the bot's log lines on stderr")
 def demo(verbose: bool) -> None:
     """The whole bot in this terminal: sandbox CartRover, throw-away SQLite, no credentials."""
@@ -136,7 +138,7 @@ def demo(verbose: bool) -> None:
     _fail_cleanly("demo", run_demo)
 
 
-@main.command()
+@main.command(short_help="Build the digest once: print it or post it")
 @click.option("--channel", default=None, help="channel id (default: every subscribed channel)")
 @click.option("--dry-run", is_flag=True, help="print the digest instead of posting it")
 def digest(channel: str | None, dry_run: bool) -> None:
@@ -147,6 +149,8 @@ def digest(channel: str | None, dry_run: bool) -> None:
         click.echo(f"cartrover-bot digest: --channel {channel!r} is not a channel id", err=True)
         sys.exit(2)
     settings = _settings("digest")
+    if dry_run and "log_level" not in settings.model_fields_set:
+        logging.getLogger().setLevel(logging.WARNING)  # the printout is the output
 
     def run() -> int:
         try:
@@ -158,7 +162,7 @@ def digest(channel: str | None, dry_run: bool) -> None:
     _fail_cleanly("digest", run, settings)
 
 
-@main.command()
+@main.command(short_help="Check the configuration, Slack and CartRover")
 @click.option(
     "--mode",
     type=click.Choice(["serve", "socket", "clock"]),

@@ -40,6 +40,10 @@ class ApproverList(Protocol):
 
     def is_approver(self, user_id: str) -> bool: ...
 
+    def people(self) -> frozenset[str]:
+        """Every approver's user id, user groups expanded (for direct messages)."""
+        ...
+
 
 class HomeSignal(Protocol):
     """The App Home's publishing: a hold request changed state (publish again every Home that

@@ -7,10 +7,19 @@ Pure: no Slack, no CartRover. Each subcommand's syntax (usage, summary, parser) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.orderref import MAX_ORDERS_PER_COMMAND, OrderRefError, split_refs, validate_ref
+from bot.orderref import (
+    MAX_ORDERS_PER_COMMAND,
+    OrderRefError,
+    fits_grammar,
+    looks_like_order,
+    split_refs,
+    unquoted,
+    validate_ref,
+)
 from bot.slack.mrkdwn import one_line
 from bot.times import parse_hhmm, parse_zone
 
@@ -46,6 +55,9 @@ class Command:
     action: str = ""  # digest: "", "subscribe", "unsubscribe", "now"
     local_time: str | None = None
     timezone: str | None = None
+    # hold: the reason's first word when CartRover might know it as an order (it fits the order
+    # grammar though it has no digit); the hold is refused if it does, with the way to tell.
+    maybe_order: str = ""
     text: str = field(default="", compare=False)
 
 
@@ -93,15 +105,42 @@ def _status(rest: str) -> Command:
     return Command("status", refs=tuple(split_refs(rest)), text=rest)
 
 
+# Words that end the orders of a hold explicitly: what follows is the reason.
+REASON_MARKS = frozenset({"-", "--", "—", "–", ":"})
+_WORD = re.compile(r"\S+")
+
+
 def _hold(rest: str) -> Command:
-    words = rest.strip().split(None, 1)
+    """Orders first, separated by spaces and/or commas; the reason starts at the first word that
+    is not an order reference (one without a digit), or after a dash. A comma after an order
+    says another follows, digit or not; the first word is always an order."""
+    words = list(_WORD.finditer(rest))
     if not words:
-        raise UsageError("Name the orders to hold, for example: hold TEST-1001 test order")
-    refs = split_refs(words[0].replace(",", " "))
-    reason = one_line(words[1]) if len(words) > 1 else ""  # no line breaks, no hidden characters
+        raise UsageError("Name the orders to hold, for example: hold TS-1001 test order")
+    parts: list[str] = []
+    reason_at, marked = len(rest), False
+    more = True  # the first word is an order; so is any word after a comma
+    for match in words:
+        word = match.group()
+        if word in REASON_MARKS:
+            reason_at, marked = match.end(), True
+            break
+        if not (more or "," in word or looks_like_order(word)):
+            reason_at = match.start()
+            break
+        if word.endswith(":"):  # "TS-1002: wrong store"
+            parts += [piece for piece in word[:-1].split(",") if piece]
+            reason_at, marked = match.end(), True
+            break
+        parts += [piece for piece in word.split(",") if piece]
+        more = word.endswith(",")
+    refs = split_refs(" ".join(parts))
+    reason = one_line(rest[reason_at:])  # no line breaks, no hidden characters
     if len(reason) > 500:
         raise UsageError("The reason is too long; keep it under 500 characters.")
-    return Command("hold", refs=tuple(refs), reason=reason, text=rest)
+    first = reason.split(" ", 1)[0] if reason and not marked else ""
+    maybe = first if fits_grammar(first) else ""
+    return Command("hold", refs=tuple(refs), reason=reason, maybe_order=maybe, text=rest)
 
 
 def _pending(rest: str) -> Command:
@@ -112,8 +151,8 @@ def _pending(rest: str) -> Command:
 def _history(rest: str) -> Command:
     words = rest.split()
     if len(words) != 1:
-        raise UsageError("Name exactly one order, for example: history TEST-1001")
-    return Command("history", refs=(validate_ref(words[0]),), text=rest)
+        raise UsageError("Name exactly one order, for example: history TS-1001")
+    return Command("history", refs=(validate_ref(unquoted(words[0])),), text=rest)
 
 
 def _stale(rest: str) -> Command:
@@ -174,8 +213,11 @@ STATUS = Syntax(
 )
 HOLD = Syntax(
     "hold",
-    "hold <order>[,<order>…] [reason words]",
-    "ask a second person to approve canceling sending to the WMS (never deletes)",
+    "hold <order> [<order> …] [reason words]",
+    "a hold request: a second person approves stopping the orders from being sent to the WMS "
+    "(never deletes). Orders come first, separated by spaces or commas; the reason starts at "
+    "the first word without a digit, or after a dash (hold TS-1002 - 2nd try). An order "
+    "without a digit needs a comma before it (hold TS-1002, ABC)",
     _hold,
 )
 PENDING = Syntax(

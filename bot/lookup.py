@@ -9,10 +9,11 @@ suggesting another hold.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.cartrover.errors import (
     AuthenticationFailed,
@@ -33,9 +34,10 @@ from bot.slack.blocks.message import (
     lines_within,
     section,
 )
+from bot.slack.error_words import slack_error_words
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 from bot.store.records import AuditEntry, HoldRequest, RequestState
-from bot.times import format_age
+from bot.times import ago
 from bot.words import plural
 
 __all__ = ["StatusLine", "history_message", "status_message", "unread_text"]
@@ -63,19 +65,21 @@ _EVENTS = {
     "card_found": "card found",
     "card_update_failed": "card not updated",
     "outcome_not_told": "requester not told",
+    "told_by_direct_message": "requester told by direct message (the card's thread was gone)",
+    "moved_on": "moved on while the request waited",
+    "nothing_left": "ended: nothing left to hold",
+    "reminded": "approvers reminded",
+    "order_list_incomplete": "order list incomplete",
     "outcome_list_incomplete": "outcome list incomplete",
 }
-# Slack's error codes in the details of the card events, in words.
-_SLACK_ERRORS = {
-    "not_in_channel": "the bot is not in that channel",
-    "channel_not_found": "no such channel, or a private one the bot is not in",
-    "is_archived": "the channel is archived",
-    "message_not_found": "the message was deleted",
-    "thread_not_found": "the message was deleted",
-    "missing_scope": "the Slack app lacks a permission (reinstall it from manifest.yml)",
-    "connection_failed": "no answer came back from Slack",
-}
 _SLACK_DETAIL = re.compile(r"^chat\.\w+(?: of \S+)? in (\w+): (\w+)$")
+# A cancel's answer as the audit trail keeps it: "accepted: HTTP 200: {...}".
+_CANCEL_ANSWER = re.compile(r"^(accepted|refused|unclear): HTTP (\d{3}): (.*)$", re.S)
+_ANSWER_WORDS = {
+    "accepted": "CartRover accepted it",
+    "refused": "CartRover refused it",
+    "unclear": "CartRover's answer could not be read, so the order was re-read",
+}
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class StatusLine:
     order: Order | None = None
     error: CartRoverError | None = None
     held_by: HoldRequest | None = None
+    suggestion: str | None = None  # the spelling CartRover knows, for one it did not
 
 
 def _next_step(order: Order, held_by: HoldRequest | None) -> str:
@@ -98,14 +103,16 @@ def _next_step(order: Order, held_by: HoldRequest | None) -> str:
     if held_by.message_ts:
         number = archive_link(held_by.channel_id, held_by.message_ts, number)
     if held_by.state is RequestState.EXECUTING:
-        return f"Hold request {number} was approved: its sending is being canceled now."
+        return f"Hold request {number} was approved: its sending is being stopped now."
     return (
         f"Hold request {number} for it is waiting for an approver; until it is approved, "
         "CartRover will still send it to the WMS."
     )
 
 
-def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None) -> str:
+def _order_text(
+    order: Order, now: datetime, held_by: HoldRequest | None = None, zone: tzinfo = UTC
+) -> str:
     words = order.status_words
     lines = [f"{code(order.cust_ref)} — *{literal(words)}*", _next_step(order, held_by)]
     facts = []
@@ -114,8 +121,8 @@ def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None)
     if order.order_source:
         facts.append(f"from {literal(order.order_source)}")
     if order.created_at:
-        age = format_age(now - order.created_at)
-        facts.append(f"created {date_token(order.created_at)} ({age} ago)")
+        created = date_token(order.created_at, zone=zone)
+        facts.append(f"created {created} ({ago(now - order.created_at)})")
     if facts:
         lines.append(" · ".join(facts))
     ship_to = ", ".join(p for p in (order.ship_name, order.ship_company, order.ship_city) if p)
@@ -130,7 +137,7 @@ def _order_text(order: Order, now: datetime, held_by: HoldRequest | None = None)
             when = shipment.shipped_at
             lines.append(
                 f"Tracking: {literal(shipment.carrier)} {code(shipment.tracking_no)}"
-                + (f" ({date_token(when, date_only=True)})" if when else "")
+                + (f" ({date_token(when, zone=zone, date_only=True)})" if when else "")
             )
     return "\n".join(lines)
 
@@ -142,11 +149,13 @@ def _order_line(line: StatusLine) -> str:
     return f"{code(line.ref)} — not read: {literal(line.error.message if line.error else '')}"
 
 
-def unread_text(ref: str, error: CartRoverError) -> str:
+def unread_text(ref: str, error: CartRoverError, suggestion: str | None = None) -> str:
     """Why ``ref`` could not be read, naming the order (mrkdwn, escaped)."""
     said = literal(error.message)
     if isinstance(error, OrderNotFound):
         text = f"{code(ref)} — CartRover does not know this order ({said})."
+        if suggestion:
+            text += f" Did you mean {code(suggestion)}? CartRover knows that one."
     elif isinstance(error, ConnectionFailed | Unavailable):
         text = f"CartRover did not answer about {code(ref)} ({said}). Try again in a few minutes."
     elif isinstance(error, RateLimited):
@@ -163,7 +172,7 @@ def unread_text(ref: str, error: CartRoverError) -> str:
     return text
 
 
-def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
+def status_message(lines: Sequence[StatusLine], now: datetime, zone: tzinfo = UTC) -> Message:
     """One section per order while the budget lasts; then one line per order; then a count."""
     blocks: list[Block] = []
     fallback = []
@@ -171,10 +180,10 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
     short: list[str] = []
     for line in lines[: MAX_BLOCKS - 2]:
         if line.order is not None:
-            text = _order_text(line.order, now, line.held_by)
+            text = _order_text(line.order, now, line.held_by, zone)
             fallback.append(f"{line.ref}: {line.order.status_words}")
         elif line.error is not None:
-            text = unread_text(line.ref, line.error)
+            text = unread_text(line.ref, line.error, line.suggestion)
             fallback.append(f"{line.ref}: {line.error.message}")
         else:
             continue
@@ -191,7 +200,7 @@ def status_message(lines: Sequence[StatusLine], now: datetime) -> Message:
     return Message(text=escape("\n".join(fallback)), blocks=blocks)
 
 
-def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
+def history_message(ref: str, entries: Sequence[AuditEntry], zone: tzinfo = UTC) -> Message:
     if not entries:
         text = f"The bot has no record of {code(ref)}."
         return Message.note(text)
@@ -200,7 +209,7 @@ def history_message(ref: str, entries: Sequence[AuditEntry]) -> Message:
         request = f" (hold #{entry.request_id})" if entry.request_id else ""
         detail = f": {_detail(entry)}" if entry.detail else ""
         pid = f" · Process-ID {code(entry.process_id)}" if entry.process_id else ""
-        rows.append(f"{date_token(entry.at)} — {_event(entry)}{request}{detail}{pid}")
+        rows.append(f"{date_token(entry.at, zone=zone)} — {_event(entry)}{request}{detail}{pid}")
     blocks = [section(f"*History of {code(ref)}* (newest first)")]
     chunk: list[str] = []
     shown = size = 0
@@ -234,9 +243,29 @@ def _event(entry: AuditEntry) -> str:
 
 
 def _detail(entry: AuditEntry) -> str:
-    """The entry's detail; Slack's error codes on the card events in words."""
+    """The entry's detail; a cancel's answer and Slack's error codes on the card events in
+    words (the answer as received stays in the audit trail)."""
+    answer = _CANCEL_ANSWER.match(entry.detail) if entry.event == "cancel_answer" else None
+    if answer is not None:
+        outcome, status, body = answer.groups()
+        said = _said(body)
+        return f"{_ANSWER_WORDS[outcome]} (HTTP {status})" + (f": {literal(said)}" if said else "")
     found = _SLACK_DETAIL.match(entry.detail)
-    if found and found.group(2) in _SLACK_ERRORS:
+    if found and not slack_error_words(found.group(2)).startswith("Slack answered"):
         channel, error = found.groups()
-        return f"in channel {escape(channel)}: {_SLACK_ERRORS[error]} ({escape(error)})"
+        return f"in channel {escape(channel)}: {slack_error_words(error)} ({escape(error)})"
     return literal(entry.detail)
+
+
+def _said(body: str) -> str:
+    """CartRover's own message in an answer's body, when it has one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    for place in (data, data.get("response") if isinstance(data, dict) else None):
+        if isinstance(place, dict):
+            for key in ("message", "error_message"):
+                if isinstance(place.get(key), str) and place[key].strip():
+                    return truncate(place[key].strip(), 300)
+    return ""

@@ -15,8 +15,11 @@ __all__ = [
     "MAX_FOUND",
     "MAX_ORDERS_PER_COMMAND",
     "OrderRefError",
+    "fits_grammar",
+    "looks_like_order",
     "refs_in_text",
     "split_refs",
+    "unquoted",
     "validate_ref",
 ]
 
@@ -43,15 +46,32 @@ def validate_ref(text: str) -> str:
         reason = "it has characters other than letters, digits, '-', '_' and '.'"
     raise OrderRefError(
         f"'{shown}' is not an order reference: {reason}. "
-        "Use CartRover's order reference (cust_ref), for example TEST-1001."
+        "Use CartRover's order reference (cust_ref), for example TS-1001."
     )
+
+
+def unquoted(text: str) -> str:
+    """A word without the backticks or quotes it was copied with: ```TS-1001``` → ``TS-1001``
+    (a card shows references in backticks, and people paste them so)."""
+    return text.strip("`'\"“”‘’")
+
+
+def fits_grammar(word: str) -> bool:
+    """Whether ``word`` (unquoted) fits the order grammar, digit or not."""
+    return _REF.fullmatch(unquoted(word)) is not None
+
+
+def looks_like_order(word: str) -> bool:
+    """An order reference as ``hold`` reads one in running text: it fits the grammar and has a
+    digit in it (``TS-1001``, ``100234``); ``oops`` fits the grammar too, but reads as a word."""
+    return fits_grammar(word) and any(char.isdigit() for char in word)
 
 
 def split_refs(text: str, limit: int = MAX_ORDERS_PER_COMMAND) -> list[str]:
     """Split on commas and whitespace, validate each, drop duplicates (order kept)."""
-    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
+    parts = [unquoted(p) for p in re.split(r"[,\s]+", text.strip()) if unquoted(p)]
     if not parts:
-        raise OrderRefError("No order reference given. For example: TEST-1001")
+        raise OrderRefError("No order reference given. For example: TS-1001")
     if len(parts) > limit:
         raise OrderRefError(f"{len(parts)} orders given; at most {limit} at a time.")
     refs: list[str] = []

@@ -26,7 +26,9 @@ from pydantic_settings import (
 )
 
 from bot.patterns import Matcher, compile_linear
-from bot.times import parse_hhmm, parse_zone
+from bot.settings_words import describe
+from bot.times import WEEKDAYS, days_words, parse_days, parse_hhmm, parse_zone
+from bot.words import agree, listing
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "ConfigError", "Settings", "url_origin"]
 
@@ -58,7 +60,12 @@ CANCEL_KEYS_HELP = (
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or malformed; the message names the variable."""
+    """A configuration value is missing or malformed; the message names the variable, and
+    ``variables`` (lower case, as settings fields) lists the malformed ones."""
+
+    def __init__(self, message: str, variables: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.variables = variables
 
 
 def _split(value: Any) -> tuple[str, ...]:
@@ -111,10 +118,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "text"
     slack_app_id: str | None = None
+    notify_approvers: str = "mention"
+    digest_days: str = "every day"
     shadow_mode: bool = False
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    # Not an operator setting: Heroku sets it on every dyno (check: SQLite is no use there).
+    dyno: str | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -134,8 +145,10 @@ class Settings(BaseSettings):
     def _approver_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         bad = [v for v in value if not _USER_OR_GROUP.match(v)]
         if bad:
+            what = agree(len(bad), "is not a Slack user id", "are not Slack user ids")
+            groups = agree(len(bad), "user group id", "user group ids")
             raise ValueError(
-                f"{', '.join(bad)} is not a Slack user id (U…/W…) or user group id (S…); "
+                f"{listing(bad)} {what} (U…/W…) or {groups} (S…); "
                 "use ids, not names, for example U0123ABCD,S0456EFGH"
             )
         return value
@@ -177,6 +190,22 @@ class Settings(BaseSettings):
                 "Basic Information page, for example A0123ABCD"
             )
         return value
+
+    @field_validator("notify_approvers")
+    @classmethod
+    def _notify_approvers(cls, value: str) -> str:
+        if value.lower() not in ("mention", "dm", "off"):
+            raise ValueError(
+                "expected mention (the approvers' group or users on the card), dm (a direct "
+                "message to each) or off"
+            )
+        return value.lower()
+
+    @field_validator("digest_days")
+    @classmethod
+    def _digest_days(cls, value: str) -> str:
+        days = parse_days(value)
+        return days_words(days) if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
 
     @field_validator("log_format")
     @classmethod
@@ -242,20 +271,28 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env"
+        cls,
+        environ: Mapping[str, str] | None = None,
+        env_file: str | None = ".env",
+        *,
+        defaults_for: tuple[str, ...] = (),
     ) -> Settings:
-        """Build from ``environ`` (default: the process environment) and ``env_file``."""
+        """Build from ``environ`` (default: the process environment) and ``env_file``;
+        ``defaults_for`` (fields) take their defaults whatever is set, so that ``check`` can go
+        on past a malformed value."""
+        defaults = {name: cls.model_fields[name].default for name in defaults_for}
         try:
             if environ is None:
-                return cls(_env_file=env_file)  # type: ignore[call-arg]
+                return cls(_env_file=env_file, **defaults)  # type: ignore[call-arg]
             token = _MAPPING_ONLY.set(True)  # the mapping is the whole truth: no env, no .env
             try:
                 values: dict[str, Any] = {k.lower(): v for k, v in environ.items()}
-                return cls(**values)
+                return cls(**{**values, **defaults})
             finally:
                 _MAPPING_ONLY.reset(token)
         except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
+            fields = tuple(dict.fromkeys(str(e["loc"][0]) for e in exc.errors() if e["loc"]))
+            raise ConfigError(describe(exc), fields) from None
 
     def require(self, command: str) -> Settings:
         """Raise :class:`ConfigError` unless everything ``command`` needs is set."""
@@ -264,12 +301,12 @@ class Settings(BaseSettings):
             needs += CANCEL_KEYS
         missing = [name for name in needs if getattr(self, name.lower()) is None]
         if missing:
-            names = ", ".join(missing)
+            count = len(missing)
             cancel = f" ({CANCEL_KEYS_HELP})" if set(missing) & set(CANCEL_KEYS) else ""
             raise ConfigError(
-                f"{names} {'is' if len(missing) == 1 else 'are'} required for "
-                f"'cartrover-bot {command}'{cancel}; set {'it' if len(missing) == 1 else 'them'} "
-                "in the environment or in .env"
+                f"{listing(missing)} {agree(count, 'is', 'are')} required for "
+                f"'cartrover-bot {command}'{cancel}; set {agree(count, 'it', 'them')} in the "
+                "environment or in .env"
             )
         if (
             command in ("serve", "socket", "clock")
@@ -288,6 +325,11 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return parse_zone(self.timezone)
+
+    @property
+    def digest_weekdays(self) -> frozenset[int]:
+        """``DIGEST_DAYS`` as weekday numbers (Monday 0)."""
+        return parse_days(self.digest_days)
 
     @property
     def digest_clock_time(self) -> time:
@@ -336,36 +378,6 @@ class Settings(BaseSettings):
                 yield name, parts._replace(netloc=hidden).geturl()
             else:
                 yield name, value
-
-
-# Numbers and flags: what a value must be, in words, instead of pydantic's own text.
-_EXPECTED = {
-    "hold_request_ttl_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
-    "stale_after_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
-    "port": "a port number from 1 to 65535, e.g. 3000",
-    "health_port": "a port number from 1 to 65535, e.g. 8080",
-    "allow_self_approval": "true or false",
-    "shadow_mode": "true or false",
-}
-_NUMBER_ERRORS = ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float")
-_RANGE_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    # The value is never repeated: a secret pasted into the wrong variable must not be shown.
-    for error in exc.errors(include_url=False, include_input=False):
-        field = str(error["loc"][0]) if error["loc"] else ""
-        name = field.upper() or "configuration"
-        expected = _EXPECTED.get(field)
-        if expected and error["type"] in (*_NUMBER_ERRORS, "bool_parsing", "bool_type"):
-            message = f"not {expected}"
-        elif expected and error["type"] in _RANGE_ERRORS:
-            message = f"out of range: expected {expected}"
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{name}: {message}")
-    return "invalid configuration: " + "; ".join(lines)
 
 
 def url_origin(url: str) -> str | None:

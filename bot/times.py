@@ -3,13 +3,30 @@ but :class:`SystemClock`."""
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from datetime import UTC, datetime, time, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "format_age", "parse_hhmm", "parse_zone"]
+from bot.words import listing
+
+__all__ = [
+    "WEEKDAYS",
+    "Clock",
+    "FrozenClock",
+    "SystemClock",
+    "ago",
+    "days_words",
+    "format_age",
+    "hours",
+    "old",
+    "parse_days",
+    "parse_hhmm",
+    "parse_zone",
+    "time_left",
+]
 
 
 class Clock(Protocol):
@@ -47,15 +64,39 @@ class FrozenClock:
 
 
 def format_age(delta: timedelta) -> str:
-    """A short human age: ``45m``, ``5h``, ``3d 4h``."""
+    """The one way the bot says how long: ``under a minute``, ``45m``, ``5h 30m``, ``14h``,
+    ``1d 21h``, ``3d``. Days from 24 hours on, so a list never shows ``45h`` beside ``2d 2h``."""
     minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 1:
+        return "under a minute"
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)
-    if hours < 48:
+    if hours < 24:
         return f"{hours}h" if hours >= 10 or not minutes else f"{hours}h {minutes}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h" if hours else f"{days}d"
+
+
+def hours(count: float) -> str:
+    """A number of hours as configured (``HOLD_REQUEST_TTL_HOURS``, ``STALE_AFTER_HOURS``):
+    ``24 hours``, ``1 hour``, ``0.5 hours``."""
+    return f"{count:g} {'hour' if count == 1 else 'hours'}"
+
+
+def old(delta: timedelta) -> str:
+    """An age: ``45m old``, ``under a minute old``."""
+    return f"{format_age(delta)} old"
+
+
+def ago(delta: timedelta) -> str:
+    """When something happened: ``45m ago``; ``just now`` under a minute."""
+    return "just now" if delta < timedelta(minutes=1) else f"{format_age(delta)} ago"
+
+
+def time_left(delta: timedelta) -> str:
+    """How long until something happens: ``in 2h 24m``; ``in under a minute``; ``now``."""
+    return "now" if delta <= timedelta() else f"in {format_age(delta)}"
 
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -70,12 +111,76 @@ def parse_hhmm(text: str) -> time:
 
 
 def parse_zone(name: str) -> ZoneInfo:
-    """An IANA zone name → ``ZoneInfo``; an unknown name raises ``ValueError``."""
+    """An IANA zone name → ``ZoneInfo``, in any letter case (``europe/berlin`` is
+    ``Europe/Berlin``); an unknown name raises ``ValueError``."""
     try:
         if not name or name.startswith(("/", ".")) or ".." in name:
             raise ValueError
-        return ZoneInfo(name)
+        canonical = _zone_names().get(name.lower(), name)
+        return ZoneInfo(canonical)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder ("Europe")
         raise ValueError(
             f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
         ) from None
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone name by its lower-case spelling."""
+    return {zone.lower(): zone for zone in available_timezones()}
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # as datetime.weekday() numbers them
+_EVERY_DAY = ("", "daily", "every day", "everyday", "all")
+
+
+def parse_days(text: str) -> frozenset[int]:
+    """Days of the week (``DIGEST_DAYS``) → weekday numbers (Monday 0): ``mon-fri``,
+    ``mon,wed,fri``, ``sat-sun``, ``fri-mon`` (wrapping), ``every day``; names in any case,
+    three letters or whole. Anything else raises ``ValueError``."""
+    compact = text.strip().lower()
+    if compact in _EVERY_DAY:
+        return frozenset(range(7))
+    days: set[int] = set()
+    for part in compact.replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        start, end = _weekday(first), _weekday(last) if last else None
+        if end is None:
+            days.add(start)
+            continue
+        day = start
+        while True:
+            days.add(day)
+            if day == end:
+                break
+            day = (day + 1) % 7
+    return frozenset(days)
+
+
+def _weekday(word: str) -> int:
+    name = word[:3]
+    if name not in WEEKDAYS or not (len(word) == 3 or _FULL_NAMES[name].startswith(word)):
+        raise ValueError(
+            f"{word!r} is not a day of the week; expected days like mon-fri, mon,wed,fri or "
+            "every day"
+        )
+    return WEEKDAYS.index(name)
+
+
+_FULL_NAMES = dict(
+    zip(
+        WEEKDAYS,
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"),
+        strict=True,
+    )
+)
+
+
+def days_words(days: frozenset[int]) -> str:
+    """Weekday numbers in words: ``every day``, ``mon-fri``, ``mon, wed and fri``."""
+    if len(days) == 7:
+        return "every day"
+    ordered = sorted(days)
+    if ordered and ordered == list(range(ordered[0], ordered[-1] + 1)) and len(ordered) > 2:
+        return f"{WEEKDAYS[ordered[0]]}-{WEEKDAYS[ordered[-1]]}"
+    return listing([WEEKDAYS[day] for day in ordered])

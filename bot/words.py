@@ -1,9 +1,12 @@
-"""Counting words the one way every message uses: ``1 order``, ``2 orders``, ``1 entry``,
-``3 entries``, and the word that agrees (``is`` / ``are``). No ``order(s)`` anywhere."""
+"""Counting and listing words the one way every message uses: ``1 order``, ``2 orders``,
+``1 entry``, ``3 entries``, the word that agrees (``is`` / ``are``), and lists joined as a person
+writes them (``a, b and c``). No ``order(s)`` anywhere."""
 
 from __future__ import annotations
 
-__all__ = ["agree", "plural"]
+from collections.abc import Sequence
+
+__all__ = ["agree", "listing", "plural"]
 
 
 def plural(count: int, one: str, many: str | None = None) -> str:
@@ -15,3 +18,10 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 def agree(count: int, one: str, many: str) -> str:
     """The word that agrees with ``count``, e.g. ``agree(n, "is", "are")``."""
     return one if count == 1 else many
+
+
+def listing(items: Sequence[str], *, conjunction: str = "and") -> str:
+    """``a``, ``a and b``, ``a, b and c``: several things named in one sentence."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"

@@ -10,13 +10,17 @@ from typing import Any
 from slack_bolt import Ack, Respond
 
 from bot import metrics
-from bot.cartrover.errors import CartRoverError
+from bot.cartrover.errors import CartRoverError, OrderNotFound
+from bot.cartrover.models import Order
 from bot.deps import Deps
 from bot.grammar import Command, Syntax, UsageError, parse
 from bot.holds import flow
-from bot.holds.messages import asked_message, pending_message
+from bot.holds.messages import ambiguous_word, asked_message, pending_message, reason_hint
+from bot.holds.rules import NOT_KNOWN
 from bot.lookup import StatusLine, history_message, status_message
 from bot.slack.blocks.help import help_message, usage_error
+from bot.slack.blocks.message import Message
+from bot.spelling import suggestions
 from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import Asker, cartrover_problem, report_failure, tell, telling_not_saved
@@ -83,24 +87,34 @@ def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
 
 def run_status(deps: Deps, asker: Asker, command: Command) -> None:
     lines = []
-    for ref, read in deps.cartrover.get_orders(command.refs).items():
+    reads = deps.cartrover.get_orders(command.refs)
+    better = suggestions(
+        deps.cartrover, [r for r, o in reads.items() if isinstance(o, OrderNotFound)]
+    )
+    for ref, read in reads.items():
         if isinstance(read, CartRoverError):
-            lines.append(StatusLine(ref, error=read))
+            lines.append(StatusLine(ref, error=read, suggestion=better.get(ref)))
         else:
             held = deps.holds.open_requests_for(ref)
             lines.append(StatusLine(ref, read, held_by=held[0] if held else None))
-    tell(deps, asker, status_message(lines, deps.clock.now()))
+    tell(deps, asker, status_message(lines, deps.clock.now(), deps.settings.zone))
 
 
 def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
-    asked = flow.ask(
-        deps,
-        requester=asker.user,
-        channel_id=asker.channel,
-        refs=list(command.refs),
-        reason=command.reason,
-    )
-    tell(deps, asker, asked_message(asked, deps.clock.now()))
+    refs, reason = list(command.refs), command.reason
+    word = command.maybe_order
+    if word and word not in refs:
+        read = deps.cartrover.get_orders([word]).get(word)
+        if isinstance(read, Order):  # a word that is also an order: never taken silently
+            tell(deps, asker, ambiguous_word(refs, reason, word))
+            return
+    asked = flow.ask(deps, requester=asker.user, channel_id=asker.channel, refs=refs, reason=reason)
+    message = asked_message(asked, deps.clock.now(), deps.settings.zone)
+    unknown = [ref for ref, why in asked.refused if why.startswith(NOT_KNOWN)]
+    hint = reason_hint(refs, reason, unknown)
+    if hint:
+        message = Message.note(f"{message.text}\n{hint}")
+    tell(deps, asker, message)
 
 
 def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
@@ -111,4 +125,4 @@ def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
 
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:
     ref = command.refs[0]
-    tell(deps, asker, history_message(ref, deps.holds.audit_for_order(ref)))
+    tell(deps, asker, history_message(ref, deps.holds.audit_for_order(ref), deps.settings.zone))

@@ -18,6 +18,7 @@ from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
 from bot.slack.webapi import SetupProblem, SlackFailed
 from bot.store.saving import saving
+from bot.times import days_words
 from handlers.replies import Asker, click_of, note, tell
 
 __all__ = ["hold_all_clicked", "run_digest", "run_stale"]
@@ -36,7 +37,7 @@ def run_stale(deps: Deps, asker: Asker, command: Command) -> None:
         count_non_test=False,
         marks=deps.digests,
     )
-    message = compose(deps.digests, report, asker.channel, STALE_TITLE, deps.clock.now())
+    message = compose(deps, report, asker.channel, STALE_TITLE, deps.clock.now())
     tell(deps, asker, message)
 
 
@@ -51,8 +52,9 @@ def run_digest(deps: Deps, asker: Asker, command: Command) -> None:
 
 def _show(deps: Deps, asker: Asker, command: Command) -> None:
     found = deps.digests.subscription(asker.channel)
-    next_at = schedule.next_run(found, deps.clock.now()) if found else None
-    tell(deps, asker, subscription_message(found, next_at))
+    days = deps.settings.digest_weekdays
+    next_at = schedule.next_run(found, deps.clock.now(), days) if found else None
+    tell(deps, asker, subscription_message(found, next_at, days=days_words(days)))
 
 
 def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
@@ -63,8 +65,10 @@ def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
         local_time=command.local_time,
         timezone=command.timezone,
     )
-    next_at = schedule.next_run(made, deps.clock.now())
-    tell(deps, asker, subscription_message(made, next_at, changed="Subscribed."))
+    days = deps.settings.digest_weekdays
+    next_at = schedule.next_run(made, deps.clock.now(), days)
+    message = subscription_message(made, next_at, changed="Subscribed.", days=days_words(days))
+    tell(deps, asker, message)
 
 
 def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
@@ -90,4 +94,4 @@ def hold_all_clicked(deps: Deps, asker: Asker, body: dict[str, Any]) -> None:
         tell(deps, asker, refusal_message(done))
         return
     metrics.CLICKS.labels("hold_all", "opened" if done.posted else "nothing_open").inc()
-    tell(deps, asker, asked_message(done, deps.clock.now()))
+    tell(deps, asker, asked_message(done, deps.clock.now(), deps.settings.zone))

@@ -22,6 +22,7 @@ from bot import metrics
 from bot.deps import Deps
 from bot.grammar import HOLD
 from bot.holds import flow
+from bot.holds.approvers import refusal_to_reject
 from bot.holds.forms import HoldDraft, hold_form, read_reject_form, reject_form
 from bot.holds.messages import not_saved_message, refusal_message
 from bot.holds.requests import Click, Refusal, Surface
@@ -100,12 +101,15 @@ def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond)
 
 
 def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
-    """Open the reason form for a Reject on a pending request of this workspace; False (nothing
-    opened) when there is none, so the click goes straight to the flow and its refusal."""
+    """Open the reason form for a Reject on a pending request of this workspace, by someone who
+    may reject or withdraw it; False (nothing opened) otherwise, so the click goes straight to
+    the flow and its refusal: nobody types a reason only to read that they may not reject."""
     if click.request_id is None or (deps.team_id and click.team != deps.team_id):
         return False
     request = deps.holds.get_request(click.request_id)
     if request is None or request.state is not RequestState.PENDING:
+        return False
+    if refusal_to_reject(deps.approvers, click.user, request.requester) is not None:
         return False
     return open_modal(deps, body, reject_form(request, click))
 
@@ -149,7 +153,7 @@ def hold_form_from_command(deps: Deps, ack: Ack, body: dict[str, Any], respond: 
     channel = str(body.get("channel_id") or "")
     if open_modal(deps, body, _draft_form(deps, HoldDraft(channel_id=channel))):
         return
-    problem = "I could not open the hold form; name the order(s) instead."
+    problem = "I could not open the hold form; name the orders instead."
     asker = Asker(str(body.get("user_id") or ""), channel, respond, body.get("team_id"))
     tell(deps, asker, usage_error(problem, HOLD.usage, ()))
 

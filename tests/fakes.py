@@ -56,6 +56,9 @@ class RecordingPoster:
     def update(self, channel: str, ts: str, text: str, blocks: Sequence[dict[str, Any]]) -> None:
         return None
 
+    def direct(self, user: str, text: str, blocks: Sequence[dict[str, Any]]) -> str:
+        return self.post(f"D-{user}", text, blocks)
+
     def ephemeral(
         self, channel: str, user: str, text: str, blocks: Sequence[dict[str, Any]] = ()
     ) -> None:

@@ -453,7 +453,7 @@ class StoreContract:
     @pytest.mark.parametrize(
         ("expect", "to"),
         [
-            (PENDING, RequestState.DONE),
+            (PENDING, RequestState.FAILED),
             (EXECUTING, RequestState.REJECTED),
             (RequestState.DONE, RequestState.FAILED),
             (RequestState.EXPIRED, EXECUTING),

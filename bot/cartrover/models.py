@@ -265,7 +265,7 @@ class Order:
         status = self.order_status
         if status == "new":
             if self.sending_canceled is Flag.YES:
-                return "Sending canceled: it will not be sent to the WMS."
+                return "Sending stopped: it will not be sent to the WMS."
             if self.sending_canceled is Flag.NO:
                 hold = (
                     " It is on hold in CartRover, but a hold can be lifted."
@@ -273,18 +273,18 @@ class Order:
                     else ""
                 )
                 return (
-                    "It will be sent to the WMS unless sending is canceled "
+                    "It will be sent to the WMS unless a hold request stops it "
                     f"(`/cartrover hold {self.cust_ref}`).{hold}"
                 )
             return (
                 "CartRover sent an unexpected sending_canceled flag: check the order in CartRover."
             )
         return {
-            "at_wms": "Already at the WMS — too late to cancel here; cancel it in the WMS.",
+            "at_wms": "Already at the WMS — too late to stop sending here; cancel it in the WMS.",
             "shipped": "Shipped by the warehouse.",
             "confirmed": "Shipped, and tracking was sent back to the order source.",
             "error": "Held by CartRover because of an error; fix it in CartRover.",
-            "canceled": "Canceled in CartRover.",
+            "canceled": "Canceled in CartRover: it will not be sent.",
         }.get(status, "CartRover reported a status the bot does not know; check it in CartRover.")
 
 

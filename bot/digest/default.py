@@ -11,7 +11,7 @@ from enum import StrEnum
 from bot.settings import Settings
 from bot.store.records import DigestSubscription
 
-__all__ = ["Change", "DefaultDigest", "default_digest"]
+__all__ = ["Change", "DefaultDigest", "default_digest", "default_digest_text"]
 
 
 class Change(StrEnum):
@@ -69,4 +69,34 @@ def default_digest(
         return DefaultDigest(channel, config, current, made, Change.CHANGED)
     return DefaultDigest(
         channel, config, current, replace(current, config_value=config), Change.KEPT
+    )
+
+
+def default_digest_text(decided: DefaultDigest, *, ahead: bool = False) -> str:
+    """Which subscription applies to ``DIGEST_CHANNEL`` and why, as one plain line for the
+    start-up log, or for ``check`` (``ahead``: what the next start will do)."""
+    channel, config = decided.channel, decided.config
+    current = decided.current
+    old = f"{current.local_time} {current.timezone}" if current else ""
+    who = f"user {current.created_by}" if current and current.created_by else "someone"
+    change = decided.change.value
+    if change == "subscribed":
+        verb = "will be subscribed at the next start" if ahead else "subscribed"
+        return (
+            f"DIGEST_CHANNEL {channel}: {verb} to the daily digest at {config} "
+            "(DIGEST_TIME, TIMEZONE)"
+        )
+    if change == "unchanged":
+        return f"DIGEST_CHANNEL {channel}: daily digest at {config}, from DIGEST_TIME and TIMEZONE"
+    if change == "changed":
+        verb = "moves at the next start" if ahead else "moved"
+        made = "" if current is None or current.from_config else f", as {who} set it in Slack"
+        return (
+            f"DIGEST_CHANNEL {channel}: daily digest {verb} from {old}{made} to {config}: "
+            "DIGEST_TIME or TIMEZONE changed since"
+        )
+    same = " (the same as DIGEST_TIME and TIMEZONE)" if old == config else ""
+    return (
+        f"DIGEST_CHANNEL {channel}: daily digest at {old}, as {who} set it in Slack{same}; "
+        f"DIGEST_TIME and TIMEZONE ({config}) apply again once either changes"
     )

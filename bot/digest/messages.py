@@ -5,32 +5,41 @@ Long lists are summarised, never refused: the oldest orders that fit a character
 ceiling and 50 blocks), then "…and N more"; a terminal gets every order from :func:`order_line`.
 "Request hold for all" carries a snapshot id, never the list itself. With no test-order rule
 configured the digest says so, and which variables set one, instead of "nothing stale".
+
+Orders already in an open hold request are marked so, and "Request hold for all" offers only the
+others (its label and a note say how many); the requests still waiting for an approver are
+listed; the stale orders that are not test orders are named, not only counted.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
 
 from bot.digest.stale import StaleOrder, StaleReport
-from bot.slack.blocks.message import Block, Message, context, header, section
+from bot.slack.blocks.message import (
+    Block,
+    Message,
+    archive_link,
+    context,
+    header,
+    lines_within,
+    section,
+)
 from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.slack.mrkdwn import code, date_token, escape, literal, user
-from bot.store.records import DigestSubscription
-
-if TYPE_CHECKING:
-    from bot.digest.default import DefaultDigest
-from bot.times import format_age, parse_zone
-from bot.words import agree, plural
+from bot.store.records import DigestSubscription, HoldRequest, RequestState
+from bot.times import format_age, hours, old, parse_zone
+from bot.words import agree, listing, plural
 
 __all__ = [
     "DIGEST_TITLE",
     "NOW_TITLE",
     "ORDERS_BUDGET",
     "STALE_TITLE",
-    "default_digest_text",
     "digest_message",
     "listed_in_message",
+    "offered",
     "order_line",
     "scanned_words",
     "subscription_message",
@@ -44,16 +53,23 @@ ORDERS_BUDGET = 8000  # characters of order lines in one message
 _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
 
 
-def _hours(hours: float) -> str:
-    return f"{hours:g} h"
+def offered(report: StaleReport, waiting: Sequence[HoldRequest]) -> list[str]:
+    """The orders "Request hold for all" offers: those not already in an open request."""
+    held = {ref for request in waiting for ref in request.cust_refs}
+    return [ref for ref in report.hold_refs if ref not in held]
 
 
-def order_line(order: StaleOrder, now: datetime) -> str:
-    """One listed order: reference, PO, age, source, why it is a test order, on hold."""
+def _held_in(waiting: Sequence[HoldRequest]) -> dict[str, int]:
+    return {ref: request.id for request in waiting for ref in request.cust_refs}
+
+
+def order_line(order: StaleOrder, now: datetime, held_in: Mapping[str, int] | None = None) -> str:
+    """One listed order: reference, PO, age, source, why it is a test order, on hold, and the
+    open hold request it is in."""
     parts = [code(order.cust_ref)]
     if order.cust_po_no and order.cust_po_no != order.cust_ref:
         parts.append(f"PO {code(order.cust_po_no)}")
-    parts.append(f"{format_age(now - order.created_at)} old")
+    parts.append(old(now - order.created_at))
     if not order.reason.startswith("source "):
         parts.append(literal(order.order_source) if order.order_source else "no source")
     parts.append(f"({literal(order.reason)})")
@@ -61,16 +77,20 @@ def order_line(order: StaleOrder, now: datetime) -> str:
         parts.append("*on hold*")
     if not order.holdable:
         parts.append("_reference outside the bot's grammar: hold it in CartRover_")
+    if held_in and order.cust_ref in held_in:
+        parts.append(f"in hold request #{held_in[order.cust_ref]}")
     return " · ".join(parts)
 
 
-def _order_sections(report: StaleReport) -> tuple[list[Block], int]:
+def _order_sections(
+    report: StaleReport, held_in: Mapping[str, int] | None = None
+) -> tuple[list[Block], int]:
     """Sections listing the oldest orders within the budget; returns them and how many fit."""
     blocks: list[Block] = []
     chunk: list[str] = []
     size = total = listed = 0
     for order in report.shown:
-        line = order_line(order, report.now)
+        line = order_line(order, report.now, held_in)
         if total + len(line) + 1 > ORDERS_BUDGET:
             break
         if chunk and size + len(line) + 1 > _CHUNK:
@@ -94,7 +114,7 @@ def _intro(report: StaleReport) -> str:
     count = report.test_count
     was = agree(count, "was", "were")
     text = (
-        f"*{plural(count, 'New test order')} {was}* created more than {_hours(report.hours)} "
+        f"*{plural(count, 'New test order')} {was}* created more than {hours(report.hours)} "
         f"ago and CartRover will still send {agree(count, 'it', 'them')} to the WMS."
         + (" Oldest first:" if count > 1 else "")
     )
@@ -108,20 +128,34 @@ def _intro(report: StaleReport) -> str:
     return text
 
 
+def _named(orders: Sequence[StaleOrder], count: int, now: datetime) -> str:
+    """The stale orders that are not test orders, by name: ``SHOP-1 (Shopify, 1d 6h old)``."""
+    names = [
+        f"{code(o.cust_ref)} ({literal(o.order_source) if o.order_source else 'no source'}, "
+        f"{old(now - o.created_at)})"
+        for o in orders
+    ]
+    if count > len(names):
+        names.append(f"{count - len(names)} more")
+    return f": {listing(names)}" if names else ""
+
+
 def _warning(report: StaleReport) -> Block | None:
     count = report.non_test_count
     if not count:
         return None
+    named = _named(report.non_test, count, report.now)
     stale = f"{plural(count, 'stale New order')} {agree(count, 'is', 'are')}"
     if not report.rule_configured:
         return section(
-            f":warning: *{stale} waiting to be sent.* Older than {_hours(report.hours)}: with no "
+            f":warning: *{stale} waiting to be sent*{named}. Older than {hours(report.hours)}: "
+            "with no "
             "test-order rule the bot cannot tell test orders from real ones, and the WMS "
             "connection may be stuck. Check them in CartRover."
         )
     return section(
-        f":warning: *{stale} not test orders.* Older than {_hours(report.hours)} and still "
-        "waiting to be sent: the WMS connection may be stuck. Check them in CartRover."
+        f":warning: *{stale} not test orders*{named}. Older than {hours(report.hours)} and "
+        "still waiting to be sent: the WMS connection may be stuck. Check them in CartRover."
     )
 
 
@@ -134,14 +168,17 @@ NO_RULE = (
 )
 
 
-def _button(report: StaleReport, snapshot_id: int) -> Block:
-    held = len(report.hold_refs)
-    if held == 1 == report.test_count:
+def _button(report: StaleReport, snapshot_id: int, count: int) -> Block:
+    """The button for the ``count`` orders offered (those not in an open request already)."""
+    already = len(report.hold_refs) - count
+    if count == 1 == report.test_count:
         label = "Request hold for this order"
-    elif held == report.test_count:
-        label = f"Request hold for all {held}"
+    elif count == report.test_count:
+        label = f"Request hold for all {count}"
+    elif already:
+        label = f"Request hold for the {count} not yet requested"
     else:
-        label = f"Request hold for the oldest {held}"
+        label = f"Request hold for the oldest {count}"
     return {
         "type": "actions",
         "block_id": f"digest-{snapshot_id}-actions",
@@ -156,23 +193,61 @@ def _button(report: StaleReport, snapshot_id: int) -> Block:
     }
 
 
-def scanned_words(report: StaleReport) -> str:
-    """Which New orders the scan covered (:mod:`bot.digest.window`)."""
+def _already(report: StaleReport, waiting: Sequence[HoldRequest], count: int) -> Block | None:
+    """How many listed orders the button leaves out, being in open requests already."""
+    already = len(report.hold_refs) - count
+    if not already:
+        return None
+    numbers = sorted({r.id for r in waiting for ref in r.cust_refs if ref in report.hold_refs})
+    named = listing([f"#{number}" for number in numbers[:5]])
+    them = agree(already, "it", "them")
+    which = agree(already, "is", "are")
+    if not count:
+        return context(f"Every one is already in an open hold request ({named}).")
+    return context(
+        f"{already} of them {which} already in an open hold request ({named}); the button "
+        f"leaves {them} out."
+    )
+
+
+def _waiting(waiting: Sequence[HoldRequest], now: datetime) -> Block | None:
+    """The hold requests still waiting for an approver, oldest first."""
+    pending = [r for r in waiting if r.state is RequestState.PENDING]
+    if not pending:
+        return None
+    rows = []
+    for request in pending:
+        number = f"#{request.id}"
+        if request.message_ts:
+            number = archive_link(request.channel_id, request.message_ts, number)
+        refs = ", ".join(code(ref) for ref in request.cust_refs[:3])
+        if len(request.cust_refs) > 3:
+            refs += f" +{len(request.cust_refs) - 3}"
+        rows.append(
+            f"{number} · {refs} · by {user(request.requester)} · {old(now - request.created_at)}"
+        )
+    title = f"*Waiting for an approver ({len(pending)}):*\n"
+    return section(title + lines_within(rows, limit=1500))
+
+
+def scanned_words(report: StaleReport, zone: tzinfo = UTC) -> str:
+    """Which New orders the scan covered (:mod:`bot.digest.window`), times in ``zone``."""
     scanned = report.window
+    cutoff = date_token(report.cutoff, zone=zone)
     if scanned is None:
-        return f"Created before {date_token(report.cutoff)}"
+        return f"Created before {cutoff}"
     if scanned.from_date is None:
-        return f"Created before {date_token(report.cutoff)}: a full scan of every New order"
-    last = f", last {date_token(scanned.last_full)}" if scanned.last_full else ""
+        return f"Created before {cutoff}: a full scan of every New order"
+    last = f", last {date_token(scanned.last_full, zone=zone)}" if scanned.last_full else ""
     return (
-        f"Scanned New orders created {date_token(scanned.from_date)} to "
-        f"{date_token(report.cutoff)}: none older was waiting to be sent at the last scan "
+        f"Scanned New orders created {date_token(scanned.from_date, zone=zone)} to "
+        f"{cutoff}: none older was waiting to be sent at the last scan "
         f"(a full scan runs weekly{last})"
     )
 
 
-def _footer(report: StaleReport, snapshot_id: int | None) -> str:
-    notes = [scanned_words(report)]
+def _footer(report: StaleReport, snapshot_id: int | None, zone: tzinfo = UTC) -> str:
+    notes = [scanned_words(report, zone)]
     if report.hold_refs and snapshot_id is not None:
         notes.append("the button opens one hold request; a second person must approve it")
     elif report.hold_refs:
@@ -191,10 +266,19 @@ def _header(title: str, what: str) -> Block:
     return header(f"{title}: {what}" if title else what[:1].upper() + what[1:])
 
 
-def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> Message:
-    """The digest (or ``stale`` reply): oldest stale test orders, the non-test warning, the
-    "Request hold for all" button when ``snapshot_id`` is given."""
+def digest_message(
+    report: StaleReport,
+    title: str,
+    snapshot_id: int | None,
+    *,
+    waiting: Sequence[HoldRequest] = (),
+    zone: tzinfo = UTC,
+) -> Message:
+    """The digest (or ``stale`` reply): oldest stale test orders (those in an open request
+    marked so), the non-test warning naming them, the requests ``waiting`` for an approver, and
+    "Request hold for all" for the orders not yet requested when ``snapshot_id`` is given."""
     count = report.test_count
+    held_in = _held_in(waiting)
     blocks: list[Block] = []
     if not report.rule_configured:
         blocks += [_header(title, "no test-order rule is set"), section(NO_RULE)]
@@ -203,11 +287,11 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
             _header(title, "nothing stale"),
             section(
                 f":white_check_mark: No stale New test orders: none older than "
-                f"{_hours(report.hours)} is waiting to be sent to the WMS."
+                f"{hours(report.hours)} is waiting to be sent to the WMS."
             ),
         ]
     else:
-        orders, listed = _order_sections(report)
+        orders, listed = _order_sections(report, held_in)
         blocks += [_header(title, plural(count, "stale test order"))]
         blocks += [section(_intro(report)), *orders]
         if count > listed:
@@ -215,9 +299,16 @@ def digest_message(report: StaleReport, title: str, snapshot_id: int | None) -> 
     warning = _warning(report)
     if warning is not None:
         blocks.append(warning)
-    if report.hold_refs and snapshot_id is not None:
-        blocks.append(_button(report, snapshot_id))
-    blocks.append(context(_footer(report, snapshot_id)))
+    pending = _waiting(waiting, report.now)
+    if pending is not None:
+        blocks.append(pending)
+    chosen = len(offered(report, waiting))
+    already = _already(report, waiting, chosen)
+    if already is not None:
+        blocks.append(already)
+    if chosen and snapshot_id is not None:
+        blocks.append(_button(report, snapshot_id, chosen))
+    blocks.append(context(_footer(report, snapshot_id, zone)))
     return Message(text=_fallback(report, title), blocks=blocks)
 
 
@@ -235,9 +326,14 @@ def _fallback(report: StaleReport, title: str) -> str:
 
 
 def subscription_message(
-    subscription: DigestSubscription | None, next_at: datetime | None, *, changed: str = ""
+    subscription: DigestSubscription | None,
+    next_at: datetime | None,
+    *,
+    changed: str = "",
+    days: str = "every day",
 ) -> Message:
-    """``digest``, ``digest subscribe`` and ``digest unsubscribe`` replies."""
+    """``digest``, ``digest subscribe`` and ``digest unsubscribe`` replies (``days``:
+    ``DIGEST_DAYS`` in words)."""
     if subscription is None:
         text = (changed + "\n" if changed else "") + (
             "This channel's digest subscription: *none*. Subscribe with "
@@ -245,10 +341,11 @@ def subscription_message(
         )
         return Message.note(text)
     lines = [changed] if changed else []
-    lines.append(
-        f"Daily digest in this channel at *{escape(subscription.local_time)}* "
-        f"{escape(subscription.timezone)}."
-    )
+    when = f"*{escape(subscription.local_time)}* {escape(subscription.timezone)}"
+    if days == "every day":
+        lines.append(f"Daily digest in this channel at {when}.")
+    else:
+        lines.append(f"Digest in this channel at {when}, {days} (DIGEST_DAYS).")
     if next_at is not None:
         lines.append(f"Next one: {date_token(next_at, zone=_zone(subscription.timezone))}.")
     if subscription.created_by:
@@ -268,33 +365,3 @@ def _zone(name: str) -> tzinfo | None:
         return parse_zone(name)
     except ValueError:
         return None
-
-
-def default_digest_text(decided: DefaultDigest, *, ahead: bool = False) -> str:
-    """Which subscription applies to ``DIGEST_CHANNEL`` and why, as one plain line for the
-    start-up log, or for ``check`` (``ahead``: what the next start will do)."""
-    channel, config = decided.channel, decided.config
-    current = decided.current
-    old = f"{current.local_time} {current.timezone}" if current else ""
-    who = f"user {current.created_by}" if current and current.created_by else "someone"
-    change = decided.change.value
-    if change == "subscribed":
-        verb = "will be subscribed at the next start" if ahead else "subscribed"
-        return (
-            f"DIGEST_CHANNEL {channel}: {verb} to the daily digest at {config} "
-            "(DIGEST_TIME, TIMEZONE)"
-        )
-    if change == "unchanged":
-        return f"DIGEST_CHANNEL {channel}: daily digest at {config}, from DIGEST_TIME and TIMEZONE"
-    if change == "changed":
-        verb = "moves at the next start" if ahead else "moved"
-        made = "" if current is None or current.from_config else f", as {who} set it in Slack"
-        return (
-            f"DIGEST_CHANNEL {channel}: daily digest {verb} from {old}{made} to {config}: "
-            "DIGEST_TIME or TIMEZONE changed since"
-        )
-    same = " (the same as DIGEST_TIME and TIMEZONE)" if old == config else ""
-    return (
-        f"DIGEST_CHANNEL {channel}: daily digest at {old}, as {who} set it in Slack{same}; "
-        f"DIGEST_TIME and TIMEZONE ({config}) apply again once either changes"
-    )

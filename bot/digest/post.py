@@ -4,35 +4,58 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot import metrics
 from bot.deps import Deps
-from bot.digest.messages import NOW_TITLE, digest_message
+from bot.digest.messages import NOW_TITLE, digest_message, offered
 from bot.digest.stale import StaleReport, build_report
+from bot.settings import Settings
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
-from bot.store.contracts import DigestStore
-from bot.store.records import DigestPost, StoreError
+from bot.store.contracts import DigestStore, HoldStore
+from bot.store.records import DigestPost, HoldRequest, RequestState, StoreError
 
-__all__ = ["compose", "post", "post_now"]
+__all__ = ["Composing", "compose", "post", "post_now", "waiting_requests"]
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Composing:
+    """What posting a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
+
+    settings: Settings
+    poster: Poster
+    holds: HoldStore
+    digests: DigestStore
+
+
+def waiting_requests(holds: HoldStore) -> list[HoldRequest]:
+    """The open hold requests a digest names: waiting for an approver, or being carried out."""
+    return holds.requests_in_state(RequestState.PENDING) + holds.requests_in_state(
+        RequestState.EXECUTING
+    )
+
+
 def compose(
-    store: DigestStore, report: StaleReport, channel_id: str, title: str, now: datetime
+    deps: Deps | Composing, report: StaleReport, channel_id: str, title: str, now: datetime
 ) -> Message:
-    """The message for ``channel_id``, with a fresh snapshot of its orders behind the button."""
+    """The message for ``channel_id``, with a fresh snapshot behind its button of the orders
+    not already in an open request."""
+    waiting = waiting_requests(deps.holds)
+    chosen = offered(report, waiting)
     snapshot_id = None
-    if report.hold_refs:
-        snapshot_id = store.save_snapshot(channel_id, report.hold_refs, now, report.hold_created)
-    return digest_message(report, title, snapshot_id)
+    if chosen:
+        created = {ref: report.hold_created[ref] for ref in chosen if ref in report.hold_created}
+        snapshot_id = deps.digests.save_snapshot(channel_id, chosen, now, created)
+    zone = deps.settings.zone
+    return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone)
 
 
 def post(
-    poster: Poster,
-    store: DigestStore,
+    deps: Deps | Composing,
     report: StaleReport,
     channel_id: str,
     title: str,
@@ -40,11 +63,11 @@ def post(
 ) -> str:
     """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
     counted is kept as the channel's last digest (the App Home shows it)."""
-    message = compose(store, report, channel_id, title, now)
-    ts = poster.post(channel_id, message.text, message.blocks)
+    message = compose(deps, report, channel_id, title, now)
+    ts = deps.poster.post(channel_id, message.text, message.blocks)
     counted = DigestPost(channel_id, now, ts, report.test_count, report.non_test_count)
     try:
-        store.record_digest(counted)
+        deps.digests.record_digest(counted)
     except StoreError as exc:  # the post stands: a failure here must not make it look failed
         log.warning("could not keep the counts of the digest in %s: %s", channel_id, exc)
     return ts
@@ -55,6 +78,6 @@ def post_now(deps: Deps, channel_id: str, report: StaleReport | None = None) -> 
     now = deps.clock.now()
     if report is None:
         report = build_report(deps.settings, deps.cartrover, now, marks=deps.digests)
-    ts = post(deps.poster, deps.digests, report, channel_id, NOW_TITLE, now)
+    ts = post(deps, report, channel_id, NOW_TITLE, now)
     metrics.DIGESTS.labels("now").inc()
     return ts

@@ -42,8 +42,8 @@ from zoneinfo import ZoneInfo
 from bot import metrics
 from bot.cartrover.errors import CartRoverError
 from bot.deps import Deps
-from bot.digest.default import Change, DefaultDigest, default_digest
-from bot.digest.messages import DIGEST_TITLE, default_digest_text
+from bot.digest.default import Change, DefaultDigest, default_digest, default_digest_text
+from bot.digest.messages import DIGEST_TITLE
 from bot.digest.post import post
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.webapi import SetupProblem, SlackFailed
@@ -68,6 +68,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_FAILED_AFTER = timedelta(minutes=15)
+EVERY_DAY = frozenset(range(7))
 IN_DOUBT_ERRORS = frozenset({"connection_failed"})
 
 
@@ -92,25 +93,31 @@ def scheduled_instant(subscription: DigestSubscription, day: date) -> datetime:
     return datetime.combine(day, at, tzinfo=_zone(subscription))
 
 
-def due_date(subscription: DigestSubscription, now: datetime) -> date | None:
-    """The local date whose digest is due at ``now``: today once its time has come, unless the
-    subscription was made after that time (its first digest is then tomorrow's)."""
+def due_date(
+    subscription: DigestSubscription, now: datetime, days: frozenset[int] = EVERY_DAY
+) -> date | None:
+    """The local date whose digest is due at ``now``: today once its time has come, on one of
+    ``days`` (``DIGEST_DAYS``, weekday numbers), unless the subscription was made after that time
+    (its first digest is then the next day's)."""
     day = now.astimezone(_zone(subscription)).date()
     at = scheduled_instant(subscription, day)
     if now < at or (subscription.created_at is not None and subscription.created_at > at):
         return None
-    return day
+    return day if day.weekday() in days else None
 
 
-def next_run(subscription: DigestSubscription, now: datetime) -> datetime:
+def next_run(
+    subscription: DigestSubscription, now: datetime, days: frozenset[int] = EVERY_DAY
+) -> datetime:
     """The next time this subscription's digest is due (for the confirmation message)."""
     day = now.astimezone(_zone(subscription)).date()
-    for offset in range(3):
-        at = scheduled_instant(subscription, day + timedelta(days=offset))
+    for offset in range(9):
+        when = day + timedelta(days=offset)
+        at = scheduled_instant(subscription, when)
         created = subscription.created_at
-        if at > now and (created is None or at >= created):
+        if at > now and (created is None or at >= created) and when.weekday() in days:
             return at
-    return scheduled_instant(subscription, day + timedelta(days=3))
+    return scheduled_instant(subscription, day + timedelta(days=9))
 
 
 def _zone(subscription: DigestSubscription) -> ZoneInfo:
@@ -123,7 +130,7 @@ def _zone(subscription: DigestSubscription) -> ZoneInfo:
 def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
     """Post today's digest for one subscription if it is due and nobody has (see module doc)."""
     channel, now = subscription.channel_id, deps.clock.now()
-    day = due_date(subscription, now)
+    day = due_date(subscription, now, deps.settings.digest_weekdays)
     if day is None:
         return Outcome.NOT_DUE
     claim = deps.digests.digest_claim(channel, day)
@@ -145,7 +152,7 @@ def run_scheduled(deps: Deps, subscription: DigestSubscription) -> Outcome:
 
 def _post_claimed(deps: Deps, channel: str, day: date, report: StaleReport) -> Outcome:
     try:
-        ts = post(deps.poster, deps.digests, report, channel, DIGEST_TITLE, deps.clock.now())
+        ts = post(deps, report, channel, DIGEST_TITLE, deps.clock.now())
     except SlackFailed as exc:
         if exc.error in IN_DOUBT_ERRORS:
             log.error(

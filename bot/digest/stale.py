@@ -1,7 +1,8 @@
 """Stale test orders: the rules, and one streaming pass over CartRover's listing.
 
 - A **test order** has its ``order_source`` in ``TEST_ORDER_SOURCES``, or a ``cust_ref`` or
-  ``cust_po_no`` matching ``TEST_ORDER_PATTERN``; the match carries its reason, shown to the user.
+  ``cust_po_no`` matching ``TEST_ORDER_PATTERN`` (:mod:`bot.testorders`); the match carries its
+  reason, shown to the user.
 - It is **stale** when it is ``new``, sending is not canceled (``sending_canceled == "N"``; any
   other value is never read as "not canceled") and it was created *more than* the stale age ago.
   ``on_hold == "Y"`` still counts (a hold can be lifted) and is marked wherever it is listed.
@@ -29,9 +30,9 @@ from bot.cartrover.models import Flag, Order
 from bot.cartrover.service import OrderService
 from bot.digest.window import ScanMarks, Window, next_mark, window
 from bot.orderref import OrderRefError, validate_ref
-from bot.patterns import Matcher
 from bot.settings import Settings
 from bot.store.records import ScanMark, StoreError
+from bot.testorders import TestRule
 
 __all__ = [
     "HOLD_ALL_LIMIT",
@@ -48,6 +49,7 @@ __all__ = [
 ]
 
 SHOWN_LIMIT = 100  # orders kept with their details: more than any message can show
+NON_TEST_SHOWN = 10  # stale orders that are not test orders, named in the digest's warning
 # "Request hold for all" covers at most this many (the oldest): each order costs about four
 # CartRover calls between request and outcome, ~20 minutes at CartRover's rate for 500.
 HOLD_ALL_LIMIT = 500
@@ -57,39 +59,6 @@ log = logging.getLogger(__name__)
 
 
 Listing = OrderService  # what :func:`scan` needs: ``iter_orders``
-
-
-@dataclass(frozen=True)
-class TestRule:
-    """Which orders are test orders: by source, or by pattern on ``cust_ref`` / ``cust_po_no``.
-
-    The pattern is compiled for RE2 (:func:`bot.settings.compile_linear`): whatever an operator
-    writes in ``TEST_ORDER_PATTERN``, matching a reference costs time linear in its length.
-    """
-
-    __test__ = False  # not a pytest class, whatever its name says
-
-    sources: frozenset[str] = frozenset()
-    pattern: Matcher | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TestRule:
-        return cls(frozenset(settings.test_order_sources), settings.test_order_regex)
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.sources) or self.pattern is not None
-
-    def reason(self, order: Order) -> str | None:
-        """Why ``order`` is a test order, in words; None if it is not one."""
-        if order.order_source in self.sources:
-            return f"source {order.order_source}"
-        if self.pattern is not None:
-            if self.pattern.search(order.cust_ref):
-                return f"cust_ref matches {self.pattern.pattern}"
-            if order.cust_po_no and self.pattern.search(order.cust_po_no):
-                return f"PO matches {self.pattern.pattern}"
-        return None
 
 
 def is_stale(order: Order, cutoff: datetime) -> bool:
@@ -145,6 +114,7 @@ class StaleReport:
     order_source: str | None = None
     # When CartRover created each of hold_refs: a hold for them can then be checked by listing.
     hold_created: Mapping[str, datetime] = field(default_factory=dict)
+    non_test: tuple[StaleOrder, ...] = ()  # the oldest stale orders that are not test orders
     window: Window | None = None  # the New orders the scan listed (None: before the cutoff)
 
     @property
@@ -173,6 +143,7 @@ class StaleScan:
         # Max-heaps on creation time (keys negated): the newest kept entry is popped first.
         self._shown: list[tuple[float, int, StaleOrder]] = []
         self._hold: list[tuple[float, int, tuple[str, datetime]]] = []
+        self._non_test: list[tuple[float, int, StaleOrder]] = []
         self._seq = itertools.count()
         self.test_count = self.non_test_count = self.on_hold_count = self.listed = 0
         # The oldest New order listed that will still be sent (or whose flag is unexpected), and
@@ -193,6 +164,12 @@ class StaleScan:
         reason = self.rule.reason(order)
         if reason is None:
             self.non_test_count += 1
+            found = StaleOrder(
+                order.cust_ref, order.cust_po_no, order.order_source, order.created_at,
+                order.on_hold is Flag.YES, "", _holdable(order.cust_ref),
+            )  # fmt: skip
+            entry = (-order.created_at.timestamp(), next(self._seq), found)
+            _keep_oldest(self._non_test, entry, NON_TEST_SHOWN)
             return
         self.test_count += 1
         on_hold = order.on_hold is Flag.YES
@@ -227,6 +204,7 @@ class StaleScan:
             (entry[2] for entry in self._shown), key=lambda o: (o.created_at, o.cust_ref)
         )
         hold = dict(entry[2] for entry in sorted(self._hold, key=lambda e: (-e[0], e[2])))
+        others = sorted((e[2] for e in self._non_test), key=lambda o: (o.created_at, o.cust_ref))
         return StaleReport(
             now=now,
             hours=hours,
@@ -241,6 +219,7 @@ class StaleScan:
             truncated=truncated,
             rule_configured=self.rule.configured,
             order_source=order_source,
+            non_test=tuple(_unique(others)) if order_source is None else (),
             window=scanned,
         )
 

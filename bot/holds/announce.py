@@ -29,9 +29,11 @@ from datetime import timedelta
 from enum import Enum
 
 from bot import metrics
-from bot.holds.messages import hold_message
+from bot.holds.card import CardContext, hold_message, order_listing
 from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
+from bot.slack.blocks.message import context
+from bot.slack.error_words import slack_error_words
 from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
 from bot.store.contracts import HoldStore, audit
 from bot.store.records import HoldRequest, Notice, RequestState
@@ -63,10 +65,13 @@ class Rendered(Enum):
     GAVE_UP = "gave_up"  # Slack refused for good (message deleted, channel archived, …)
 
 
-def post_card(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Posted:
-    """Post a new request's card in its channel and record where it is. A refused post closes
-    the request (nothing was asked of anyone); a post in doubt leaves it pending."""
-    message = hold_message(request, clock.now())
+def post_card(
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, card: CardContext
+) -> Posted:
+    """Post a new request's card in its channel and record where it is; when the card could not
+    list every order, list them in its thread. A refused post closes the request (nothing was
+    asked of anyone); a post in doubt leaves it pending."""
+    message = hold_message(request, clock.now(), card)
     try:
         ts = poster.post(request.channel_id, message.text, message.blocks)
     except SlackFailed as exc:
@@ -82,17 +87,26 @@ def post_card(poster: Poster, store: HoldStore, clock: Clock, request: HoldReque
         return Posted(Posting.FAILED, closed, exc.error, advice)
     store.set_message(request.id, request.channel_id, ts)
     store.mark_rendered(request.id, RequestState.PENDING, clock.now())
+    for number, part in enumerate(order_listing(request, clock.now(), card.zone), start=1):
+        try:
+            poster.post(request.channel_id, part.text, part.blocks, thread_ts=ts)
+        except SlackFailed as exc:
+            detail = f"order list stopped at part {number}: {exc.error}"
+            _audit(store, clock, request, "order_list_incomplete", detail)
+            break
     return Posted(Posting.POSTED, store.get_request(request.id) or request)
 
 
-def show(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -> Rendered:
+def show(
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, card: CardContext
+) -> Rendered:
     """Replace the request's card with its current state (again if the state moved on
     meanwhile)."""
     current = request
     for _ in range(_RENDERS):
         if not current.message_ts:
             return Rendered.LATER
-        outcome = _update(poster, store, clock, current, current.message_ts)
+        outcome = _update(poster, store, clock, current, current.message_ts, card)
         if outcome is not Rendered.SHOWN:
             return outcome
         latest = store.get_request(current.id)
@@ -103,10 +117,10 @@ def show(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -
 
 
 def _update(
-    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, ts: str
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, ts: str, card: CardContext
 ) -> Rendered:
     """One card update, tried again after a transient failure; records what it rendered."""
-    message = hold_message(request, clock.now())
+    message = hold_message(request, clock.now(), card)
     for delay in (*UPDATE_RETRY_DELAYS, None):
         try:
             poster.update(request.channel_id, ts, message.text, message.blocks)
@@ -128,12 +142,14 @@ def _update(
     return Rendered.LATER  # pragma: no cover - the loop always returns
 
 
-def converge(poster: Poster, store: HoldStore, clock: Clock, limit: int = SWEEP_CARDS) -> list[int]:
+def converge(
+    poster: Poster, store: HoldStore, clock: Clock, card: CardContext, limit: int = SWEEP_CARDS
+) -> list[int]:
     """Re-render cards whose rendering lags their stored state; stop at the first one Slack
     cannot take now (the next sweep carries on). The ids of the cards brought up to date."""
     shown = []
     for request in store.lagging_cards(limit):
-        outcome = show(poster, store, clock, request)
+        outcome = show(poster, store, clock, request, card)
         if outcome is Rendered.LATER:
             break
         if outcome is Rendered.SHOWN:
@@ -157,11 +173,11 @@ def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -
         poster.post(current.channel_id, notice.text, notice.blocks, thread_ts=thread)
     except SlackFailed as exc:
         how = _notice_failure(exc)
-        store.notice_done(request.id, how, clock.now())
         log.warning("could not tell the outcome of hold #%s: %s", request.id, exc.error)
         if how is Notice.REFUSED:
-            detail = f"chat.postMessage in the thread of {thread}: {exc.error}"
-            _audit(store, clock, current, "outcome_not_told", detail)
+            detail = f"chat.postMessage in the thread of {thread} in {current.channel_id}: "
+            how = _tell_directly(poster, store, clock, current, exc.error, detail + exc.error)
+        store.notice_done(request.id, how, clock.now())
         return how
     store.notice_done(request.id, Notice.POSTED, clock.now())
     for number, part in enumerate(listing, start=1):
@@ -172,6 +188,23 @@ def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -
             log.warning("hold #%s: %s", request.id, detail)
             _audit(store, clock, current, "outcome_list_incomplete", detail)
             break
+    return Notice.POSTED
+
+
+def _tell_directly(
+    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, error: str, detail: str
+) -> Notice:
+    """The thread cannot take the notice (archived, deleted, the bot removed): the requester gets
+    it as a direct message from the app instead (R67)."""
+    notice = outcome_notice(request)
+    why = f"I could not post this in the thread of its card in <#{request.channel_id}>: "
+    blocks = [*notice.blocks, context(why + slack_error_words(error) + ".")]
+    try:
+        poster.direct(request.requester, notice.text, blocks)
+    except SlackFailed as exc:
+        _audit(store, clock, request, "outcome_not_told", f"{detail}; direct message: {exc.error}")
+        return Notice.FAILED if exc.error in RETRY_LATER else Notice.REFUSED
+    _audit(store, clock, request, "told_by_direct_message", detail)
     return Notice.POSTED
 
 

@@ -51,6 +51,9 @@ class Approvers:
             return True
         return any(user_id in self._members(group) for group in self.groups)
 
+    def people(self) -> frozenset[str]:
+        return self.users.union(*(self._members(group) for group in self.groups))
+
     def _members(self, group: str) -> frozenset[str]:
         now = self._monotonic()
         with self._lock:

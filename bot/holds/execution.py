@@ -39,7 +39,7 @@ from bot import metrics
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound, RateLimited
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
-from bot.holds.rules import why_not_holdable
+from bot.holds.rules import moved_on
 from bot.holds.verdicts import CHECKING_AGAIN, READ_AGAIN, RECHECK_AFTER, SHADOW, Sent, verdict
 from bot.store.contracts import HoldStore, audit
 from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
@@ -220,14 +220,14 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
         return False, _Look(second, last=True) if due else None
     order = run.orders.get_orders([ref], _created([item])).get(ref)
     if isinstance(order, OrderNotFound):
-        detail = f"not found in CartRover: {order.message}"
+        detail = f"is no longer known to CartRover ({order.message})"
         return _finish(run, request, ref, ItemState.SKIPPED, detail, _pids(order)), None
     if not isinstance(order, Order):
         error = order or CartRoverError("no answer")
         _audit_error(run, request, ref, "re-read before cancel", error)
         detail = f"could not re-read the order: {error.message}"
         return _finish(run, request, ref, ItemState.FAILED, detail, _pids(error)), None
-    reason = why_not_holdable(order)
+    reason = moved_on(order)
     if reason is not None:
         # Only while still queued: if another runner has meanwhile sent this order's cancel,
         # "already sending-canceled" is its own doing, and its outcome must stand.

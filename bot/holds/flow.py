@@ -17,14 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.deps import Deps
-from bot.holds import announce, execution, requests
-from bot.holds.outcomes import Asked
+from bot.holds import announce, execution, followup, reach, requests
+from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
 from bot.slack import events
 from bot.store.contracts import audit
 from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState, StoreError
 from bot.store.saving import NotSaved
+from bot.testorders import TestRule
 
 __all__ = [
     "LEASE",
@@ -84,12 +85,17 @@ def ask(
                 refs=wanted,
                 source=source,
                 order_created=checked.created,
+                order_facts=checked.facts(TestRule.from_settings(deps.settings)),
             )
             break
         except OrdersAlreadyOpen as taken:
             refused += [(claim.cust_ref, already_open(claim)) for claim in taken.claims]
             wanted = [ref for ref in wanted if ref not in taken.cust_refs]
-    posted = announce.post_card(deps.poster, deps.holds, deps.clock, request)
+    posted = announce.post_card(
+        deps.poster, deps.holds, deps.clock, request, reach.card_context(deps.settings)
+    )
+    if posted.outcome is not Posting.FAILED and deps.settings.notify_approvers == "dm":
+        reach.dm_approvers(deps, posted.request)
     deps.home.changed(deps)
     return Asked(target, posted, refused)
 
@@ -230,7 +236,7 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     buttons there, with any card an earlier failure left behind; then tell the requesters of
     closed requests who were not told yet."""
     expired = requests.expire_due(deps.holds, deps.clock)
-    announce.converge(deps.poster, deps.holds, deps.clock)
+    announce.converge(deps.poster, deps.holds, deps.clock, reach.card_context(deps.settings))
     if expired:
         deps.home.changed(deps)
     announce.tell_untold(deps.poster, deps.holds, deps.clock)
@@ -250,18 +256,23 @@ def resume_unfinished(deps: Deps) -> list[int]:
 
 
 def maintain(deps: Deps) -> None:
-    """The scheduler's maintenance job: keep up, forget Events API deliveries too old to be
-    retried. Its heartbeat, kept in the database, tells the App Home and every process's
-    readiness that a scheduler runs somewhere. (Approved holds nobody runs are every process's
-    takeover's to resume, scheduler or not.)"""
+    """The scheduler's maintenance job: follow waiting requests' orders up (ending those with
+    nothing left to hold), remind approvers whose requests run out, keep up, forget Events API
+    deliveries too old to be retried. Its heartbeat, kept in the database, tells the App Home
+    and every process's readiness that a scheduler runs somewhere. (Approved holds nobody runs
+    are every process's takeover's to resume, scheduler or not.)"""
     deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
+    if followup.follow(deps):
+        deps.home.changed(deps)
+    reach.remind_due(deps)
     keep_up(deps)
     events.forget_old(deps.surfaces, deps.clock)
 
 
 def _show(deps: Deps, request: HoldRequest) -> bool:
     """Show the request on its card; once it is closed, tell the requester in the thread."""
-    shown = announce.show(deps.poster, deps.holds, deps.clock, request)
+    card = reach.card_context(deps.settings)
+    shown = announce.show(deps.poster, deps.holds, deps.clock, request, card)
     if request.state.is_final:
         announce.tell(deps.poster, deps.holds, deps.clock, request)
     return shown is announce.Rendered.SHOWN

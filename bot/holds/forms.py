@@ -34,6 +34,7 @@ from bot.slack.ids import (
 )
 from bot.slack.mrkdwn import code, escape, one_line
 from bot.store.records import HoldRequest
+from bot.words import plural
 
 __all__ = [
     "MAX_REASON",
@@ -83,7 +84,7 @@ class HoldDraft:
             )
             refs = refs[:MAX_ORDERS_PER_COMMAND]
         else:
-            note = f"Filled in from the message: {len(refs)} order reference(s)."
+            note = f"Filled in from the message: {plural(len(refs), 'order reference')}."
         return cls(orders="\n".join(refs), channel_id=channel_id, note=note)
 
 
@@ -105,7 +106,7 @@ def hold_form(
             "Orders",
             draft.orders,
             multiline=True,
-            placeholder="TEST-1001, TEST-1002",
+            placeholder="TS-1001, TS-1002",
             hint=(
                 "CartRover order references (cust_ref). Several allowed, separated by spaces, "
                 f"commas or new lines; at most {MAX_ORDERS_PER_COMMAND}."
@@ -134,7 +135,7 @@ def hold_form(
         blocks += _error(shown.get(CHANNEL_FIELD))
     blocks.append(
         context(
-            "An approver's click is still needed. Approving cancels *sending to the WMS*; it "
+            "An approver's click is still needed. Approving stops *sending to the WMS*; it "
             "never deletes an order."
         )
     )
@@ -142,7 +143,7 @@ def hold_form(
         "type": "modal",
         "callback_id": HOLD_FORM,
         "title": plain("Hold test orders", 24),
-        "submit": plain("Request hold", 24),
+        "submit": plain("Send hold request", 24),
         "close": plain("Cancel", 24),
         "blocks": blocks,
     }
@@ -184,8 +185,8 @@ def read_hold_form(view: Mapping[str, Any], *, approval_channel: str | None) -> 
 
 
 def refused_orders(refused: list[tuple[str, str]]) -> str:
-    """Field error text for orders CartRover refused, e.g. ``TS-1: it is At WMS, not New…``."""
-    shown = [f"{ref}: {why}" for ref, why in refused[:3]]
+    """Field error text for orders that cannot be held, e.g. ``TS-1 went to the WMS — …``."""
+    shown = [f"{ref} {why}" for ref, why in refused[:3]]
     more = f" (and {len(refused) - 3} more)" if len(refused) > 3 else ""
     return _clip("Not requested, because " + "; ".join(shown) + more)
 
@@ -194,9 +195,12 @@ def checking_view(count: int, *, requesting: bool = False) -> View:
     """What the form turns into while CartRover is asked about the orders (``requesting``: they
     were fine, and the request is being opened)."""
     if requesting:
-        text = f"{count} order(s) can be held; opening the request… This view updates by itself."
+        text = (
+            f"{plural(count, 'order')} can be held; opening the hold request… "
+            "This view updates by itself."
+        )
     else:
-        text = f"Checking {count} order(s) with CartRover… This view updates by itself."
+        text = f"Checking {plural(count, 'order')} with CartRover… This view updates by itself."
     return _info_view("Hold test orders", [section(text)])
 
 

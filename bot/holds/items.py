@@ -1,6 +1,7 @@
 """A hold request's orders, line by line, as its card and its thread show them: each order's
-outcome in words, failed and unconfirmed ones first, and whether the request is waiting for a
-second look or ran in shadow mode. Pure."""
+outcome in words, failed and unconfirmed ones first, an order that had moved on as what became of
+it and what to do ("`TS-2` went to the WMS — cancel it there"), and whether the request is
+waiting for a second look or ran in shadow mode. Pure."""
 
 from __future__ import annotations
 
@@ -12,26 +13,35 @@ from bot.slack.blocks.message import lines_within
 from bot.slack.mrkdwn import code, literal, truncate
 from bot.store.records import HoldItem, HoldRequest, ItemState
 
-__all__ = ["NEEDS_A_LOOK", "card_lines", "checking", "item_line", "ordered", "shadowed", "tally"]
+__all__ = [
+    "ITEMS_LIMIT",
+    "NEEDS_A_LOOK",
+    "card_lines",
+    "checking",
+    "item_line",
+    "ordered",
+    "shadowed",
+    "tally",
+]
 
-_ITEMS_LIMIT = 2600  # characters of order lines on the card
+ITEMS_LIMIT = 2600  # characters of order lines on the card
 
 _ITEM_WORDS = {
     ItemState.QUEUED: "waiting",
-    ItemState.SENDING: "canceling…",
+    ItemState.SENDING: "stopping sending…",
     ItemState.CHECKING: "not confirmed yet, checking again…",
-    ItemState.CANCELED: "sending canceled ✅",
+    ItemState.CANCELED: "sending stopped ✅",
     ItemState.ORDER_CANCELED: f"{ORDER_CANCELED} ⚠️",
     ItemState.NOT_CONFIRMED: "NOT CONFIRMED ⚠️",
     ItemState.FAILED: "FAILED ❌",
-    ItemState.SKIPPED: "left alone",
+    ItemState.SKIPPED: "had moved on",
     ItemState.WOULD_CANCEL: SHADOW,
 }
 NEEDS_A_LOOK = (ItemState.FAILED, ItemState.NOT_CONFIRMED)
 
 
 def tally(items: Sequence[HoldItem]) -> str:
-    """Counts by state, e.g. `` (140 sending canceled ✅, 10 FAILED ❌)``; empty for one order."""
+    """Counts by state, e.g. `` (140 sending stopped ✅, 10 FAILED ❌)``; empty for one order."""
     if len(items) < 2:
         return ""
     counts = Counter(item.state for item in items)
@@ -39,8 +49,12 @@ def tally(items: Sequence[HoldItem]) -> str:
 
 
 def item_line(item: HoldItem, detail_limit: int = 2000) -> str:
+    """One order's outcome: ``TS-1 — sending stopped ✅``."""
     if item.state is ItemState.WOULD_CANCEL:
         return f"{SHADOW} for {code(item.cust_ref)}"
+    if item.state is ItemState.SKIPPED:
+        words = truncate(literal(item.detail or "was left alone"), detail_limit)
+        return f"{code(item.cust_ref)} {words}"
     line = f"{code(item.cust_ref)} — {_ITEM_WORDS[item.state]}"
     detail = item.detail
     if item.state is ItemState.CHECKING:
@@ -65,7 +79,7 @@ def ordered(items: Sequence[HoldItem]) -> list[HoldItem]:
 def card_lines(request: HoldRequest) -> tuple[str, bool]:
     """The order lines the card shows, and whether they are all of them."""
     lines = [item_line(item) for item in ordered(request.items)]
-    shown = lines_within(lines, limit=_ITEMS_LIMIT)
+    shown = lines_within(lines, limit=ITEMS_LIMIT)
     return shown, shown == "\n".join(lines)
 
 

@@ -16,15 +16,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot import metrics
-from bot.cartrover.errors import CartRoverError
+from bot.cartrover.errors import CartRoverError, OrderNotFound
 from bot.cartrover.models import Order
 from bot.cartrover.service import OrderService
 from bot.deps import ApproverList
 from bot.holds.approvers import refusal_to_approve, refusal_to_reject
-from bot.holds.rules import RefusalReason, unread_reason, why_not_holdable
+from bot.holds.rules import RefusalReason, moved_on, unread_reason
+from bot.spelling import suggestions
 from bot.store.contracts import HoldStore, SurfaceStore, audit
-from bot.store.records import HoldRequest, RequestState, StoreError
+from bot.store.records import HoldRequest, OrderFacts, RequestState, StoreError
 from bot.store.saving import saving
+from bot.testorders import TestRule
 from bot.times import Clock
 from bot.words import plural
 
@@ -98,17 +100,38 @@ class Checked:
     def created(self) -> dict[str, datetime]:
         return {order.cust_ref: order.created_at for order in self.holdable if order.created_at}
 
+    def facts(self, rule: TestRule) -> dict[str, OrderFacts]:
+        """What each holdable order's card line shows, and whether ``rule`` makes it a test
+        order."""
+        return {
+            order.cust_ref: OrderFacts(
+                source=order.order_source,
+                ship_city=order.ship_city,
+                ship_state=order.ship_state,
+                units=order.item_count,
+                test_reason=rule.reason(order),
+            )
+            for order in self.holdable
+        }
+
 
 def check_orders(
     orders: OrderService, refs: Sequence[str], created: Mapping[str, datetime] | None = None
 ) -> Checked:
-    """Read the orders (with as few calls as the known ``created`` times allow) and sort them."""
+    """Read the orders (with as few calls as the known ``created`` times allow) and sort them. An
+    order CartRover does not know, typed in another case than one it does, says so."""
     checked = Checked()
-    for ref, order in orders.get_orders(refs, created).items():
+    read = orders.get_orders(refs, created)
+    unknown = [ref for ref, order in read.items() if isinstance(order, OrderNotFound)]
+    better = suggestions(orders, unknown)
+    for ref, order in read.items():
         if isinstance(order, CartRoverError):
-            checked.refused.append((ref, unread_reason(order)))
+            why = unread_reason(order)
+            if ref in better:
+                why += f"; did you mean `{better[ref]}`?"
+            checked.refused.append((ref, why))
             continue
-        reason = why_not_holdable(order)
+        reason = moved_on(order)
         if reason is None:
             checked.holdable.append(order)
         else:
@@ -127,6 +150,7 @@ def open_request(
     refs: Sequence[str],
     source: str,
     order_created: Mapping[str, datetime] | None = None,
+    order_facts: Mapping[str, OrderFacts] | None = None,
 ) -> HoldRequest:
     """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order,
     ``NotSaved`` when the database did not take it (nothing was opened)."""
@@ -141,6 +165,7 @@ def open_request(
             expires_at=now + ttl,
             source=source,
             order_created=order_created,
+            order_facts=order_facts,
         ),
         what="request",
     )

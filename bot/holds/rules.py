@@ -1,6 +1,6 @@
-"""The rules of a hold, in words: whether an order's sending can still be canceled, why an order
-could not be read, why a click changes nothing, and what a person does by hand when the bot cannot
-confirm. Pure."""
+"""The rules of a hold request, in words: whether an order's sending can still be stopped (and if
+not, what became of it), why an order could not be read, why a click changes nothing, and what a
+person does by hand when the bot cannot confirm. Pure."""
 
 from __future__ import annotations
 
@@ -17,38 +17,61 @@ from bot.cartrover.errors import (
 from bot.cartrover.models import Flag, Order
 from bot.store.records import OpenOrder
 
-__all__ = ["MANUAL_FALLBACK", "RefusalReason", "already_open", "unread_reason", "why_not_holdable"]
+__all__ = [
+    "MANUAL_FALLBACK",
+    "NOT_KNOWN",
+    "RefusalReason",
+    "already_open",
+    "moved_on",
+    "unread_reason",
+]
 
+NOT_KNOWN = "is not known to CartRover"
 MANUAL_FALLBACK = "In CartRover: the order's Actions Menu > To WMS > Cancel Sending to WMS."
 
 
-def why_not_holdable(order: Order) -> str | None:
-    """None if sending can be canceled; else the reason in words."""
-    if order.order_status != "new":
-        return f"it is {order.status_words}, not New: too late to cancel sending here"
-    if order.sending_canceled is Flag.YES:
-        return "sending is already canceled"
-    if order.sending_canceled is not Flag.NO:
+def moved_on(order: Order) -> str | None:
+    """None while sending to the WMS can still be stopped; else what became of the order and
+    what a person does next, as words that follow its reference: ``went to the WMS — cancel it
+    there``."""
+    status = order.order_status
+    if status == "new":
+        if order.sending_canceled is Flag.NO:
+            return None
+        if order.sending_canceled is Flag.YES:
+            return "was already stopped from sending — nothing to do"
         return (
-            f"CartRover sent an unexpected sending_canceled value ({order.raw_sending_canceled!r})"
+            "has an unexpected sending_canceled value "
+            f"({order.raw_sending_canceled or 'missing'}) — check it in CartRover"
         )
-    return None
+    if status == "at_wms":
+        return "went to the WMS — cancel it there"
+    if status in ("shipped", "confirmed"):
+        return "has shipped — too late to stop"
+    if status == "canceled":
+        return "was canceled in CartRover — nothing will be sent"
+    if status == "error":
+        return "is held by CartRover with an error — fix or cancel it in CartRover"
+    return f"is {order.status_words} — check it in CartRover"
 
 
 def already_open(claim: OpenOrder) -> str:
     """Why an order cannot go into a new request: an open one holds it."""
-    return f"it is already in hold request #{claim.request_id} ({claim.state.value})"
+    return f"is already in hold request #{claim.request_id} ({claim.state.value})"
 
 
 def unread_reason(error: CartRoverError) -> str:
     """Why an order could not be read, in words."""
     if isinstance(error, OrderNotFound):
-        return f"CartRover does not know it ({error.message})"
+        return f"{NOT_KNOWN} ({error.message})"
     if isinstance(error, AuthenticationFailed):
-        return "CartRover refused the bot's API credentials (an admin should check them)"
+        return (
+            "could not be read: CartRover refused the bot's API credentials "
+            "(an admin should check them)"
+        )
     if isinstance(error, ConnectionFailed | Unavailable | RateLimited):
-        return f"CartRover did not answer about it ({error.message}); try again later"
-    return f"CartRover said: {error.message}"
+        return f"could not be read: CartRover did not answer ({error.message}); try again later"
+    return f"could not be read: CartRover said {error.message}"
 
 
 class RefusalReason(StrEnum):

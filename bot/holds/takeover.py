@@ -28,6 +28,7 @@ from functools import partial
 from bot.deps import Deps
 from bot.holds import flow
 from bot.store.records import StoreError
+from bot.words import plural
 from bot.workers import Lane
 
 __all__ = ["LOOK_EVERY", "Takeover"]
@@ -125,7 +126,9 @@ class Takeover:
             log.warning("could not release this process's hold leases (%s); they lapse", released)
             return 0
         if released:
-            log.info("released %d more hold request(s) for a running peer to take over", released)
+            log.info(
+                "released %s more for a running peer to take over", plural(released, "hold request")
+            )
         return released
 
     def hand_over(self) -> None:

@@ -30,6 +30,7 @@ from bot.home.pacing import PublishPacer
 from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, RequestState
+from bot.times import days_words
 from bot.workers import Lane
 
 __all__ = [
@@ -75,10 +76,12 @@ def _shared(deps: Deps) -> _Shared:
 
 
 def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
+    """One user's Home: approvers see every open request, anyone else only their own."""
     approver = deps.approvers.is_approver(user_id)
+    visible = [r for r in shared.open_requests if approver or r.requester == user_id]
     may_decide = [
         request.id
-        for request in shared.open_requests
+        for request in visible
         if approver
         and request.state is RequestState.PENDING
         and refusal_to_approve(deps.approvers, user_id, request.requester) is None
@@ -86,7 +89,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
     return HomeFacts(
         user_id=user_id,
         now=deps.clock.now(),
-        open_requests=shared.open_requests,
+        open_requests=visible,
         own_requests=deps.holds.requests_by(user_id, OWN_SHOWN),
         subscriptions=shared.subscriptions,
         last_digests=shared.last_digests,
@@ -94,6 +97,7 @@ def _facts(deps: Deps, user_id: str, shared: _Shared, notice: str) -> HomeFacts:
         may_decide=may_decide,
         health=shared.health if approver else None,
         notice=notice,
+        digest_days=days_words(deps.settings.digest_weekdays),
         shadow_mode=deps.settings.shadow_mode,
     )
 

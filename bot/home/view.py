@@ -1,7 +1,8 @@
-"""The App Home, per user, as a pure view: open hold requests (the ones the user may decide
-first, with the card's own Approve and Reject buttons for approvers), the user's recent requests
-and what became of them, the digest subscriptions with their last counts, and for approvers a
-short health line.
+"""The App Home, per user, as a pure view: open hold requests (for approvers, every one, those
+they may decide first with the card's own Approve and Reject; for anyone else, only their own),
+with Withdraw on the user's own requests and never Approve unless they may approve it; the
+user's recent requests and what became of them, the digest subscriptions with their last counts,
+and for approvers a short health line.
 
 Within Slack's limits for a Home tab (100 blocks, 3000 characters a section): at most
 :data:`OPEN_SHOWN` open requests are shown, the rest counted. Every text from users or CartRover
@@ -13,10 +14,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from bot.holds.messages import decision_buttons
+from bot.holds.card import decision_buttons
+from bot.holds.endings import Ending, ending
 from bot.slack.blocks.message import (
     Block,
     archive_link,
@@ -30,7 +32,8 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import OPEN_HOLD_FORM
 from bot.slack.mrkdwn import code, date_token, one_line, user
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
-from bot.times import format_age
+from bot.times import ago, old, parse_zone
+from bot.words import plural
 
 __all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "SHADOW_MODE_LINE", "Health", "HomeFacts", "home_view"]
 
@@ -40,21 +43,26 @@ SHADOW_MODE_LINE = (
     "as usual, but nothing is canceled in CartRover; each outcome says what would have been."
 )
 OPEN_SHOWN = 15  # open requests shown with their buttons; three blocks each at most
-_STATE_WORDS = {
-    RequestState.PENDING: "waiting for an approver",
-    RequestState.EXECUTING: "approved, canceling sending…",
-    RequestState.DONE: "done",
-    RequestState.FAILED: "finished with failures",
-    RequestState.UNKNOWN: "finished, some cancels NOT CONFIRMED",
-    RequestState.REJECTED: "rejected",
-    RequestState.EXPIRED: "expired, nothing sent",
+_ENDING_WORDS = {
+    Ending.WAITING: "waiting for an approver",
+    Ending.RUNNING: "approved, stopping sending…",
+    Ending.CHECKING: "approved, checking again…",
+    Ending.DONE: "done",
+    Ending.SHADOW: "shadow mode: nothing stopped",
+    Ending.PARTLY: "partly done",
+    Ending.MOVED_ON: "nothing stopped — every order had moved on",
+    Ending.FAILED: "failed, nothing stopped",
+    Ending.UNCONFIRMED: "ended, some cancels NOT CONFIRMED",
+    Ending.REJECTED: "rejected",
+    Ending.WITHDRAWN: "withdrawn",
+    Ending.EXPIRED: "expired, no cancel sent",
 }
 _ITEM_WORDS = {
-    ItemState.CANCELED: "canceled",
+    ItemState.CANCELED: "stopped",
     ItemState.ORDER_CANCELED: "order canceled in CartRover",
     ItemState.WOULD_CANCEL: "shadow mode: would have canceled",
     ItemState.CHECKING: "checking again",
-    ItemState.SKIPPED: "left alone",
+    ItemState.SKIPPED: "had moved on",
     ItemState.FAILED: "FAILED",
     ItemState.NOT_CONFIRMED: "NOT CONFIRMED",
 }
@@ -85,6 +93,7 @@ class HomeFacts:
     may_decide: Collection[int] = ()  # open requests this user may approve
     health: Health | None = None  # approvers only
     notice: str = ""  # mrkdwn, already escaped: what their last click came to
+    digest_days: str = "every day"  # DIGEST_DAYS in words
     shadow_mode: bool = False  # SHADOW_MODE: holds run in full, but nothing is canceled
 
 
@@ -124,7 +133,7 @@ def _open_requests(facts: HomeFacts) -> list[Block]:
     mine = set(facts.may_decide)
     ordered = sorted(facts.open_requests, key=lambda r: (r.id not in mine, r.created_at, r.id))
     waiting = sum(1 for r in ordered if r.id in mine)
-    title = f"*Open hold requests ({len(ordered)})*"
+    title = f"*{'Open' if facts.approver else 'Your open'} hold requests ({len(ordered)})*"
     if facts.approver:
         title += f" · {waiting} you may decide" if waiting else " · none for you to decide"
     if not ordered:
@@ -141,7 +150,7 @@ def _open_requests(facts: HomeFacts) -> list[Block]:
 def _open_request(facts: HomeFacts, request: HoldRequest, yours: bool) -> list[Block]:
     line = (
         f"{_link(request)} · {_refs(request)} · by {user(request.requester)} · "
-        f"{format_age(facts.now - request.created_at)} old · {_STATE_WORDS[request.state]}"
+        f"{old(facts.now - request.created_at)} · {_ENDING_WORDS[ending(request)]}"
     )
     if request.state is RequestState.EXECUTING:
         done = sum(1 for item in request.items if item.state.is_final)
@@ -153,8 +162,9 @@ def _open_request(facts: HomeFacts, request: HoldRequest, yours: bool) -> list[B
         section(line, block_id=f"home-hold-{request.id}"),
         context(f"*Reason:* {code(reason) if reason else '_none given_'}"),
     ]
-    if facts.approver and request.state is RequestState.PENDING:
-        blocks.append(decision_buttons(request))
+    own = request.requester == facts.user_id
+    if request.state is RequestState.PENDING and (yours or own):
+        blocks.append(decision_buttons(request, approve=yours, withdraw=own))
     return blocks
 
 
@@ -164,15 +174,15 @@ def _own_requests(facts: HomeFacts) -> str:
         return title + "None yet: `/cartrover hold &lt;order&gt;` or the button above asks for one."
     lines = []
     for request in facts.own_requests:
-        outcome = _STATE_WORDS[request.state] + _tally(request)
+        outcome = _ENDING_WORDS[ending(request)] + _tally(request)
         if request.state is RequestState.REJECTED and request.decided_by:
             verb = "withdrawn" if request.decided_by == request.requester else "rejected"
             outcome = f"{verb} by {user(request.decided_by)}"
             why = one_line(request.decision_reason)
             if why:
                 outcome += f": {code(why)}"
-        age = format_age(facts.now - request.created_at)
-        lines.append(f"{_link(request)} · {_refs(request)} · {outcome} · {age} ago")
+        age = ago(facts.now - request.created_at)
+        lines.append(f"{_link(request)} · {_refs(request)} · {outcome} · {age}")
     return title + lines_within(lines, limit=2900)
 
 
@@ -194,14 +204,17 @@ def _digests(facts: HomeFacts) -> str:
     lines = []
     for sub in facts.subscriptions:
         line = f"<#{sub.channel_id}> at {sub.local_time} {sub.timezone}"
+        if facts.digest_days != "every day":
+            line += f", {facts.digest_days}"
         last = facts.last_digests.get(sub.channel_id)
         if last is None:
             line += " · no digest posted yet"
         else:
-            counted = f"{last.test_count} stale test order(s)"
+            counted = plural(last.test_count, "stale test order")
             if last.non_test_count:
                 counted += f", {last.non_test_count} stale non-test"
-            line += f" · last {date_token(last.posted_at)}: {counted}"
+            zone = _zone(sub.timezone)
+            line += f" · last {date_token(last.posted_at, zone=zone)}: {counted}"
         lines.append(line)
     return title + lines_within(lines, limit=2900)
 
@@ -212,22 +225,25 @@ def _health_line(health: Health, now: datetime) -> str:
     elif health.cartrover_answered_at is None:
         cartrover = "CartRover: not called yet by this process"
     else:
-        cartrover = f"CartRover answered {_ago(now - health.cartrover_answered_at)}"
+        cartrover = f"CartRover answered {ago(now - health.cartrover_answered_at)}"
     if health.hits_remaining is not None:
         cartrover += f" · {health.hits_remaining} calls left this minute"
     ran = health.scheduler_ran_at
     if ran is None:
         scheduler = ":warning: scheduler: no run recorded (is `clock` or `serve` running it?)"
     elif now - ran > timedelta(minutes=5):
-        scheduler = f":warning: scheduler: last ran {_ago(now - ran)}"
+        scheduler = f":warning: scheduler: last ran {ago(now - ran)}"
     else:
-        scheduler = f"scheduler ran {_ago(now - ran)}"
+        scheduler = f"scheduler ran {ago(now - ran)}"
     return f"*Health:* {cartrover} · {scheduler}"
 
 
-def _ago(delta: timedelta) -> str:
-    seconds = max(int(delta.total_seconds()), 0)
-    return f"{seconds} s ago" if seconds < 60 else f"{format_age(delta)} ago"
+def _zone(name: str) -> tzinfo | None:
+    """A subscription's zone, so its last digest's time reads in the zone of its own time."""
+    try:
+        return parse_zone(name)
+    except ValueError:
+        return None
 
 
 def _link(request: HoldRequest) -> str:

@@ -33,7 +33,7 @@ from bot.cartrover.errors import (
 )
 from bot.log import setup_logging
 from bot.runners.check_record import RecordFolderError, Replies, prepare_folder
-from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin, print_table
+from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, check_url, origin, print_table
 from bot.settings import ConfigError, Settings
 
 __all__ = ["MODES", "check_all", "run_check"]
@@ -82,21 +82,22 @@ def check_all(
     Every Slack and CartRover call goes through the clients of one
     :class:`~bot.runners.check_record.Replies`, which adds a row per reply (did it have the
     keys the bot relies on?) and, with ``record``, writes each reply there."""
+    malformed: list[Row] = []
     try:
         settings = Settings.load(environ)
     except ConfigError as exc:
-        if configure_logging:
-            setup_logging("ERROR")
         fix = "correct the variable named here (README → Configuration lists every one)"
-        return [
-            Row("configuration", Status.FAIL, str(exc), fix),
-            Row(
-                "the rest",
-                Status.SKIP,
-                "Slack, CartRover and the database are tried once it is valid",
-            ),
-            *Replies(record).rows(),
-        ], []
+        malformed.append(Row("configuration", Status.FAIL, str(exc), fix))
+        try:  # go on with the malformed values at their defaults, to check everything else
+            settings = Settings.load(environ, defaults_for=exc.variables)
+        except ConfigError:
+            if configure_logging:
+                setup_logging("ERROR")
+            skipped = "Slack, CartRover and the database are tried once it is valid"
+            return [*malformed, Row("the rest", Status.SKIP, skipped), *Replies(record).rows()], []
+        names = ", ".join(name.upper() for name in exc.variables)
+        note = f"{names} at {'its default' if len(exc.variables) == 1 else 'their defaults'}"
+        malformed.append(Row("the rest", Status.WARN, f"checked with {note}"))
     secrets = settings.secrets() + _basic_auth_values(settings)
     if configure_logging:
         setup_logging("ERROR", secrets)
@@ -109,7 +110,7 @@ def check_all(
 
     replies = Replies(record, secrets)
     try:
-        rows = _configuration(settings)
+        rows = [*malformed, *_configuration(settings)]
         rows += slack_rows(settings, replies)
         rows += _cartrover(settings, replies)
         rows.append(_database(settings))
@@ -193,7 +194,7 @@ def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
         try:
             first = next(iter(client.iter_orders("new", limit=1)), None)  # one page, one order
         except CartRoverError as exc:
-            rows = [_cartrover_failed(exc, site)]
+            rows = [_cartrover_failed(exc, site, settings.cartrover_api_url)]
         else:
             found = "at least one New order" if first is not None else "no New orders right now"
             rows = [Row("CartRover", Status.OK, f"listed New orders at {site}: {found}")]
@@ -203,8 +204,10 @@ def _cartrover(settings: Settings, replies: Replies) -> list[Row]:
     return rows
 
 
-def _cartrover_failed(exc: CartRoverError, site: str) -> Row:
-    url_fix = "check CARTROVER_API_URL (normally https://api.cartrover.com) and the network"
+def _cartrover_failed(exc: CartRoverError, site: str, url: str) -> Row:
+    url_fix = check_url(
+        "CARTROVER_API_URL", url, Settings.model_fields["cartrover_api_url"].default
+    )
     cases: list[tuple[type[CartRoverError], str, str]] = [
         (AuthenticationFailed, "CartRover refused the API key", MERCHANT_KEYS),
         (ConnectionFailed, f"could not reach CartRover at {site}", url_fix),
@@ -224,6 +227,15 @@ def _database(settings: Settings) -> Row:
     where = _database_site(settings.database_url)
     fix = "check DATABASE_URL: sqlite:///path/to/file.db or postgresql://user@host/dbname"
     path = _sqlite_path(settings.database_url)
+    if path is not None and settings.dyno:
+        return Row(
+            "database",
+            Status.FAIL,
+            f"{where} on Heroku (dyno {settings.dyno}): PostgreSQL is required there — each dyno "
+            "has its own filesystem, lost at every restart, so requests and digests would vanish",
+            "set DATABASE_URL to the app's Heroku Postgres URL (postgresql://…; add one with "
+            "heroku addons:create heroku-postgresql)",
+        )
     if path is not None and path.name not in ("", ":memory:") and not path.exists():
         # Opening it would leave an empty file behind: check that it could be created instead.
         folder = path.parent
@@ -296,8 +308,7 @@ def _modes(settings: Settings, mode: str | None) -> list[Row]:
 
 def _default_digest(settings: Settings) -> list[Row]:
     """Which subscription applies to DIGEST_CHANNEL, as the next start will decide it."""
-    from bot.digest.default import default_digest
-    from bot.digest.messages import default_digest_text
+    from bot.digest.default import default_digest, default_digest_text
     from bot.store import StoreError, open_store
     from bot.times import SystemClock
 

@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot.holds.approvers import Approvers
 from bot.runners.check_record import Replies
-from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, origin
+from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, check_url, origin
 from bot.settings import Settings
 from bot.slack.webapi import SlackFailed, SlackPoster
 
@@ -49,10 +49,10 @@ def slack_rows(settings: Settings, replies: Replies) -> list[Row]:
                 "Permissions page into SLACK_BOT_TOKEN; reinstall the app if it was removed"
             )
             return [Row("Slack", Status.FAIL, f"Slack refused SLACK_BOT_TOKEN ({error})", fix)]
-        fix = f"check SLACK_API_URL ({url}; normally https://slack.com/api/)"
+        fix = check_url("SLACK_API_URL", url, Settings.model_fields["slack_api_url"].default)
         return [Row("Slack", Status.FAIL, f"auth.test failed: {error}", fix)]
     except (SlackRequestError, OSError) as exc:
-        fix = f"check SLACK_API_URL ({url}; normally https://slack.com/api/) and the network"
+        fix = check_url("SLACK_API_URL", url, Settings.model_fields["slack_api_url"].default)
         detail = f"could not reach Slack at {origin(url)}: {_cause(exc)}"
         return [Row("Slack", Status.FAIL, detail, fix)]
     team, user = (
@@ -159,7 +159,9 @@ def _scopes(settings: Settings, headers: Mapping[str, object]) -> Row:
         return Row("Slack scopes", Status.SKIP, "Slack did not report the token's scopes")
     values = header if isinstance(header, list | tuple) else [header]
     granted = {s.strip() for value in values for s in str(value).split(",") if s.strip()}
-    needed = ["commands", "chat:write"]
+    # im:write: the requester is told by direct message when the card's thread is gone (and,
+    # with NOTIFY_APPROVERS=dm, each approver is asked that way).
+    needed = ["commands", "chat:write", "im:write"]
     if any(a.startswith("S") for a in settings.approvers):
         needed.append("usergroups:read")  # APPROVERS lists user groups
     missing = [s for s in needed if s not in granted]

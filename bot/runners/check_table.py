@@ -31,6 +31,13 @@ class Row:
     fix: str = ""
 
 
+def check_url(variable: str, url: str, usual: object) -> str:
+    """The fix for a URL that did not answer: check it, naming the usual value only when it is
+    another one."""
+    normally = f"; normally {usual}" if isinstance(usual, str) and usual != url else ""
+    return f"check {variable} ({url}{normally}) and the network"
+
+
 def print_table(rows: list[Row], out: TextIO, secrets: Sequence[str] = ()) -> None:
     width = max(len(row.what) for row in rows) + 2
     lines = ["cartrover-bot check", ""]

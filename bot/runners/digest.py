@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
 from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
-from bot.digest.post import compose
+from bot.digest.post import Composing, compose, waiting_requests
 from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
@@ -77,7 +77,8 @@ def _build_and_send(
             return 1
         calls = cartrover.stats.get("list_orders", 0)
     if dry_run or store is None:
-        message = digest_message(report, NOW_TITLE, None)
+        waiting = waiting_requests(store) if store is not None else []
+        message = digest_message(report, NOW_TITLE, None, waiting=waiting, zone=settings.zone)
         echo(render_plain(message.blocks))
         if report.test_count > listed_in_message(report):
             echo(f"\nEvery stale test order ({report.test_count}), oldest first:")
@@ -107,13 +108,14 @@ def _post_everywhere(
     token = settings.slack_bot_token
     assert token is not None  # checked by run_digest_once
     poster = SlackPoster(make_web_client(token.get_secret_value(), settings.slack_api_url))
+    composing = Composing(settings, poster, store, store)
     targets = [channel] if channel else _subscribed(settings, store.subscriptions())
     if not targets:
         echo("No channel: pass --channel C… or subscribe one with /cartrover digest subscribe")
         return 2
     failed = 0
     for target in targets:
-        message = compose(store, report, target, NOW_TITLE, report.now)
+        message = compose(composing, report, target, NOW_TITLE, report.now)
         try:
             ts = poster.post(target, message.text, message.blocks)
         except SlackFailed as exc:
@@ -121,7 +123,7 @@ def _post_everywhere(
             echo(f"{target}: not posted ({exc.error}).{advice}")
             failed += 1
             continue
-        echo(f"{target}: posted ({report.test_count} stale test orders, ts {ts})")
+        echo(f"{target}: posted ({plural(report.test_count, 'stale test order')}, ts {ts})")
     return 1 if failed else 0
 
 

@@ -34,7 +34,7 @@ from bot.digest import schedule
 from bot.digest.schedule import Building, Outcome
 from bot.holds import flow
 from bot.store.records import DigestSubscription
-from bot.times import parse_hhmm, parse_zone
+from bot.times import WEEKDAYS, parse_hhmm, parse_zone
 
 __all__ = [
     "DIGEST_SYNC_SECONDS",
@@ -130,10 +130,17 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
     return scheduler
 
 
-def digest_trigger(subscription: DigestSubscription) -> CronTrigger:
-    """Daily at the subscription's local time, in its explicit zone (ValueError if malformed)."""
+def digest_trigger(
+    subscription: DigestSubscription, days: frozenset[int] = frozenset(range(7))
+) -> CronTrigger:
+    """At the subscription's local time on ``days`` (``DIGEST_DAYS``; every day by default), in
+    its explicit zone (ValueError if malformed)."""
     at = parse_hhmm(subscription.local_time)
-    return CronTrigger(hour=at.hour, minute=at.minute, timezone=parse_zone(subscription.timezone))
+    zone = parse_zone(subscription.timezone)
+    if len(days) == 7:
+        return CronTrigger(hour=at.hour, minute=at.minute, timezone=zone)
+    weekdays = ",".join(WEEKDAYS[day] for day in sorted(days))
+    return CronTrigger(day_of_week=weekdays, hour=at.hour, minute=at.minute, timezone=zone)
 
 
 def _job_name(subscription: DigestSubscription) -> str:
@@ -147,7 +154,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
     wanted: dict[str, tuple[DigestSubscription, CronTrigger]] = {}
     for subscription in subscriptions:
         try:
-            trigger = digest_trigger(subscription)
+            trigger = digest_trigger(subscription, deps.settings.digest_weekdays)
         except ValueError as exc:
             log.error("digest subscription of %s is unusable: %s", subscription.channel_id, exc)
             continue

@@ -11,12 +11,16 @@ import re
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+from bot.words import listing
+
 __all__ = [
     "UNSAFE_CHARS",
+    "addressed",
     "code",
     "date_token",
     "escape",
     "literal",
+    "mentions",
     "one_line",
     "truncate",
     "user",
@@ -75,6 +79,30 @@ def user(user_id: str) -> str:
     if _USER_ID.fullmatch(user_id):
         return f"<@{user_id}>"
     return escape(user_id)
+
+
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def mentions(ids: list[str] | tuple[str, ...], *, at_most: int | None = None) -> str:
+    """Mentions of users (``<@U…>``) and user groups (``<!subteam^S…>``) from their ids, joined
+    as a sentence: ``<@U1>, <@U2> and 3 more``. Anything that is not such an id is left out: a
+    mention is never made from text."""
+    tokens = [
+        f"<!subteam^{i}>" if _GROUP_ID.fullmatch(i) else f"<@{i}>"
+        for i in ids
+        if _GROUP_ID.fullmatch(i) or _USER_ID.fullmatch(i)
+    ]
+    if at_most is not None and len(tokens) > at_most:
+        rest = len(tokens) - at_most
+        tokens = [*tokens[:at_most], f"{rest} more"]
+    return listing(tokens)
+
+
+def addressed(user_id: str, sentence: str) -> str:
+    """``sentence`` addressed to one person: their mention once, then a colon, so no one else
+    named in it reads as a second addressee (``@alex: hold request #3 was rejected by @kim``)."""
+    return f"{user(user_id)}: {sentence}"
 
 
 def zone_label(zone: tzinfo | None) -> str:

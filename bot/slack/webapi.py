@@ -130,6 +130,10 @@ class Poster(Protocol):
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None: ...
 
+    def direct(self, user: str, text: str, blocks: Blocks) -> str:
+        """A direct message from the app to ``user`` (its App Home's Messages tab); its ``ts``."""
+        ...
+
     def ephemeral(self, channel: str, user: str, text: str, blocks: Blocks = ()) -> None: ...
 
     def open_view(self, trigger_id: str, view: View) -> Published:
@@ -165,6 +169,19 @@ class SlackPoster:
             ),
         )
         return str(reply["ts"])
+
+    def direct(self, user: str, text: str, blocks: Blocks) -> str:
+        """``conversations.open`` for the app's own DM with ``user`` (scope ``im:write``), then
+        ``chat.postMessage`` there: a user id as ``channel`` would post in the user's DM with
+        Slackbot instead (Slack's "Sending messages" guide), so the DM's own id is used."""
+        opened = self._call(
+            "conversations.open", lambda client: client.conversations_open(users=[user])
+        )
+        channel = opened.get("channel")
+        dm = channel.get("id") if isinstance(channel, dict) else None
+        if not isinstance(dm, str) or not dm:
+            raise SlackFailed("conversations.open", "no_channel_in_reply")
+        return self.post(dm, text, blocks)
 
     def update(self, channel: str, ts: str, text: str, blocks: Blocks) -> None:
         self._call(

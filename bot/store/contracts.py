@@ -39,6 +39,7 @@ from bot.store.records import (
     HomeView,
     ItemState,
     Notice,
+    OrderFacts,
     RequestState,
     ScanMark,
     Snapshot,
@@ -62,9 +63,11 @@ class HoldStore(Protocol):
         expires_at: datetime,
         source: str = "command",
         order_created: Mapping[str, datetime] | None = None,
+        order_facts: Mapping[str, OrderFacts] | None = None,
     ) -> HoldRequest:
         """Insert a pending request with one queued item per order and claim each order, all in
-        one transaction. ``order_created`` gives the orders' creation times where known.
+        one transaction. ``order_created`` gives the orders' creation times where known,
+        ``order_facts`` what the card shows of each.
 
         OrdersAlreadyOpen (and nothing created) if an open request already holds any of the
         orders; ValueError if ``cust_refs`` is empty or names an order twice, or a datetime is
@@ -100,10 +103,10 @@ class HoldStore(Protocol):
         request's lease in the same statement.
 
         Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
-        so a late approval can never win against the TTL. Only the moves drawn in the module
-        docstring exist (pending → executing | rejected | expired, executing → done | failed |
-        unknown); any other raises ValueError. ``decided_by``/``decided_at`` are set only by the
-        move out of pending.
+        so a late approval can never win against the TTL. Only the moves drawn in
+        :mod:`bot.store.records` exist (pending → executing | rejected | expired | done,
+        executing → done | failed | unknown); any other raises ValueError.
+        ``decided_by``/``decided_at`` are set only by the move out of pending.
         """
 
     def expire_due(self, now: datetime) -> list[HoldRequest]:
@@ -154,6 +157,17 @@ class HoldStore(Protocol):
     def mark_rendered(self, request_id: int, state: RequestState, at: datetime) -> None:
         """Record that the request's message now shows ``state`` (or that Slack refused for good
         to show it, so there is nothing more to render)."""
+
+    def card_outdated(self, request_id: int) -> None:
+        """Forget what the request's card last showed (its orders changed while its state did
+        not), so that :meth:`lagging_cards` finds it until it is rendered again."""
+
+    def claim_reminder(self, request_id: int, at: datetime) -> bool:
+        """Take the right to remind a pending request's approvers: True for exactly one caller,
+        once per request."""
+
+    def mark_followed(self, request_id: int, at: datetime) -> None:
+        """Record that a pending request's orders were just re-read."""
 
     def lagging_cards(self, limit: int = 50) -> list[HoldRequest]:
         """Requests with a message whose rendered state is not their stored state, oldest

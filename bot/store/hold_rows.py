@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from bot.store.facts import OrderFacts, facts_in, facts_out
 from bot.store.primitives import Primitives, Row
 from bot.store.records import (
     AuditEntry,
@@ -59,7 +60,9 @@ CREATE_ATTEMPTS = 5
 
 _PENDING, _EXECUTING = RequestState.PENDING, RequestState.EXECUTING
 _ALLOWED = {
-    _PENDING: frozenset({_EXECUTING, RequestState.REJECTED, RequestState.EXPIRED}),
+    _PENDING: frozenset(
+        {_EXECUTING, RequestState.REJECTED, RequestState.EXPIRED, RequestState.DONE}
+    ),
     _EXECUTING: frozenset({RequestState.DONE, RequestState.FAILED, RequestState.UNKNOWN}),
 }
 
@@ -79,6 +82,7 @@ class HoldRows(Primitives):
         expires_at: datetime,
         source: str = "command",
         order_created: Mapping[str, datetime] | None = None,
+        order_facts: Mapping[str, OrderFacts] | None = None,
     ) -> HoldRequest:
         refs = list(cust_refs)
         if not refs or len(set(refs)) != len(refs):
@@ -86,10 +90,20 @@ class HoldRows(Primitives):
         created, expires = utc_aware(created_at), utc_aware(expires_at)
         times = (self._time_in(created), self._time_in(expires))
         known = {ref: utc_aware(when) for ref, when in (order_created or {}).items() if ref in refs}
-        rows = [(ref, self._time_in(known[ref]) if ref in known else None) for ref in refs]
+        facts = {ref: fact for ref, fact in (order_facts or {}).items() if ref in refs}
+        rows = [
+            (
+                ref,
+                self._time_in(known[ref]) if ref in known else None,
+                facts_in(facts[ref]) if ref in facts else None,
+            )
+            for ref in refs
+        ]
         request_id = self._claim(rows, (requester, channel_id, reason, source, *times))
         items = tuple(
-            HoldItem(request_id, ref, position, order_created_at=known.get(ref))
+            HoldItem(
+                request_id, ref, position, order_created_at=known.get(ref), facts=facts.get(ref)
+            )
             for position, ref in enumerate(refs)
         )
         return HoldRequest(
@@ -97,8 +111,10 @@ class HoldRows(Primitives):
             source=source, items=items,
         )  # fmt: skip
 
-    def _claim(self, rows: list[tuple[str, object]], request: tuple[object, ...]) -> int:
-        refs = [ref for ref, _ in rows]
+    def _claim(
+        self, rows: Sequence[tuple[str, object, object]], request: tuple[object, ...]
+    ) -> int:
+        refs = [ref for ref, *_ in rows]
         for _ in range(CREATE_ATTEMPTS):
             claimed = self._insert_request(request, rows)
             if claimed.request_id is not None:
@@ -158,7 +174,7 @@ class HoldRows(Primitives):
         when = self._instant(at)
         if expect is not RequestState.PENDING:
             return self._change(ADVANCE, (to.value, request_id, expect.value)) == 1
-        if to is RequestState.EXPIRED:
+        if to in (RequestState.EXPIRED, RequestState.DONE):  # the bot's own endings
             return self._change(DECIDE_PENDING, (to.value, actor, when, request_id)) == 1
         if runner is not None and lease_until is not None:
             leased = (actor, when, reason, runner, self._instant(lease_until), request_id, when)
@@ -269,6 +285,8 @@ class HoldRows(Primitives):
             items=items,
             rendered_state=RequestState(row["rendered_state"]) if row["rendered_state"] else None,
             decision_reason=row["decision_reason"] or "",
+            reminded_at=self._maybe_time(row["reminded_at"]),
+            followed_at=self._maybe_time(row["followed_at"]),
         )
 
     def _item(self, request_id: int, row: Mapping[str, Any]) -> HoldItem:
@@ -281,6 +299,7 @@ class HoldRows(Primitives):
             process_ids=tuple(str(pid) for pid in json.loads(row["item_process_ids"])),
             updated_at=self._maybe_time(row["item_updated_at"]),
             order_created_at=self._maybe_time(row["item_order_created_at"]),
+            facts=facts_out(row["item_order_facts"]),
         )
 
     def _audit(self, statement: str, params: Sequence[object]) -> list[AuditEntry]:

@@ -144,7 +144,7 @@ class PostgresStore(SqlStore):
             return cur.fetchall()
 
     def _insert_request(
-        self, request: Sequence[object], items: Sequence[tuple[str, object]]
+        self, request: Sequence[object], items: Sequence[tuple[str, object, object]]
     ) -> Claimed:
         with self._cursor() as cur, cur.connection.transaction() as transaction:
             cur.execute(pg(INSERT_REQUEST), request)
@@ -152,10 +152,13 @@ class PostgresStore(SqlStore):
             if row is None:  # pragma: no cover - INSERT … RETURNING always returns the row
                 raise StoreError(f"{self._where}: the new request has no id")
             request_id = int(row["id"])
-            rows = [(request_id, ref, n, created) for n, (ref, created) in enumerate(items)]
+            rows = [
+                (request_id, ref, n, created, facts)
+                for n, (ref, created, facts) in enumerate(items)
+            ]
             cur.executemany(pg(INSERT_ITEM), rows)
             taken = []
-            for ref in sorted(ref for ref, _ in items):
+            for ref in sorted(ref for ref, *_ in items):
                 cur.execute(pg(CLAIM_ORDER), (ref, request_id))
                 if cur.rowcount != 1:
                     taken.append(ref)

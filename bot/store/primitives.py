@@ -41,12 +41,12 @@ class Primitives(ABC):
 
     @abstractmethod
     def _insert_request(
-        self, request: Sequence[object], items: Sequence[tuple[str, object]]
+        self, request: Sequence[object], items: Sequence[tuple[str, object, object]]
     ) -> Claimed:
         """In one transaction: INSERT_REQUEST, one INSERT_ITEM per ``(order, its creation time
-        or None)`` in that order, then CLAIM_ORDER per order in sorted order. If every claim
-        inserted a row, commit and return the new id; otherwise read OPEN_CLAIM for each order
-        not claimed, roll everything back and return those rows."""
+        or None, its facts or None)`` in that order, then CLAIM_ORDER per order in sorted
+        order. If every claim inserted a row, commit and return the new id; otherwise read
+        OPEN_CLAIM for each order not claimed, roll everything back and return those rows."""
 
     @abstractmethod
     def _time_in(self, when: datetime) -> object:

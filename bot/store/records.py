@@ -7,7 +7,8 @@ Request states::
     pending ──approve──▶ executing ──▶ done | failed | unknown
        │
        ├──reject / withdraw──▶ rejected
-       └──TTL passed─────────▶ expired
+       ├──TTL passed─────────▶ expired
+       └──every order moved on while it waited──▶ done (nothing stopped; the bot's ending)
 
 Item (per-order) states::
 
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from bot.store.facts import OrderFacts
+
 __all__ = [
     "AuditEntry",
     "DigestClaim",
@@ -39,6 +42,7 @@ __all__ = [
     "ItemState",
     "Notice",
     "OpenOrder",
+    "OrderFacts",
     "OrdersAlreadyOpen",
     "RequestState",
     "ScanMark",
@@ -125,6 +129,7 @@ class HoldItem:
     updated_at: datetime | None = None
     # When CartRover created the order, if known: re-reads can then use one listing call.
     order_created_at: datetime | None = None
+    facts: OrderFacts | None = None  # what its card shows; None for requests opened before
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,8 @@ class HoldRequest:
     items: tuple[HoldItem, ...] = field(default=())
     rendered_state: RequestState | None = None  # the state its message last showed; None: unknown
     decision_reason: str = ""  # the words a decision came with (a Reject's reason), as typed
+    reminded_at: datetime | None = None  # when its approvers were reminded (once at most)
+    followed_at: datetime | None = None  # when its orders were last re-read while it waited
 
     @property
     def cust_refs(self) -> list[str]:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.digest_rows import DigestRows
+from bot.store.followup_rows import FollowUpRows
 from bot.store.hold_rows import HoldRows
 from bot.store.leases import Leases
 from bot.store.primitives import Claimed
@@ -28,7 +29,7 @@ def pg(statement: str) -> str:
     return statement.replace("?", "%s")
 
 
-class SqlStore(HoldRows, Leases, DigestRows, SurfaceRows, ABC):
+class SqlStore(HoldRows, FollowUpRows, Leases, DigestRows, SurfaceRows, ABC):
     """Every ``Store`` method except the lifecycle ones, over the backend's primitives."""
 
     def _instant(self, when: datetime) -> object:

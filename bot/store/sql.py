@@ -24,8 +24,8 @@ INSERT INTO hold_requests (requester, channel_id, reason, state, source, created
 VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id"""
 INSERT_ITEM = """
 INSERT INTO hold_items
-  (request_id, cust_ref, position, order_created_at, state, detail, process_ids)
-VALUES (?, ?, ?, ?, 'queued', '', '[]')"""
+  (request_id, cust_ref, position, order_created_at, order_facts, state, detail, process_ids)
+VALUES (?, ?, ?, ?, ?, 'queued', '', '[]')"""
 SET_MESSAGE = "UPDATE hold_requests SET channel_id = ?, message_ts = ? WHERE id = ?"
 ADOPT_MESSAGE = """
 UPDATE hold_requests SET message_ts = ? WHERE id = ? AND channel_id = ? AND message_ts IS NULL"""
@@ -71,6 +71,13 @@ WHERE state = 'pending' AND expires_at <= ? RETURNING id"""
 
 # -- cards: the state each request's message last showed
 MARK_RENDERED = "UPDATE hold_requests SET rendered_state = ?, rendered_at = ? WHERE id = ?"
+CARD_OUTDATED = "UPDATE hold_requests SET rendered_state = NULL WHERE id = ?"
+
+# -- following a waiting request up: its approvers reminded once, its orders re-read
+CLAIM_REMINDER = """
+UPDATE hold_requests SET reminded_at = ?
+WHERE id = ? AND state = 'pending' AND reminded_at IS NULL"""
+MARK_FOLLOWED = "UPDATE hold_requests SET followed_at = ? WHERE id = ?"
 LAGGING_CARDS = """
 SELECT * FROM hold_request_rows
 WHERE id IN (

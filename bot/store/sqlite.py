@@ -125,18 +125,18 @@ class SqliteStore(SqlStore):
             return list(self._db().query(statement, list(params)))
 
     def _insert_request(
-        self, request: Sequence[object], items: Sequence[tuple[str, object]]
+        self, request: Sequence[object], items: Sequence[tuple[str, object, object]]
     ) -> Claimed:
         with self._translated():
             db = self._db()
             try:
                 with self._immediate(db):
                     request_id = int(next(db.query(INSERT_REQUEST, list(request)))["id"])
-                    for position, (cust_ref, created) in enumerate(items):
-                        db.execute(INSERT_ITEM, [request_id, cust_ref, position, created])
+                    for position, (cust_ref, created, facts) in enumerate(items):
+                        db.execute(INSERT_ITEM, [request_id, cust_ref, position, created, facts])
                     taken = tuple(
                         ref
-                        for ref in sorted(cust_ref for cust_ref, _ in items)
+                        for ref in sorted(cust_ref for cust_ref, *_ in items)
                         if db.execute(CLAIM_ORDER, [ref, request_id]).rowcount != 1
                     )
                     if taken:

@@ -9,14 +9,14 @@ import yaml
 
 import handlers
 from bot.grammar import Syntax
-from bot.holds.messages import hold_message
+from bot.holds.card import hold_message
 from bot.settings import Settings
 from bot.slack import ids
 from handlers import SUBCOMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read from the environment only to refuse bolt's silent OAuth switch (R39); undocumented.
-NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"}
+NOT_DOCUMENTED = {"SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "DYNO"}  # DYNO: Heroku sets it
 
 
 def subcommands() -> list[Syntax]:
@@ -70,6 +70,7 @@ def test_manifest_declares_the_registered_command_and_only_needed_scopes() -> No
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "im:write",
         "usergroups:read",
     }
     assert manifest["settings"]["interactivity"]["is_enabled"] is True

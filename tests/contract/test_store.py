@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,11 @@ from tests.store_contract import (
     make_request,
     seed_legacy_database,
 )
+from tests.store_followup_contract import FollowUpStoreContract
 from tests.store_surfaces_contract import SurfaceStoreContract
 
 
-class TestSqliteStore(StoreContract, SurfaceStoreContract):
+class TestSqliteStore(StoreContract, SurfaceStoreContract, FollowUpStoreContract):
     """The contract on a real SQLite file per test."""
 
     @pytest.fixture
@@ -104,31 +105,48 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
         db = Database(path)
         db.execute(SCHEMA_MIGRATIONS)
         apply("sqlite", lambda sql, params: db.execute(sql, list(params)), (), MIGRATIONS[:8])
+        from bot.store.sqlite import TIME_FORMAT
+
+        def at(when: datetime) -> str:
+            return when.strftime(TIME_FORMAT)
+
+        # A version-8 file's rows, written as version 8 wrote them (today's store would write
+        # columns of later migrations).
+        db.execute(
+            """INSERT INTO hold_requests (id, requester, channel_id, reason, state, source,
+                   created_at, expires_at, decided_by, decided_at, rendered_state, decision_reason)
+               VALUES (1, 'UREQ', 'CHOLDS', 'r', 'executing', 'command', ?, ?, 'UAPP', ?, NULL,
+                   '')""",
+            [at(T0), at(T0 + timedelta(hours=1)), at(T0)],
+        )
+        items = (
+            ("A1", 0, "failed", "no", '["P1"]', at(T0), at(T0 - timedelta(days=2))),
+            ("B1", 1, "queued", "", "[]", None, None),
+        )
+        for ref, position, state, detail, pids, updated, created in items:
+            db.execute(
+                """INSERT INTO hold_items (request_id, cust_ref, position, state, detail,
+                       process_ids, updated_at, order_created_at)
+                   VALUES (1, ?, ?, ?, ?, ?, ?, ?)""",
+                [ref, position, state, detail, pids, updated, created],
+            )
+        db.execute("INSERT INTO open_orders (cust_ref, request_id) VALUES ('A1', 1), ('B1', 1)")
+        db.conn.commit()
         db.close()
-        old = open_store(f"sqlite:///{path}", migrate=False)
-        try:
-            request = old.create_request(
-                requester="UREQ",
-                channel_id="CHOLDS",
-                reason="r",
-                cust_refs=["A1", "B1"],
-                created_at=T0,
-                expires_at=T0 + timedelta(hours=1),
-                order_created={"A1": T0 - timedelta(days=2)},
-            )
-            assert old.decide(request.id, to=RequestState.EXECUTING, actor="UAPP", at=T0)
-            assert old.start_item(request.id, "A1", T0)
-            assert old.finish_item(
-                request.id, "A1", state=ItemState.FAILED, detail="no", process_ids=["P1"], at=T0
-            )
-            before = old.get_request(request.id)
-        finally:
-            old.close()
         store = open_store(f"sqlite:///{path}")
         try:
-            assert store.get_request(request.id) == before
-            assert store.start_item(request.id, "B1", T0)
-            assert store.look_again(request.id, "B1", detail="", process_ids=[], at=T0)
+            kept = store.get_request(1)
+            assert kept is not None and kept.state is RequestState.EXECUTING
+            first, second = kept.items
+            assert (first.state, first.detail, first.process_ids) == (
+                ItemState.FAILED,
+                "no",
+                ("P1",),
+            )
+            assert (first.updated_at, first.order_created_at) == (T0, T0 - timedelta(days=2))
+            assert second.state is ItemState.QUEUED and first.facts is None
+            assert store.start_item(1, "B1", T0)
+            assert store.look_again(1, "B1", detail="", process_ids=[], at=T0)
         finally:
             store.close()
 
@@ -224,7 +242,7 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgresStore(StoreContract, SurfaceStoreContract):
+class TestPostgresStore(StoreContract, SurfaceStoreContract, FollowUpStoreContract):
     """The contract on PostgreSQL, each test in a schema of its own."""
 
     machine_examples = 10

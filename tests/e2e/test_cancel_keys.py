@@ -138,6 +138,6 @@ def test_a_runner_without_cancel_keys_refuses_to_start_with_one_line(
     result = run_cli([command], env, tmp_path)
     assert result.returncode == 2
     (line,) = [line for line in result.stderr.splitlines() if "CARTROVER_CANCEL_API" in line]
-    assert "CARTROVER_CANCEL_API_USER, CARTROVER_CANCEL_API_KEY are required" in line
+    assert "CARTROVER_CANCEL_API_USER and CARTROVER_CANCEL_API_KEY are required" in line
     assert "Cart API keys" in line and "Carts → your API cart → API Access" in line
     assert "Traceback" not in result.stderr

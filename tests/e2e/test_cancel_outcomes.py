@@ -117,7 +117,7 @@ def test_a_cancel_that_shows_late_is_confirmed_at_the_second_look(harness: Harne
     harness.sandbox.faults.cancel_noop = True
     request = approved(harness)
     shown = wait_card(harness, request, "checking again")
-    assert "Hold approved: checking again" in shown
+    assert "Hold request approved: checking again" in shown
     assert "NOT CONFIRMED" not in shown
     assert harness.request(request.id).items[0].state is ItemState.CHECKING
     assert flow.resume_unfinished(harness.bot.deps) == []  # not due yet: nothing read
@@ -145,7 +145,7 @@ def test_shadow_mode_runs_everything_but_the_cancel(make_harness: MakeHarness) -
     done = h.wait_state(request.id, RequestState.DONE)
     assert done.items[0].state is ItemState.WOULD_CANCEL
     words = f"shadow mode: would have canceled sending for `{STALE_TEST_REF}`"
-    assert words in wait_card(h, request, "Hold done in shadow mode: nothing was canceled")
+    assert words in wait_card(h, request, "Hold request done in shadow mode: nothing was stopped")
     h.wait_until(lambda: bool(notices(h, request)))
     assert words in notices(h, request)[-1].body["text"]
     assert h.sandbox.cancel_requests() == []

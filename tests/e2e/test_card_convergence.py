@@ -16,6 +16,7 @@ import pytest
 from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
+from bot.holds.reach import card_context
 from bot.slack import ids
 from bot.slack.webapi import Poster
 from bot.store.records import HoldRequest, RequestState
@@ -112,9 +113,7 @@ def test_an_expiry_missed_by_slack_is_caught_up_by_a_later_sweep(harness: Harnes
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
     assert _converge(harness) == []
     assert len(harness.slack.of("chat.update")) == 6
-    assert announce.converge(
-        harness.bot.deps.poster, harness.bot.deps.holds, harness.bot.deps.clock
-    ) == [first.id, second.id]
+    assert _converge(harness) == [first.id, second.id]
     assert harness.bot.store.lagging_cards() == []
     last_two = harness.slack.of("chat.update")[-2:]
     assert all(buttons(call) == [] and "expired" in call.body["text"] for call in last_two)
@@ -175,9 +174,12 @@ def test_a_state_that_moves_on_during_an_update_is_rendered_too(harness: Harness
     deps = dataclasses.replace(
         harness.bot.deps, poster=_DecideDuringFirstUpdate(harness.bot.deps.poster, finish)
     )
-    assert announce.show(deps.poster, deps.holds, deps.clock, executing) is announce.Rendered.SHOWN
+    assert (
+        announce.show(deps.poster, deps.holds, deps.clock, executing, card_context(deps.settings))
+        is announce.Rendered.SHOWN
+    )
     texts = [call.body["text"] for call in harness.slack.of("chat.update")]
-    assert ["(executing)" in texts[0], "(failed)" in texts[1]] == [True, True]
+    assert ["(approved: stopping sending…)" in texts[0], "(failed: " in texts[1]] == [True, True]
     assert harness.request(request.id).rendered_state is RequestState.FAILED
     assert store.lagging_cards() == []
 
@@ -261,4 +263,4 @@ def test_an_unconfirmed_request_expires_and_frees_its_order(harness: Harness) ->
 
 def _converge(harness: Harness) -> list[int]:
     deps = harness.bot.deps
-    return announce.converge(deps.poster, deps.holds, deps.clock)
+    return announce.converge(deps.poster, deps.holds, deps.clock, card_context(deps.settings))

@@ -92,7 +92,7 @@ def test_a_working_setup_passes_every_check_and_exits_0(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All checks passed." in result.stdout
     assert _row(result.stdout, "Slack ").startswith("  ok")
-    assert "commands, chat:write, usergroups:read" in _row(result.stdout, "Slack scopes")
+    assert "commands, chat:write, im:write, usergroups:read" in _row(result.stdout, "Slack scopes")
     assert "listed New orders" in _row(result.stdout, "CartRover")
     assert _row(result.stdout, "database").startswith("  ok")
     socket_row = _row(result.stdout, "socket")
@@ -146,14 +146,20 @@ def test_an_unreachable_cartrover_url_fails_and_points_at_the_url_variable(
 def test_a_malformed_variable_is_a_failed_row_naming_it_not_a_traceback(
     tmp_path: Path, world: tuple[LocalSlack, SandboxServer]
 ) -> None:
-    """A malformed value is reported as the configuration row, naming the variable, exit 1."""
+    """A malformed value is reported as the configuration row, naming the variable, exit 1; the
+    rest is still checked, with that variable at its default, and the table says so."""
     slack, sandbox = world
-    result = _run(tmp_path, _values(tmp_path, slack, sandbox, HOLD_REQUEST_TTL_HOURS="soon"))
+    values = _values(tmp_path, slack, sandbox, HOLD_REQUEST_TTL_HOURS="soon", TIMEZONE="Mars/Base")
+    result = _run(tmp_path, values)
     assert result.returncode == 1
     row = _row(result.stdout, "configuration")
-    assert row.startswith("  FAIL") and "HOLD_REQUEST_TTL_HOURS" in row
+    assert row.startswith("  FAIL") and "HOLD_REQUEST_TTL_HOURS" in row and "TIMEZONE" in row
+    rest = _row(result.stdout, "the rest")
+    assert "checked with HOLD_REQUEST_TTL_HOURS, TIMEZONE at their defaults" in rest
+    assert _row(result.stdout, "Slack").startswith("  ok")
+    assert _row(result.stdout, "CartRover").startswith("  ok")
     assert result.stderr == ""
-    assert slack.calls == [] and sandbox.requests == []
+    assert slack.of("auth.test") and sandbox.requests
     _no_secrets(result)
 
 
@@ -165,9 +171,10 @@ def test_missing_scopes_fail_and_usergroups_read_is_needed_only_for_groups(
     slack.scopes = "commands"
     rows, _ = check_all(_values(tmp_path, slack, sandbox))
     (scopes,) = [r for r in rows if r.what == "Slack scopes"]
-    assert scopes.status is Status.FAIL and scopes.detail == "missing: chat:write, usergroups:read"
+    missing = "missing: chat:write, im:write, usergroups:read"
+    assert scopes.status is Status.FAIL and scopes.detail == missing
     assert "reinstall" in scopes.fix
-    slack.scopes = "commands,chat:write"
+    slack.scopes = "commands,chat:write,im:write"
     rows, _ = check_all(_values(tmp_path, slack, sandbox, APPROVERS="U0APPROVE1"))
     (scopes,) = [r for r in rows if r.what == "Slack scopes"]
     assert scopes.status is Status.OK

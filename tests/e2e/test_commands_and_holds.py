@@ -150,7 +150,7 @@ def test_hold_approved_by_a_second_person_cancels_sending_once(harness: Harness)
     assert harness.book.cancel_count(STALE_TEST_REF) == 1
     assert harness.book.get(STALE_TEST_REF)["sending_canceled"] == "Y"
     harness.wait_until(
-        lambda: "sending canceled" in _text_of(harness.slack.of("chat.update")[-1].body)
+        lambda: "sending stopped" in _text_of(harness.slack.of("chat.update")[-1].body)
     )
     final = harness.slack.of("chat.update")[-1].body
     assert _actions(final["blocks"]) == []
@@ -236,13 +236,15 @@ def test_reject_by_approver_and_withdraw_by_requester(harness: Harness) -> None:
     assert "withdrawn" in events
 
 
-def test_stranger_cannot_reject(harness: Harness) -> None:
-    """Someone who is neither approver nor requester cannot reject."""
+def test_stranger_cannot_reject_and_gets_no_reason_form(harness: Harness) -> None:
+    """Someone who may neither reject nor withdraw is refused at the click: no reason form
+    opens for them to fill in first."""
     request = harness.open_hold(STALE_TEST_REF)
-    harness.reject(request, STRANGER)
-    (told,) = harness.slack.wait_for("chat.postEphemeral")
-    assert told.body["user"] == STRANGER and told.body["channel"] == request.channel_id
+    replies = len(harness.replies())
+    assert harness.click(ids.REJECT_HOLD, request, STRANGER).status_code == 200
+    told = harness.wait_reply(replies + 1)
     assert "Only an approver" in _text_of(told.body)
+    assert harness.slack.of("views.open") == [] and harness.slack.views.modals() == []
     assert harness.request(request.id).state is RequestState.PENDING
 
 
@@ -254,7 +256,7 @@ def test_order_sent_to_wms_before_approval_is_left_alone(harness: Harness) -> No
     harness.click(ids.APPROVE_HOLD, request, APPROVER)
     done = harness.wait_state(request.id, RequestState.DONE)
     assert done.items[0].state is ItemState.SKIPPED
-    assert "At WMS" in done.items[0].detail
+    assert done.items[0].detail == "went to the WMS — cancel it there"
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
 
 
@@ -262,7 +264,7 @@ def test_hold_of_an_order_already_at_wms_is_refused(harness: Harness) -> None:
     """`hold` validates first: an At WMS order opens no request and posts nothing."""
     harness.command(f"hold {AT_WMS_REF}")
     text = _text_of(harness.wait_reply().body)
-    assert "Nothing was requested" in text and "At WMS" in text
+    assert "Nothing was requested" in text and "went to the WMS" in text
     assert harness.slack.of("chat.postMessage") == []
 
 

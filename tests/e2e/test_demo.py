@@ -29,6 +29,14 @@ SCRIPT = f"""\
 /cartrover status {STALE_TEST_REF}
 /digest
 """
+# The README's second walk-through: an informed card, its approvers mentioned, an order that
+# goes to the WMS while the request waits, and the ending.
+FOLLOW_SCRIPT = """\
+/cartrover hold TS-1002 TS-1006 SHOP-48201 test orders
+/advance 5h
+/as approver
+3
+"""
 
 
 class Transcript:
@@ -72,12 +80,12 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
     assert "not an approver" in refused and "(updated)" not in refused
     assert "You are now sam" in chat.say("/as approver")
     approved = chat.say(approve)
-    assert 'Slack asks "Cancel sending to the WMS' in approved
+    assert f'Slack asks "Stop sending {STALE_TEST_REF} to the WMS?' in approved
     assert "cartrover → #demo · (updated) message #1" in approved
-    assert "Approved by @sam" in approved and "sending canceled" in approved
+    assert "Approved by @sam" in approved and "sending stopped ✅" in approved
     assert "[1] Approve" not in approved
     told = approved.split("cartrover → #demo · in the thread of message #1\n", 1)[1]
-    assert told.startswith("  @alex your hold request #1 is done: sending to the WMS is canceled")
+    assert told.startswith("  @alex: hold request #1 is done: sending to the WMS is stopped")
     assert "New — sending canceled" in chat.say(f"/cartrover status {STALE_TEST_REF}")
     digest = chat.say("/digest")
     assert "cartrover → #demo · message #2" in digest and "stale test order" in digest
@@ -91,7 +99,9 @@ def test_a_second_person_approves_a_hold_and_the_sandbox_gets_exactly_one_cancel
 def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:
-    """``python -m bot demo`` plays piped input, ignoring the bot's variables and any proxy."""
+    """``python -m bot demo`` plays piped input, on its own Slack, CartRover and database
+    whatever the bot's variables say, ignoring any proxy, and says that the configuration it
+    found (malformed here) is not used."""
     temp, cwd = tmp_path / "tmp", tmp_path / "cwd"
     temp.mkdir()
     cwd.mkdir()
@@ -111,8 +121,9 @@ def test_the_scripted_demo_runs_as_a_process_ignores_the_environment_and_leaves_
     out = result.stdout
     assert "alex › /cartrover status TS-1001" in out and "New — will be sent" in out
     assert "[1] Approve  [2] Reject" in out and "sam › 1" in out
-    assert "(updated) message #1" in out and "New — sending canceled" in out
-    assert "in the thread of message #1\n  @alex your hold request #1 is done" in out
+    assert "(updated) message #1" in out and "sending stopped" in out
+    assert "in the thread of message #1\n  @alex: hold request #1 is done" in out
+    assert "Your configuration is not used: invalid configuration: DATABASE_URL" in out
     assert "Digest:" in out and "TEST-0007" in out
     assert "\033[" not in out
     assert list(temp.iterdir()) == [] and sorted(p.name for p in cwd.iterdir()) == [".env"]
@@ -172,13 +183,15 @@ def test_requests_are_signed_with_a_secret_made_up_for_the_run(world: World) -> 
 
 
 def test_advancing_the_clock_sends_orders_to_the_wms_and_expires_requests(world: World) -> None:
-    """/advance moves the shared clock: unheld New orders go to the WMS, requests expire."""
+    """/advance moves the shared clock: unheld New orders go to the WMS, and a request whose
+    orders all moved on ends itself, telling its requester."""
     chat = Transcript(world)
     chat.say("/cartrover hold TS-1004")
     advanced = chat.say("/advance 1d 1h")
     assert "moved on 1d 1h" in advanced and "TS-1004" in advanced
     assert "CartRover sent 13 orders to the WMS" in advanced and "(s)" not in advanced
-    assert "(updated) message #1" in advanced and "xpired" in advanced
+    assert "(updated) message #1" in advanced and "every order had moved on" in advanced
+    assert "@alex: hold request #1 ended with nothing stopped" in advanced
     assert "At WMS" in chat.say("/cartrover status TS-1004")
     assert world.book.total_cancels() == 0
 
@@ -346,3 +359,36 @@ def test_the_hold_command_alone_and_the_global_shortcut_open_the_form(world: Wor
     chat.say("")
     assert "Choose a channel" in chat.say("")
     assert "is posted in #demo" in chat.say("#demo")
+
+
+def test_a_request_follows_its_orders_in_the_demo(world: World) -> None:
+    """The README's second walk-through: the card informs (a real order marked "⚠ not a test
+    order") and mentions the approvers; `/advance 5h` sends two of its orders to the WMS and
+    the card says so; approved, it stops the third and tells alex which got through."""
+    chat = Transcript(world)
+    lines = FOLLOW_SCRIPT.splitlines()
+    card = chat.say(lines[0])
+    assert "#1 · Hold request: stop sending to the WMS?" in card
+    assert "⚠ 1 of 3 orders is not a test order — check before approving." in card
+    assert "`SHOP-48201` — ⚠ not a test order · Shopify · created" in card
+    assert "ships to San Antonio, TX · 3 units" in card and "Approvers: @sam and @kim" in card
+    moved = chat.say(lines[1])
+    assert "(updated) message #1" in moved
+    assert "`SHOP-48201` went to the WMS — cancel it there" in moved
+    assert "`TS-1002` went to the WMS — cancel it there" in moved
+    assert "[3] Approve  [4] Reject" in moved
+    chat.say(lines[2])
+    ended = chat.say(lines[3])
+    assert 'Slack asks "Stop sending TS-1006 to the WMS?' in ended
+    assert "#1 · Hold request done: sending stopped" in ended
+    told = ended.split("in the thread of message #1\n", 1)[1]
+    assert told.startswith("  @alex: hold request #1 is done: sending to the WMS is stopped for")
+    assert "`TS-1002` went to the WMS — cancel it there" in told
+    assert world.book.cancel_count("TS-1006") == 1 and world.book.total_cancels() == 1
+
+
+def test_the_readme_walks_through_a_request_that_follows_its_orders() -> None:
+    """The README shows the second script as it is played."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    script = FOLLOW_SCRIPT.replace("\n", "\\n")
+    assert f"printf '{script}' | .venv/bin/cartrover-bot demo" in readme

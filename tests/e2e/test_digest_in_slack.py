@@ -104,7 +104,7 @@ def test_stale_with_hours_uses_that_age(harness: Harness) -> None:
         STALE_PATTERN_TEST_REF,
         STALE_TEST_REF,
     ]
-    assert "more than 60 h ago" in text
+    assert "more than 60 hours ago" in text
 
 
 def test_stale_with_one_source_and_no_pattern_lets_cartrover_filter(
@@ -261,7 +261,7 @@ def test_bulk_hold_of_150_stays_inside_the_rate_limit_and_cancels_each_once(
     assert h.sandbox.rate_limited_count == 0
     assert all(h.book.cancel_count(ref) == 1 for ref in [*bulk, *SEEDED_STALE_TEST])
     assert len(h.sandbox.cancel_requests()) == 157
-    h.wait_until(lambda: "Hold done" in json.dumps(h.slack.of("chat.update")[-1].body))
+    h.wait_until(lambda: "Hold request done" in json.dumps(h.slack.of("chat.update")[-1].body))
     updates = [c for c in h.slack.of("chat.update") if c.body["ts"] == request.message_ts]
     assert len(updates) <= elapsed + 3
 

@@ -67,7 +67,8 @@ def test_a_digest_of_a_full_page_ends_at_an_empty_page_of_any_shape(
 @pytest.mark.parametrize("shape", SHAPES)
 def test_hold_all_reads_singly_after_an_empty_listing(harness: Harness, shape: str) -> None:
     """Every listed order went to the WMS after `stale`: the hold's check lists nothing (in the
-    switch's shape), reads each order singly, and refuses them as At WMS, not as an error."""
+    switch's shape), reads each order singly, and refuses them as gone to the WMS, not as
+    an error."""
     harness.command("stale")
     blocks = harness.wait_reply(1).body["blocks"]
     cutoff = harness.clock.now() - timedelta(hours=24)
@@ -84,7 +85,7 @@ def test_hold_all_reads_singly_after_an_empty_listing(harness: Harness, shape: s
     )
     assert harness.post(body).status_code == 200
     answer = json.dumps(harness.wait_reply(2).body)
-    assert "Nothing was requested" in answer and "At WMS" in answer
+    assert "Nothing was requested" in answer and "went to the WMS" in answer
     assert CARTROVER_ERROR not in answer
     assert listings(harness) == 1
     assert harness.slack.of("chat.postMessage") == []

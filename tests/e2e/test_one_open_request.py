@@ -67,7 +67,7 @@ def test_two_hold_all_clicks_at_once_open_one_request(harness: Harness) -> None:
     # One line for the seven orders, not seven lines of "already open".
     named = ", ".join(f"`{ref}`" for ref in SEEDED_STALE_TEST[:5])
     more = len(SEEDED_STALE_TEST) - 5
-    line = f"{named} and {more} more: they are already in hold request #{request.id} (pending)"
+    line = f"{named} and {more} more: each is already in hold request #{request.id} (pending)"
     assert line in told and told.count("already in hold request") == 2  # text and section
 
 
@@ -82,7 +82,7 @@ def test_hold_all_leaves_out_orders_already_requested_and_names_them(harness: Ha
     assert bulk.cust_refs == [ref for ref in SEEDED_STALE_TEST if ref != STALE_TEST_REF]
     answer = replies(harness, 3)[-1]
     assert "Left out (1)" in answer
-    assert f"`{STALE_TEST_REF}`: it is already in hold request #{single.id} (pending)" in answer
+    assert f"`{STALE_TEST_REF}` is already in hold request #{single.id} (pending)" in answer
 
 
 def test_a_rejected_request_frees_its_order_for_a_new_one(harness: Harness) -> None:

@@ -15,17 +15,21 @@ from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import STALE_TEST_REF
 from bot.holds import announce, flow
 from bot.holds.notices import LIST_CHUNK
+from bot.holds.reach import card_context
 from bot.slack import ids
 from bot.store.records import HoldRequest, ItemState, RequestState
 from tests.harness import APPROVER, CHANNEL, REQUESTER, Harness
 
 
 def in_thread(harness: Harness, request: HoldRequest) -> list[Call]:
-    """The bot's replies in the request card's thread, in order."""
+    """The bot's replies in the request card's thread, in order (leaving out the list of its
+    orders posted there while it waited, when the card could not show them all)."""
     return [
         call
         for call in harness.slack.of("chat.postMessage")
-        if call.body.get("thread_ts") == request.message_ts and request.message_ts
+        if call.body.get("thread_ts") == request.message_ts
+        and request.message_ts
+        and ", waiting: orders" not in call.body.get("text", "")
     ]
 
 
@@ -46,9 +50,9 @@ def test_an_approved_hold_tells_the_requester_in_the_thread_once(harness: Harnes
     harness.wait_state(request.id, RequestState.DONE)
     (notice,) = wait_told(harness, request)
     assert notice.body["channel"] == CHANNEL
-    opening = f"<@{REQUESTER}> your hold request #{request.id} is done"
+    opening = f"<@{REQUESTER}>: hold request #{request.id} is done"
     assert notice.body["text"].startswith(opening)
-    assert f"sending to the WMS is canceled for `{STALE_TEST_REF}`" in notice.body["text"]
+    assert f"sending to the WMS is stopped for `{STALE_TEST_REF}`" in notice.body["text"]
     harness.click(ids.APPROVE_HOLD, harness.request(request.id), APPROVER)
     settled(harness)
     flow.keep_up(harness.bot.deps)
@@ -58,20 +62,22 @@ def test_an_approved_hold_tells_the_requester_in_the_thread_once(harness: Harnes
 @pytest.mark.parametrize(
     ("who", "words"),
     [
-        (APPROVER, f"<@{APPROVER}> rejected your hold request"),
-        (REQUESTER, "you withdrew hold request"),
+        (APPROVER, f"<@{REQUESTER}>: hold request #1 was rejected by <@{APPROVER}>"),
+        (REQUESTER, "Hold request #1 was withdrawn"),
     ],
 )
 def test_a_rejected_or_withdrawn_request_tells_the_requester(
     harness: Harness, who: str, words: str
 ) -> None:
-    """A rejection names who rejected; a withdrawal says so; both say nothing was sent."""
+    """A rejection addresses the requester once and names who rejected; a withdrawal mentions
+    nobody (its requester did it); both say no cancel was sent."""
     request = harness.open_hold(STALE_TEST_REF)
     harness.reject(request, who)
     (notice,) = wait_told(harness, request)
     text = notice.body["text"]
-    assert text.startswith(f"<@{REQUESTER}> ") and words in text
-    assert "nothing was sent to CartRover" in text
+    assert text.startswith(words)
+    assert text.count(f"<@{REQUESTER}>") == (0 if who == REQUESTER else 1)
+    assert "no cancel was sent to CartRover" in text
     assert harness.book.total_cancels() == 0
 
 
@@ -100,8 +106,9 @@ def test_an_expired_request_tells_the_requester_when_the_sweep_expires_it(
     flow.keep_up(harness.bot.deps)
     assert harness.request(request.id).state is RequestState.EXPIRED
     (notice,) = in_thread(harness, request)
-    assert f"<@{REQUESTER}> your hold request #{request.id} expired" in notice.body["text"]
-    assert "within 24h" in notice.body["text"]
+    assert f"<@{REQUESTER}>: hold request #{request.id} expired" in notice.body["text"]
+    assert "within 24 hours" in notice.body["text"]
+    assert "no cancel was sent to CartRover" in notice.body["text"]
     flow.keep_up(harness.bot.deps)
     assert len(in_thread(harness, request)) == 1
 
@@ -172,7 +179,9 @@ def big_failed_request(harness: Harness, orders: int) -> HoldRequest:
         expires_at=now + timedelta(hours=1),
         source="digest",
     )
-    announce.post_card(harness.bot.deps.poster, store, harness.clock, request)
+    announce.post_card(
+        harness.bot.deps.poster, store, harness.clock, request, card_context(harness.settings)
+    )
     assert store.decide(request.id, to=RequestState.EXECUTING, actor=APPROVER, at=now)
     for number, ref in enumerate(refs):
         store.start_item(request.id, ref, now)
@@ -214,9 +223,9 @@ def test_a_big_request_lists_every_order_and_its_outcome_in_the_thread(
     )
     for ref in failed:
         assert f"`{ref}` — FAILED ❌" in listed
-    assert listed.count("— FAILED ❌") == 333 and listed.count("— sending canceled ✅") == 167
+    assert listed.count("— FAILED ❌") == 333 and listed.count("— sending stopped ✅") == 167
     first = json.dumps(parts[0].body["blocks"], ensure_ascii=False)
-    assert "orders 1–40 of 500" in first and "— sending canceled" not in first
+    assert "orders 1–40 of 500" in first and "— sending stopped" not in first
     for part in parts:
         assert len(json.dumps(part.body["blocks"], ensure_ascii=False)) < 13_000
     assert harness.bot.store.untold(10, retry_before=harness.clock.now()) == []

@@ -66,9 +66,10 @@ def actions_in(view: dict[str, Any]) -> list[tuple[str, str]]:
 def test_the_home_shows_open_and_own_requests_digests_and_health_to_whom_it_should(
     harness: Harness,
 ) -> None:
-    """An approver's Home has the open request with the card's own buttons and a health line;
-    the requester's has it without buttons, and their own request with its state; both show the
-    subscribed channel and its last digest's counts. The reason arrives escaped."""
+    """An approver's Home has every open request with the card's own buttons and a health line;
+    the requester's has their own with Withdraw and never Approve, and their request's state;
+    someone else's Home shows no one else's open request (private channels included). All show
+    the subscribed channel and its last digest's counts. The reason arrives escaped."""
     request = harness.open_hold(f"{STALE_TEST_REF} <!channel> & co")
     assert harness.command("digest subscribe 09:00 Europe/Berlin").status_code == 200
     harness.wait_reply(2)
@@ -82,16 +83,27 @@ def test_the_home_shows_open_and_own_requests_digests_and_health_to_whom_it_shou
     assert "Open hold requests (1) · 1 you may decide" in shown
     assert "Health: CartRover answered" in shown and "calls left this minute" in shown
     assert f"<#{CHANNEL}> at 09:00 Europe/Berlin" in json.dumps(approver_home)
-    assert "stale test order(s)" in shown
+    assert "1 stale test order" in shown or "stale test orders" in shown
+    assert "(s)" not in shown
     published = json.dumps(approver_home)
     assert "&lt;!channel&gt; &amp; co" in published and "<!channel>" not in published
 
     requester_home = harness.open_home(REQUESTER).view
-    assert actions_in(requester_home) == [(ids.OPEN_HOLD_FORM, "form")]
+    assert actions_in(requester_home) == [
+        (ids.OPEN_HOLD_FORM, "form"),
+        (ids.REJECT_HOLD, str(request.id)),
+    ]
+    assert "Withdraw" in json.dumps(requester_home) and "Approve" not in json.dumps(requester_home)
     mine = text_of(requester_home)
     assert "Health:" not in mine and "you may decide" not in mine
+    assert "Your open hold requests (1)" in mine
     assert f"#{request.id}" in mine and "waiting for an approver" in mine
     assert len(requester_home["blocks"]) <= 100
+
+    stranger_home = harness.open_home(STRANGER).view
+    assert actions_in(stranger_home) == [(ids.OPEN_HOLD_FORM, "form")]
+    theirs = text_of(stranger_home)
+    assert "Your open hold requests (0)" in theirs and STALE_TEST_REF not in theirs
 
 
 def test_a_redelivered_event_is_handled_once_across_processes(harness: Harness) -> None:
@@ -268,9 +280,12 @@ def test_a_reject_whose_form_cannot_open_rejects_at_once(harness: Harness) -> No
 
 
 def test_a_stranger_s_reject_form_changes_nothing(harness: Harness) -> None:
-    """The form opens for anyone who can see the card; its submission still applies the rules."""
+    """The form opens only for someone who may reject or withdraw, and a submission still
+    applies the rules: one that comes back as someone else's changes nothing."""
     request = harness.open_hold(STALE_TEST_REF)
-    harness.reject(request, STRANGER, reason="mine now")
+    assert harness.click(ids.REJECT_HOLD, request, APPROVER).status_code == 200
+    modal = harness.wait_modal(1)
+    harness.submit_view(modal.id, STRANGER, {ids.REJECT_REASON_FIELD: "mine now"})
     (told,) = harness.slack.wait_for("chat.postEphemeral")
     assert told.body["user"] == STRANGER and "Only an approver" in json.dumps(told.body)
     assert harness.request(request.id).state is RequestState.PENDING
@@ -321,8 +336,8 @@ def test_the_global_shortcut_s_form_opens_the_same_request_as_the_command(
     ("values", "field", "words"),
     [
         ({ids.ORDERS_FIELD: "TS-1001 ../etc"}, ids.ORDERS_FIELD, "is not an order reference"),
-        ({ids.ORDERS_FIELD: AT_WMS_REF}, ids.ORDERS_FIELD, "not New"),
-        ({ids.ORDERS_FIELD: "TS-9999"}, ids.ORDERS_FIELD, "does not know it"),
+        ({ids.ORDERS_FIELD: AT_WMS_REF}, ids.ORDERS_FIELD, "went to the WMS"),
+        ({ids.ORDERS_FIELD: "TS-9999"}, ids.ORDERS_FIELD, "is not known to CartRover"),
         ({ids.ORDERS_FIELD: STALE_TEST_REF, ids.REASON_FIELD: "x" * 501}, ids.REASON_FIELD, "500"),
         ({ids.ORDERS_FIELD: STALE_TEST_REF, ids.CHANNEL_FIELD: ""}, ids.CHANNEL_FIELD, "channel"),
     ],
@@ -357,7 +372,8 @@ def test_a_slow_check_turns_the_form_into_checking_then_into_its_outcome(
     values = {ids.ORDERS_FIELD: AT_WMS_REF, ids.CHANNEL_FIELD: CHANNEL}
     assert "Checking 1 order" in json.dumps(harness.submit_view(view_id, REQUESTER, values).json())
     update = harness.slack.wait_for("views.update")[0].body
-    assert update["view"]["callback_id"] == ids.HOLD_FORM and "not New" in json.dumps(update)
+    assert update["view"]["callback_id"] == ids.HOLD_FORM
+    assert "went to the WMS" in json.dumps(update)
 
     values[ids.ORDERS_FIELD] = STALE_TEST_REF
     harness.submit_view(view_id, REQUESTER, values)

@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import Block
 
 from bot.digest.messages import digest_message, subscription_message
 from bot.digest.stale import HOLD_ALL_LIMIT, SHOWN_LIMIT, StaleOrder, StaleReport
-from bot.holds.messages import hold_message
+from bot.holds.card import hold_message
 from bot.slack import ids
 from bot.slack.blocks.message import Message
 from bot.slack.blocks.text import render_blocks
@@ -168,6 +168,6 @@ def test_bulk_hold_messages_summarise_long_lists(count: int, state: RequestState
         assert ("more" in text) is (count > 150)
         return
     problems = (count + 2) // 3
-    assert f"{count} of {count} ({count - problems} sending canceled ✅, {problems} NOT" in text
+    assert f"{count} of {count} ({count - problems} sending stopped ✅, {problems} NOT" in text
     first = next(line for line in text.splitlines() if line.startswith("`BULK-"))
     assert "NOT CONFIRMED" in first  # the orders needing a person come first

@@ -87,7 +87,7 @@ def test_status_with_twenty_one_orders_is_refused() -> None:
 
 def test_status_without_an_order_is_refused_with_an_example() -> None:
     """`status` alone says that an order is needed."""
-    with pytest.raises(UsageError, match="TEST-1001"):
+    with pytest.raises(UsageError, match="TS-1001"):
         parse("status")
 
 
@@ -104,9 +104,12 @@ def test_status_of_an_order_named_payload_parses() -> None:
 
 
 def test_hold_takes_a_comma_list_and_reason_words() -> None:
-    """`hold A,B test order` holds A and B with reason "test order"."""
+    """`hold A,B test order` holds A and B with reason "test order"; the reason's first word
+    is kept as one CartRover might know."""
     command = parse("hold A,B test order please")
-    assert command == Command("hold", refs=("A", "B"), reason="test order please")
+    assert command == Command(
+        "hold", refs=("A", "B"), reason="test order please", maybe_order="test"
+    )
 
 
 def test_hold_without_a_reason_has_an_empty_reason() -> None:
@@ -121,7 +124,7 @@ def test_hold_keeps_untrusted_reason_text_as_given() -> None:
 
 def test_hold_without_orders_is_refused_with_an_example() -> None:
     """`hold` alone names an example of what to type."""
-    with pytest.raises(UsageError, match="hold TEST-1001"):
+    with pytest.raises(UsageError, match="hold TS-1001"):
         parse("hold")
 
 

@@ -182,8 +182,8 @@ def test_check_orders_sorts_the_holdable_from_the_rest(clock: FrozenClock) -> No
     assert checked.created == {"TS-1": created}
     why = dict(checked.refused)
     assert set(why) == {"TS-2", "TS-3", "TS-404"}
-    assert "not New" in why["TS-2"] and "already canceled" in why["TS-3"]
-    assert "does not know it" in why["TS-404"]
+    assert "went to the WMS" in why["TS-2"] and "already stopped" in why["TS-3"]
+    assert "is not known to CartRover" in why["TS-404"]
 
 
 @pytest.mark.parametrize(

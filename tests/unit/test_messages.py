@@ -16,7 +16,8 @@ from slack_sdk.models.blocks import Block
 from bot.cartrover.errors import ConnectionFailed, OrderNotFound, Refused
 from bot.cartrover.models import Order
 from bot.grammar import Syntax
-from bot.holds.messages import hold_message, pending_message
+from bot.holds.card import hold_message
+from bot.holds.messages import pending_message
 from bot.lookup import StatusLine, history_message, status_message
 from bot.slack import ids
 from bot.slack.blocks.help import help_message, usage_error
@@ -457,7 +458,7 @@ def test_the_confirm_dialog_of_a_bulk_request_stays_short(clock: FrozenClock) ->
     confirm = actions_blocks(message)[0]["elements"][0]["confirm"]["text"]["text"]
     assert len(confirm) <= 300
     assert "TEST-00000" in confirm
-    assert re.search(r" and 499\d more\? CartRover will not send them\.$", confirm)
+    assert re.search(r" and 499\d more to the WMS\? CartRover will not send them\.$", confirm)
 
 
 def test_a_pending_request_says_when_it_expires(clock: FrozenClock) -> None:

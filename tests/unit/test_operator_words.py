@@ -12,7 +12,8 @@ import pytest
 
 from bot.digest.messages import STALE_TITLE, digest_message, subscription_message
 from bot.digest.stale import StaleOrder, StaleReport
-from bot.holds.messages import asked_message, hold_message, pending_message, refusal_message
+from bot.holds.card import hold_message
+from bot.holds.messages import asked_message, pending_message, refusal_message
 from bot.holds.notices import LIST_CHUNK, outcome_list, outcome_notice
 from bot.holds.outcomes import Asked, Posted, Posting
 from bot.holds.requests import Refusal
@@ -75,10 +76,10 @@ def test_a_hold_for_all_names_the_button_not_the_digest() -> None:
 
 
 def test_a_canceled_order_does_not_repeat_its_status() -> None:
-    """`sending canceled ✅: New — sending canceled` says the same thing twice."""
+    """`sending stopped ✅: New — sending canceled` says the same thing twice."""
     done = request(S.DONE, items=(ItemState.CANCELED,), detail="New — sending canceled")
     text = text_of(hold_message(done, NOW).blocks)
-    assert "`TS-1001` — sending canceled ✅" in text and "✅: New" not in text
+    assert "`TS-1001` — sending stopped ✅" in text and "✅: New" not in text
 
 
 def test_the_decision_time_is_a_date_token() -> None:
@@ -100,7 +101,7 @@ def test_cartrover_text_in_an_outcome_reads_as_written() -> None:
     [
         (S.REJECTED, f"This hold request was already rejected by <@{APPROVER}>."),
         (S.EXECUTING, f"already approved by <@{APPROVER}> and is being carried out."),
-        (S.DONE, f"already approved by <@{APPROVER}> and is done."),
+        (S.DONE, f"already approved by <@{APPROVER}> and has ended."),
         (S.EXPIRED, "This hold request has expired"),
     ],
 )
@@ -117,21 +118,22 @@ def test_a_posted_request_counts_its_orders_in_words() -> None:
 
 def test_orders_refused_for_one_reason_make_one_line() -> None:
     """Seven orders already in one request: one line naming them, not seven."""
-    why = "it is already in hold request #3 (pending)"
-    refused = [(f"TS-{n}", why) for n in range(7)] + [("TS-9", "it is At WMS, not New")]
+    why = "is already in hold request #3 (pending)"
+    moved = "went to the WMS — cancel it there"
+    refused = [(f"TS-{n}", why) for n in range(7)] + [("TS-9", moved)]
     text = asked_message(Asked("C0HOLDS01", None, refused), NOW).text
     assert (
-        "`TS-0`, `TS-1`, `TS-2`, `TS-3`, `TS-4` and 2 more: they are already in hold request #3"
+        "`TS-0`, `TS-1`, `TS-2`, `TS-3`, `TS-4` and 2 more: each is already in hold request #3"
         in text
     )
     assert text.count("already in hold request") == 1
-    assert "`TS-9`: it is At WMS, not New" in text
+    assert "`TS-9` went to the WMS — cancel it there" in text
 
 
 def test_the_pending_list_says_how_each_request_stands() -> None:
     text = pending_message([request(), request(S.EXECUTING)], NOW)
     body = text_of(text.blocks)
-    assert "waiting for an approver" in body and "approved, being carried out" in body
+    assert "waiting for an approver" in body and "approved, stopping sending" in body
     assert text.text == "2 open hold requests"
     assert pending_message([request()], NOW).text == "1 open hold request"
 
@@ -142,24 +144,35 @@ def test_the_pending_list_says_how_each_request_stands() -> None:
 @pytest.mark.parametrize(
     ("state", "decider", "words"),
     [
-        (S.REJECTED, APPROVER, f"<@{APPROVER}> rejected your hold request #7: nothing was sent"),
-        (S.REJECTED, REQUESTER, "you withdrew hold request #7: nothing was sent"),
-        (S.EXPIRED, None, "your hold request #7 expired: nobody approved it within 24h"),
+        (
+            S.REJECTED,
+            APPROVER,
+            f"<@{REQUESTER}>: hold request #7 was rejected by <@{APPROVER}>; no cancel was sent",
+        ),
+        (S.REJECTED, REQUESTER, "Hold request #7 was withdrawn; no cancel was sent"),
+        (
+            S.EXPIRED,
+            None,
+            f"<@{REQUESTER}>: hold request #7 expired — nobody approved it within 24 hours",
+        ),
     ],
 )
 def test_a_closed_request_tells_its_requester(state: S, decider: str | None, words: str) -> None:
+    """The requester is addressed once, before a colon (never beside the one who acted); a
+    withdrawal mentions nobody: its requester did it."""
     text = outcome_notice(request(state, decided_by=decider)).text
-    assert text.startswith(f"<@{REQUESTER}> ") and words in text
+    assert text.startswith(words)
+    assert text.count(f"<@{REQUESTER}>") == (0 if decider == REQUESTER else 1)
 
 
 def test_a_carried_out_request_tells_each_outcome_in_counts() -> None:
     states = (ItemState.CANCELED, ItemState.FAILED, ItemState.SKIPPED, ItemState.NOT_CONFIRMED)
     refs = ("A1", "A2", "A3", "A4")
     text = outcome_notice(request(S.UNKNOWN, refs=refs, items=states)).text
-    assert "finished, but not every cancel is confirmed" in text
+    assert "has ended, but not every cancel is confirmed" in text
     for words in (
-        "sending to the WMS is canceled for 1 order",
-        "1 order left alone",
+        "sending to the WMS is stopped for `A1`",
+        "`A3` was left alone",
         "1 order FAILED",
         "1 cancel NOT CONFIRMED",
         "Check those orders by hand",
@@ -208,7 +221,7 @@ def report(count: int, *, rule: bool = True, non_test: int = 0, on_hold: int = 0
 def test_one_stale_order_reads_in_the_singular() -> None:
     message = digest_message(report(1, on_hold=1), "Daily digest", snapshot_id=3)
     text = text_of(message.blocks)
-    assert "*1 New test order was* created more than 24 h ago" in text
+    assert "*1 New test order was* created more than 24 hours ago" in text
     assert "will still send it to the WMS" in text and "them" not in text
     assert "It is *on hold* in CartRover" in text
     assert "Request hold for this order" in text and "for all 1" not in text

@@ -39,6 +39,7 @@ def run_demo(
 ) -> int:
     """Start everything, chat until the end of input or ``/quit``, remove every trace."""
     from bot.dev.demo.chat import Chat
+    from bot.dev.demo.choices import read_choices
     from bot.dev.demo.world import World
     from bot.log import stamp_with
 
@@ -65,7 +66,7 @@ def run_demo(
     clock = clock or FrozenClock(datetime.now(UTC).replace(second=0, microsecond=0))
     stamp_with(clock)  # log lines (with --verbose) carry the sandbox's time, as everything else
     try:
-        with World.start(clock=clock) as world:
+        with World.start(clock=clock, choices=read_choices()) as world:
             chat = Chat(world, stdout, colour=wants_colour(stdout) if colour is None else colour)
             return chat.run(stdin)
     except KeyboardInterrupt:  # Ctrl-C while starting or working (the prompt handles its own)

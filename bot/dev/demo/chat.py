@@ -13,7 +13,7 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import ClassVar, TextIO
 
 from bot.cartrover.errors import CartRoverError
@@ -23,6 +23,7 @@ from bot.dev.demo.workspace import Shown, Workspace
 from bot.dev.demo.world import World
 from bot.dev.sandbox import DEFAULT_SEND_DELAY, STALE_TEST_REF
 from bot.slack.blocks.text import Button, for_terminal
+from bot.slack.mrkdwn import zone_label
 from bot.slack.webapi import SlackFailed
 from bot.words import plural
 from handlers import SUBCOMMANDS
@@ -66,8 +67,10 @@ def parse_duration(text: str) -> timedelta | None:
     return total if timedelta() < total <= _MAX_ADVANCE else None
 
 
-def when(moment: datetime) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b %Y %H:%M} UTC"
+def when(moment: datetime, zone: tzinfo = UTC) -> str:
+    """The sandbox clock as the demo says it, in the bot's TIMEZONE."""
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M} {zone_label(zone)}"
 
 
 class Style:
@@ -247,15 +250,20 @@ class Chat(Surfaces):
             "database is thrown away when you leave."
         )
         self.say(f"You are {self.me.describe} in #{CHANNEL_NAME}. Approvers: {approvers}.")
-        self.say(f"Also here: {others}. Sandbox clock: {when(self.world.clock.now())}.")
+        self.say(f"Also here: {others}. Sandbox clock: {self._clock()}.")
         self.say("Try:")
         for example, why in (
             (f"/cartrover status {STALE_TEST_REF}", "where a test order is"),
-            (f"/cartrover hold {STALE_TEST_REF} test order", "ask for its sending to be canceled"),
+            (
+                f"/cartrover hold {STALE_TEST_REF} test order",
+                "ask for a hold request to stop its sending",
+            ),
             ("/as approver", "become sam, then type the Approve button's number"),
             ("/digest", "the digest of stale test orders"),
         ):
             self.say(f"  {s(example, 'bold')}{' ' * (40 - len(example))}{why}")
+        for line in self.world.choices.described():
+            self.note(line)
         self.say("/help lists the demo's commands; /quit or Ctrl-D leaves.")
 
     def completions(self) -> list[str]:
@@ -296,7 +304,7 @@ class Chat(Surfaces):
             self.note("Usage: /advance <time>, for example 30m, 2h, 1d or 1h30m (up to 366d).")
             return True
         sent = self.world.advance(delta)
-        self.note(f"Sandbox clock: {when(self.world.clock.now())} (moved on {rest.strip()}).")
+        self.note(f"Sandbox clock: {self._clock()} (moved on {rest.strip()}).")
         if sent:
             listed = ", ".join(sent[:_LIST_AT_MOST])
             more = f" and {len(sent) - _LIST_AT_MOST} more" if len(sent) > _LIST_AT_MOST else ""
@@ -319,8 +327,11 @@ class Chat(Surfaces):
             self.note("The bot is still working; its replies will show up later.")
         self.show(self.workspace.collect())
 
+    def _clock(self) -> str:
+        return when(self.world.clock.now(), self.world.deps.settings.zone)
+
     def _time(self, rest: str) -> bool:
-        self.note(f"Sandbox clock: {when(self.world.clock.now())}.")
+        self.note(f"Sandbox clock: {self._clock()}.")
         return True
 
     def _help(self, rest: str) -> bool:

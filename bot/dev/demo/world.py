@@ -22,6 +22,7 @@ from pathlib import Path
 from slack_bolt import App, BoltResponse
 
 from bot.deps import Deps
+from bot.dev.demo.choices import Choices
 from bot.dev.demo.people import CHANNEL_ID, People
 from bot.dev.loopback.signing import JSON, SlackRequests
 from bot.dev.loopback.slack import LocalSlack
@@ -44,11 +45,18 @@ SETTLE_TIMEOUT = 30.0  # the bot's own CartRover deadline; nothing in the demo s
 
 
 def demo_settings(
-    world: LoopbackWorld, *, database_url: str, signing_secret: str, approvers: str
+    world: LoopbackWorld,
+    *,
+    database_url: str,
+    signing_secret: str,
+    approvers: str,
+    choices: Choices | None = None,
 ) -> Settings:
-    """The demo's configuration, from a mapping only: the process environment is never read."""
+    """The demo's configuration, from a mapping only: the operator's honoured ``choices``
+    (:mod:`bot.dev.demo.choices`) and the demo's own Slack, CartRover, database and people."""
     return world.settings(
         {
+            **(choices.values if choices else {}),
             "SLACK_SIGNING_SECRET": signing_secret,
             "DATABASE_URL": f"sqlite:///{database_url}",
             "APPROVERS": approvers,
@@ -73,6 +81,7 @@ class World:
         people: People,
         signing_secret: str,
         tmpdir: tempfile.TemporaryDirectory[str],
+        choices: Choices | None = None,
     ) -> None:
         self.clock = clock
         self.book = book
@@ -81,12 +90,14 @@ class World:
         self.runtime = runtime
         self.people = people
         self.tmpdir = tmpdir
+        self.choices = choices or Choices()
         self.requests = SlackRequests(signing_secret, team_id=runtime.deps.team_id or "T0DEMO")
         self._closed = False
 
     @classmethod
-    def start(cls, *, clock: FrozenClock | None = None) -> World:
-        """Start the sandbox, the local Slack and the bot on a fresh temporary database."""
+    def start(cls, *, clock: FrozenClock | None = None, choices: Choices | None = None) -> World:
+        """Start the sandbox, the local Slack and the bot on a fresh temporary database, with
+        the operator's honoured ``choices``."""
         clock = clock or FrozenClock(datetime.now(UTC).replace(second=0, microsecond=0))
         tmpdir = tempfile.TemporaryDirectory(prefix="cartrover-demo-")
         loopback = LoopbackWorld(OrderBook.seeded(clock), capacity=100, refill_seconds=0.6)
@@ -99,6 +110,7 @@ class World:
                 database_url=str(Path(tmpdir.name) / "demo.db"),
                 signing_secret=signing_secret,
                 approvers=people.approver_ids(),
+                choices=choices,
             )
             # One person at a keyboard: every Home they open is published at once, unpaced.
             runtime = Runtime.start(settings, clock=clock, publish_gap=0.0)
@@ -113,6 +125,7 @@ class World:
             slack=loopback.slack,
             runtime=runtime,
             people=people,
+            choices=choices,
             signing_secret=signing_secret,
             tmpdir=tmpdir,
         )
@@ -180,7 +193,7 @@ class World:
             zone = parse_zone(subscription.timezone)
             day = start.astimezone(zone).date()
             while (at := schedule.scheduled_instant(subscription, day)) < end:
-                if at > start:
+                if at > start and day.weekday() in self.deps.settings.digest_weekdays:
                     times.add(at.astimezone(UTC))
                 day += timedelta(days=1)
         return sorted(times)

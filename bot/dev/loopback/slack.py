@@ -8,12 +8,14 @@ bot runs exactly as in production. It reads each call's arguments as Slack does
 method such as ``usergroups.users.list`` sees a JSON body as no arguments) and refuses what Slack
 documents refusing. It records request **bodies**, answers ``auth.test`` (with an ``x-oauth-scopes``
 header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update`` (of a message posted here),
-``chat.postEphemeral``, ``usergroups.users.list``, ``apps.connections.open`` (for an app-level
-token: a Socket Mode URL where nothing answers, so a ``socket`` process runs but never
-connects) and the views methods (``views.open``,
+``chat.postEphemeral``, ``conversations.open`` (the app's DMs), ``usergroups.users.list``,
+``apps.connections.open`` (for an app-level token: a Socket Mode URL where nothing answers, so a
+``socket`` process runs but never connects) and the views methods (``views.open``,
 ``views.update``, ``views.publish``: modals and App Homes kept in :attr:`LocalSlack.views`, see
 :mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a ``/webhook/<name>`` sink
-stands in for ``response_url``s. A wrong token gets ``invalid_auth``, none ``not_authed``; failures
+stands in for ``response_url``s. Channels can be archived or deleted, or lose the bot, and
+users deactivated (:attr:`LocalSlack.conversations`, :mod:`bot.dev.loopback.conversations`).
+A wrong token gets ``invalid_auth``, none ``not_authed``; failures
 are scripted per method with :meth:`LocalSlack.fail_next`. A ``reset`` failure stands for an answer
 lost on the way back: the call is carried out (a post gets its ``ts``, kept in
 :attr:`Call.lost_reply`) and then the connection is dropped. :attr:`LocalSlack.in_flight` counts
@@ -34,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl
 
+from bot.dev.loopback.conversations import Conversations
 from bot.dev.loopback.views import Views
 from bot.dev.loopback.webapi import (
     METHOD_SCOPES,
@@ -41,6 +44,7 @@ from bot.dev.loopback.webapi import (
     read_arguments,
     refusal,
 )
+from bot.words import plural
 
 __all__ = [
     "BOT_ID",
@@ -57,7 +61,7 @@ BOT_ID = "B0BOT0001"
 GOOD_TOKEN = "xoxb-1111-2222-fakefakefake"  # noqa: S105 -- published; only the local Slack takes it
 TEAM_ID = "T0TEST"
 BOT_USER = "UBOT0001"
-SCOPES = "commands,chat:write,usergroups:read"  # what manifest.yml asks for
+SCOPES = "commands,chat:write,im:write,usergroups:read"  # what manifest.yml asks for
 
 
 @dataclass
@@ -108,6 +112,7 @@ class LocalSlack:
         self.webhook_status = 200
         self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
         self.views = Views(TEAM_ID)
+        self.conversations = Conversations()
         self.enterprise_id: str | None = None  # auth.test names this Enterprise Grid org
         # Called with each call as it is recorded, before it is answered (a test looks at the
         # bot's state at that moment).
@@ -197,6 +202,26 @@ class LocalSlack:
             return {"ok": False, "error": "message_not_found"}
         return {"ok": True, "channel": channel, "ts": ts}
 
+    def conversation_answer(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer of a ``chat.*`` or ``conversations.open`` call (None: another method)."""
+        conversations = self.conversations
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            refused = conversations.refuse_post(str(args["channel"]))
+            if refused:
+                return {"ok": False, "error": refused}
+        if method == "chat.postMessage":
+            return self.posted(str(args["channel"]))
+        if method == "chat.update":
+            refused = conversations.refuse_update(str(args["channel"]))
+            if refused:
+                return {"ok": False, "error": refused}
+            return self.updated(str(args["channel"]), str(args["ts"]))
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        if method == "conversations.open":
+            return conversations.open(args)
+        return None
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Poll until ``count`` calls of ``method`` arrived (listeners finish after the ack)."""
         deadline = time.monotonic() + timeout
@@ -205,7 +230,9 @@ class LocalSlack:
             if len(calls) >= count:
                 return calls
             time.sleep(0.01)
-        raise AssertionError(f"expected {count} {method} call(s), got {len(self.of(method))}")
+        raise AssertionError(
+            f"expected {plural(count, method + ' call')}, got {len(self.of(method))}"
+        )
 
     def everything_sent(self) -> str:
         """Every recorded body as one JSON text, for escaping and secret checks."""
@@ -321,12 +348,9 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                     "bot_id": BOT_ID,
                     **org,
                 }
-            if method == "chat.postMessage":
-                return slack.posted(str(args["channel"]))
-            if method == "chat.update":
-                return slack.updated(str(args["channel"]), str(args["ts"]))
-            if method == "chat.postEphemeral":
-                return {"ok": True, "message_ts": slack.next_ts()}
+            conversation = slack.conversation_answer(method, args)
+            if conversation is not None:
+                return conversation
             if method == "usergroups.users.list":
                 members = slack.groups.get(str(args["usergroup"]))
                 if members is None:

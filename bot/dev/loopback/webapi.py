@@ -65,6 +65,7 @@ FORM_ONLY_METHODS = frozenset(
 # The bot-token scope each method's reference page requires (checked when the local Slack knows
 # the token's scopes).
 METHOD_SCOPES: Mapping[str, str] = {
+    "conversations.open": "im:write",
     "chat.postEphemeral": "chat:write",
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",

@@ -24,14 +24,21 @@ class Syntax(Protocol):
 
 SAFETY = (
     "This bot never deletes orders: a deleted order can be re-imported from the order source and "
-    "shipped again. `hold` cancels *sending to the WMS*, which is the safe way to stop an order."
+    "shipped again. A hold request stops *sending to the WMS*, which is the safe way to stop an "
+    "order."
+)
+ELSEWHERE = (
+    "*Beyond the command:* the bot's *App Home* tab (open it from the app's name) shows your hold "
+    "requests, and for approvers every open one with its buttons; the shortcuts *Hold test "
+    "orders* (from the shortcuts menu) and *Hold orders in message* (on a message's ⋮ menu) open "
+    f"the hold form, as `{COMMAND} hold` with no order does."
 )
 
 
 def help_message(subcommands: Sequence[Syntax]) -> Message:
     lines = [f"`{COMMAND} {escape(sub.usage)}` — {escape(sub.summary)}" for sub in subcommands]
     text = "*How to use the CartRover bot*\n" + "\n".join(lines)
-    return Message(text=text, blocks=[section(text), context(SAFETY)])
+    return Message(text=text, blocks=[section(text), section(ELSEWHERE), context(SAFETY)])
 
 
 def usage_error(problem: str, usage: str | None, subcommands: Sequence[Syntax]) -> Message:
