@@ -38,9 +38,10 @@ WORKDIR /var/lib/cartrover-bot
 # The SQLite default lives here; mount a volume to keep it, or set DATABASE_URL to PostgreSQL.
 VOLUME ["/var/lib/cartrover-bot"]
 EXPOSE 3000
-# `serve`'s health: 200 while the database, Slack and the scheduler are fine, 503 naming the part
-# that is not. A process without an HTTP port (`clock`, `socket`) turns this off (compose.yaml).
+# Liveness: `GET /livez` answers while the process serves, on HEALTH_PORT when it is set (`clock`,
+# `socket`), else on PORT (`serve`). Readiness (`/readyz`: database, Slack, scheduler) is for the
+# platform's traffic routing, not for restarts.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '3000') + '/healthz', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('HEALTH_PORT') or os.environ.get('PORT', '3000')) + '/livez', timeout=4)"]
 ENTRYPOINT ["cartrover-bot"]
 CMD ["serve"]

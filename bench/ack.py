@@ -1,11 +1,12 @@
 """Ack benchmark: how fast `serve` acknowledges `/cartrover status` while CartRover is slow.
 
 400 signed `status` commands at concurrency 20, CartRover (the sandbox) answering every call in
-200 ms. Reports p50/p99 acknowledgement latency and throughput for the bot, next to a bare bolt app
-(one command that only acks) behind the same WSGI front and server, measured in the same run.
-Each server runs in its own process; the load generator in this one.
+200 ms. Reports p50/p99 acknowledgement latency and throughput for the bot, next to a bare
+waitress WSGI app that only reads the body and answers 200 (the floor any WSGI answer has on this
+machine), measured side by side in the same run, interleaved. Target: the bot's p99 at most twice
+the bare app's. Each server runs in its own process; the load generator in this one.
 
-    python bench/ack.py [--requests 400] [--concurrency 20] [--latency 0.2]
+    python bench/ack.py [--requests 400] [--concurrency 20] [--latency 0.2] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -38,17 +39,23 @@ def _world(latency: float, ready: Any, stop: Any) -> None:
     stop.wait()
 
 
+def _bare(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The floor: read the body, answer 200."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    environ["wsgi.input"].read(length)
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+    return [b""]
+
+
 def _server(kind: str, env: dict[str, str], db: str, ready: Any, control: Any) -> None:
-    """Process B: the bot (or a bare bolt app) behind serve's WSGI app and server."""
+    """Process B: the bot behind serve's WSGI app and server, or the bare waitress app."""
     import logging
+    import threading
 
-    from slack_bolt import Ack, App
+    from waitress.server import create_server
 
-    from bot.dev.loopback.server import ServerThread
     from bot.dev.loopback.world import LoopbackBot
-    from bot.runners.http.wsgi import SlackWsgi
     from bot.settings import Settings
-    from bot.slack.webapi import make_web_client
     from bot.times import SystemClock
 
     logging.disable(logging.WARNING)
@@ -60,19 +67,9 @@ def _server(kind: str, env: dict[str, str], db: str, ready: Any, control: Any) -
         bot = LoopbackBot(settings, SystemClock(), rate_limit=(100_000, 1e-4), threads=16)
         url = bot.url
     else:
-        token = settings.slack_bot_token
-        assert token is not None
-        app = App(
-            client=make_web_client(token.get_secret_value(), settings.slack_api_url),
-            signing_secret=SECRET,
-        )
-
-        @app.command("/cartrover")
-        def only_ack(ack: Ack) -> None:
-            ack()
-
-        server = ServerThread(SlackWsgi(app, lambda: (200, {}), signing_secret=SECRET), threads=16)
-        url = server.url
+        bare = create_server(_bare, host="127.0.0.1", port=0, threads=16)
+        threading.Thread(target=bare.run, daemon=True).start()
+        url = f"http://127.0.0.1:{bare.effective_port}"
     ready.put(url)
     while control.get() == "idle?":  # answer once the background CartRover work has drained
         while bot is not None and bot.deps.workers.busy:
@@ -80,8 +77,6 @@ def _server(kind: str, env: dict[str, str], db: str, ready: Any, control: Any) -
         ready.put("idle")
     if bot is not None:
         bot.stop()
-    else:
-        server.stop()
 
 
 def _load(url: str, webhook: str, requests: int, concurrency: int) -> dict[str, float]:
@@ -160,16 +155,13 @@ def main() -> None:
     )
     print(f"{'':14}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'req/s':>9}")
     for kind, r in results.items():
-        label = "bare bolt" if kind == "bare" else "cartrover-bot"
+        label = "bare waitress" if kind == "bare" else "cartrover-bot"
         print(
             f"{label:14}{r['p50_ms']:9.1f}{r['p99_ms']:9.1f}{r['max_ms']:9.1f}"
             f"{r['throughput_rps']:9.0f}"
         )
-    ratio = results["bot"]["throughput_rps"] / results["bare"]["throughput_rps"]
-    print(
-        f"throughput bot/bare: {ratio:.2f}; p99 target < 100 ms: "
-        f"{'met' if results['bot']['p99_ms'] < 100 else 'NOT met'}"
-    )
+    ratio = results["bot"]["p99_ms"] / results["bare"]["p99_ms"]
+    print(f"p99 bot/bare: {ratio:.2f} (target <= 2): {'met' if ratio <= 2 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,7 +20,7 @@ from bot.store.contracts import DigestStore, HoldStore, SurfaceStore
 from bot.times import Clock
 from bot.workers import Workers
 
-__all__ = ["ApproverList", "Deps", "HomeSignal", "process_name"]
+__all__ = ["ApproverList", "Deps", "HomeSignal", "Lookout", "process_name"]
 
 
 def process_name() -> str:
@@ -45,10 +46,34 @@ class ApproverList(Protocol):
 
 
 class HomeSignal(Protocol):
-    """A hold request changed state: publish again every App Home that may show it."""
+    """The App Home's publishing: a hold request changed state (publish again every Home that
+    may show it), or one person's Home is wanted now."""
 
     def changed(self, deps: Deps) -> None:
         """Note the change and return at once; the Homes are published on the bot's pool."""
+
+    def show(self, deps: Deps, user_id: str, *, notice: str = "", shared: object = None) -> None:
+        """Publish ``user_id``'s Home (with ``notice`` at the top), at most once every few
+        seconds per person: asked again sooner, it is published once more when due, built
+        from the store then."""
+
+
+class Lookout:
+    """Wakes this process's takeover (:mod:`bot.holds.takeover`) to look at once for approved
+    holds nobody runs, instead of at its next regular look: after an approval, after a runner
+    gave up its lease."""
+
+    def __init__(self) -> None:
+        self._wake = threading.Event()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep until nudged or ``seconds`` have passed; True if nudged."""
+        nudged = self._wake.wait(seconds)
+        self._wake.clear()
+        return nudged
 
 
 @dataclass(frozen=True)
@@ -65,6 +90,9 @@ class Deps:
     workers: Workers
     home: HomeSignal  # the App Home's refresh, one per process (bot.home.publishing.Refresher)
     team_id: str | None = None  # the workspace auth.test reported for SLACK_BOT_TOKEN
+    enterprise_id: str | None = None  # its Enterprise Grid org, if auth.test named one
     app_id: str | None = None
-    runner: str = field(default_factory=process_name)  # this process, as a holder of leases
+    # This process; each run of a hold request in it leases the request as "<runner>/<run>".
+    runner: str = field(default_factory=process_name)
+    lookout: Lookout = field(default_factory=Lookout)  # wakes the takeover (bot.holds.takeover)
     pulse: CartRoverPulse | None = None  # CartRover's last replies to this process (App Home)

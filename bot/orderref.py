@@ -9,6 +9,7 @@ dot segment (reliability R4).
 from __future__ import annotations
 
 import re
+import unicodedata
 
 __all__ = [
     "MAX_FOUND",
@@ -84,39 +85,62 @@ def split_refs(text: str, limit: int = MAX_ORDERS_PER_COMMAND) -> list[str]:
 # -- order references in free text: the words that fit the grammar above and carry a digit
 
 _MARKUP = re.compile(r"<[^<>]*>")  # mentions, channel links, URLs: never order references
-_WORDS = re.compile(r"[A-Za-z0-9_.\-]+")  # runs of the characters an order reference may use
+_WORDS = re.compile(r"[\s,;]+")  # what separates the words of a message (lists use , and ;)
+# Punctuation and formatting around a word, not part of it: a sentence's dot, brackets, quotes,
+# Slack's *bold*, ~strike~ and `code`. (An italic's _underscores_ are taken off in pairs.)
+_AROUND = ".:!?()[]{}<>\"'`*~\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NUMBER = re.compile(r"\d+")
+# A Slack user or channel id written out as plain text (U024BE7LH, C0HOLDS01): a letter for the
+# kind, a digit, then capitals and digits, with a letter among them. Never an order reference.
+_SLACK_ID = re.compile(r"[UWCGD][0-9][A-Z0-9]{7,10}")
 MAX_FOUND = 100  # more than any request holds; a message listing more is cut here
+
+
+def _visible(text: str) -> str:
+    """``text`` without invisible format characters (Unicode category Cf: zero-width spaces
+    and joiners, the soft hyphen, bidirectional controls, the word joiner, a BOM): they would
+    otherwise cut a reference short (``TS-10\u200b05`` is ``TS-1005`` on screen)."""
+    return "".join(char for char in text if unicodedata.category(char) != "Cf")
+
+
+def _core(word: str) -> str:
+    """``word`` without the punctuation and formatting around it."""
+    while True:
+        core = word.strip(_AROUND)
+        if len(core) > 2 and core.startswith("_") and core.endswith("_"):
+            core = core[1:-1]
+        if core == word:
+            return core
+        word = core
 
 
 def refs_in_text(text: str) -> list[str]:
     """The order references in a message's text, in order, each once.
 
     A word counts when it fits the order grammar and has a digit in it (``TS-1001``, ``100234``):
-    plain words also fit the grammar but name no order. Mentions and links (``<…>``) are left out;
-    a sentence's final dot or an italic's underscores around a word are not part of it. Bare
-    numbers shorter than four digits ("2 orders", "10:30") and dates are left out too. At most
-    :data:`MAX_FOUND` are returned.
+    plain words also fit the grammar but name no order. Words are separated by spaces, commas
+    and semicolons; punctuation and formatting around a word (a sentence's final dot, brackets,
+    quotes, ``*bold*``, an italic's underscores) are not part of it, but a word with any other
+    character outside the grammar in it (``TS-10é05``, ``TS-1001/2``) is left out whole, never
+    cut down to the part that fits. Invisible format characters are removed first. Mentions and
+    links (``<…>``), user and channel ids written as plain text, bare numbers shorter than four
+    digits ("2 orders") and dates are left out too. At most :data:`MAX_FOUND` are returned.
     """
-    plain_text = _MARKUP.sub(" ", text)
+    plain_text = _MARKUP.sub(" ", _visible(text))
     plain_text = plain_text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     found: list[str] = []
     seen: set[str] = set()
-    for match in _WORDS.finditer(plain_text):
+    for raw in _WORDS.split(plain_text):
         if len(found) >= MAX_FOUND:
             break
-        raw = match.group()
-        word = raw.strip(".")
-        if len(word) > 2 and word.startswith("_") and word.endswith("_"):
-            word = word[1:-1]
-        if not any(char.isdigit() for char in word) or word in seen:
+        word = _core(raw)
+        if not _REF.fullmatch(word) or word in seen or not any(c in "0123456789" for c in word):
             continue
         if (_NUMBER.fullmatch(word) and len(word) < 4) or _DATE.fullmatch(word):
             continue
-        try:
-            found.append(validate_ref(word))
-        except OrderRefError:
+        if _SLACK_ID.fullmatch(word) and any(char.isalpha() for char in word[1:]):
             continue
+        found.append(word)
         seen.add(word)
     return found

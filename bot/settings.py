@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     test_order_sources: CsvList = ()
     test_order_pattern: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
+    health_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = "text"
     log_level_key: str = "level"

@@ -13,6 +13,7 @@ _EXPECTED = {
     "hold_request_ttl_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
     "stale_after_hours": "a number of hours above 0 and at most 8760 (a year), e.g. 24 or 0.5",
     "port": "a port number from 1 to 65535, e.g. 3000",
+    "health_port": "a port number from 1 to 65535, e.g. 8080",
     "allow_self_approval": "true or false",
     "shadow_mode": "true or false",
 }

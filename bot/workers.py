@@ -145,13 +145,30 @@ class Workers:
         with self._lock:
             return sum(len(pool.in_flight) for pool in self._pools.values())
 
+    @property
+    def stopping(self) -> bool:
+        """Shutdown has begun: jobs that can stop early (a hold's runner, between two orders)
+        stop, and nothing new is taken."""
+        return self._closed
+
+    def stop_taking(self) -> None:
+        """Take no new work from now on; :attr:`stopping` turns True."""
+        with self._lock:
+            self._closed = True
+
+    def drain(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the jobs submitted on every lane (queued ones still
+        run); True if none is left."""
+        with self._lock:
+            pending = [future for pool in self._pools.values() for future in pool.in_flight]
+        _, not_done = wait(pending, timeout=max(timeout, 0.0))
+        return not not_done
+
     def shutdown(self, timeout: float = 20.0) -> bool:
         """Take no new work; wait up to ``timeout`` s for the jobs of every lane. True if all
         finished."""
-        with self._lock:
-            self._closed = True
-            pending = [future for pool in self._pools.values() for future in pool.in_flight]
-        _, not_done = wait(pending, timeout=timeout)
+        self.stop_taking()
+        finished = self.drain(timeout)
         for pool in self._pools.values():
             pool.executor.shutdown(wait=False, cancel_futures=True)
-        return not not_done
+        return finished

@@ -24,7 +24,7 @@ from bot.slack.blocks.message import Message
 from bot.spelling import suggestions
 from bot.store.records import RequestState
 from bot.workers import Lane
-from handlers.replies import Asker, cartrover_problem, report_failure, tell
+from handlers.replies import Asker, cartrover_problem, report_failure, tell, telling_not_saved
 
 __all__ = ["Runner", "Subcommand", "handle_command"]
 
@@ -81,7 +81,7 @@ def handle_command(
 def _run(deps: Deps, asker: Asker, command: Command, run: Runner) -> None:
     with log_context(orders=command.refs):
         try:
-            run(deps, asker, command)
+            telling_not_saved(deps, asker, lambda: run(deps, asker, command))()
         except CartRoverError as exc:
             log.warning("/cartrover %s: CartRover failed: %s", command.name, exc)
             tell(deps, asker, cartrover_problem(exc))

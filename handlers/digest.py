@@ -17,6 +17,7 @@ from bot.holds import flow
 from bot.holds.messages import asked_message, refusal_message
 from bot.holds.requests import Refusal
 from bot.slack.webapi import SetupProblem, SlackFailed
+from bot.store.saving import saving
 from bot.times import days_words
 from handlers.replies import REFUSALS, Asker, click_of, note, tell
 
@@ -75,7 +76,7 @@ def _subscribe(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def _unsubscribe(deps: Deps, asker: Asker, command: Command) -> None:
-    removed = deps.digests.unsubscribe(asker.channel)
+    removed = saving(lambda: deps.digests.unsubscribe(asker.channel), what="subscription")
     changed = "Unsubscribed." if removed else "There was nothing to unsubscribe."
     tell(deps, asker, subscription_message(None, None, changed=changed))
 

@@ -24,15 +24,15 @@ from bot.grammar import HOLD
 from bot.holds import flow
 from bot.holds.approvers import refusal_to_reject
 from bot.holds.forms import HoldDraft, hold_form, read_reject_form, reject_form
-from bot.holds.messages import refusal_message
+from bot.holds.messages import not_saved_message, refusal_message
 from bot.holds.requests import Click, Refusal, Surface
 from bot.holds.submit import hold_form_submitted
-from bot.home import publishing
 from bot.slack.blocks import Message
 from bot.slack.blocks.help import usage_error
 from bot.slack.ids import REJECT_REASON_FIELD
 from bot.slack.webapi import SlackFailed
 from bot.store.records import RequestState
+from bot.store.saving import NotSaved
 from bot.workers import Lane
 from handlers.replies import (
     REFUSALS,
@@ -43,6 +43,7 @@ from handlers.replies import (
     open_modal,
     report_failure,
     tell,
+    telling_not_saved,
 )
 
 __all__ = [
@@ -98,7 +99,7 @@ def reject_clicked(deps: Deps, ack: Ack, body: dict[str, Any], respond: Respond)
     if open_reject_form(deps, body, click_of(body, asker)):
         return
     deps.workers.submit(
-        lambda: reject_without_reason(deps, asker, body),
+        telling_not_saved(deps, asker, lambda: reject_without_reason(deps, asker, body)),
         what="reject clicked",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
         lane=Lane.DECISIONS,
@@ -124,15 +125,20 @@ def open_reject_form(deps: Deps, body: dict[str, Any], click: Click) -> bool:
 
 
 def decide_from_home(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> None:
-    refusal = flow.clicked(deps, click, approve=approve, reason=reason)
+    try:
+        refusal = flow.clicked(deps, click, approve=approve, reason=reason)
+    except NotSaved as exc:
+        if USER_ID.fullmatch(click.user):
+            deps.home.show(deps, click.user, notice=not_saved_message(exc.what).text)
+        return
     if refusal is not None and USER_ID.fullmatch(click.user):
-        publishing.publish(deps, click.user, notice=refusal_message(refusal).text)
+        deps.home.show(deps, click.user, notice=refusal_message(refusal).text)
 
 
 def sorry_on_home(deps: Deps, user: str, correlation: str) -> None:
     """Tell a Home's user that their click failed on the bot's side."""
     if USER_ID.fullmatch(user):
-        publishing.publish(deps, user, notice=SORRY.format(correlation=correlation))
+        deps.home.show(deps, user, notice=SORRY.format(correlation=correlation))
 
 
 # -- the hold form
@@ -226,7 +232,11 @@ def _reject_with_reason(deps: Deps, click: Click, reason: str) -> None:
     if click.surface is Surface.HOME:
         decide_from_home(deps, click, approve=False, reason=reason)
         return
-    refusal = flow.clicked(deps, click, approve=False, reason=reason)
+    try:
+        refusal = flow.clicked(deps, click, approve=False, reason=reason)
+    except NotSaved as exc:
+        _ephemeral(deps, click, not_saved_message(exc.what))
+        return
     if refusal is not None:
         _ephemeral(deps, click, refusal_message(refusal))
 

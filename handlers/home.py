@@ -18,7 +18,6 @@ from slack_bolt import Ack
 
 from bot.deps import Deps
 from bot.holds.requests import Click, Surface
-from bot.home import publishing
 from bot.slack import events
 from bot.slack.ids import HOME_OPENED
 from bot.workers import Lane
@@ -50,7 +49,7 @@ def _opened(deps: Deps, user: str, event_id: object) -> None:
         log.info("an app_home_opened delivery was handled already (or has no event id)")
         return
     deps.surfaces.home_opened(user, deps.clock.now())
-    publishing.publish(deps, user)
+    deps.home.show(deps, user)
 
 
 def from_home(body: dict[str, Any]) -> bool:

@@ -29,12 +29,15 @@ from bot.cartrover.errors import (
     Unavailable,
 )
 from bot.deps import Deps
+from bot.holds.messages import not_saved_message
 from bot.holds.requests import Click
 from bot.holds.rules import RefusalReason
 from bot.slack.blocks import Message
 from bot.slack.mrkdwn import code, escape
 from bot.slack.webapi import Responder, SlackFailed
 from bot.store.contracts import audit
+from bot.store.records import StoreError
+from bot.store.saving import NotSaved
 from bot.workers import Lane
 
 __all__ = [
@@ -51,8 +54,10 @@ __all__ = [
     "note",
     "open_modal",
     "refuse_other_app",
+    "refuse_other_workspace",
     "report_failure",
     "tell",
+    "telling_not_saved",
 ]
 
 log = logging.getLogger(__name__)
@@ -156,11 +161,24 @@ def handle_click(
     ack()
     asker = asker_of(body, respond)
     deps.workers.submit(
-        lambda: clicked(deps, asker, body),
+        telling_not_saved(deps, asker, lambda: clicked(deps, asker, body)),
         what=f"{clicked.__name__.replace('_', ' ')}",
         on_error=lambda correlation: report_failure(deps, asker, correlation),
         lane=lane,
     )
+
+
+def telling_not_saved(deps: Deps, asker: Asker, job: Callable[[], None]) -> Callable[[], None]:
+    """``job``, telling the asker plainly when the database did not take what they asked for
+    (nothing was done; try again) instead of a bare apology."""
+
+    def run() -> None:
+        try:
+            job()
+        except NotSaved as exc:
+            tell(deps, asker, not_saved_message(exc.what))
+
+    return run
 
 
 def open_modal(deps: Deps, body: dict[str, Any], view: dict[str, Any]) -> bool:
@@ -199,6 +217,41 @@ def refuse_other_app(deps: Deps, body: dict[str, Any], respond: Respond, app_id:
         deps.workers.submit(
             lambda: tell(deps, asker, note(why)), what="refuse another app's payload"
         )
+
+
+_KINDS = {
+    "block_actions": "click",
+    "view_submission": "form",
+    "view_closed": "form",
+    "shortcut": "shortcut",
+    "message_action": "shortcut",
+    "event_callback": "event",
+}
+
+
+def refuse_other_workspace(
+    deps: Deps, body: dict[str, Any], team: str | None, org: str | None
+) -> str:
+    """A payload of another workspace (or Enterprise Grid org), refused at the entry (by the
+    request gate of :mod:`bot.runners.app`): audited and logged, nothing else done, nothing
+    sent anywhere. What the acknowledgement says: a line for a slash command (Slack shows it
+    to the person), nothing for the rest."""
+    kind = "command" if body.get("command") else _KINDS.get(str(body.get("type")), "payload")
+    log.warning("refused a %s of another workspace (team %s, org %s)", kind, team, org)
+    try:
+        audit(
+            deps.holds,
+            deps.clock.now(),
+            "refused",
+            actor=_field(body, "user", "user_id") or None,
+            request_id=button_number(body),  # the request a click names, if it names one
+            detail=f"a {kind} of another workspace ({team or 'no team'}, org {org or 'none'})",
+        )
+    except StoreError:
+        log.warning("the refusal of another workspace's %s was not audited", kind)
+    if body.get("command"):
+        return "This bot serves another Slack workspace, so I did nothing."
+    return ""
 
 
 def cartrover_problem(exc: CartRoverError) -> Message:

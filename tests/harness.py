@@ -53,11 +53,19 @@ class Harness:
         clock: FrozenClock,
         client: dict[str, Any] | None = None,
         server_limits: ServerLimits | None = None,
+        look_every: float | None = None,
+        server_threads: int = 24,
+        publish_gap: float = 0.2,
         **env: str,
     ) -> None:
         self._closed = False
         self.clock = clock
         self.server_limits = server_limits
+        self.look_every = look_every  # how often each bot looks for holds nobody runs
+        self.server_threads = server_threads
+        # Each person's App Home is published at most once per gap (3 s in production): short
+        # here, so that tests which look at a Home twice in a row need not wait.
+        self.publish_gap = publish_gap
         self.client_options = client or {}  # CartRoverClient keywords (timeouts, deadline)
         self.tmp_path = tmp_path
         self.book = OrderBook.seeded(clock)
@@ -89,6 +97,9 @@ class Harness:
             self.clock,
             rate_limit=self.world.rate_limit,
             limits=self.server_limits,
+            look_every=self.look_every,
+            threads=self.server_threads,
+            publish_gap=self.publish_gap,
             **self.client_options,
         )
         self.bots.append(bot)

@@ -706,13 +706,82 @@ class StoreContract:
         assert store.take_lease(request.id, "B", T0 + 3 * HOUR, T0 + 2 * HOUR)
         assert not store.renew_lease(request.id, "A", T0 + 4 * HOUR, T0 + 2 * HOUR)
 
-    def test_releasing_gives_a_runners_requests_back_at_once(self, store: Store) -> None:
-        """A clean stop releases every lease the runner holds, and only those."""
+    def test_releasing_gives_a_processs_requests_back_at_once(self, store: Store) -> None:
+        """A clean stop releases the leases of every runner of the process (``A`` or ``A/…``),
+        and only those: not another process's, not one whose name merely starts alike."""
         mine, theirs = self._executing(store), self._executing_other(store)
-        assert store.take_lease(mine.id, "A", T0 + HOUR, T0)
-        assert store.take_lease(theirs.id, "B", T0 + HOUR, T0)
+        alike = self._executing_other(store, ["Z901"])
+        assert store.take_lease(mine.id, "A/run1", T0 + HOUR, T0)
+        assert store.take_lease(theirs.id, "B/run1", T0 + HOUR, T0)
+        assert store.take_lease(alike.id, "AB/run1", T0 + HOUR, T0)
         assert store.release_leases("A") == 1
         assert [r.id for r in store.resumable(T0)] == [mine.id]
+
+    def test_releasing_counts_only_requests_still_executing(self, store: Store) -> None:
+        """A request its runner finished keeps that runner's name, but a clean stop neither
+        releases nor counts it: the count is of holds actually handed over."""
+        done, running = self._executing(store), self._executing_other(store)
+        assert store.take_lease(done.id, "A/run1", T0 + HOUR, T0)
+        assert store.take_lease(running.id, "A/run2", T0 + HOUR, T0)
+        assert store.decide(done.id, to=RequestState.DONE, actor=None, at=T0, expect=EXECUTING)
+        assert store.release_leases("A") == 1
+        assert store.release_leases("A") == 0
+
+    def test_one_runner_gives_its_lease_up_and_no_one_elses(self, store: Store) -> None:
+        """A runner stopping early releases its own lease; another runner of the same process
+        cannot release (or renew) a lease that is not its own."""
+        request = self._executing(store)
+        assert store.take_lease(request.id, "A/run1", T0 + HOUR, T0)
+        assert not store.release_lease(request.id, "A/run2")
+        assert not store.renew_lease(request.id, "A/run2", T0 + HOUR, T0)
+        assert not store.take_lease(request.id, "A/run2", T0 + HOUR, T0)
+        assert store.release_lease(request.id, "A/run1")
+        assert [r.id for r in store.resumable(T0)] == [request.id]
+
+    def test_an_approval_can_take_the_lease_in_the_same_statement(self, store: Store) -> None:
+        """Approved with a runner, a request is that runner's at once: nobody can resume it
+        while the lease lives, and only that runner renews it."""
+        request = make_request(store)
+        assert store.decide(
+            request.id, to=EXECUTING, actor="UAPP", at=T0, runner="A/run1", lease_until=T0 + HOUR
+        )
+        assert store.get_request(request.id).state is EXECUTING  # type: ignore[union-attr]
+        assert store.resumable(T0) == []
+        assert not store.take_lease(request.id, "B/run1", T0 + HOUR, T0)
+        assert store.renew_lease(request.id, "A/run1", T0 + 2 * HOUR, T0)
+        assert store.soonest_lease_end(T0) == T0 + 2 * HOUR
+
+    def test_an_approval_that_loses_takes_no_lease(self, store: Store) -> None:
+        """A second approval (already decided) changes nothing, its lease included; a lease
+        comes only with an approval."""
+        request, other = make_request(store), make_request(store, ["Z902"])
+        first = partial(store.decide, to=EXECUTING, at=T0, runner="A/run1", lease_until=T0 + HOUR)
+        second = partial(store.decide, to=EXECUTING, at=T0, runner="B/run1", lease_until=T0)
+        assert first(request.id, actor="UAPP")
+        assert not second(request.id, actor="UAPP2")
+        assert store.soonest_lease_end(T0) == T0 + HOUR
+        with pytest.raises(ValueError, match="approval"):
+            store.decide(
+                other.id,
+                to=RequestState.REJECTED,
+                actor="U",
+                at=T0,
+                runner="A/run1",
+                lease_until=T0 + HOUR,
+            )
+
+    def test_a_rate_limited_cancel_goes_back_to_queued(self, store: Store) -> None:
+        """Only an order being sent can be put back in the queue, with why; it can then be
+        started again, once."""
+        request = self._executing(store)
+        ref = request.cust_refs[0]
+        assert not store.requeue_item(request.id, ref, detail="rate limit", at=T0)  # queued
+        assert store.start_item(request.id, ref, T0)
+        assert store.requeue_item(request.id, ref, detail="waiting for the rate limit", at=T0)
+        item = store.get_request(request.id).items[0]  # type: ignore[union-attr]
+        assert (item.state, item.detail) == (ItemState.QUEUED, "waiting for the rate limit")
+        assert store.start_item(request.id, ref, T0)
+        assert not store.start_item(request.id, ref, T0)
 
     def test_only_executing_requests_are_resumable_or_leased(self, store: Store) -> None:
         """A pending or finished request is never resumable and takes no lease."""
@@ -732,17 +801,17 @@ class StoreContract:
         make_request(store, ["L5"])  # pending
         mine, theirs, lapsing, _never = executing
         assert store.lease_counts("A", T0) == (0, 0, 4)
-        assert store.take_lease(mine.id, "A", T0 + HOUR, T0)
+        assert store.take_lease(mine.id, "A/run-1", T0 + HOUR, T0)  # a run of process A
         assert store.take_lease(theirs.id, "B", T0 + HOUR, T0)
-        assert store.take_lease(lapsing.id, "B", T0 + HOUR / 2, T0)
+        assert store.take_lease(lapsing.id, "AB/run-2", T0 + HOUR / 2, T0)  # not A's
         assert store.lease_counts("A", T0) == (1, 2, 1)
-        assert store.lease_counts("B", T0) == (2, 1, 1)
-        assert store.lease_counts("A", T0 + HOUR / 2) == (1, 1, 2)  # B's second has lapsed
+        assert store.lease_counts("B", T0) == (1, 2, 1)
+        assert store.lease_counts("A", T0 + HOUR / 2) == (1, 1, 2)  # AB's has lapsed
         assert store.release_leases("A") == 1
         assert store.lease_counts("A", T0) == (0, 2, 2)
 
-    def _executing_other(self, store: Store) -> HoldRequest:
-        request = make_request(store, ["Z900"])
+    def _executing_other(self, store: Store, refs: Sequence[str] = ("Z900",)) -> HoldRequest:
+        request = make_request(store, list(refs))
         assert store.decide(request.id, to=EXECUTING, actor="UAPP", at=T0)
         return request
 

@@ -53,7 +53,10 @@ __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 
 log = logging.getLogger("bot.cartrover")
 
-READ_THREADS = 8  # orders read at once by get_orders (each read is two concurrent calls)
+# Orders read at once by get_orders (each read is two concurrent calls): as many as one command
+# names (MAX_ORDERS_PER_COMMAND), so `status` of 20 orders takes one round trip, not three. The
+# leaky bucket still paces every call, and the transport's pool holds 100 connections.
+READ_THREADS = 20
 _T = TypeVar("_T")
 
 
@@ -83,6 +86,10 @@ def _key_probe(raw: Raw) -> KeyProbe:
 
 def _reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+
+
+def _closed() -> ConnectionFailed:
+    return ConnectionFailed("the CartRover client is closed", request_sent=False)
 
 
 class CartRoverClient:
@@ -199,7 +206,10 @@ class CartRoverClient:
         call recognisably says the order does not exist, else the first call's error."""
         path = protocol.order_path(ref)
         self._refuse_if_closed()
-        status = self._status_pool.submit(carried(self.get_status), ref)
+        try:
+            status = self._status_pool.submit(carried(self.get_status), ref)
+        except RuntimeError:  # closed meanwhile: the pool takes no more work
+            raise _closed() from None
         details: _Reply | CartRoverError
         try:
             details = self._read("get_order", path)
@@ -224,13 +234,16 @@ class CartRoverClient:
         for ref in refs:
             protocol.order_path(ref)  # every reference is checked before any request
         self._refuse_if_closed()
-        return read_orders(
-            self,
-            refs,
-            created,
-            concurrently=lambda read, some: self._orders_pool.map(carried(read), some),
-            tracker=self.listing_reads,
-        )
+        try:
+            return read_orders(
+                self,
+                refs,
+                created,
+                concurrently=lambda read, some: self._orders_pool.map(carried(read), some),
+                tracker=self.listing_reads,
+            )
+        except RuntimeError:  # closed meanwhile: the pools take no more work
+            raise _closed() from None
 
     def iter_orders(
         self,
@@ -312,7 +325,7 @@ class CartRoverClient:
     def _refuse_if_closed(self) -> None:
         """Before handing work to the pools, which refuse it with a RuntimeError once closed."""
         if self.closed:
-            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
+            raise _closed()
 
     def _read(
         self, kind: str, path: str, query: str = "", decode: Callable[[Raw], _Reply] = _reply

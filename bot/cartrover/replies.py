@@ -282,13 +282,20 @@ def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> Cance
 
     Unknown #1: the only known success signal is ``response.success`` (true: ACCEPTED, false:
     REFUSED). An error envelope (``success_code: false``, with any HTTP status below 500) is a
-    clear REFUSED. Everything else — a bare ``{"success_code": true}``, an empty ``response``,
-    HTML, truncated JSON, a 5xx — is UNCLEAR: CartRover may have acted, so the caller re-reads
-    the order and never resends.
+    clear REFUSED — except ``error_code: RateLimit`` (or HTTP 429), which is RATE_LIMITED:
+    CartRover did nothing, so the cancel may be sent again once the rate limit allows.
+    Everything else — a bare ``{"success_code": true}``, an empty ``response``, HTML, truncated
+    JSON, a 5xx — is UNCLEAR: CartRover may have acted, so the caller re-reads the order and
+    never resends.
     """
     pid, raw = process_id(headers), _raw(status, body)
     payload = _json(body)
     outcome, message = CancelOutcome.UNCLEAR, ""
+    envelope = payload if isinstance(payload, Mapping) else {}
+    limited = envelope.get("success_code") is False and _is_rate_limit(envelope)
+    if status == 429 or limited:
+        said = _message(envelope) if envelope else ""
+        return CancelReply(CancelOutcome.RATE_LIMITED, said, pid, status, raw, retry_after(headers))
     if isinstance(payload, Mapping):
         code = payload.get("success_code")
         response = payload.get("response")
@@ -299,6 +306,11 @@ def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> Cance
             outcome = CancelOutcome.ACCEPTED if success else CancelOutcome.REFUSED
             message = _message(response) if isinstance(response, Mapping) else ""
     return CancelReply(outcome, message, pid, status, raw)
+
+
+def _is_rate_limit(envelope: Mapping[str, Any]) -> bool:
+    code = envelope.get("error_code")
+    return isinstance(code, str) and code.strip().lower() == "ratelimit"
 
 
 # Unknowns #2 and #4: how CartRover answers a cancel of an order that cannot exist is undocumented.

@@ -48,6 +48,7 @@ from bot.digest.post import post
 from bot.digest.stale import StaleReport, build_report
 from bot.slack.webapi import SetupProblem, SlackFailed
 from bot.store.records import DigestSubscription
+from bot.store.saving import saving
 from bot.times import parse_hhmm, parse_zone
 
 __all__ = [
@@ -195,7 +196,7 @@ def subscribe(
         created_by=user,
         created_at=deps.clock.now(),
     )
-    deps.digests.subscribe(subscription)
+    saving(lambda: deps.digests.subscribe(subscription), what="subscription")
     return subscription
 
 

@@ -52,11 +52,13 @@ LISTING_CHUNK = 40  # orders per thread reply of a request's order list
 class CardContext:
     """What the card needs beyond the request: the zone its times are written in, and who to
     reach while it waits (``notify``: ``mention``, ``dm`` or ``off``; ``approvers``: the ids
-    in ``APPROVERS``, user groups and users)."""
+    in ``APPROVERS``, user groups and users; ``shadow``: ``SHADOW_MODE``, so an approval
+    cancels nothing and the card says so before anyone decides)."""
 
     zone: tzinfo = UTC
     notify: str = "mention"
     approvers: tuple[str, ...] = ()
+    shadow: bool = False
 
 
 # -------------------------------------------------------------------- order lines
@@ -212,7 +214,7 @@ def named_approvers(request: HoldRequest, approvers: Sequence[str]) -> str:
     return mentions(groups) if groups else mentions(people, at_most=5)
 
 
-def _confirm_text(refs: Sequence[str]) -> str:
+def _confirm_text(refs: Sequence[str], *, shadow: bool = False) -> str:
     """Name up to five orders and count the rest, within the dialog's 300 characters."""
     text = ""
     for shown in range(min(len(refs), 5), 0, -1):
@@ -220,6 +222,11 @@ def _confirm_text(refs: Sequence[str]) -> str:
         named = listing([*refs[:shown], *more])
         them = agree(len(refs), "it", "them")
         text = f"Stop sending {named} to the WMS? CartRover will not send {them}."
+        if shadow:
+            text = (
+                f"Shadow mode: nothing will be canceled. Re-check {named} and report what "
+                "would have been canceled?"
+            )
         if len(text) <= 300:
             break
     return text
@@ -231,9 +238,10 @@ def _to_stop(request: HoldRequest) -> list[str]:
 
 
 def decision_buttons(
-    request: HoldRequest, *, approve: bool = True, withdraw: bool = False
+    request: HoldRequest, *, approve: bool = True, withdraw: bool = False, shadow: bool = False
 ) -> Block:
-    """Approve and Reject (or, for the requester, Withdraw) of a waiting request."""
+    """Approve and Reject (or, for the requester, Withdraw) of a waiting request; in shadow
+    mode the Approve dialog says that nothing will be canceled."""
     elements: list[dict[str, object]] = []
     if approve:
         elements.append(
@@ -245,7 +253,10 @@ def decision_buttons(
                 "value": str(request.id),
                 "confirm": {
                     "title": {"type": "plain_text", "text": "Stop sending?"},
-                    "text": {"type": "plain_text", "text": _confirm_text(_to_stop(request))},
+                    "text": {
+                        "type": "plain_text",
+                        "text": _confirm_text(_to_stop(request), shadow=shadow),
+                    },
                     "confirm": {"type": "plain_text", "text": "Stop sending"},
                     "deny": {"type": "plain_text", "text": "Not now"},
                     "style": "danger",
@@ -302,14 +313,19 @@ def hold_message(request: HoldRequest, now: datetime, card: CardContext | None =
         reach = approvers_line(request, card)
         if reach:
             blocks.append(context(reach))
+        effect = (
+            "*Shadow mode:* approving re-reads the orders and reports what would have been "
+            "canceled; nothing is sent to CartRover's cancel."
+            if card.shadow
+            else "Approving stops *sending to the WMS*; it never deletes an order."
+        )
         blocks.append(
             context(
                 f"Expires {date_token(request.expires_at, zone=card.zone)} "
-                f"({time_left(request.expires_at - now)}). Approving stops *sending to the WMS*; "
-                "it never deletes an order."
+                f"({time_left(request.expires_at - now)}). {effect}"
             )
         )
-        blocks.append(decision_buttons(request))
+        blocks.append(decision_buttons(request, shadow=card.shadow))
     else:
         blocks.append(context(decision_note(request, card.zone)))
         why = decision_reason(request)

@@ -14,6 +14,11 @@ show the cancel yet, once more about a minute later: :mod:`bot.holds.verdicts`).
 - A cancel the verifying read does not show yet is ``checking``: the request stays executing, its
   lease is set to end when the second look is due (:func:`second_look_due`), and whichever runner
   resumes it then reads the order once more; only then is "not confirmed" final.
+- A cancel CartRover answers with ``RateLimit`` (or HTTP 429) did nothing: the order goes back
+  to ``queued`` ("waiting for CartRover's rate limit" on the card) and is re-read and sent again
+  once the rate limit allows, for up to :data:`RATE_LIMIT_PATIENCE` seconds; never counted as a
+  failure. Past that, it waits queued for the next run (its lease lapses, a look resumes it).
+  Only ``RateLimit`` is sent again: an ambiguous answer never is.
 - In shadow mode (``SHADOW_MODE``) everything runs but the cancel itself: an order that would be
   canceled is ``would_cancel``, and CartRover receives no cancel.
 - One runner at a time holds a request's lease (``bot.store.leases``). An order found ``sending``
@@ -25,12 +30,13 @@ show the cancel yet, once more about a minute later: :mod:`bot.holds.verdicts`).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import metrics
-from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound
+from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound, RateLimited
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import moved_on
@@ -40,13 +46,23 @@ from bot.store.contracts import HoldStore, audit
 from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 from bot.times import Clock
 
-__all__ = ["VERIFY_BATCH", "execute", "final_state", "second_look_due"]
+__all__ = [
+    "RATE_LIMIT_PATIENCE",
+    "RATE_LIMIT_WAIT",
+    "VERIFY_BATCH",
+    "execute",
+    "final_state",
+    "second_look_due",
+]
 
 log = logging.getLogger(__name__)
 
 metrics.start_at_zero(metrics.CANCELS, [(state.value,) for state in ItemState if state.is_final])
 
 VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at once)
+RATE_LIMIT_PATIENCE = 120.0  # seconds a rate-limited cancel is sent again for, within one run
+RATE_LIMIT_PAUSE = 1.0  # seconds at least before a rate-limited cancel is sent again
+RATE_LIMIT_WAIT = "for CartRover's rate limit: nothing was sent yet; it goes again when allowed"
 
 
 @dataclass(frozen=True)
@@ -57,6 +73,17 @@ class _Run:
     store: HoldStore
     clock: Clock
     shadow: bool = False
+    may_send: Callable[[], bool] = lambda: True
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class _Limited:
+    """A cancel answered with RateLimit: CartRover did nothing; it may go again after
+    ``retry_after`` seconds (if it said)."""
+
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,16 +126,20 @@ def execute(
     still_mine: Callable[[], bool] = lambda: True,
     *,
     shadow: bool = False,
+    may_send: Callable[[], bool] = lambda: True,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> HoldRequest | None:
     """Run every item of an approved request; finish the request when all items are final.
 
     The caller holds the request's lease: an item found ``sending`` was left by a runner that
     stopped, and is only re-read; an item ``checking`` is read again once its second look is
     due, else left for a later run. ``still_mine`` renews the lease before each step; once it
-    says no, another runner has taken over and this one stops where it is. ``shadow``: send no
-    cancel (shadow mode).
+    says no, another runner has taken over (or this process is stopping) and this one stops
+    where it is. ``may_send`` is asked again just before each cancel: once it says no (the
+    process is stopping), no new cancel leaves. ``shadow``: send no cancel (shadow mode).
     """
-    run = _Run(orders, store, clock, shadow)
+    run = _Run(orders, store, clock, shadow, may_send, sleep, monotonic)
     request = run.store.get_request(request_id)
     if request is None or request.state is not RequestState.EXECUTING:
         return request
@@ -126,7 +157,9 @@ def execute(
                 return store.get_request(request_id)
             with log_context(orders=[item.cust_ref]):
                 changed, look = _send(run, request, item)
-            if look is not None:
+                if isinstance(look, _Limited):  # nothing was done: again when the limit allows
+                    changed, look = _again(run, request, item, look, still_mine, progress)
+            if isinstance(look, _Look):
                 looks.append(look)
             if changed:
                 progress()
@@ -136,6 +169,34 @@ def execute(
             _verify(run, request, looks)
             progress()
     return _finish_request(run, request_id)
+
+
+def _again(
+    run: _Run,
+    request: HoldRequest,
+    item: HoldItem,
+    limited: _Limited,
+    still_mine: Callable[[], bool],
+    progress: Callable[[], None],
+) -> tuple[bool, _Look | _Limited | None]:
+    """Send a rate-limited cancel again (re-reading the order first) each time the rate limit
+    allows, for up to RATE_LIMIT_PATIENCE seconds, the lease renewed meanwhile; what the last
+    try came to (still ``_Limited``: the order waits queued for a later run)."""
+    give_up_at = run.monotonic() + RATE_LIMIT_PATIENCE
+    look: _Look | _Limited | None = limited
+    while isinstance(look, _Limited):
+        progress()  # the card says the order waits for CartRover's rate limit
+        pause = max(look.retry_after or 0.0, RATE_LIMIT_PAUSE)
+        if run.monotonic() + pause > give_up_at:
+            log.info(
+                "hold #%s %s: still rate limited; left for a later run", request.id, item.cust_ref
+            )
+            return True, look
+        run.sleep(pause)
+        if not still_mine():
+            return True, None
+        _, look = _send(run, request, replace(item, state=ItemState.QUEUED))
+    return True, look
 
 
 def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
@@ -150,7 +211,7 @@ def _finish_request(run: _Run, request_id: int) -> HoldRequest | None:
     return run.store.get_request(request_id)
 
 
-def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look | None]:
+def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look | _Limited | None]:
     """Re-read one order and send its cancel if it still needs one. Returns whether this call
     changed the item, and the verifying read to make (None: nothing to verify now)."""
     ref = item.cust_ref
@@ -178,22 +239,31 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
     if run.shadow:
         _audit(run, request, ref, "shadow", "SHADOW_MODE=true: nothing was sent to CartRover")
         return _finish(run, request, ref, ItemState.WOULD_CANCEL, SHADOW, ()), None
-    if not run.store.start_item(request.id, ref, run.clock.now()):
-        return False, None  # another worker or process won this item
-    return True, _Look(_cancel(run, request, ref))
+    if not run.may_send() or not run.store.start_item(request.id, ref, run.clock.now()):
+        return False, None  # stopping, or another worker or process won this item
+    answer = _cancel(run, request, ref)
+    if isinstance(answer, _Limited):
+        run.store.requeue_item(request.id, ref, detail=RATE_LIMIT_WAIT, at=run.clock.now())
+        return True, answer
+    return True, _Look(answer)
 
 
-def _cancel(run: _Run, request: HoldRequest, ref: str) -> Sent:
-    """Send the cancel once and say what came back; never raises for CartRover's sake."""
+def _cancel(run: _Run, request: HoldRequest, ref: str) -> Sent | _Limited:
+    """Send the cancel once and say what came back (_Limited: CartRover did nothing for its
+    rate limit); never raises for CartRover's sake."""
     try:
         reply = run.orders.cancel_sending(ref)
     except CartRoverError as exc:
         _audit_error(run, request, ref, "cancel sending", exc)
+        if isinstance(exc, RateLimited):  # no room in the bucket: nothing was sent
+            return _Limited(exc.retry_after)
         if isinstance(exc, ConnectionFailed) and exc.request_sent:
             return Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
         return Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
     _audit_answer(run, request, ref, reply)
     pids = (reply.process_id,) if reply.process_id else ()
+    if reply.outcome is CancelOutcome.RATE_LIMITED:
+        return _Limited(reply.retry_after)
     if reply.outcome is CancelOutcome.ACCEPTED:
         return Sent(ref, False, "", pids)
     if reply.outcome is CancelOutcome.REFUSED:

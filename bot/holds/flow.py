@@ -11,6 +11,7 @@ words are :mod:`~bot.holds.messages`.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -18,12 +19,13 @@ from datetime import datetime, timedelta
 from bot.deps import Deps
 from bot.holds import announce, execution, followup, reach, requests
 from bot.holds.outcomes import Asked, Posting
-from bot.holds.requests import Checked, Click, Refusal
+from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
 from bot.logcontext import log_context
 from bot.slack import events
 from bot.store.contracts import audit
-from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState
+from bot.store.records import HoldRequest, OrdersAlreadyOpen, RequestState, StoreError
+from bot.store.saving import NotSaved
 from bot.testorders import TestRule
 
 __all__ = [
@@ -34,7 +36,7 @@ __all__ = [
     "hold_all",
     "keep_up",
     "maintain",
-    "next_resume_at",
+    "new_runner",
     "resume_unfinished",
     "run_approved",
 ]
@@ -137,17 +139,25 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
     """An Approve or Reject click (from the card or the App Home; a Reject with the ``reason``
     its form gave): decide once, show it on the card and the App Homes, and run an approval.
     The refusal to tell the clicker, or None."""
-    found = requests.find_clicked(
-        deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
-    )
-    if isinstance(found, Refusal):
-        return found
-    if approve:
-        decision = requests.approve(deps.holds, deps.clock, deps.approvers, found, click.user)
-    else:
-        decision = requests.reject(
-            deps.holds, deps.clock, deps.approvers, found, click.user, reason
+    runner = new_runner(deps)
+    try:  # until the decision is saved, a failing database means nothing was done
+        found = requests.find_clicked(
+            deps.holds, deps.surfaces, deps.clock, click, team_id=deps.team_id
         )
+        if isinstance(found, Refusal):
+            return found
+        if approve:  # the lease is this runner's from the approving statement on
+            decision = requests.approve(
+                deps.holds, deps.clock, deps.approvers, found, click.user, Runner(runner, LEASE)
+            )
+        else:
+            decision = requests.reject(
+                deps.holds, deps.clock, deps.approvers, found, click.user, reason
+            )
+    except NotSaved:
+        raise
+    except StoreError as exc:
+        raise NotSaved("approval" if approve else "rejection", exc) from exc
     if isinstance(decision, Refusal):
         if decision.request is not None and decision.request.state is RequestState.EXPIRED:
             _show(deps, decision.request)  # its buttons go as soon as anyone notices
@@ -155,33 +165,57 @@ def clicked(deps: Deps, click: Click, *, approve: bool, reason: str = "") -> Ref
         return decision
     verb = "approved" if decision.state is RequestState.EXECUTING else decision.state.value
     log.info("hold #%s %s by %s", decision.id, verb, click.user, extra=_about(decision))
+    if decision.state is RequestState.EXECUTING:
+        deps.lookout.nudge()  # an approval: this process looks for holds nobody runs at once
     _show(deps, decision)
     deps.home.changed(deps)
     if decision.state is RequestState.EXECUTING:
-        run_approved(deps, decision.id)
+        run_approved(deps, decision.id, runner=runner)
     return None
 
 
+def new_runner(deps: Deps) -> str:
+    """A name for one run of one request in this process: ``<process>/<run>``. A lease names
+    its runner, so two runs in one process never hold the same request."""
+    return f"{deps.runner}/{secrets.token_hex(4)}"
+
+
 def run_approved(
-    deps: Deps, request_id: int, *, monotonic: Callable[[], float] = time.monotonic
+    deps: Deps,
+    request_id: int,
+    *,
+    runner: str | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> HoldRequest | None:
-    """Run an approved request, updating its card at most once a second, then finally. Nothing
-    happens (None) when another live runner holds the request."""
+    """Run an approved request, updating its card at most once a second, then finally. With
+    ``runner``, that runner already holds the lease (it came with the approval); otherwise a
+    new runner takes it, and nothing happens (None) when another live runner holds it.
+
+    Once this process stops (SIGTERM), the runner sends no new cancel: it stops at its next
+    step (after the answer of a cancel in flight) and gives its lease up at once, so a running
+    peer takes the request over."""
     with log_context(request=request_id):
-        return _run_approved(deps, request_id, monotonic)
+        return _run_approved(deps, request_id, runner, monotonic)
 
 
 def _run_approved(
-    deps: Deps, request_id: int, monotonic: Callable[[], float]
+    deps: Deps, request_id: int, runner: str | None, monotonic: Callable[[], float]
 ) -> HoldRequest | None:
-    now = deps.clock.now()
-    if not deps.holds.take_lease(request_id, deps.runner, now + LEASE, now):
-        return None
+    if runner is None:
+        runner = new_runner(deps)
+        now = deps.clock.now()
+        if not deps.holds.take_lease(request_id, runner, now + LEASE, now):
+            return None
     last = [float("-inf")]
 
+    def may_send() -> bool:
+        return not deps.workers.stopping
+
     def still_mine() -> bool:
+        if not may_send():
+            return False
         now = deps.clock.now()
-        return deps.holds.renew_lease(request_id, deps.runner, now + LEASE, now)
+        return deps.holds.renew_lease(request_id, runner, now + LEASE, now)
 
     def progress(current: HoldRequest) -> None:
         now = monotonic()
@@ -189,21 +223,26 @@ def _run_approved(
             last[0] = now
             _show(deps, current)
 
-    finished = execution.execute(
-        deps.cartrover,
-        deps.holds,
-        deps.clock,
-        request_id,
-        on_progress=progress,
-        still_mine=still_mine,
-        shadow=deps.settings.shadow_mode,
-    )
+    try:
+        finished = execution.execute(
+            deps.cartrover,
+            deps.holds,
+            deps.clock,
+            request_id,
+            on_progress=progress,
+            still_mine=still_mine,
+            shadow=deps.settings.shadow_mode,
+            may_send=may_send,
+        )
+    finally:
+        if not may_send() and deps.holds.release_lease(request_id, runner):
+            log.info("hold #%s handed over: this process is stopping", request_id)
     if finished is not None:
         due = execution.second_look_due(finished)
         if finished.state is RequestState.EXECUTING and due is not None:
             # Hold the request until its second look is due; whoever resumes unfinished holds
             # then (this process or another) reads those orders again.
-            deps.holds.renew_lease(request_id, deps.runner, due, deps.clock.now())
+            deps.holds.renew_lease(request_id, runner, due, deps.clock.now())
         _show(deps, finished)
         deps.home.changed(deps)
     return finished
@@ -222,8 +261,9 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
 
 
 def resume_unfinished(deps: Deps) -> list[int]:
-    """Finish the approved requests no live runner holds: a stopped process left them, cleanly
-    (its leases released) or not (its leases lapsed). Never resends a cancel."""
+    """Finish, one after another, the approved requests no live runner holds: a stopped process
+    left them, cleanly (its leases released) or not (its leases lapsed). Never resends a
+    cancel. (Running processes hand each to a runner of its own: :mod:`bot.holds.takeover`.)"""
     resumed = []
     for request in deps.holds.resumable(deps.clock.now()):
         log.info("resuming hold #%s", request.id)
@@ -232,23 +272,17 @@ def resume_unfinished(deps: Deps) -> list[int]:
     return resumed
 
 
-def next_resume_at(deps: Deps) -> datetime | None:
-    """When the next lease held by another runner lapses: then, if that runner stopped, its
-    request is this process's to resume."""
-    return deps.holds.soonest_lease_end(deps.clock.now())
-
-
 def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: follow waiting requests' orders up (ending those with
-    nothing left to hold), remind approvers whose requests run out, keep up, resume what a
-    stopped process left, forget Events API deliveries too old to be retried. Its heartbeat
-    tells the App Home that a scheduler runs somewhere."""
+    nothing left to hold), remind approvers whose requests run out, keep up, forget Events API
+    deliveries too old to be retried. Its heartbeat, kept in the database, tells the App Home
+    and every process's readiness that a scheduler runs somewhere. (Approved holds nobody runs
+    are every process's takeover's to resume, scheduler or not.)"""
     deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
     if followup.follow(deps):
         deps.home.changed(deps)
     reach.remind_due(deps)
     keep_up(deps)
-    resume_unfinished(deps)
     events.forget_old(deps.surfaces, deps.clock)
 
 

@@ -20,6 +20,7 @@ from bot.words import plural
 __all__ = [
     "ambiguous_word",
     "asked_message",
+    "not_saved_message",
     "pending_message",
     "reason_hint",
     "refusal_message",
@@ -86,6 +87,22 @@ _REFUSALS = {
     RefusalReason.WRONG_MESSAGE: "This button does not belong to the hold request's message.",
     RefusalReason.WRONG_VIEW: "That button was on an older App Home; here is the current one.",
 }
+
+
+# A decision that could not be saved, as the person who clicked is told it (R63).
+_NOT_RECORDED = {
+    "approval": "your approval was not recorded",
+    "rejection": "your rejection was not recorded",
+    "withdrawal": "your withdrawal was not recorded",
+}
+
+
+def not_saved_message(what: str) -> Message:
+    """What a person hears when the database did not take what they asked for: nothing was
+    done, and it is worth trying again shortly."""
+    recorded = _NOT_RECORDED.get(what)
+    said = f"{recorded}, so nothing was done" if recorded else "nothing was done"
+    return Message.note(f"I could not save that — {said}; try again in a minute.")
 
 
 def refusal_message(refusal: Refusal) -> Message:

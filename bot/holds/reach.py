@@ -37,7 +37,10 @@ REMIND_AT = 10  # remind once 1/REMIND_AT of a request's time to live remains
 def card_context(settings: Settings) -> CardContext:
     """What every card needs from the configuration."""
     return CardContext(
-        zone=settings.zone, notify=settings.notify_approvers, approvers=settings.approvers
+        zone=settings.zone,
+        notify=settings.notify_approvers,
+        approvers=settings.approvers,
+        shadow=settings.shadow_mode,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -24,7 +24,8 @@ from bot.holds.approvers import refusal_to_approve, refusal_to_reject
 from bot.holds.rules import RefusalReason, moved_on, unread_reason
 from bot.spelling import suggestions
 from bot.store.contracts import HoldStore, SurfaceStore, audit
-from bot.store.records import HoldRequest, OrderFacts, RequestState
+from bot.store.records import HoldRequest, OrderFacts, RequestState, StoreError
+from bot.store.saving import saving
 from bot.testorders import TestRule
 from bot.times import Clock
 from bot.words import plural
@@ -35,6 +36,7 @@ __all__ = [
     "Decision",
     "Refusal",
     "RefusalReason",
+    "Runner",
     "Surface",
     "approve",
     "check_orders",
@@ -80,6 +82,15 @@ class Click:
     message_ts: str = ""
     surface: Surface = Surface.MESSAGE
     view_id: str = ""  # the view clicked (Surface.HOME)
+
+
+@dataclass(frozen=True)
+class Runner:
+    """Who carries an approval out: a runner's name (``<process>/<run>``) and how long the lease
+    it takes with the approval lasts."""
+
+    name: str
+    lease: timedelta
 
 
 @dataclass(frozen=True)
@@ -145,20 +156,24 @@ def open_request(
     order_created: Mapping[str, datetime] | None = None,
     order_facts: Mapping[str, OrderFacts] | None = None,
 ) -> HoldRequest:
-    """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order."""
+    """A new pending request; ``OrdersAlreadyOpen`` when an open request holds any order,
+    ``NotSaved`` when the database did not take it (nothing was opened)."""
     now = clock.now()
-    request = store.create_request(
-        requester=requester,
-        channel_id=channel_id,
-        reason=reason,
-        cust_refs=refs,
-        created_at=now,
-        expires_at=now + ttl,
-        source=source,
-        order_created=order_created,
-        order_facts=order_facts,
+    request = saving(
+        lambda: store.create_request(
+            requester=requester,
+            channel_id=channel_id,
+            reason=reason,
+            cust_refs=refs,
+            created_at=now,
+            expires_at=now + ttl,
+            source=source,
+            order_created=order_created,
+            order_facts=order_facts,
+        ),
+        what="request",
     )
-    audit(
+    _audit_after(
         store,
         now,
         "requested",
@@ -167,6 +182,17 @@ def open_request(
         detail=f"{plural(len(refs), 'order')}: {', '.join(refs[:20])}; reason: {reason or '-'}",
     )
     return request
+
+
+def _audit_after(
+    store: HoldStore, at: datetime, event: str, *, actor: str, request_id: int, detail: str
+) -> None:
+    """The audit row of a change already saved: if it fails, the change stands (its own row
+    says who and when) and the gap is logged, instead of the change being reported lost."""
+    try:
+        audit(store, at, event, actor=actor, request_id=request_id, detail=detail)
+    except StoreError:
+        log.exception("%s was saved, but not its audit row", event)
 
 
 def find_clicked(
@@ -217,13 +243,20 @@ def _adopt_card(store: HoldStore, clock: Clock, request: HoldRequest, click: Cli
 
 
 def approve(
-    store: HoldStore, clock: Clock, approvers: ApproverList, request: HoldRequest, user: str
+    store: HoldStore,
+    clock: Clock,
+    approvers: ApproverList,
+    request: HoldRequest,
+    user: str,
+    runner: Runner | None = None,
 ) -> Decision:
-    """Authorise and take the single winning decision; the caller then runs the request."""
+    """Authorise and take the single winning decision; the caller then runs the request. With
+    ``runner``, the decision gives that runner the request's lease in the same statement, so no
+    other runner can start it before this one does."""
     why = refusal_to_approve(approvers, user, request.requester)
     if why is not None:
         return _refuse(store, clock, user, why, request)
-    return _decide(store, clock, request, user, RequestState.EXECUTING, "approved")
+    return _decide(store, clock, request, user, RequestState.EXECUTING, "approved", runner=runner)
 
 
 def reject(
@@ -251,6 +284,8 @@ def _decide(
     to: RequestState,
     event: str,
     reason: str = "",
+    *,
+    runner: Runner | None = None,
 ) -> Decision:
     now = clock.now()
     if now >= request.expires_at and request.state.is_open:
@@ -259,7 +294,19 @@ def _decide(
             metrics.HOLD_REQUESTS.labels(RequestState.EXPIRED.value).inc()
         current = store.get_request(request.id) or request
         return _refuse(store, clock, user, RefusalReason.EXPIRED, current)
-    if not store.decide(request.id, to=to, actor=user, at=now, reason=reason):
+    decided = saving(
+        lambda: store.decide(
+            request.id,
+            to=to,
+            actor=user,
+            at=now,
+            reason=reason,
+            runner=runner.name if runner else None,
+            lease_until=now + runner.lease if runner else None,
+        ),
+        what=_SAVED_AS[event],
+    )
+    if not decided:
         current = store.get_request(request.id) or request
         by = f" by {current.decided_by}" if current.decided_by else ""
         audit(
@@ -272,10 +319,17 @@ def _decide(
         )
         return Refusal(RefusalReason.ALREADY_DECIDED, current)
     detail = f"reason: {reason}" if reason else ""
-    audit(store, now, event, actor=user, request_id=request.id, detail=detail)
+    _audit_after(store, now, event, actor=user, request_id=request.id, detail=detail)
     if to.is_final:
         metrics.HOLD_REQUESTS.labels(to.value).inc()
-    return store.get_request(request.id) or request
+    try:
+        return store.get_request(request.id) or request
+    except StoreError:  # decided all the same: carry on with what the decision made of it
+        return replace(request, state=to, decided_by=user, decided_at=now, decision_reason=reason)
+
+
+# What a person's decision is called when it could not be saved.
+_SAVED_AS = {"approved": "approval", "rejected": "rejection", "withdrawn": "withdrawal"}
 
 
 def _refuse(

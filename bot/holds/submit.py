@@ -7,7 +7,9 @@ where they can be known in time, and open the same request ``/cartrover hold`` o
    that is not holdable (not New, already canceled, unknown to CartRover) is answered on the
    Orders field too. If it takes longer, the form turns into a "checking…" view, and the check's
    outcome replaces it (``views.update``): the form again with the problem under its field, or
-   the request's outcome.
+   the request's outcome. At most :data:`FORM_WAITERS` submissions wait so at once (each holds
+   a server thread meanwhile); any more are answered "checking…" at once, so however slow
+   CartRover is, submissions never fill the server and commands never queue behind them.
 3. Holdable orders become a request through :func:`bot.holds.flow.ask`, with the orders as just
    read; what the requester is told replaces the form. If the form was closed meanwhile, it goes
    to them as an ephemeral message in the channel instead.
@@ -32,19 +34,22 @@ from bot.holds.forms import (
     refused_orders,
     result_view,
 )
-from bot.holds.messages import asked_message
+from bot.holds.messages import asked_message, not_saved_message
 from bot.holds.outcomes import Asked
 from bot.holds.requests import Checked
 from bot.slack.blocks import Message
 from bot.slack.ids import ORDERS_FIELD
 from bot.slack.webapi import SlackFailed
+from bot.store.saving import NotSaved
 from bot.workers import Lane
 
-__all__ = ["FORM_CHECK_SECONDS", "FormAnswer", "hold_form_submitted"]
+__all__ = ["FORM_CHECK_SECONDS", "FORM_WAITERS", "FormAnswer", "hold_form_submitted"]
 
 log = logging.getLogger(__name__)
 
 FORM_CHECK_SECONDS = 2.0  # of Slack's 3 s: the rest is for the answer to travel
+FORM_WAITERS = 4  # submissions holding a server thread to wait for their check, at most
+_WAITERS = threading.BoundedSemaphore(FORM_WAITERS)  # per process, like the server's threads
 ANSWERED_WAIT = 3.0  # the check's outcome waits this long at most for the answer to leave first
 
 
@@ -116,7 +121,13 @@ def hold_form_submitted(
     )
     if not started:
         return FormAnswer(errors={ORDERS_FIELD: "The bot is restarting; try again in a minute."})
-    outcome = handoff.wait(FORM_CHECK_SECONDS if budget is None else budget)
+    if _WAITERS.acquire(blocking=False):
+        try:
+            outcome = handoff.wait(FORM_CHECK_SECONDS if budget is None else budget)
+        finally:
+            _WAITERS.release()
+    else:  # enough submissions wait already: this one is answered at once
+        outcome = handoff.wait(0)
     try:
         if outcome is None:
             return FormAnswer(view=checking_view(len(form.refs)))
@@ -139,14 +150,19 @@ def _carry_on(deps: Deps, user: str, view_id: str, form: HoldForm, handoff: _Han
             _refused(deps, user, view_id, form, checked.refused, bool(checked.holdable))
         return
     assert form.channel_id is not None  # read_hold_form insists on one
-    asked = flow.ask(
-        deps,
-        requester=user,
-        channel_id=form.channel_id,
-        refs=form.refs,
-        reason=form.reason,
-        checked=checked,
-    )
+    try:
+        asked = flow.ask(
+            deps,
+            requester=user,
+            channel_id=form.channel_id,
+            refs=form.refs,
+            reason=form.reason,
+            checked=checked,
+        )
+    except NotSaved as exc:  # nothing was opened: said plainly where the form was
+        told = not_saved_message(exc.what)
+        _replace(deps, user, view_id, form, result_view(told), told)
+        return
     if asked.posted is None:  # another open request holds an order: the form comes back
         _refused(deps, user, view_id, form, asked.refused, asked.others_holdable)
         return

@@ -9,21 +9,24 @@ last publish to land was therefore built from a read made after the one before i
 
 **Bounded.** A change re-publishes the Home of at most :data:`REFRESH_USERS` users, those who
 opened it within :data:`RECENT`; everyone else gets a fresh one when they next open it. Within a
-process, changes that arrive while a refresh is queued or running are folded into one more run:
-:class:`Refresher` (the :class:`~bot.deps.HomeSignal` the composition root puts in ``Deps``) keeps
-that state.
+process, changes that arrive while a refresh is queued or running are folded into one more run,
+and each person's Home is published at most once every few seconds, the latest state winning
+(:mod:`bot.home.pacing`): :class:`Refresher` (the :class:`~bot.deps.HomeSignal` the composition
+root puts in ``Deps``) keeps that state. Everything that publishes a Home goes through it.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.deps import Deps
 from bot.holds.approvers import refusal_to_approve
 from bot.holds.flow import MAINTENANCE_BEAT
+from bot.home.pacing import PublishPacer
 from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, RequestState
@@ -123,22 +126,47 @@ def publish(deps: Deps, user_id: str, *, notice: str = "", shared: _Shared | Non
 
 
 def refresh(deps: Deps) -> int:
-    """Re-publish the Home of everyone who opened it lately (bounded); how many took it."""
+    """Re-publish (through ``deps.home``, so paced per person) the Home of everyone who opened
+    it lately (bounded); how many were asked for."""
     viewers = deps.surfaces.home_viewers(deps.clock.now() - RECENT, REFRESH_USERS)
     if not viewers:
         return 0
     shared = _shared(deps)
-    return sum(publish(deps, user_id, shared=shared) for user_id in viewers)
+    for user_id in viewers:
+        deps.home.show(deps, user_id, shared=shared)
+    return len(viewers)
 
 
 class Refresher:
-    """One process's App Home refresh: whether one is queued or running, and whether a change
-    came meanwhile (see the module docstring)."""
+    """One process's App Home publishing: whether a refresh is queued or running, whether a
+    change came meanwhile, and each person's pace (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, pacer: PublishPacer | None = None) -> None:
         self._lock = threading.Lock()
         self._queued = False
         self._again = False
+        self.pacer = pacer or PublishPacer()
+
+    def show(self, deps: Deps, user_id: str, *, notice: str = "", shared: object = None) -> None:
+        """Publish ``user_id``'s Home now, or — if it was published moments ago or is being
+        published — once more in a few seconds, built from the store then, with the latest
+        ``notice``. ``shared``: what every Home shows alike, if just read."""
+        common = [shared if isinstance(shared, _Shared) else None]
+
+        def now(latest_notice: str) -> None:
+            publish(deps, user_id, notice=latest_notice, shared=common[0])
+
+        def later(seconds: float, run: Callable[[], None]) -> None:
+            common[0] = None  # published later: everything is read again then
+
+            def queue() -> None:
+                deps.workers.submit(run, what="publish an App Home", lane=Lane.READS)
+
+            timer = threading.Timer(seconds, queue)
+            timer.daemon = True
+            timer.start()
+
+        self.pacer.request(user_id, now, notice=notice, later=later)
 
     def changed(self, deps: Deps) -> None:
         """A request changed state: refresh the Homes that may show it, on the reads lane,

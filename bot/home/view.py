@@ -164,7 +164,9 @@ def _open_request(facts: HomeFacts, request: HoldRequest, yours: bool) -> list[B
     ]
     own = request.requester == facts.user_id
     if request.state is RequestState.PENDING and (yours or own):
-        blocks.append(decision_buttons(request, approve=yours, withdraw=own))
+        blocks.append(
+            decision_buttons(request, approve=yours, withdraw=own, shadow=facts.shadow_mode)
+        )
     return blocks
 
 

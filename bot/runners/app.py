@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from contextvars import copy_context
 from dataclasses import dataclass, field
 from typing import Any
 
+from apscheduler.schedulers.base import BaseScheduler
 from slack_bolt import App, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
@@ -27,16 +29,19 @@ from bot.deps import Deps
 from bot.holds.approvers import Approvers
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.holds.takeover import Takeover
+from bot.home.pacing import PUBLISH_GAP, PublishPacer
 from bot.home.publishing import Refresher
 from bot.logcontext import bind
+from bot.runners.scheduler import stop_scheduler
 from bot.settings import Settings
 from bot.slack.webapi import Responder, ResponseUrls, SlackFailed, SlackPoster, make_web_client
 from bot.store.contracts import Store
 from bot.times import Clock, SystemClock
 from bot.workers import Workers
-from handlers.replies import refuse_other_app
+from handlers.replies import refuse_other_app, refuse_other_workspace
 
 __all__ = [
+    "STOP_SECONDS",
     "WORK_THREADS",
     "AppIdentity",
     "RequestGate",
@@ -50,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # CartRover work (reads, cancels, replies) runs here, never on the server's request threads.
 WORK_THREADS = 16
+# From SIGTERM to exit: the leases go at once, the work in flight gets the rest (R60: 10 s).
+STOP_SECONDS = 8.0
 
 
 def build_deps(
@@ -63,6 +70,8 @@ def build_deps(
     team_id: str | None = None,
     app_id: str | None = None,
     pulse: CartRoverPulse | None = None,
+    enterprise_id: str | None = None,
+    publish_gap: float = PUBLISH_GAP,
 ) -> Deps:
     poster = SlackPoster(web_client)
     deps = Deps(
@@ -79,8 +88,9 @@ def build_deps(
             group_members=poster.group_members,
         ),
         workers=workers or Workers(WORK_THREADS),
-        home=Refresher(),
+        home=Refresher(PublishPacer(gap=publish_gap)),
         team_id=team_id,
+        enterprise_id=enterprise_id,
         app_id=app_id or settings.slack_app_id,
         pulse=pulse,
     )
@@ -159,6 +169,10 @@ class RequestGate(Middleware):
       delivery, whose credential is the app-level token. An HTTP request on an app that checks no
       signatures is refused outright.
     - Refuses, ephemerally and in the audit trail, a payload whose ``api_app_id`` is another app's.
+    - Refuses a command, click, form, shortcut or event of another workspace (or, when the bot's
+      workspace belongs to an Enterprise Grid org, of another org) before any work and without
+      any outbound call: it is acknowledged (a command with a line saying why), audited and
+      logged, and no listener sees it (reliability R65).
     - Opens the log context (:mod:`bot.logcontext`) of everything the request sets going: who, in
       which channel, and what kind of payload.
     """
@@ -189,6 +203,11 @@ class RequestGate(Middleware):
         if isinstance(app_id, str) and app_id and not self.identity.admits(app_id):
             refuse_other_app(self.deps, req.body, respond, app_id)
             return BoltResponse(status=200, body="")
+        team, org = req.context.team_id, req.context.enterprise_id
+        expected_team, expected_org = self.deps.team_id, self.deps.enterprise_id
+        if (expected_team and team != expected_team) or (expected_org and org != expected_org):
+            said = refuse_other_workspace(self.deps, req.body, team, org)
+            return BoltResponse(status=200, body=said)
         return next()
 
 
@@ -272,13 +291,16 @@ class Runtime:
     store: Store  # the one place that sees every role of the store, and closes it
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
+    scheduler: BaseScheduler | None = None  # the in-process scheduler, if this process runs one
     takeover: Takeover = field(init=False)
 
     def __post_init__(self) -> None:
         self.takeover = Takeover(self.deps)
 
     @classmethod
-    def start(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    def start(
+        cls, settings: Settings, *, clock: Clock | None = None, publish_gap: float = PUBLISH_GAP
+    ) -> Runtime:
         from bot.cartrover.client import CartRoverClient
         from bot.store import open_store
 
@@ -286,10 +308,10 @@ class Runtime:
         if token is None:
             raise SlackFailed("auth.test", "SLACK_BOT_TOKEN is not set")
         web_client = make_web_client(token.get_secret_value(), settings.slack_api_url)
-        team_id, reported_app = _whoami(web_client)
+        whoami = _whoami(web_client)
         identity = AppIdentity(settings.slack_app_id)
-        if reported_app:
-            identity.learn(reported_app, "auth.test")
+        if whoami.app_id:
+            identity.learn(whoami.app_id, "auth.test")
         store = open_store(settings.database_url)
         pulse = CartRoverPulse(now=(clock or SystemClock()).now)
         cartrover = CartRoverClient.from_settings(settings, bucket=pulse)
@@ -299,9 +321,11 @@ class Runtime:
             cartrover=cartrover,
             store=store,
             clock=clock,
-            team_id=team_id,
+            team_id=whoami.team_id,
+            enterprise_id=whoami.enterprise_id,
             app_id=identity.app_id,
             pulse=pulse,
+            publish_gap=publish_gap,
         )
         app = build_app(deps, web_client, identity)
         return cls(
@@ -314,21 +338,31 @@ class Runtime:
         )
 
     def resume_in_background(self) -> None:
-        """Take over approved holds no live runner holds, now and at each lapse
+        """Take over approved holds no live runner holds, now and from now on
         (:class:`bot.holds.takeover.Takeover`)."""
         self.takeover.start()
 
-    def close(self, timeout: float = 20.0) -> bool:
-        """Stop taking work, let in-flight jobs finish (up to ``timeout``), give up this
-        process's leases (so the next process resumes at once), close clients."""
-        self.takeover.halt()
-        finished = self.deps.workers.shutdown(timeout)
+    def hand_over(self) -> None:
+        """The first thing on SIGTERM: no new work and no new cancel; each hold's runner stops
+        at its next step and gives its lease up, for a running peer to take the hold over."""
+        self.takeover.hand_over()
+
+    def close(self, deadline: float | None = None) -> bool:
+        """Hand over (if not done yet), stop the scheduler, let the work in flight finish until
+        ``deadline`` (``time.monotonic()``; default :data:`STOP_SECONDS` from now), release the
+        leases still held, and only then close the CartRover client and the store. True if
+        every job finished in time."""
+        if deadline is None:
+            deadline = time.monotonic() + STOP_SECONDS
+        self.takeover.hand_over()
+        jobs_done = stop_scheduler(self.scheduler, deadline)
+        finished = self.deps.workers.shutdown(deadline - time.monotonic()) and jobs_done
         if not finished:
             log.warning(
                 "some work was still running at shutdown; any cancel in flight stays 'sending' "
                 "and is re-read (never resent) by the process that takes the request over"
             )
-        self.takeover.release()
+        self.takeover.release(within=deadline - time.monotonic())
         for closer in self.closers:
             try:
                 closer.close()
@@ -337,10 +371,19 @@ class Runtime:
         return finished
 
 
-def _whoami(web_client: WebClient) -> tuple[str | None, str | None]:
-    """The team id of SLACK_BOT_TOKEN's workspace (clicks from elsewhere are refused), and the
-    app id when ``auth.test`` reports one (Slack documents only ``bot_id`` for bot tokens)."""
+@dataclass(frozen=True)
+class _Whoami:
+    """What ``auth.test`` says of SLACK_BOT_TOKEN: its workspace (payloads of others are
+    refused), its Enterprise Grid org when it has one, and the app id when reported (Slack
+    documents only ``bot_id`` for bot tokens)."""
+
+    team_id: str | None
+    app_id: str | None
+    enterprise_id: str | None
+
+
+def _whoami(web_client: WebClient) -> _Whoami:
     reply = SlackPoster(web_client).whoami()
-    team, app_id = reply.get("team_id"), reply.get("app_id")
+    team, app_id, org = reply.get("team_id"), reply.get("app_id"), reply.get("enterprise_id")
     log.info("Slack: connected to team %s as %s", team, reply.get("user_id"))
-    return (str(team) if team else None), (str(app_id) if app_id else None)
+    return _Whoami(*(str(value) if value else None for value in (team, app_id, org)))

@@ -16,6 +16,8 @@ the bot was down. Whoever fires, the store's claim lets exactly one post per cha
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,6 +44,7 @@ __all__ = [
     "build_scheduler",
     "digest_trigger",
     "scheduler_state",
+    "stop_scheduler",
     "sync_digest_jobs",
 ]
 
@@ -55,14 +58,45 @@ DIGEST_JOB_PREFIX = "digest:"
 _BUILDING: weakref.WeakKeyDictionary[BaseScheduler, Building] = weakref.WeakKeyDictionary()
 
 
+class RunningJobs:
+    """How many of one scheduler's jobs are running, so that a stop can wait for them (within
+    its time) before the clients they use are closed."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s until none is running; True if none is."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count == 0, max(timeout, 0.0))
+
+
+_RUNNING: weakref.WeakKeyDictionary[BaseScheduler, RunningJobs] = weakref.WeakKeyDictionary()
+
+
 def guarded(
-    name: str, body: Callable[[], object], channel: str | None = None
+    name: str,
+    body: Callable[[], object],
+    running: RunningJobs | None = None,
+    channel: str | None = None,
 ) -> Callable[[], None]:
-    """Wrap a job so one failure is logged with its name and the next run still happens; its
-    log lines carry ``event`` ``job:<name>`` (and the digest's channel)."""
+    """Wrap a job so one failure is logged with its name and the next run still happens (and,
+    with ``running``, so that it is counted while it runs); its log lines carry ``event``
+    ``job:<name>`` (and a digest's channel)."""
+    counted = running or RunningJobs()
 
     def run() -> None:
-        with log_context(event=f"job:{name}", slack_channel=channel):
+        with counted, log_context(event=f"job:{name}", slack_channel=channel):
             try:
                 body()
             except Exception:
@@ -76,18 +110,20 @@ def build_scheduler(deps: Deps, *, blocking: bool = False) -> BaseScheduler:
     """A scheduler with every job attached (not started)."""
     cls = BlockingScheduler if blocking else BackgroundScheduler
     scheduler: BaseScheduler = cls(timezone=UTC, job_defaults=dict(JOB_DEFAULTS))
+    running = _RUNNING.setdefault(scheduler, RunningJobs())
     scheduler.add_job(
-        guarded("maintenance", lambda: flow.maintain(deps)),
+        guarded("maintenance", lambda: flow.maintain(deps), running),
         "interval",
         seconds=MAINTENANCE_SECONDS,
         id="maintenance",
         replace_existing=True,
         timezone=UTC,
+        next_run_time=datetime.now(UTC),  # at start: its heartbeat says a scheduler runs
         **JOB_DEFAULTS,  # explicit, so the values hold before start() too
     )
     schedule.subscribe_default(deps)
     scheduler.add_job(
-        guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps)),
+        guarded("digest-sync", lambda: sync_digest_jobs(scheduler, deps), running),
         "interval",
         seconds=DIGEST_SYNC_SECONDS,
         id="digest-sync",
@@ -138,7 +174,7 @@ def sync_digest_jobs(scheduler: BaseScheduler, deps: Deps) -> dict[str, Outcome]
         if job_id not in existing:
             body = partial(schedule.digest_for, deps, subscription.channel_id, building)
             scheduler.add_job(
-                guarded(job_id, body, subscription.channel_id),
+                guarded(job_id, body, _RUNNING.get(scheduler), subscription.channel_id),
                 trigger,
                 id=job_id,
                 name=_job_name(subscription),
@@ -153,3 +189,14 @@ def scheduler_state(scheduler: BaseScheduler | None) -> str:
     if scheduler is None:
         return "disabled"
     return {STATE_RUNNING: "running", STATE_PAUSED: "paused"}.get(scheduler.state, "stopped")
+
+
+def stop_scheduler(scheduler: BaseScheduler | None, deadline: float) -> bool:
+    """Start no more jobs; wait until ``deadline`` (``time.monotonic()``) for those running. True
+    if none is left running."""
+    if scheduler is None:
+        return True
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    running = _RUNNING.get(scheduler)
+    return running is None or running.wait(deadline - time.monotonic())

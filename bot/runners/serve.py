@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import time
 
 from bot.runners.http.server import make_server
 from bot.runners.http.wsgi import SlackWsgi
 from bot.settings import Settings
-from bot.slack.webapi import SlackPoster
 
 __all__ = ["PortUnavailable", "port_problem", "serve"]
 
@@ -34,8 +34,8 @@ def port_problem(port: int, error: OSError, change: str) -> str:
 class PortUnavailable(Exception):
     """The server could not listen on its port; the message says why and what to do."""
 
-    def __init__(self, port: int, error: OSError) -> None:
-        super().__init__(port_problem(port, error, "--port N or PORT=N"))
+    def __init__(self, port: int, error: OSError, change: str = "--port N or PORT=N") -> None:
+        super().__init__(port_problem(port, error, change))
         self.port = port
 
 
@@ -43,26 +43,20 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
     """Run the HTTP server until SIGTERM/SIGINT; then drain work and close everything."""
     import signal
 
-    from bot.runners.app import Runtime
-    from bot.runners.http.health import Health
-    from bot.runners.scheduler import build_scheduler, scheduler_state
+    from bot.runners.app import STOP_SECONDS, Runtime
+    from bot.runners.http.health import readiness_of
+    from bot.runners.scheduler import build_scheduler
 
     secret = settings.slack_signing_secret
     assert secret is not None  # settings.require("serve") checked it
     runtime = Runtime.start(settings)
-    scheduler = build_scheduler(runtime.deps) if with_scheduler else None
-    poster = runtime.deps.poster
-    health = Health(
-        runtime.store,
-        poster if isinstance(poster, SlackPoster) else None,
-        (lambda: scheduler_state(scheduler)) if scheduler else None,
-        shadow_mode=settings.shadow_mode,
-    )
+    runtime.scheduler = build_scheduler(runtime.deps) if with_scheduler else None
+    health = readiness_of(runtime)
     wsgi = SlackWsgi(runtime.app, health.check, signing_secret=secret.get_secret_value())
     try:
         server = make_server(wsgi, host=host, port=port, threads=16, ident="cartrover-bot")
     except OSError as exc:
-        runtime.close(timeout=1.0)
+        runtime.close(time.monotonic() + 1.0)
         raise PortUnavailable(port, exc) from None
 
     def stop(signum: int, frame: object) -> None:
@@ -71,15 +65,15 @@ def serve(settings: Settings, *, port: int, with_scheduler: bool, host: str = "0
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     runtime.resume_in_background()
-    if scheduler is not None:
-        scheduler.start()
+    if runtime.scheduler is not None:
+        runtime.scheduler.start()
     log.info("serving Slack on http://%s:%s/slack/events", host, port)
     try:
         server.run()
     finally:
-        log.info("shutting down: no new work; finishing what is in flight")
+        deadline = time.monotonic() + STOP_SECONDS
+        log.info("shutting down: no new work; handing holds over; finishing what is in flight")
+        runtime.hand_over()
         server.close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
-        runtime.close(timeout=20.0)
+        runtime.close(deadline)
     return 0

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot.runners.app import AppIdentity, Runtime
+from bot.runners.app import STOP_SECONDS, AppIdentity, Runtime
+from bot.runners.http.health_port import serve_health
 from bot.runners.scheduler import build_scheduler
 from bot.settings import Settings
 
@@ -28,7 +30,7 @@ def run_socket_mode(settings: Settings, *, with_scheduler: bool) -> int:
     app_token = settings.slack_app_token
     assert app_token is not None  # settings.require("socket") checked it
     runtime = Runtime.start(settings)
-    scheduler = build_scheduler(runtime.deps) if with_scheduler else None
+    runtime.scheduler = build_scheduler(runtime.deps) if with_scheduler else None
     handler = SocketModeHandler(runtime.app, app_token.get_secret_value())
     handler.client.message_listeners.append(learn_app_id_from_greeting(runtime.identity))
     stopped = threading.Event()
@@ -38,17 +40,20 @@ def run_socket_mode(settings: Settings, *, with_scheduler: bool) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    health = serve_health(runtime, settings.health_port)
     runtime.resume_in_background()
-    if scheduler is not None:
-        scheduler.start()
+    if runtime.scheduler is not None:
+        runtime.scheduler.start()
     handler.connect()  # type: ignore[no-untyped-call]
     log.info("connected to Slack in Socket Mode")
     stopped.wait()
-    log.info("shutting down: no new work; finishing what is in flight")
+    deadline = time.monotonic() + STOP_SECONDS
+    log.info("shutting down: no new work; handing holds over; finishing what is in flight")
+    runtime.hand_over()
     handler.close()  # type: ignore[no-untyped-call]
-    if scheduler is not None:
-        scheduler.shutdown(wait=False)
-    runtime.close(timeout=20.0)
+    runtime.close(deadline)
+    if health is not None:
+        health.stop()
     return 0
 
 

@@ -94,9 +94,13 @@ class HoldStore(Protocol):
         at: datetime,
         expect: RequestState = RequestState.PENDING,
         reason: str = "",
+        runner: str | None = None,
+        lease_until: datetime | None = None,
     ) -> bool:
         """Move ``expect → to`` in one conditional statement; True only for the single winner.
-        ``reason`` (approving or rejecting) is kept as the request's ``decision_reason``.
+        ``reason`` (approving or rejecting) is kept as the request's ``decision_reason``. An
+        approval (pending → executing) with ``runner`` and ``lease_until`` gives that runner the
+        request's lease in the same statement.
 
         Moving a pending request to EXECUTING or REJECTED also refuses when ``expires_at <= at``,
         so a late approval can never win against the TTL. Only the moves drawn in
@@ -126,6 +130,10 @@ class HoldStore(Protocol):
     ) -> bool:
         """queued/sending (or only ``expect``) → a final state; True if this call made the
         change. ValueError if ``state`` is not final."""
+
+    def requeue_item(self, request_id: int, cust_ref: str, *, detail: str, at: datetime) -> bool:
+        """sending → queued, with ``detail`` saying why: CartRover answered the cancel with
+        RateLimit, so nothing was done and the order is to be sent again. True if it changed."""
 
     def look_again(
         self,
@@ -179,14 +187,20 @@ class HoldStore(Protocol):
 
     # -- who runs an executing request
     def take_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
-        """Let ``runner`` run an executing request until ``until``: True when its lease was free,
-        lapsed (``<= now``) or already this runner's; the single winner runs it."""
+        """Let ``runner`` run an executing request until ``until``: True when its lease was free
+        or lapsed (``<= now``); the single winner runs it. A live lease is never taken again,
+        not even by the runner that holds it."""
 
     def renew_lease(self, request_id: int, runner: str, until: datetime, now: datetime) -> bool:
         """Extend ``runner``'s lease; False when it has lapsed or is no longer the runner's."""
 
-    def release_leases(self, runner: str) -> int:
-        """Give up every lease ``runner`` holds (a clean stop); how many were held."""
+    def release_lease(self, request_id: int, runner: str) -> bool:
+        """Give up ``runner``'s lease on a request still executing (a runner stopping early);
+        True if it held it."""
+
+    def release_leases(self, process: str) -> int:
+        """Give up every lease of ``process``'s runners (named ``process`` or ``process/…``) on
+        requests still executing (a clean stop); how many were released."""
 
     def resumable(self, now: datetime) -> list[HoldRequest]:
         """Executing requests nobody holds a live lease on, oldest first."""
@@ -195,7 +209,8 @@ class HoldStore(Protocol):
         """When the first live lease on an executing request ends, if one does."""
 
     def lease_counts(self, runner: str, now: datetime) -> tuple[int, int, int]:
-        """Executing requests leased live by ``runner``, by others, by nobody (for metrics)."""
+        """Executing requests leased live by process ``runner`` (its runners ``runner/…``
+        included), by others, and by nobody (for the metrics)."""
 
     # -- audit trail (append-only)
     def audit(self, entry: AuditEntry) -> None: ...

@@ -29,6 +29,7 @@ from bot.store.records import (
 from bot.store.sql import (
     ADOPT_MESSAGE,
     ADVANCE,
+    APPROVE_WITH_LEASE,
     AUDIT_FOR_ORDER,
     AUDIT_FOR_REQUEST,
     CLAIM_NOTICE,
@@ -45,6 +46,7 @@ from bot.store.sql import (
     OPEN_REQUESTS_FOR,
     REQUESTS_BY,
     REQUESTS_IN_STATE,
+    REQUEUE_ITEM,
     SET_MESSAGE,
     START_ITEM,
     UNTOLD,
@@ -160,14 +162,23 @@ class HoldRows(Primitives):
         at: datetime,
         expect: RequestState = RequestState.PENDING,
         reason: str = "",
+        runner: str | None = None,
+        lease_until: datetime | None = None,
     ) -> bool:
         if to not in _ALLOWED.get(expect, frozenset()):
             raise ValueError(f"a request cannot move from {expect} to {to}")
+        if (runner is None) != (lease_until is None):
+            raise ValueError("a lease needs both its runner and its end")
+        if runner is not None and (expect, to) != (_PENDING, _EXECUTING):
+            raise ValueError("only an approval takes a lease")
         when = self._instant(at)
         if expect is not RequestState.PENDING:
             return self._change(ADVANCE, (to.value, request_id, expect.value)) == 1
         if to in (RequestState.EXPIRED, RequestState.DONE):  # the bot's own endings
             return self._change(DECIDE_PENDING, (to.value, actor, when, request_id)) == 1
+        if runner is not None and lease_until is not None:
+            leased = (actor, when, reason, runner, self._instant(lease_until), request_id, when)
+            return self._change(APPROVE_WITH_LEASE, leased) == 1
         params = (to.value, actor, when, reason, request_id, when)
         return self._change(DECIDE_PENDING_BEFORE_EXPIRY, params) == 1
 
@@ -215,6 +226,10 @@ class HoldRows(Primitives):
         )
         params = (state.value, detail, encoded, when, request_id, cust_ref, *allowed)
         return self._change(FINISH_ITEM, params) == 1
+
+    def requeue_item(self, request_id: int, cust_ref: str, *, detail: str, at: datetime) -> bool:
+        params = (detail, self._instant(at), request_id, cust_ref)
+        return self._change(REQUEUE_ITEM, params) == 1
 
     def look_again(
         self,

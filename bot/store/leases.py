@@ -1,5 +1,7 @@
 """Who runs an executing hold request: a lease (a runner's name and an end time), taken in one
-conditional statement, renewed while the runner works, released when its process stops cleanly.
+conditional statement (or with the approval itself), renewed while the runner works, released
+when the runner stops early or its process stops cleanly. A runner is one run of one request in
+one process, named ``<process>/<run>``: two runners of one process never share a lease.
 A process starting up, or sweeping, resumes every executing request whose lease is free or has
 lapsed, so a stopped runner's work is taken over as soon as its lease ends, by whichever process
 notices first (see ``docs/states.md``)."""
@@ -13,6 +15,7 @@ from bot.store.primitives import Primitives
 from bot.store.records import HoldRequest
 from bot.store.sql import (
     LEASE_COUNTS,
+    RELEASE_LEASE,
     RELEASE_LEASES,
     RENEW_LEASE,
     RESUMABLE,
@@ -42,15 +45,19 @@ class Leases(Primitives):
         params = (self._instant(until), request_id, runner, self._instant(now))
         return self._change(RENEW_LEASE, params) == 1
 
-    def release_leases(self, runner: str) -> int:
-        return self._change(RELEASE_LEASES, (runner,))
+    def release_lease(self, request_id: int, runner: str) -> bool:
+        return self._change(RELEASE_LEASE, (request_id, runner)) == 1
+
+    def release_leases(self, process: str) -> int:
+        prefix = f"{process}/"
+        return self._change(RELEASE_LEASES, (process, len(prefix), prefix))
 
     def resumable(self, now: datetime) -> list[HoldRequest]:
         return self._requests(RESUMABLE, (self._instant(now),))
 
     def lease_counts(self, runner: str, now: datetime) -> LeaseCounts:
-        at = self._instant(now)
-        for row in self._rows(LEASE_COUNTS, (runner, at, runner, at, at)):
+        at, prefix = self._instant(now), f"{runner}/"
+        for row in self._rows(LEASE_COUNTS, (at, at, at, runner, len(prefix), prefix)):
             return LeaseCounts(int(row["here"]), int(row["elsewhere"]), int(row["unleased"]))
         return LeaseCounts(0, 0, 0)
 

@@ -3,7 +3,9 @@
 **Pool sizing.** A connection is held only for one statement (or the two of a new request), never
 across a CartRover or Slack call. Concurrent users are the bolt worker pool (about 8–16 threads)
 plus the scheduler's executor, but each holds a connection for milliseconds, so ``max_size=10``
-covers a busy process; a thread that finds none free waits up to ``pool_timeout`` seconds.
+covers a busy process; a thread that finds none free waits up to ``pool_timeout`` seconds (5:
+when the server is gone, a person hears "nothing was done" within seconds, and a stopping
+process still exits in time).
 ``min_size=1`` keeps one warm connection without holding on to an entry-level plan's small
 connection allowance (often 20): two processes (web and clock) stay at or under 20 at full
 load. Raise ``max_size`` for larger worker pools; keep ``processes × max_size`` under the
@@ -55,6 +57,8 @@ from bot.store.sql import (
 
 __all__ = ["PostgresStore"]
 
+# Serialization failure, deadlock, lock not available: the same statement may well pass next time.
+_TRANSIENT_STATES = frozenset({"40001", "40P01", "55P03"})
 MIGRATION_LOCK = 0x6361_7274_726F_7672  # "cartrovr": one advisory lock key for migrations
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -70,7 +74,7 @@ class PostgresStore(SqlStore):
         max_size: int = 10,
         schema: str | None = None,
         connect_timeout: float = 10.0,
-        pool_timeout: float = 30.0,
+        pool_timeout: float = 5.0,
     ) -> None:
         if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"not a plain schema name: {schema!r}")
@@ -201,7 +205,10 @@ class PostgresStore(SqlStore):
             reason = " ".join(str(exc).split()) or type(exc).__name__
             if self._password:
                 reason = reason.replace(self._password, "***")
-            raise StoreError(f"{doing} {self._where}: {reason}") from None
+            transient = isinstance(exc, psycopg.OperationalError) or (  # PoolTimeout is one
+                getattr(exc, "sqlstate", None) in _TRANSIENT_STATES
+            )
+            raise StoreError(f"{doing} {self._where}: {reason}", transient=transient) from None
 
 
 def _parameters(url: str) -> dict[str, Any]:

@@ -53,7 +53,13 @@ __all__ = [
 
 
 class StoreError(Exception):
-    """The database failed or is unreachable; the message never contains a password."""
+    """The database failed or is unreachable; the message never contains a password.
+    ``transient``: a lock, a busy database or a dropped connection, which a moment later may be
+    gone (worth one more try), rather than a full disk or a broken schema."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class RequestState(StrEnum):

@@ -54,6 +54,13 @@ ORDER BY created_at DESC, id DESC, item_position"""
 DECIDE_PENDING_BEFORE_EXPIRY = """
 UPDATE hold_requests SET state = ?, decided_by = ?, decided_at = ?, decision_reason = ?
 WHERE id = ? AND state = 'pending' AND expires_at > ?"""
+# Approving and taking the lease of the runner that will carry the request out, in one statement:
+# no other runner can take it between the decision and the run (bot.store.leases).
+APPROVE_WITH_LEASE = """
+UPDATE hold_requests
+SET state = 'executing', decided_by = ?, decided_at = ?, decision_reason = ?, runner = ?,
+    lease_until = ?
+WHERE id = ? AND state = 'pending' AND expires_at > ?"""
 DECIDE_PENDING = """
 UPDATE hold_requests SET state = ?, decided_by = ?, decided_at = ?
 WHERE id = ? AND state = 'pending'"""
@@ -102,6 +109,10 @@ START_ITEM = """
 UPDATE hold_items SET state = 'sending', updated_at = ?
 WHERE request_id = ? AND cust_ref = ? AND state = 'queued'
   AND EXISTS (SELECT 1 FROM hold_requests WHERE id = ? AND state = 'executing')"""
+# A cancel that CartRover answered with RateLimit did nothing: the order waits to be sent again.
+REQUEUE_ITEM = """
+UPDATE hold_items SET state = 'queued', detail = ?, updated_at = ?
+WHERE request_id = ? AND cust_ref = ? AND state = 'sending'"""
 # The last two parameters are the unfinished states the item may be in (queued and/or sending).
 FINISH_ITEM = """
 UPDATE hold_items SET state = ?, detail = ?, process_ids = ?, updated_at = ?
@@ -156,26 +167,36 @@ INSERT INTO order_snapshots (channel_id, cust_refs, created_at) VALUES (?, ?, ?)
 SNAPSHOT = "SELECT cust_refs FROM order_snapshots WHERE id = ?"
 
 # -- who runs an executing request: a lease, renewed while it runs, taken over once it lapses
-# A live lease is never taken again, not even by its own process: two threads of one process
-# (a click and a resume) must not both run a request.
+# A lease names one runner (one run of a request in one process: ``<process>/<run>``), and a live
+# lease is never taken again, not even by another runner of the same process.
 TAKE_LEASE = """
 UPDATE hold_requests SET runner = ?, lease_until = ?
 WHERE id = ? AND state = 'executing' AND (runner IS NULL OR lease_until <= ?)"""
 RENEW_LEASE = """
 UPDATE hold_requests SET lease_until = ?
 WHERE id = ? AND runner = ? AND state = 'executing' AND lease_until > ?"""
-RELEASE_LEASES = "UPDATE hold_requests SET runner = NULL, lease_until = NULL WHERE runner = ?"
+RELEASE_LEASE = """
+UPDATE hold_requests SET runner = NULL, lease_until = NULL
+WHERE id = ? AND runner = ? AND state = 'executing'"""
+# Every lease of one process's runners (named ``<process>`` or ``<process>/…``) on a request still
+# executing: a finished request's last runner is not counted as released.
+RELEASE_LEASES = """
+UPDATE hold_requests SET runner = NULL, lease_until = NULL
+WHERE state = 'executing' AND (runner = ? OR substr(runner, 1, ?) = ?)"""
 RESUMABLE = """
 SELECT * FROM hold_request_rows
 WHERE id IN (
     SELECT id FROM hold_requests
     WHERE state = 'executing' AND (runner IS NULL OR lease_until <= ?))
 ORDER BY created_at, id, item_position"""
+# Live leases of one process's runners (``<process>`` or ``<process>/…``), of others', and
+# executing requests with no live lease, for the metrics.
 LEASE_COUNTS = """
-SELECT coalesce(sum(CASE WHEN runner = ? AND lease_until > ? THEN 1 ELSE 0 END), 0) AS here,
-       coalesce(sum(CASE WHEN runner <> ? AND lease_until > ? THEN 1 ELSE 0 END), 0) AS elsewhere,
+SELECT coalesce(sum(CASE WHEN lease_until > ? AND mine THEN 1 ELSE 0 END), 0) AS here,
+       coalesce(sum(CASE WHEN lease_until > ? AND NOT mine THEN 1 ELSE 0 END), 0) AS elsewhere,
        coalesce(sum(CASE WHEN runner IS NULL OR lease_until <= ? THEN 1 ELSE 0 END), 0) AS unleased
-FROM hold_requests WHERE state = 'executing'"""
+FROM (SELECT runner, lease_until, (runner = ? OR substr(runner, 1, ?) = ?) AS mine
+      FROM hold_requests WHERE state = 'executing') AS executing"""
 SOONEST_LEASE_END = """
 SELECT min(lease_until) AS soonest FROM hold_requests
 WHERE state = 'executing' AND runner IS NOT NULL AND lease_until > ?"""

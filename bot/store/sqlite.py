@@ -246,4 +246,5 @@ class SqliteStore(SqlStore):
         try:
             yield
         except (sqlite3.Error, TransactionError) as exc:
-            raise StoreError(f"SQLite database {self._path}: {exc}") from exc
+            busy = isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
+            raise StoreError(f"SQLite database {self._path}: {exc}", transient=busy) from exc

@@ -470,13 +470,14 @@ def test_cancel_is_not_resent_after_a_reset(
 
 @pytest.mark.parametrize(
     ("fault", "outcome"),
-    [("fail_5xx", CancelOutcome.UNCLEAR), ("rate_limit_next", CancelOutcome.REFUSED)],
+    [("fail_5xx", CancelOutcome.UNCLEAR), ("rate_limit_next", CancelOutcome.RATE_LIMITED)],
 )
 def test_cancel_is_not_retried_on_5xx_or_rate_limit(
     server: SandboxServer, connect: Any, fault: str, outcome: CancelOutcome
 ) -> None:
-    """A 5xx (it may have acted: UNCLEAR) or a RateLimit answer (REFUSED) to the cancel is
-    returned after exactly one request."""
+    """A 5xx (it may have acted: UNCLEAR) or a RateLimit answer (nothing was done:
+    RATE_LIMITED, for the hold's runner to send again when the pacing allows) to the cancel is
+    returned after exactly one request: the client itself never sends a cancel twice."""
     setattr(server.faults, fault, 1)
     assert connect(server.url).cancel_sending("TS-000001").outcome is outcome
     assert len(server.cancel_requests()) == 1

@@ -150,7 +150,7 @@ def test_every_empty_listing_shape_is_an_empty_page(name: str) -> None:
         ("cancel_refused.json", CancelOutcome.REFUSED),
         ("cancel_bare.json", CancelOutcome.UNCLEAR),
         ("error_failure.json", CancelOutcome.REFUSED),
-        ("error_rate_limit.json", CancelOutcome.REFUSED),
+        ("error_rate_limit.json", CancelOutcome.RATE_LIMITED),
     ],
 )
 def test_cancel_answers_decode_to_their_outcome(name: str, outcome: CancelOutcome) -> None:

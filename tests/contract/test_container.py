@@ -19,6 +19,7 @@ import yaml
 
 from bot.times import FrozenClock
 from tests.harness import Harness
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -172,24 +173,33 @@ def harness(tmp_path: Path, clock: FrozenClock) -> Iterator[Harness]:
     h.close()
 
 
-def test_the_healthcheck_asks_serve_and_fails_when_serve_is_unhealthy(
+def test_the_healthcheck_asks_the_process_s_own_port_and_fails_when_nothing_answers(
     stages: list[Stage], harness: Harness
 ) -> None:
-    """The HEALTHCHECK's own command, run against a real `serve` endpoint on $PORT, succeeds while
-    it is healthy and fails once its database is gone. It asks /livez where serve has one,
-    else /healthz."""
+    """The HEALTHCHECK's own command, run against a real `serve` endpoint, succeeds on $PORT, and
+    on $HEALTH_PORT where that is set (clock, socket); it fails where nothing answers. It asks
+    /livez where the bot has one, else /healthz."""
     command = _healthcheck_command(stages[-1])
     assert command[0] == "python"
     probe = [sys.executable, *command[1:]]
     has_livez = harness.http.get(f"{harness.bot.url}/livez").status_code == 200
     assert ("/livez" if has_livez else "/healthz") in " ".join(command)
-    port = harness.bot.url.rsplit(":", 1)[1]
-    env = {"PORT": port, "PATH": "/usr/bin:/bin"}
-    healthy = subprocess.run(probe, env=env, capture_output=True, timeout=30, check=False)
-    assert healthy.returncode == 0
-    harness.bot.store.close()
-    failed = subprocess.run(probe, env=env, capture_output=True, text=True, timeout=30, check=False)
-    assert failed.returncode != 0 and "503" in failed.stderr
+    port, nothing = harness.bot.url.rsplit(":", 1)[1], str(free_port())
+
+    def answered(**env: str) -> bool:
+        run = subprocess.run(
+            probe,
+            env={"PATH": "/usr/bin:/bin", **env},
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        return run.returncode == 0
+
+    assert answered(PORT=port)
+    assert answered(PORT=nothing, HEALTH_PORT=port)
+    assert not answered(PORT=nothing)
+    assert not answered(PORT=port, HEALTH_PORT=nothing)
 
 
 def _docker_ignores(patterns: list[str], path: str) -> bool:
@@ -260,7 +270,7 @@ def test_compose_runs_the_procfile_s_processes_on_postgres() -> None:
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
     assert services["migrate"]["restart"] == "no"
     assert services["db"]["image"].startswith("postgres:")
-    assert services["clock"]["healthcheck"] == {"disable": True}  # it serves no HTTP
+    assert services["clock"]["environment"]["HEALTH_PORT"]  # where its HEALTHCHECK asks
     # The password comes from the environment (.env), never from this file.
     assert services["db"]["environment"]["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
     for service in ("migrate", "web", "clock"):

@@ -166,3 +166,28 @@ def test_healthz_and_the_app_home_show_the_mode(
     assert h.http.get(f"{h.bot.url}/healthz").json()["mode"] == mode
     home = json.dumps(h.open_home(REQUESTER).view)
     assert ("Shadow mode" in home) == (mode == "shadow")
+
+
+@pytest.mark.parametrize("shadow", [True, False])
+def test_a_waiting_card_says_before_anyone_decides_whether_approving_cancels(
+    make_harness: MakeHarness, shadow: bool
+) -> None:
+    """In shadow mode the waiting card and its Approve dialog say that nothing will be canceled,
+    so an approver is never told "stop sending" by a bot that will not; in live mode they say
+    the approval stops sending."""
+    h = make_harness(SHADOW_MODE=str(shadow).lower())
+    request = h.open_hold(STALE_TEST_REF)
+    post = next(c for c in h.slack.of("chat.postMessage") if c.body.get("ts") is None)
+    blocks = post.body["blocks"]
+    text = render_blocks(blocks).text
+    dialog = next(
+        e["confirm"]["text"]["text"]
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == ids.APPROVE_HOLD
+    )
+    assert ("Shadow mode:" in text) is shadow
+    assert ("nothing will be canceled" in dialog) is shadow
+    assert ("Approving stops" in text) is not shadow
+    assert request.state is RequestState.PENDING

@@ -290,11 +290,15 @@ def test_expired_request_refuses_late_clicks_and_loses_its_buttons(harness: Harn
 
 
 def test_click_from_another_workspace_is_refused(harness: Harness) -> None:
-    """A click whose team is not the bot token's workspace changes nothing (R32)."""
+    """A click whose team is not the bot token's workspace changes nothing, and is refused at
+    the entry: audited, and not answered anywhere (R32, R65)."""
     request = harness.open_hold(STALE_TEST_REF)
-    harness.click(ids.APPROVE_HOLD, request, APPROVER, team="T0EVIL")
-    assert "another workspace" in _text_of(harness.wait_reply(2).body)
+    calls = len(harness.slack.calls)
+    assert harness.click(ids.APPROVE_HOLD, request, APPROVER, team="T0EVIL").status_code == 200
     assert harness.request(request.id).state is RequestState.PENDING
+    assert len(harness.slack.calls) == calls
+    refusals = [e.detail for e in harness.bot.store.audit_for_request(request.id)]
+    assert "a click of another workspace (T0EVIL, org none)" in refusals
 
 
 def test_untrusted_text_arrives_escaped(harness: Harness) -> None:

@@ -1,11 +1,24 @@
-"""Hold execution when two runners meet: a live one and a resumer (R42, R1)."""
+"""Hold execution when runners meet: a live one and a resumer (R42, R1), two of one process
+(R61), a peer taking over from one that stopped or died (R59, R60)."""
 
 from __future__ import annotations
 
+import threading
+import time
+from functools import partial
+
+from bot.dev.loopback.slack import Call
+from bot.dev.loopback.world import LoopbackBot
+from bot.dev.sandbox import SandboxServer, generate_orders
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds import execution, flow
+from bot.holds.takeover import Takeover
 from bot.holds.verdicts import RECHECK_AFTER, Sent
+from bot.slack import ids
+from bot.store import open_store
 from bot.store.records import ItemState, RequestState
+from bot.times import FrozenClock
+from tests.e2e.conftest import MakeHarness
 from tests.harness import APPROVER, Harness
 
 
@@ -123,11 +136,9 @@ def test_a_bot_that_crashes_keeps_its_requests_until_the_lease_lapses(harness: H
 
 
 def test_a_runner_keeps_looking_for_requests_nobody_runs(harness: Harness) -> None:
-    """With no lease to wait for, a runner still looks again (at least every few minutes; here
-    a fraction of a second): an approved request left without a runner is finished."""
-    from bot.holds.takeover import Takeover
-
-    takeover = Takeover(harness.bot.deps, max_wait=0.05)
+    """With no lease to wait for, a runner still looks again (every few seconds; here a fraction
+    of one): an approved request left without a runner is finished."""
+    takeover = Takeover(harness.bot.deps, look_every=0.05)
     takeover.start()
     try:
         request_id = _approved(harness)  # executing, no runner, started by nobody
@@ -135,3 +146,112 @@ def test_a_runner_keeps_looking_for_requests_nobody_runs(harness: Harness) -> No
         assert done.items[0].state is ItemState.CANCELED
     finally:
         takeover.halt()
+
+
+def test_a_running_peer_takes_over_a_hold_approved_after_it_started(
+    make_harness: MakeHarness, clock: FrozenClock
+) -> None:
+    """The peer looked at start-up and found nothing; a hold approved later by a process that
+    then died (its lease left behind) is still the peer's once the lease lapses: it looks again
+    whatever the leases said when it last looked (R59)."""
+    harness = make_harness(look_every=0.05)
+    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)
+    deps = harness.bot.deps
+    request = harness.open_hold(STALE_TEST_REF)
+    now = clock.now()
+    lease = {"runner": "dead-process/run", "lease_until": now + flow.LEASE}
+    approved = partial(deps.holds.decide, to=RequestState.EXECUTING, at=now, **lease)
+    assert approved(request.id, actor=APPROVER)  # by a process that died at once
+    time.sleep(0.3)  # several looks: the lease is live, nobody touches the request
+    assert harness.request(request.id).items[0].state is ItemState.QUEUED
+    clock.advance(flow.LEASE)
+    done = harness.wait_state(request.id, RequestState.DONE, timeout=5)
+    assert done.items[0].state is ItemState.CANCELED
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
+
+
+def test_an_approval_leases_the_request_before_any_slack_call(harness: Harness) -> None:
+    """When the card first changes to "approved", the approving process's runner already holds
+    the request: nobody else could have started it between the decision and the run (R61)."""
+    request = harness.open_hold(STALE_TEST_REF)
+    probe = open_store(harness.settings.database_url)
+    seen: list[list[int]] = []
+
+    def at_first_update(call: Call) -> None:
+        if call.method == "chat.update" and not seen:
+            seen.append([r.id for r in probe.resumable(harness.clock.now())])
+
+    harness.slack.on_call = at_first_update
+    try:
+        assert harness.click(ids.APPROVE_HOLD, request, APPROVER).status_code == 200
+        harness.wait_state(request.id, RequestState.DONE)
+    finally:
+        harness.slack.on_call = None
+        probe.close()
+    assert seen == [[]]  # executing, and not free for anyone to resume
+
+
+def test_two_runners_of_one_process_never_share_a_request(harness: Harness) -> None:
+    """A runner stalled past its lease loses the request to the next runner, even one of its
+    own process: its renewal fails, so it stops instead of recording over the new runner."""
+    deps = harness.bot.deps
+    request_id = _approved(harness)
+    stalled = flow.new_runner(deps)
+    now = deps.clock.now()
+    assert deps.holds.take_lease(request_id, stalled, now + flow.LEASE, now)
+    assert flow.run_approved(deps, request_id) is None  # its lease is live: refused
+    harness.clock.advance(flow.LEASE)
+    harness.sandbox.faults.hang_cancel = 1
+    second = threading.Thread(target=flow.run_approved, args=(deps, request_id))
+    second.start()
+    try:
+        assert harness.sandbox.faults.wait_held(1, timeout=10)  # the second runner's cancel
+        now = deps.clock.now()
+        assert not deps.holds.renew_lease(request_id, stalled, now + flow.LEASE, now)
+    finally:
+        harness.sandbox.faults.release()
+        second.join(10)
+    assert harness.request(request_id).state is RequestState.DONE
+    assert harness.book.cancel_count(STALE_TEST_REF) == 1
+
+
+def test_a_stopping_bot_hands_its_running_hold_over_at_once(
+    make_harness: MakeHarness, clock: FrozenClock
+) -> None:
+    """Stopped in the middle of a five-order hold (as on SIGTERM), a bot sends no new cancel and
+    gives its lease up as soon as its cancel in flight has answered: its peer, on the same
+    database but its own CartRover endpoint, finishes the hold although the clock never moves
+    (so no lease ever lapses), and every order is canceled exactly once."""
+    harness = make_harness(look_every=0.05)
+    refs = [f"RUN-{n:06d}" for n in range(1, 6)]
+    harness.book.add_many(generate_orders(5, now=clock.now(), prefix="RUN-"))
+    theirs = SandboxServer(harness.book, capacity=1000, refill_seconds=0.001).start()
+    try:
+        harness.sandbox.faults.latency = 0.15
+        request = harness.open_hold(",".join(refs))
+        values = {**_bot_values(harness), "CARTROVER_API_URL": theirs.url}
+        peer = LoopbackBot(harness.world.settings(values), clock, look_every=0.05)
+        harness.bots.append(peer)
+        stopping = harness.bot
+        assert harness.click(ids.APPROVE_HOLD, request, APPROVER).status_code == 200
+        harness.wait_until(lambda: len(harness.sandbox.cancel_requests()) >= 2)
+        stopping.takeover.hand_over()  # what SIGTERM does first
+        sent_by_then = len(harness.sandbox.cancel_requests())
+        stopping.stop()
+        harness.bots.remove(stopping)
+        harness.bot = peer
+        done = harness.wait_state(request.id, RequestState.DONE, timeout=15)
+        assert len(harness.sandbox.cancel_requests()) == sent_by_then  # none after the signal
+        assert all(item.state is ItemState.CANCELED for item in done.items)
+        assert [harness.book.cancel_count(ref) for ref in refs] == [1] * 5
+        assert len(theirs.cancel_requests()) == 5 - sent_by_then  # the peer sent only the rest
+    finally:
+        theirs.stop()
+
+
+def _bot_values(harness: Harness) -> dict[str, str]:
+    return {
+        "SLACK_SIGNING_SECRET": harness.settings.slack_signing_secret.get_secret_value(),  # type: ignore[union-attr]
+        "DATABASE_URL": harness.settings.database_url,
+        "APPROVERS": APPROVER,
+    }

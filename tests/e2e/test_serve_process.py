@@ -93,6 +93,9 @@ def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
             _wait_healthy(http, base)
             health = http.get(f"{base}/healthz").json()
             assert health["status"] == "ok" and health["database"] == "ok"
+            ready = http.get(f"{base}/readyz").json()
+            assert ready["database"] == "ok" and ready["scheduler"].startswith("ok (waiting")
+            assert http.get(f"{base}/livez").json() == {"status": "ok"}
 
             def post(body: str) -> httpx.Response:
                 ts = str(int(time.time()))

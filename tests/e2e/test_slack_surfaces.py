@@ -39,7 +39,9 @@ def settled(harness: Harness) -> None:
     """Wait until every bot's workers and the local Slack have nothing left in hand."""
     harness.wait_until(
         lambda: (
-            all(bot.deps.workers.busy == 0 for bot in harness.bots) and harness.slack.in_flight == 0
+            all(bot.deps.workers.busy == 0 for bot in harness.bots)
+            and all(bot.deps.home.pacer.busy == 0 for bot in harness.bots)  # type: ignore[attr-defined]
+            and harness.slack.in_flight == 0
         )
     )
 
@@ -402,7 +404,8 @@ def test_a_submission_is_answered_within_slack_s_three_seconds_however_slow_cart
 def test_the_message_shortcut_fills_in_the_orders_found_in_the_message(harness: Harness) -> None:
     """Every order reference in the message's text, and nothing else, is filled in; a message
     with none says so."""
-    text = f"<@{APPROVER}> please hold {STALE_TEST_REF} and *{STALE_2}* before 10:30, thanks!"
+    hidden = STALE_TEST_REF[:5] + "\u200b" + STALE_TEST_REF[5:]  # a zero-width space inside
+    text = f"<@{APPROVER}> (U024BE7LH) please hold {hidden}, *{STALE_2}* and TS-10\u00e901 by 10:30"
     body = harness.requests.message_shortcut(
         ids.HOLD_MESSAGE_SHORTCUT, user=REQUESTER, channel=CHANNEL, text=text
     )

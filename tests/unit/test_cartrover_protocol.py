@@ -448,7 +448,26 @@ def test_decode_cancel_of_an_unreadable_answer_is_unclear(status: int, body: byt
     assert "\n" not in reply.raw
 
 
-@pytest.mark.parametrize("status", [200, 400, 429])
+@pytest.mark.parametrize(
+    ("status", "body", "headers"),
+    [
+        (200, b'{"success_code": false, "error_code": "RateLimit", "message": "slow"}', {}),
+        (429, b'{"success_code": false, "error_code": "RateLimit", "message": "slow"}', {}),
+        (429, b'{"success_code": false, "error_code": "Failure", "message": "slow"}', {}),
+        (429, b"<html>Too Many Requests</html>", {"Retry-After": "7"}),
+    ],
+)
+def test_decode_cancel_of_a_rate_limit_says_nothing_was_done(
+    status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    """RateLimit (HTTP 200 or 429) or any 429: CartRover did nothing, unlike an unclear answer,
+    so the cancel may go again; Retry-After is kept."""
+    reply = replies.decode_cancel(status, headers, body)
+    assert reply.outcome is CancelOutcome.RATE_LIMITED
+    assert reply.retry_after == (7.0 if headers else None)
+
+
+@pytest.mark.parametrize("status", [200, 400])
 def test_decode_cancel_of_an_error_envelope_is_refused(status: int) -> None:
     """An error envelope below HTTP 500 is a clear refusal with CartRover's message."""
     reply = _cancel(status, b'{"success_code": false, "error_code": "Failure", "message": "No"}')

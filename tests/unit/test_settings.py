@@ -41,6 +41,7 @@ INTERFACE_TABLE = """
 | `SLACK_APP_ID` | learned from Slack at start-up | the app's id (`A…`) |
 | `NOTIFY_APPROVERS` | `mention` | `mention`, `dm`, or `off` |
 | `DIGEST_DAYS` | every day | days the digest runs, e.g. `mon-fri` |
+| `HEALTH_PORT` | — | for `socket` and `clock`: serve `/livez` and `/readyz` on this port |
 | `LOG_LEVEL_KEY` | `level` | the JSON key of the level in `LOG_FORMAT=json` (e.g. `severity`) |
 """
 
@@ -73,8 +74,8 @@ def as_spec_text(value: object) -> str:
 
 
 def test_the_spec_table_was_read() -> None:
-    """The copied table yields its 28 variables (a guard for the parser below)."""
-    assert len(SPEC) == 28
+    """The copied table yields its 29 variables (a guard for the parser below)."""
+    assert len(SPEC) == 29
     assert SPEC["DIGEST_TIME"] == "09:00"
     assert SPEC["CARTROVER_CANCEL_API_KEY"] == "—"
     assert SPEC["SHADOW_MODE"] == "false"

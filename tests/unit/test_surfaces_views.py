@@ -236,6 +236,48 @@ def test_only_words_that_name_orders_are_found(text: str, found: list[str]) -> N
     assert refs_in_text(text) == found
 
 
+@pytest.mark.parametrize(
+    "hidden",
+    ["\u200b", "\u00ad", "\u200c", "\u200d", "\u2060", "\ufeff", "\u202e", "\u2066", "\u200f"],
+)
+def test_invisible_characters_never_cut_a_reference_short(hidden: str) -> None:
+    """A zero-width space, soft hyphen, joiner or bidirectional control inside a reference is
+    removed, not taken for the end of the word: the whole reference is found (R64's review)."""
+    assert refs_in_text(f"please hold TS-10{hidden}05{hidden}, thanks") == ["TS-1005"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["TS-10\u00e905", "TS-10\u00b205", "TS-10\u066305", "\uff34S-1005", "TS-1001/2", "TS-1001#3",
+     "order:TS-1001", "TS-1001(a)b", "TS\u20131005"],
+)  # fmt: skip
+def test_a_word_touching_a_character_outside_the_grammar_is_left_out_whole(text: str) -> None:
+    """é, a superscript or Arabic-Indic digit, a full-width letter, a slash, an en dash: the
+    word is not an order reference, and no part of it is taken for one."""
+    assert refs_in_text(f"hold {text} now") == []
+
+
+def test_lists_separated_by_commas_or_semicolons_are_words_apart() -> None:
+    assert refs_in_text("TS-1001,TS-1002;TS-1003 ,TS-1004") == [
+        "TS-1001",
+        "TS-1002",
+        "TS-1003",
+        "TS-1004",
+    ]
+
+
+def test_user_and_channel_ids_written_as_plain_text_are_not_orders() -> None:
+    """Ids pasted without Slack's ``<@…>`` markup look like references but name people and
+    channels; order references that merely start with those letters still count."""
+    text = "U024BE7LH asked in C0HOLDS01 (W012A3CDE, G0ABCDEF12, D01234ABC) about TS-1001"
+    assert refs_in_text(text) == ["TS-1001"]
+    assert refs_in_text("CA1234567B U12345678 C20240101") == [
+        "CA1234567B",
+        "U12345678",
+        "C20240101",
+    ]
+
+
 def test_a_long_message_is_cut_at_the_most_found() -> None:
     text = " ".join(f"TS-{n}" for n in range(1000, 1300))
     assert len(refs_in_text(text)) == MAX_FOUND

@@ -112,7 +112,8 @@ class World:
                 approvers=people.approver_ids(),
                 choices=choices,
             )
-            runtime = Runtime.start(settings, clock=clock)
+            # One person at a keyboard: every Home they open is published at once, unpaced.
+            runtime = Runtime.start(settings, clock=clock, publish_gap=0.0)
         except BaseException:
             loopback.stop()
             tmpdir.cleanup()
@@ -214,7 +215,7 @@ class World:
             return
         self._closed = True
         try:
-            self.runtime.close(timeout=10.0)
+            self.runtime.close()
         finally:
             self.slack.stop()
             self.sandbox.stop()

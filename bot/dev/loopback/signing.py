@@ -37,9 +37,11 @@ class SlackRequests:
         team_id: str = TEAM_ID,
         app_id: str = APP_ID,
         response_url: Callable[[], str] | None = None,
+        enterprise_id: str | None = None,
     ) -> None:
         self.secret = signing_secret.encode()
         self.team_id, self.app_id = team_id, app_id
+        self.enterprise_id = enterprise_id  # the Enterprise Grid org payloads name, if any
         self._numbers = itertools.count(1)
         self._triggers = itertools.count(1)
         self._events = itertools.count(1)
@@ -98,6 +100,7 @@ class SlackRequests:
                 "user_name": "someone",
                 "command": COMMAND,
                 "text": text,
+                **({"enterprise_id": self.enterprise_id} if self.enterprise_id else {}),
                 "api_app_id": self.app_id,
                 "response_url": response_url or self._response_url(),
                 "trigger_id": trigger_id or self.trigger(),
@@ -124,6 +127,7 @@ class SlackRequests:
                 "api_app_id": app_id or self.app_id,
                 "user": {"id": user, "team_id": team},
                 "team": {"id": team, "domain": "loopback"},
+                "enterprise": self._org(),
                 "container": {"type": "message", "channel_id": channel, "message_ts": ts},
                 "channel": {"id": channel},
                 "response_url": response_url or self._response_url(),
@@ -140,7 +144,11 @@ class SlackRequests:
         return {
             "user": {"id": user, "username": "someone", "team_id": team},
             "team": {"id": team, "domain": "loopback"},
+            "enterprise": self._org(),
         }
+
+    def _org(self) -> dict[str, str] | None:
+        return {"id": self.enterprise_id, "name": "Loopback Org"} if self.enterprise_id else None
 
     def view_click(
         self,
@@ -245,7 +253,14 @@ class SlackRequests:
                 "type": "event_callback",
                 "event_id": event_id or self.event_id(),
                 "event_time": int(time.time()),
-                "authorizations": [{"team_id": team or self.team_id, "is_bot": True}],
+                "enterprise_id": self.enterprise_id,
+                "authorizations": [
+                    {
+                        "team_id": team or self.team_id,
+                        "enterprise_id": self.enterprise_id,
+                        "is_bot": True,
+                    }
+                ],
                 "is_ext_shared_channel": False,
             }
         )

@@ -8,8 +8,9 @@ bot runs exactly as in production. It reads each call's arguments as Slack does
 method such as ``usergroups.users.list`` sees a JSON body as no arguments) and refuses what Slack
 documents refusing. It records request **bodies**, answers ``auth.test`` (with an ``x-oauth-scopes``
 header), ``chat.postMessage`` (with a fresh ``ts``), ``chat.update`` (of a message posted here),
-``chat.postEphemeral``, ``conversations.open`` (the app's DMs), ``usergroups.users.list`` and
-the views methods (``views.open``,
+``chat.postEphemeral``, ``conversations.open`` (the app's DMs), ``usergroups.users.list``,
+``apps.connections.open`` (for an app-level token: a Socket Mode URL where nothing answers, so a
+``socket`` process runs but never connects) and the views methods (``views.open``,
 ``views.update``, ``views.publish``: modals and App Homes kept in :attr:`LocalSlack.views`, see
 :mod:`bot.dev.loopback.views`), and ``{"ok": true}`` for anything else; a ``/webhook/<name>`` sink
 stands in for ``response_url``s. Channels can be archived or deleted, or lose the bot, and
@@ -29,6 +30,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -111,6 +113,10 @@ class LocalSlack:
         self.webhook_redirect: str | None = None  # answer response_url posts with a 302 to it
         self.views = Views(TEAM_ID)
         self.conversations = Conversations()
+        self.enterprise_id: str | None = None  # auth.test names this Enterprise Grid org
+        # Called with each call as it is recorded, before it is answered (a test looks at the
+        # bot's state at that moment).
+        self.on_call: Callable[[Call], None] | None = None
         self._failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -156,6 +162,8 @@ class LocalSlack:
     def record(self, call: Call) -> None:
         with self._lock:
             self.calls.append(call)
+        if self.on_call is not None:
+            self.on_call(call)
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
@@ -291,6 +299,12 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 call.reply = {"ok": False, "error": failure.error or "failed"}
                 self._send(failure.status, call.reply, headers)
                 return
+            if method == "apps.connections.open" and str(args.token).startswith("xapp-"):
+                # Socket Mode: an app-level token gets a URL, where no WebSocket ever answers
+                port = slack._server.server_address[1]
+                call.reply = {"ok": True, "url": f"ws://127.0.0.1:{port}/socket-mode"}
+                self._send(200, call.reply)
+                return
             if args.token != slack.token:
                 call.reply = {"ok": False, "error": "invalid_auth" if args.token else "not_authed"}
                 self._send(200, call.reply)
@@ -323,6 +337,7 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             if error:
                 return {"ok": False, "error": error}
             if method == "auth.test":
+                org = {"enterprise_id": slack.enterprise_id} if slack.enterprise_id else {}
                 return {
                     "ok": True,
                     "url": "https://loopback.slack.test/",
@@ -331,6 +346,7 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                     "team_id": TEAM_ID,
                     "user_id": BOT_USER,
                     "bot_id": BOT_ID,
+                    **org,
                 }
             conversation = slack.conversation_answer(method, args)
             if conversation is not None:

@@ -22,8 +22,9 @@ from bot.dev.sandbox import (
     SandboxServer,
 )
 from bot.holds.takeover import Takeover
+from bot.home.pacing import PUBLISH_GAP
 from bot.runners.app import build_app, build_deps
-from bot.runners.http.health import Health
+from bot.runners.http.health import Readiness
 from bot.runners.http.server import ServerLimits
 from bot.runners.http.wsgi import SlackWsgi
 from bot.settings import Settings
@@ -117,7 +118,11 @@ class LoopbackBot:
         limits: ServerLimits | None = None,
         threads: int = 24,
         team_id: str | None = TEAM_ID,
+        enterprise_id: str | None = None,
         resume: bool = True,
+        look_every: float | None = None,
+        expects_scheduler: bool = False,
+        publish_gap: float = PUBLISH_GAP,
         **client_options: Any,
     ) -> None:
         secret = settings.slack_signing_secret
@@ -137,27 +142,32 @@ class LoopbackBot:
             store=self.store,
             clock=clock,
             team_id=team_id,
+            enterprise_id=enterprise_id,
+            publish_gap=publish_gap,
             pulse=self.pulse,
         )
         self.app = build_app(self.deps, self.web_client)
         poster = self.deps.poster
-        health = Health(
+        self.readiness = Readiness(
             self.store,
             poster if isinstance(poster, SlackPoster) else None,
+            clock=clock,
+            expects_scheduler=expects_scheduler,
             shadow_mode=settings.shadow_mode,
         )
-        wsgi = SlackWsgi(self.app, health.check, signing_secret=secret.get_secret_value())
+        wsgi = SlackWsgi(self.app, self.readiness.check, signing_secret=secret.get_secret_value())
         self.server = ServerThread(wsgi, threads=threads, limits=limits)
         self.url = self.server.url
-        self.takeover = Takeover(self.deps)
-        if resume:  # as every runner does at start: take over holds nobody runs
+        self.takeover = Takeover(self.deps, look_every=look_every)
+        if resume:  # as every runner does: take over holds nobody runs, now and from now on
             self.takeover.start()
 
     def stop(self, drain_seconds: float = 10.0, *, release_leases: bool = True) -> None:
-        """Stop as ``serve`` does on SIGTERM; ``release_leases=False`` stops as a crash would,
-        leaving the leases to lapse."""
+        """Stop as ``serve`` does on SIGTERM (hand the holds over at once, then let the work in
+        flight finish before the clients close); ``release_leases=False`` stops as a crash
+        would, leaving the leases to lapse."""
+        self.takeover.hand_over()
         self.server.stop()
-        self.takeover.halt()
         self.deps.workers.shutdown(drain_seconds)
         if release_leases:
             self.takeover.release()

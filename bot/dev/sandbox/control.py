@@ -62,6 +62,8 @@ class Faults:
     * ``fail_5xx`` — the next N requests get HTTP 503 with an HTML body.
     * ``rate_limit_next`` — the next N requests get ``RateLimit`` (HTTP 200, or 429 with
       ``Retry-After: 1`` when ``rate_limit_http_429``; that flag also applies to the bucket).
+    * ``rate_limit_cancel`` — likewise, the next N ``wms_cancel`` calls only (reads go through):
+      the key's bucket emptied by someone else just as the cancel arrives. Nothing is applied.
     * ``hang_cancel`` — the next N ``wms_cancel`` calls are applied, then the answer is held until
       :meth:`release` or the server stops (a client read timeout: the ambiguous case); see
       :attr:`held` and :meth:`wait_held`.
@@ -104,6 +106,7 @@ class Faults:
             self.latency: float = 0.0
             self.fail_5xx: int = 0
             self.rate_limit_next: int = 0
+            self.rate_limit_cancel: int = 0
             self.rate_limit_http_429: bool = False
             self.hang_cancel: int = 0
             self.reset_cancel: int = 0
@@ -125,7 +128,12 @@ class Faults:
     def take(
         self,
         name: Literal[
-            "fail_5xx", "rate_limit_next", "hang_cancel", "reset_cancel", "send_before_cancel"
+            "fail_5xx",
+            "rate_limit_next",
+            "rate_limit_cancel",
+            "hang_cancel",
+            "reset_cancel",
+            "send_before_cancel",
         ],
     ) -> bool:
         """Consume one use of a counted switch; True if it was armed."""

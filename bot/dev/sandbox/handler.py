@@ -163,7 +163,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if faults.take("fail_5xx"):
             self._send(503, _HTML_503, content_type="text/html; charset=utf-8")
             return
-        if faults.take("rate_limit_next"):
+        if faults.take("rate_limit_next") or (route == "C4" and faults.take("rate_limit_cancel")):
             self._rate_limited()
             return
         allowed, self.remaining = sandbox.bucket.take()

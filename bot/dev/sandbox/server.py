@@ -42,6 +42,9 @@ SANDBOX_CANCEL_API_KEY = "sandbox-cart-key"  # likewise, for the Cart API's canc
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: forty connections opened at once would wait for SYN
+    # retries (a second each), which no real API server makes its clients do.
+    request_queue_size = 128
     sandbox: SandboxServer
 
 

@@ -1,6 +1,7 @@
 """The HTTP surface of ``serve``: a WSGI application routing ``POST /slack/events`` to bolt,
-``GET /healthz`` to the health check and ``GET /metrics`` to :mod:`bot.metrics`. What it
-refuses, and why, is in the README ("Security").
+``GET /livez``, ``GET /readyz`` and ``GET /healthz`` to liveness and readiness
+(:mod:`bot.runners.http.health`) and ``GET /metrics`` to :mod:`bot.metrics`. What it refuses,
+and why, is in the README ("Security").
 
 - **Verified before bolt.** A request's Slack signature is checked here, on the raw bytes, before
   bolt sees anything: a missing, malformed, stale or wrong signature gets 401, and an unreadable
@@ -30,6 +31,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.request.internals import build_context
 
 from bot import metrics
+from bot.runners.http.health import HealthWsgi
 
 __all__ = [
     "MAX_BODY",
@@ -195,7 +197,7 @@ class SlackWsgi:
         signing_secret: str,
     ) -> None:
         self.app = app
-        self.health = health
+        self.health = HealthWsgi(health)
         self.signature = SlackSignature(signing_secret)
         self._refusals = _Refusals()
 
@@ -206,8 +208,9 @@ class SlackWsgi:
             if method != "POST":
                 return self._send(start_response, 405, b"method not allowed")
             return self._slack(environ, start_response)
-        if path == "/healthz" and method in ("GET", "HEAD"):
-            status, body = self.health()
+        verdict = self.health.answer(path, method)
+        if verdict is not None:
+            status, body = verdict
             return self._send(start_response, status, json.dumps(body).encode(), "application/json")
         if path == "/metrics" and method in ("GET", "HEAD"):
             return self._send(start_response, 200, metrics.exposition(), metrics.CONTENT_TYPE)
