@@ -71,12 +71,15 @@ class _StoreProbe:
     def __init__(self, store: SurfaceStore, clock: Clock, seconds: float) -> None:
         self.store, self.clock, self.seconds = store, clock, seconds
         self._lock = threading.Lock()
-        self._running: tuple[threading.Thread, float] | None = None
+        # The unanswered probe (its answer's event) and when it started. Its thread may live on
+        # a moment after answering (closing its database connection), so the answer, not the
+        # thread, says whether it is still out.
+        self._running: tuple[threading.Event, float] | None = None
         self._result: _Probed | None = None
 
     def run(self) -> _Probed:
         with self._lock:
-            if self._running is not None and self._running[0].is_alive():
+            if self._running is not None and not self._running[0].is_set():
                 waited = time.monotonic() - self._running[1]
                 return _Probed(f"no answer for {waited:.0f} s (locked, full or unreachable?)")
             done = threading.Event()
@@ -84,7 +87,7 @@ class _StoreProbe:
             thread = threading.Thread(
                 target=self._probe, args=(box, done), name="readiness-probe", daemon=True
             )
-            self._running = (thread, time.monotonic())
+            self._running = (done, time.monotonic())
             thread.start()
         if not done.wait(self.seconds):
             return _Probed(f"no answer within {self.seconds:g} s (locked, full or unreachable?)")
