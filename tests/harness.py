@@ -204,11 +204,36 @@ class Harness:
         extra = self.requests.retry_headers(retry) if retry else None
         return self.post(body, content_type=JSON, extra_headers=extra, bot=bot)
 
+    def settled(self, timeout: float = 10.0) -> None:
+        """Wait until every bot's workers and App Home publishing, and the local Slack, have
+        nothing left in hand."""
+
+        def idle() -> bool:
+            return (
+                all(bot.deps.workers.busy == 0 for bot in self.bots)
+                and all(
+                    getattr(bot.deps.home, "pacer", None) is None or bot.deps.home.pacer.busy == 0  # type: ignore[attr-defined]
+                    for bot in self.bots
+                )
+                and self.slack.in_flight == 0
+            )
+
+        self.wait_until(idle, timeout)
+
     def open_home(self, user: str, *, bot: LoopbackBot | None = None) -> ShownView:
-        """``user`` opens the App Home; the Home once the bot has published it."""
-        before = len(self.slack.of("views.publish"))
+        """``user`` opens the App Home; the Home once the bot has published it for them and
+        nothing else is on its way (a refresh from earlier work lands first, not after)."""
+        self.settled()
+        shown = self.slack.views.home(user)
+        before = shown.versions if shown else 0
         assert self.event(self.requests.home_opened(user=user), bot=bot).status_code == 200
-        self.slack.wait_for("views.publish", before + 1)
+
+        def published() -> bool:
+            home = self.slack.views.home(user)
+            return home is not None and home.versions > before
+
+        self.wait_until(published)
+        self.settled()
         home = self.slack.views.home(user)
         assert home is not None
         return home

@@ -41,11 +41,6 @@ def shown(harness: Harness) -> Call:
     return accepted[-1]
 
 
-def settled(harness: Harness) -> None:
-    """Wait until the bot's workers and the local Slack have nothing left in hand."""
-    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0 and harness.slack.in_flight == 0)
-
-
 def reply(harness: Harness, count: int) -> str:
     return json.dumps(harness.wait_reply(count).body)
 
@@ -60,7 +55,7 @@ def test_a_failed_update_is_tried_again_and_the_card_loses_its_buttons(harness: 
     harness.slack.fail_next("chat.update", UNAVAILABLE)
     harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.of("chat.update")) == 2
     assert buttons(shown(harness)) == [] and "rejected" in shown(harness).body["text"]
     assert harness.request(request.id).rendered_state is RequestState.REJECTED
@@ -74,7 +69,7 @@ def test_the_sweep_rerenders_a_card_slack_kept_refusing(harness: Harness) -> Non
     harness.slack.fail_next("chat.update", UNAVAILABLE, times=3)
     harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.of("chat.update")) == 3  # bounded: three tries, then it waits
     assert [r.id for r in harness.bot.store.lagging_cards()] == [request.id]
 
@@ -92,7 +87,7 @@ def test_a_rate_limited_update_waits_for_the_sweep(harness: Harness) -> None:
     harness.slack.fail_next("chat.update", Failure(error="ratelimited"))
     harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.of("chat.update")) == 1
     assert [r.id for r in harness.bot.store.lagging_cards()] == [request.id]
     flow.maintain(harness.bot.deps)
@@ -125,7 +120,7 @@ def test_a_card_whose_message_is_gone_is_given_up_once(harness: Harness) -> None
     harness.slack.fail_next("chat.update", Failure(error="message_not_found"))
     harness.reject(request, APPROVER)
     harness.wait_state(request.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     flow.maintain(harness.bot.deps)
     assert len(harness.slack.of("chat.update")) == 1
     events = [e.event for e in harness.bot.store.audit_for_request(request.id)]
@@ -222,7 +217,7 @@ def test_the_card_of_a_lost_post_works_from_its_first_click(harness: Harness) ->
     body = harness.click_body(ids.APPROVE_HOLD, str(request.id), APPROVER, channel=CHANNEL, ts=ts)
     assert harness.post(body).status_code == 200
     harness.wait_state(request.id, RequestState.DONE)
-    settled(harness)
+    harness.settled()
     assert harness.request(request.id).message_ts == ts
     assert harness.book.cancel_count(STALE_TEST_REF) == 1
     assert shown(harness).body["ts"] == ts and buttons(shown(harness)) == []

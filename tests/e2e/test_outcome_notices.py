@@ -38,10 +38,6 @@ def wait_told(harness: Harness, request: HoldRequest, count: int = 1) -> list[Ca
     return in_thread(harness, request)
 
 
-def settled(harness: Harness) -> None:
-    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0 and harness.slack.in_flight == 0)
-
-
 def test_an_approved_hold_tells_the_requester_in_the_thread_once(harness: Harness) -> None:
     """Approving a hold ends with one reply in the card's thread that mentions the requester and
     says sending is canceled; a second approver's click tells nobody again."""
@@ -54,7 +50,7 @@ def test_an_approved_hold_tells_the_requester_in_the_thread_once(harness: Harnes
     assert notice.body["text"].startswith(opening)
     assert f"sending to the WMS is stopped for `{STALE_TEST_REF}`" in notice.body["text"]
     harness.click(ids.APPROVE_HOLD, harness.request(request.id), APPROVER)
-    settled(harness)
+    harness.settled()
     flow.keep_up(harness.bot.deps)
     assert len(in_thread(harness, request)) == 1
 
@@ -144,7 +140,7 @@ def test_a_notice_slack_failed_is_posted_by_a_later_sweep_and_a_lost_answer_is_n
     harness.slack.fail_next("chat.postMessage", Failure(status=503, error="service_unavailable"))
     harness.reject(failing, APPROVER)
     harness.wait_state(failing.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     assert in_thread(harness, failing)[0].reply == {"ok": False, "error": "service_unavailable"}
     flow.keep_up(harness.bot.deps)
     assert len(in_thread(harness, failing)) == 1  # too soon to try again
@@ -156,7 +152,7 @@ def test_a_notice_slack_failed_is_posted_by_a_later_sweep_and_a_lost_answer_is_n
     harness.slack.fail_next("chat.postMessage", Failure(reset=True))
     harness.reject(lost, APPROVER)
     harness.wait_state(lost.id, RequestState.REJECTED)
-    settled(harness)
+    harness.settled()
     harness.clock.advance(announce.NOTICE_RETRY_AFTER * 4)
     flow.keep_up(harness.bot.deps)
     assert len(in_thread(harness, lost)) == 1

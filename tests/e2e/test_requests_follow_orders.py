@@ -38,10 +38,6 @@ def last_card(harness: Harness) -> str:
     return json.dumps(harness.slack.of("chat.update")[-1].body, ensure_ascii=False)
 
 
-def settled(harness: Harness) -> None:
-    harness.wait_until(lambda: harness.bot.deps.workers.busy == 0 and harness.slack.in_flight == 0)
-
-
 # -- 4. requests follow their orders -----------------------------------------------------------
 
 
@@ -210,7 +206,7 @@ def test_the_requester_is_told_by_direct_message_when_the_thread_cannot_take_it(
     getattr(harness.slack.conversations, gone)(CHANNEL)
     harness.reject(request, APPROVER, "not needed")
     harness.wait_until(lambda: harness.slack.conversations.dm_with(REQUESTER) is not None)
-    settled(harness)
+    harness.settled()
     refused = [c for c in harness.slack.of("chat.postMessage") if c.body.get("thread_ts")]
     assert [c.reply["error"] for c in refused if c.reply] == [error]
     dm = harness.slack.conversations.dm_with(REQUESTER)

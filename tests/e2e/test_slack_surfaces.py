@@ -35,17 +35,6 @@ def harness_env(request: pytest.FixtureRequest) -> dict[str, str]:
     return {}
 
 
-def settled(harness: Harness) -> None:
-    """Wait until every bot's workers and the local Slack have nothing left in hand."""
-    harness.wait_until(
-        lambda: (
-            all(bot.deps.workers.busy == 0 for bot in harness.bots)
-            and all(bot.deps.home.pacer.busy == 0 for bot in harness.bots)  # type: ignore[attr-defined]
-            and harness.slack.in_flight == 0
-        )
-    )
-
-
 def text_of(view: dict[str, Any]) -> str:
     """A view's text as a reader sees it (bold marks dropped)."""
     return render_blocks(view.get("blocks") or []).text.replace("*", "")
@@ -118,13 +107,13 @@ def test_a_redelivered_event_is_handled_once_across_processes(harness: Harness) 
         assert response.status_code == 200 and time.monotonic() - started < 3.0
     socket = BoltRequest(body=json.loads(body), mode="socket_mode")
     assert second.app.dispatch(socket).status == 200
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.of("views.publish")) == 1
 
     lost = harness.requests.home_opened(user=APPROVER_2, event_id="Ev0ORIGINALLOST")
     assert harness.event(lost, retry=1).status_code == 200
     harness.slack.wait_for("views.publish", 2)
-    settled(harness)
+    harness.settled()
     assert harness.slack.views.home(APPROVER_2) is not None
 
 
@@ -143,7 +132,7 @@ def test_unsigned_interactions_open_nothing(harness: Harness, surface: str) -> N
     }[surface]()
     calls = len(harness.slack.calls)
     assert harness.post(body, signature="v0=" + "0" * 64).status_code == 401
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.calls) == calls and harness.sandbox.requests == []
 
 
@@ -153,7 +142,7 @@ def test_an_unsigned_event_reaches_nothing(harness: Harness) -> None:
     calls = len(harness.slack.calls)
     response = harness.post(body, content_type="application/json", signature="v0=" + "0" * 64)
     assert response.status_code == 401
-    settled(harness)
+    harness.settled()
     assert len(harness.slack.calls) == calls
     assert harness.bot.store.home_view(APPROVER) is None
     assert harness.bot.store.claim_event("Ev0FORGED", harness.clock.now(), harness.clock.now())
@@ -169,7 +158,7 @@ def test_an_event_of_another_workspace_or_tab_publishes_nothing(harness: Harness
         requests.home_opened(user="<!channel>"),
     ):
         assert harness.event(body).status_code == 200
-    settled(harness)
+    harness.settled()
     assert harness.slack.of("views.publish") == []
     assert harness.bot.store.home_view(APPROVER) is None
 
@@ -184,7 +173,7 @@ def test_an_approval_on_the_home_decides_once_and_every_view_converges(harness: 
     body = harness.requests.view_click(ids.APPROVE_HOLD, str(request.id), user=APPROVER, view=view)
     assert harness.post(body).status_code == 200
     harness.wait_state(request.id, RequestState.DONE)
-    settled(harness)
+    harness.settled()
     assert harness.book.cancel_count(STALE_TEST_REF) == 1
     card = harness.slack.of("chat.update")[-1].body
     assert card["ts"] == request.message_ts and "Approved by" in json.dumps(card)
@@ -209,7 +198,7 @@ def test_a_click_claiming_to_come_from_someone_else_s_home_is_refused(harness: H
     publishes = len(harness.slack.of("views.publish"))
     assert harness.post(body).status_code == 200
     harness.slack.wait_for("views.publish", publishes + 1)
-    settled(harness)
+    harness.settled()
     assert harness.request(request.id).state is RequestState.PENDING
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
     refused = [e for e in harness.bot.store.audit_for_request(request.id) if e.event == "refused"]
@@ -227,7 +216,7 @@ def test_a_card_click_on_another_message_is_still_refused(harness: Harness) -> N
     )
     assert harness.post(body).status_code == 200
     harness.wait_reply(2)
-    settled(harness)
+    harness.settled()
     assert harness.request(request.id).state is RequestState.PENDING
     assert harness.book.cancel_count(STALE_TEST_REF) == 0
 
@@ -243,7 +232,7 @@ def test_reject_on_the_card_asks_for_a_reason_and_keeps_it(harness: Harness) -> 
     assert response.status_code == 200 and not response.content  # the form closes
     rejected = harness.wait_state(request.id, RequestState.REJECTED)
     assert rejected.decision_reason == "not ours <@U0BOSS> *Approved*"
-    settled(harness)
+    harness.settled()
     card = json.dumps(harness.slack.of("chat.update")[-1].body)
     assert "Reason for rejecting:* `not ours &lt;@U0BOSS&gt; *Approved*`" in card
     entries = harness.bot.store.audit_for_request(request.id)
@@ -265,7 +254,7 @@ def test_reject_on_the_home_goes_through_the_same_form_and_flow(harness: Harness
     assert modal.view["callback_id"] == ids.REJECT_FORM
     harness.submit_view(modal.id, APPROVER, {ids.REJECT_REASON_FIELD: "duplicate"})
     assert harness.wait_state(request.id, RequestState.REJECTED).decision_reason == "duplicate"
-    settled(harness)
+    harness.settled()
     latest = harness.slack.views.home(APPROVER)
     assert latest is not None and actions_in(latest.view) == [(ids.OPEN_HOLD_FORM, "form")]
 
@@ -329,7 +318,7 @@ def test_the_global_shortcut_s_form_opens_the_same_request_as_the_command(
     )
     assert request.cust_refs == [STALE_TEST_REF, STALE_2]
     harness.wait_until(lambda: "is posted in" in json.dumps(modal_of(harness, view_id)))
-    settled(harness)
+    harness.settled()
 
 
 @pytest.mark.parametrize(
@@ -355,7 +344,7 @@ def test_form_errors_appear_on_their_field_and_request_nothing(
     assert answer["response_action"] == "errors" and words in answer["errors"][field]
     modal = harness.slack.views.get(view_id)
     assert modal is not None and not modal.closed and field in modal.errors
-    settled(harness)
+    harness.settled()
     assert harness.bot.store.requests_in_state(RequestState.PENDING) == []
     if "../" in values[ids.ORDERS_FIELD]:
         assert len(harness.sandbox.requests) == before
@@ -378,7 +367,7 @@ def test_a_slow_check_turns_the_form_into_checking_then_into_its_outcome(
     values[ids.ORDERS_FIELD] = STALE_TEST_REF
     harness.submit_view(view_id, REQUESTER, values)
     harness.slack.wait_for("views.update", 2)
-    settled(harness)
+    harness.settled()
     outcome = harness.slack.views.get(view_id)
     assert outcome is not None and "is posted in" in json.dumps(outcome.view)
     assert harness.newest_request(1).cust_refs == [STALE_TEST_REF]
@@ -397,7 +386,7 @@ def test_a_submission_is_answered_within_slack_s_three_seconds_however_slow_cart
     assert time.monotonic() - started < 3.0
     assert "Checking 1 order" in json.dumps(response.json())
     harness.slack.wait_for("views.update")
-    settled(harness)
+    harness.settled()
     assert harness.newest_request(1).cust_refs == [STALE_TEST_REF]
 
 
@@ -426,7 +415,7 @@ def test_cartrover_hold_with_no_order_opens_the_form_for_the_channel(harness: Ha
     view_id = _open_form(harness, harness.command_body("hold"))
     shown = harness.slack.views.submitted(view_id)["state"]["values"]
     assert shown[ids.CHANNEL_FIELD][ids.CHANNEL_FIELD]["selected_conversation"] == CHANNEL
-    settled(harness)
+    harness.settled()
     assert harness.replies() == []
 
 
@@ -441,10 +430,10 @@ def test_a_change_refreshes_at_most_the_bound_of_recent_homes(
     for user in ("UVIEW0001", "UVIEW0002", "UVIEW0003"):
         harness.open_home(user)
         harness.clock.advance(timedelta(minutes=1))
-    settled(harness)
+    harness.settled()
     before = len(harness.slack.of("views.publish"))
     harness.open_hold(STALE_TEST_REF)
-    settled(harness)
+    harness.settled()
     refreshed = [c.body["user_id"] for c in harness.slack.of("views.publish")[before:]]
     assert sorted(refreshed) == ["UVIEW0002", "UVIEW0003"]
 
@@ -453,10 +442,10 @@ def test_a_publish_based_on_an_older_view_reads_the_store_again(harness: Harness
     """Another process published meanwhile (Slack's hash moved on): the stale publish is refused
     and the next attempt, built from a fresh read, lands."""
     harness.open_home(APPROVER)
-    settled(harness)
+    harness.settled()
     harness.slack.views.publish({"user_id": APPROVER, "view": {"type": "home", "blocks": []}})
     request = harness.open_hold(STALE_TEST_REF)
-    settled(harness)
+    harness.settled()
     errors = [c.reply.get("error") for c in harness.slack.of("views.publish") if c.reply]
     assert "hash_conflict" in errors
     home = harness.slack.views.home(APPROVER)
