@@ -9,35 +9,41 @@ logs and exception text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from datetime import time
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    NoDecode,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from bot.log import JSON_KEYS, SLACK_HOOKS_ORIGIN
-from bot.logcontext import CONTEXT_KEYS
+from bot.log import SLACK_HOOKS_ORIGIN
 from bot.patterns import Matcher, compile_linear
+from bot.settings_values import (
+    AppId,
+    AppToken,
+    BotToken,
+    ChannelId,
+    DatabaseUrl,
+    DigestDays,
+    DigestTime,
+    HttpUrl,
+    LogFormat,
+    LogLevel,
+    LogLevelKey,
+    NotifyApprovers,
+    PeopleIds,
+    Sources,
+    TestOrderPattern,
+    TimeZoneName,
+)
 from bot.settings_words import describe
-from bot.times import WEEKDAYS, days_words, parse_days, parse_hhmm, parse_zone
+from bot.times import parse_days, parse_hhmm, parse_zone
 from bot.words import agree, listing
 
 __all__ = ["SLACK_HOOKS_ORIGIN", "ConfigError", "Settings", "url_origin"]
-
-_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
-_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_APP = re.compile(r"^A[A-Z0-9]{2,}$")
-_JSON_KEY = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.@-]{0,63}$")
 
 # What each command needs beyond the always-validated values.
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -70,17 +76,7 @@ class ConfigError(Exception):
         self.variables = variables
 
 
-def _split(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return tuple(str(part).strip() for part in value)
-
-
 _MAPPING_ONLY: ContextVar[bool] = ContextVar("settings_mapping_only", default=False)
-
-CsvList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -95,34 +91,34 @@ class Settings(BaseSettings):
         hide_input_in_errors=True,
     )
 
-    slack_bot_token: SecretStr | None = None
+    slack_bot_token: BotToken | None = None
     slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    cartrover_api_url: str = "https://api.cartrover.com"
+    slack_app_token: AppToken | None = None
+    slack_api_url: HttpUrl = "https://slack.com/api/"
+    cartrover_api_url: HttpUrl = "https://api.cartrover.com"
     cartrover_api_user: str | None = None
     cartrover_api_key: SecretStr | None = None
     cartrover_cancel_api_user: str | None = None
     cartrover_cancel_api_key: SecretStr | None = None
-    database_url: str = "sqlite:///cartrover-bot.db"
-    approvers: CsvList = ()
+    database_url: DatabaseUrl = "sqlite:///cartrover-bot.db"
+    approvers: PeopleIds = ()
     allow_self_approval: bool = False
-    approval_channel: str | None = None
+    approval_channel: ChannelId | None = None
     hold_request_ttl_hours: float = Field(default=24.0, gt=0, le=24 * 365)
-    digest_channel: str | None = None
-    digest_time: str = "09:00"
-    timezone: str = "UTC"
+    digest_channel: ChannelId | None = None
+    digest_time: DigestTime = "09:00"
+    timezone: TimeZoneName = "UTC"
     stale_after_hours: float = Field(default=24.0, gt=0, le=24 * 365)
-    test_order_sources: CsvList = ()
-    test_order_pattern: str | None = None
+    test_order_sources: Sources = ()
+    test_order_pattern: TestOrderPattern | None = None
     port: int = Field(default=3000, ge=1, le=65535)
     health_port: int | None = Field(default=None, ge=1, le=65535)
-    log_level: str = "INFO"
-    log_format: str = "text"
-    log_level_key: str = "level"
-    slack_app_id: str | None = None
-    notify_approvers: str = "mention"
-    digest_days: str = "every day"
+    log_level: LogLevel = "INFO"
+    log_format: LogFormat = "text"
+    log_level_key: LogLevelKey = "level"
+    slack_app_id: AppId | None = None
+    notify_approvers: NotifyApprovers = "mention"
+    digest_days: DigestDays = "every day"
     shadow_mode: bool = False
     # Not an operator setting: read only so that bolt's silent switch to OAuth can be refused.
     slack_client_id: str | None = None
@@ -133,140 +129,10 @@ class Settings(BaseSettings):
     @field_validator("*", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
+        """Surrounding blanks are dropped, and a blank value counts as unset."""
         if isinstance(value, str):
             value = value.strip()
             return value or None
-        return value
-
-    @field_validator("approvers", "test_order_sources", mode="before")
-    @classmethod
-    def _csv(cls, value: Any) -> tuple[str, ...]:
-        return _split(value)
-
-    @field_validator("approvers")
-    @classmethod
-    def _approver_ids(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [v for v in value if not _USER_OR_GROUP.match(v)]
-        if bad:
-            what = agree(len(bad), "is not a Slack user id", "are not Slack user ids")
-            groups = agree(len(bad), "user group id", "user group ids")
-            raise ValueError(
-                f"{listing(bad)} {what} (U…/W…) or {groups} (S…); "
-                "use ids, not names, for example U0123ABCD,S0456EFGH"
-            )
-        return value
-
-    @field_validator("approval_channel", "digest_channel")
-    @classmethod
-    def _channel_id(cls, value: str | None) -> str | None:
-        if value is not None and not _CHANNEL.match(value):
-            raise ValueError(
-                f"{value!r} is not a Slack channel id; use the id (for example C0123ABCD), "
-                "not the channel name"
-            )
-        return value
-
-    @field_validator("digest_time")
-    @classmethod
-    def _digest_time(cls, value: str) -> str:
-        return parse_hhmm(value).strftime("%H:%M")
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        parse_zone(value)
-        return value
-
-    @field_validator("test_order_pattern")
-    @classmethod
-    def _pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            compile_linear(value)
-        return value
-
-    @field_validator("slack_app_id")
-    @classmethod
-    def _app_id(cls, value: str | None) -> str | None:
-        if value is not None and not _APP.match(value):
-            raise ValueError(
-                f"{value!r} is not a Slack app id; copy the App ID (A…) from the app's "
-                "Basic Information page, for example A0123ABCD"
-            )
-        return value
-
-    @field_validator("notify_approvers")
-    @classmethod
-    def _notify_approvers(cls, value: str) -> str:
-        if value.lower() not in ("mention", "dm", "off"):
-            raise ValueError(
-                "expected mention (the approvers' group or users on the card), dm (a direct "
-                "message to each) or off"
-            )
-        return value.lower()
-
-    @field_validator("digest_days")
-    @classmethod
-    def _digest_days(cls, value: str) -> str:
-        days = parse_days(value)
-        return days_words(days) if len(days) == 7 else ",".join(WEEKDAYS[d] for d in sorted(days))
-
-    @field_validator("log_format")
-    @classmethod
-    def _log_format(cls, value: str) -> str:
-        if value.lower() not in ("text", "json"):
-            raise ValueError("expected text or json")
-        return value.lower()
-
-    @field_validator("log_level_key")
-    @classmethod
-    def _log_level_key(cls, value: str) -> str:
-        taken = (*JSON_KEYS, *CONTEXT_KEYS)
-        if not _JSON_KEY.match(value) or value in taken:
-            raise ValueError(
-                "expected the name of the JSON key for the level, for example level or severity "
-                "(letters, digits, _ . @ -, at most 64), and not one a log line uses already: "
-                + ", ".join(taken)
-            )
-        return value
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str) -> str:
-        scheme = urlsplit(value).scheme
-        if scheme not in ("sqlite", "postgres", "postgresql"):
-            raise ValueError("expected sqlite:///path/to/file.db or postgresql://user@host/dbname")
-        if scheme == "sqlite" and not value.startswith("sqlite:///"):
-            raise ValueError("expected sqlite:///path/to/file.db (three slashes)")
-        return value
-
-    @field_validator("slack_api_url", "cartrover_api_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("expected an http(s) URL, for example https://api.cartrover.com")
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _log_level(cls, value: str) -> str:
-        level = value.upper()
-        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xoxb-"):
-            raise ValueError("expected a bot token starting with xoxb-")
-        return value
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("xapp-"):
-            raise ValueError("expected an app-level token starting with xapp-")
         return value
 
     # ------------------------------------------------------------------ construction
