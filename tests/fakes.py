@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.cartrover.errors import CartRoverError, OrderNotFound, Unavailable
+from bot.cartrover.errors import CartRoverError, OrderNotFound, Unavailable, Withheld
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.deps import Deps
@@ -105,7 +105,9 @@ class StaleOrders:
     def get_order(self, ref: str) -> Order:
         raise AssertionError("the digest never reads single orders")
 
-    def cancel_sending(self, ref: str) -> CancelReply:
+    def cancel_sending(
+        self, ref: str, *, go_ahead: Callable[[], bool] | None = None
+    ) -> CancelReply:
         raise AssertionError("the digest never cancels")
 
 
@@ -160,7 +162,11 @@ class HeldOrders:
     def iter_orders(self, status: str = "new", **query: Any) -> Iterable[Order]:
         return [order for order in self.orders.values() if order.order_status == status]
 
-    def cancel_sending(self, ref: str) -> CancelReply:
+    def cancel_sending(
+        self, ref: str, *, go_ahead: Callable[[], bool] | None = None
+    ) -> CancelReply:
+        if go_ahead is not None and not go_ahead():  # as the client: asked just before it leaves
+            raise Withheld("not sent: withheld just before it would have left")
         self.cancels.append(ref)
         if self.on_cancel is not None:
             self.on_cancel(ref)

@@ -277,14 +277,17 @@ class CartRoverClient:
 
         return OrderListing(fetch, limit, max_pages)
 
-    def cancel_sending(self, ref: str) -> CancelReply:
+    def cancel_sending(
+        self, ref: str, *, go_ahead: Callable[[], bool] | None = None
+    ) -> CancelReply:
         """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
         failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
         ``replies.decode_cancel``); no complete answer raises ConnectionFailed, whose
         ``request_sent`` says whether CartRover may have received it; without the cancel keys,
-        NotConfigured and nothing is sent."""
+        NotConfigured and nothing is sent. ``go_ahead`` is asked just before each attempt
+        leaves (after the wait for the rate limit): False raises Withheld, nothing sent."""
         path = protocol.cancel_path(ref)
-        reply = self._send_cancel("cancel_sending", path, _cancel_reply)
+        reply = self._send_cancel("cancel_sending", path, _cancel_reply, go_ahead)
         if reply.outcome is not CancelOutcome.ACCEPTED:
             log.warning("CartRover cancel of %s: %s · %s", ref, reply.outcome.value, reply.raw)
         return reply
@@ -296,7 +299,13 @@ class CartRoverClient:
         path = protocol.cancel_path(protocol.PROBE_REF)
         return self._send_cancel("cancel_probe", path, _key_probe)
 
-    def _send_cancel(self, kind: str, path: str, decode: Callable[[Raw], _T]) -> _T:
+    def _send_cancel(
+        self,
+        kind: str,
+        path: str,
+        decode: Callable[[Raw], _T],
+        go_ahead: Callable[[], bool] | None = None,
+    ) -> _T:
         """A cancel call with the cancel keys, resent only when it surely never left."""
         cancel_auth = self._cancel_auth
         if cancel_auth is None:
@@ -317,7 +326,8 @@ class CartRoverClient:
             tenacity.wait_exponential_jitter(multiplier=0.2, max=2.0, jitter=0.2),
             deadline_at,
         )
-        reply: _T = retrying(self._exchange.call, kind, path, "", cancel_auth, deadline_at, decode)
+        call = self._exchange.call
+        reply: _T = retrying(call, kind, path, "", cancel_auth, deadline_at, decode, go_ahead)
         return reply
 
     # -- the machinery

@@ -10,8 +10,10 @@
     ├── InvalidRequest             error_code "Invalid" (or HTTP 400/422)
     ├── Refused                    error_code "Failure", or any other error envelope
     ├── UnexpectedReply            a reply the client cannot read (bad JSON, missing fields, …)
-    └── NotConfigured              the client lacks what the call needs (the cancel keys); nothing
-                                   was sent
+    ├── NotConfigured              the client lacks what the call needs (the cancel keys); nothing
+    │                              was sent
+    └── Withheld                   the caller said no just before the request would have left;
+                                   nothing was sent
 
 httpx exceptions never escape the client: they are translated to :class:`ConnectionFailed`.
 Messages never contain credentials or full URLs with query strings.
@@ -30,6 +32,7 @@ __all__ = [
     "Refused",
     "Unavailable",
     "UnexpectedReply",
+    "Withheld",
 ]
 
 
@@ -105,3 +108,9 @@ class UnexpectedReply(CartRoverError):
 class NotConfigured(CartRoverError):
     """The call needs credentials this client was not given (the cancel call's Cart API keys);
     nothing was sent."""
+
+
+class Withheld(CartRoverError):
+    """The caller's ``go_ahead`` said no once the call could leave (after any wait for the rate
+    limit), so nothing was sent: for a cancel, its process is stopping or another runner has
+    the order."""

@@ -15,7 +15,7 @@ import httpx
 
 from bot import metrics
 from bot.cartrover import errors, protocol
-from bot.cartrover.errors import CartRoverError, ConnectionFailed, RateLimited
+from bot.cartrover.errors import CartRoverError, ConnectionFailed, RateLimited, Withheld
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.retrying import translate
 from bot.cartrover.transport import DEADLINE, DeadlineTransport
@@ -103,9 +103,12 @@ class Exchange:
         auth: str,
         deadline_at: float,
         decode: Callable[[Raw], _T],
+        go_ahead: Callable[[], bool] | None = None,
     ) -> _T:
         """One request: wait for the bucket, send, read within the deadline, ``decode`` the
-        reply; the bucket learns from the reply's header (and from a RateLimited error)."""
+        reply; the bucket learns from the reply's header (and from a RateLimited error).
+        ``go_ahead`` is asked once the request may leave, just before it is sent: False sends
+        nothing and raises :class:`Withheld`."""
         if self.closed:
             raise ConnectionFailed("the CartRover client is closed", request_sent=False)
         left = deadline_at - self._monotonic()
@@ -116,6 +119,9 @@ class Exchange:
             raise RateLimited("no rate-limit capacity within the deadline; nothing was sent")
         remaining: list[int | None] = [None]  # what the reply said, told to the bucket once
         try:
+            if go_ahead is not None and not go_ahead():
+                metrics.CARTROVER_CALLS.labels(kind, "Withheld").inc()
+                raise Withheld("not sent: withheld just before it would have left")
             return self._send(kind, path, query, auth, deadline_at, decode, remaining)
         finally:
             self._bucket.observe_remaining(remaining[0], ticket)

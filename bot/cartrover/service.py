@@ -3,7 +3,7 @@ client (``CartRoverClient`` implements it; tests may bring a stand-in)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -32,4 +32,9 @@ class OrderService(Protocol):
         limit: int = 100,
     ) -> Iterable[Order]: ...
 
-    def cancel_sending(self, ref: str) -> CancelReply: ...
+    def cancel_sending(
+        self, ref: str, *, go_ahead: Callable[[], bool] | None = None
+    ) -> CancelReply:
+        """Send ``wms_cancel`` once. ``go_ahead`` is asked just before the request leaves;
+        when it says no, nothing is sent and :class:`~bot.cartrover.errors.Withheld` is raised."""
+        ...

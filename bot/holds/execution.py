@@ -1,6 +1,7 @@
 """Running an approved hold request, per order: re-read → (still New and will be sent?) → mark
-``sending`` in the store → cancel once → verify with another read (and, when that read does not
-show the cancel yet, once more about a minute later: :mod:`bot.holds.verdicts`).
+``sending`` in the store once the call may leave (after any wait for the rate limit) → cancel
+once → verify with another read (and, when that read does not show the cancel yet, once more
+about a minute later: :mod:`bot.holds.verdicts`).
 
 - The re-read just before each cancel is per order: a cancel is never sent unless the order was
   just seen New with sending not canceled (whether CartRover's cancel on an order already at the
@@ -12,13 +13,17 @@ show the cancel yet, once more about a minute later: :mod:`bot.holds.verdicts`).
   "canceled" when the order shows it, "failed" only when a clear refusal left the order unchanged,
   and "not confirmed" otherwise. The audit trail keeps the answer as received.
 - A cancel the verifying read does not show yet is ``checking``: the request stays executing, its
-  lease is set to end when the second look is due (:func:`second_look_due`), and whichever runner
-  resumes it then reads the order once more; only then is "not confirmed" final.
+  lease is set to end when the second look is due (:func:`bot.holds.verdicts.second_look_due`),
+  and whichever runner resumes it then reads the order once more; only then is "not confirmed"
+  final.
 - A cancel CartRover answers with ``RateLimit`` (or HTTP 429) did nothing: the order goes back
   to ``queued`` ("waiting for CartRover's rate limit" on the card) and is re-read and sent again
   once the rate limit allows, for up to :data:`RATE_LIMIT_PATIENCE` seconds; never counted as a
   failure. Past that, it waits queued for the next run (its lease lapses, a look resumes it).
   Only ``RateLimit`` is sent again: an ambiguous answer never is.
+- Once the process is stopping (``may_send`` says no), no cancel leaves: the question is asked
+  again at the last moment, after the wait for the rate limit, and an order that was not sent
+  stays (or goes back to) ``queued`` for the runner that takes the request over.
 - In shadow mode (``SHADOW_MODE``) everything runs but the cancel itself: an order that would be
   canceled is ``would_cancel``, and CartRover receives no cancel.
 - One runner at a time holds a request's lease (``bot.store.leases``). An order found ``sending``
@@ -36,7 +41,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import metrics
-from bot.cartrover.errors import CartRoverError, ConnectionFailed, OrderNotFound, RateLimited
+from bot.cartrover.errors import (
+    CartRoverError,
+    ConnectionFailed,
+    OrderNotFound,
+    RateLimited,
+    Withheld,
+)
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.cartrover.service import OrderService
 from bot.holds.rules import moved_on
@@ -52,7 +63,6 @@ __all__ = [
     "VERIFY_BATCH",
     "execute",
     "final_state",
-    "second_look_due",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +73,7 @@ VERIFY_BATCH = 25  # cancels verified together (and the most orders in flight at
 RATE_LIMIT_PATIENCE = 120.0  # seconds a rate-limited cancel is sent again for, within one run
 RATE_LIMIT_PAUSE = 1.0  # seconds at least before a rate-limited cancel is sent again
 RATE_LIMIT_WAIT = "for CartRover's rate limit: nothing was sent yet; it goes again when allowed"
+STOPPED_UNSENT = "for another runner: this one stopped before the cancel left; nothing was sent"
 
 
 @dataclass(frozen=True)
@@ -105,16 +116,6 @@ def final_state(items: Iterable[HoldItem]) -> RequestState:
     if ItemState.FAILED in states:
         return RequestState.FAILED
     return RequestState.DONE
-
-
-def second_look_due(request: HoldRequest) -> datetime | None:
-    """When the first of the request's second looks is due, if one is waiting."""
-    due = [
-        item.updated_at + RECHECK_AFTER
-        for item in request.items
-        if item.state is ItemState.CHECKING and item.updated_at is not None
-    ]
-    return min(due, default=None)
 
 
 def execute(
@@ -239,20 +240,41 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
     if run.shadow:
         _audit(run, request, ref, "shadow", "SHADOW_MODE=true: nothing was sent to CartRover")
         return _finish(run, request, ref, ItemState.WOULD_CANCEL, SHADOW, ()), None
-    if not run.may_send() or not run.store.start_item(request.id, ref, run.clock.now()):
-        return False, None  # stopping, or another worker or process won this item
-    answer = _cancel(run, request, ref)
+    if not run.may_send():
+        return False, None  # stopping
+    marked: list[bool] = []  # `sending` in the store, from the last moment before the call
+
+    def go_ahead() -> bool:  # asked by the client just before each attempt leaves
+        if not marked:
+            marked.append(run.may_send() and run.store.start_item(request.id, ref, run.clock.now()))
+        return marked[0] and run.may_send()
+
+    answer = _cancel(run, request, ref, go_ahead)
+    sent = bool(marked) and marked[0]  # `sending` in the store: the call may have left
     if isinstance(answer, _Limited):
         run.store.requeue_item(request.id, ref, detail=RATE_LIMIT_WAIT, at=run.clock.now())
-        return True, answer
+        return sent, answer
+    if answer is None:  # withheld: stopping, or another worker or process won this item
+        if sent:
+            run.store.requeue_item(request.id, ref, detail=STOPPED_UNSENT, at=run.clock.now())
+        return sent, None
+    if not sent:  # the call ended before it could leave (no cancel keys, a closed client)
+        if not run.may_send():
+            return False, None
+        return _finish(run, request, ref, ItemState.FAILED, answer.context, ()), None
     return True, _Look(answer)
 
 
-def _cancel(run: _Run, request: HoldRequest, ref: str) -> Sent | _Limited:
+def _cancel(
+    run: _Run, request: HoldRequest, ref: str, go_ahead: Callable[[], bool]
+) -> Sent | _Limited | None:
     """Send the cancel once and say what came back (_Limited: CartRover did nothing for its
-    rate limit); never raises for CartRover's sake."""
+    rate limit; None: ``go_ahead`` withheld it, nothing sent); never raises for CartRover's
+    sake."""
     try:
-        reply = run.orders.cancel_sending(ref)
+        reply = run.orders.cancel_sending(ref, go_ahead=go_ahead)
+    except Withheld:
+        return None
     except CartRoverError as exc:
         _audit_error(run, request, ref, "cancel sending", exc)
         if isinstance(exc, RateLimited):  # no room in the bucket: nothing was sent

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from bot.deps import Deps
-from bot.holds import announce, execution, followup, reach, requests
+from bot.holds import announce, execution, followup, reach, requests, verdicts
 from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Checked, Click, Refusal, Runner
 from bot.holds.rules import RefusalReason, already_open
@@ -238,7 +238,7 @@ def _run_approved(
         if not may_send() and deps.holds.release_lease(request_id, runner):
             log.info("hold #%s handed over: this process is stopping", request_id)
     if finished is not None:
-        due = execution.second_look_due(finished)
+        due = verdicts.second_look_due(finished)
         if finished.state is RequestState.EXECUTING and due is not None:
             # Hold the request until its second look is due; whoever resumes unfinished holds
             # then (this process or another) reads those orders again.

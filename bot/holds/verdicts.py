@@ -23,11 +23,11 @@ order is read once more about a minute later (:data:`RECHECK_AFTER`), never sent
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.cartrover.errors import CartRoverError
 from bot.cartrover.models import Order
-from bot.store.records import ItemState
+from bot.store.records import HoldRequest, ItemState
 
 __all__ = [
     "CHECKING_AGAIN",
@@ -36,6 +36,7 @@ __all__ = [
     "RECHECK_AFTER",
     "SHADOW",
     "Sent",
+    "second_look_due",
     "verdict",
 ]
 
@@ -89,3 +90,13 @@ def verdict(
 def _words(sent: Sent, detail: str, last: bool) -> str:
     text = f"{sent.context}; {detail}" if sent.context else detail
     return text if last else f"{text}; {CHECKING_AGAIN}"
+
+
+def second_look_due(request: HoldRequest) -> datetime | None:
+    """When the first of the request's second looks is due, if one is waiting."""
+    due = [
+        item.updated_at + RECHECK_AFTER
+        for item in request.items
+        if item.state is ItemState.CHECKING and item.updated_at is not None
+    ]
+    return min(due, default=None)

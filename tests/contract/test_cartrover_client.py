@@ -25,6 +25,7 @@ from bot.cartrover.errors import (
     RateLimited,
     Unavailable,
     UnexpectedReply,
+    Withheld,
 )
 from bot.cartrover.models import CancelOutcome
 from bot.cartrover.pacing import LeakyBucket
@@ -382,6 +383,46 @@ def test_cancel_waits_for_bucket_capacity(connect: Any) -> None:
     assert client.cancel_sending("A-1").accepted
     assert waits == [5.0]
     assert len(received) == 3
+
+
+def test_go_ahead_is_asked_after_the_wait_for_the_bucket_just_before_the_cancel_leaves(
+    connect: Any,
+) -> None:
+    """A process that starts stopping while its cancel waits for the rate limit sends nothing:
+    ``go_ahead`` is asked once the bucket has room, and its no raises Withheld before any byte
+    leaves (the wait itself is not cut short)."""
+    now, events, stopping = [0.0], [], [False]
+
+    def sleep(seconds: float) -> None:
+        events.append("waited")
+        now[0] += seconds
+        stopping[0] = True  # SIGTERM arrives during the wait
+
+    def go_ahead() -> bool:
+        events.append("asked")
+        return not stopping[0]
+
+    bucket = LeakyBucket(2, 5.0, headroom=0, monotonic=lambda: now[0], sleep=sleep)
+    http, received = scripted(OK_STATUS, OK_STATUS, OK_CANCEL)
+    client = connect("https://cr.test", http=http, bucket=bucket, deadline=30.0)
+    client.get_status("A-1")
+    client.get_status("A-1")
+    with pytest.raises(Withheld, match="not sent"):
+        client.cancel_sending("A-1", go_ahead=go_ahead)
+    assert events == ["waited", "asked"]
+    assert [r.url.path for r in received] == ["/v1/merchant/orders/status/A-1"] * 2
+
+
+def test_a_withheld_cancel_never_reaches_cartrover(server: SandboxServer, connect: Any) -> None:
+    """Against the sandbox: a cancel whose go_ahead says no is not received; one whose go_ahead
+    says yes is received once, and go_ahead was asked once."""
+    client = connect(server.url)
+    with pytest.raises(Withheld):
+        client.cancel_sending("TS-000001", go_ahead=lambda: False)
+    assert server.cancel_requests() == []
+    asked: list[bool] = []
+    assert client.cancel_sending("TS-000001", go_ahead=lambda: asked.append(True) or True).accepted
+    assert len(server.cancel_requests("TS-000001")) == 1 and asked == [True]
 
 
 # ------------------------------------------------------------------------------- retries

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,3 +226,47 @@ def test_shadow_mode_reads_everything_and_cancels_nothing(
     assert [e.cust_ref for e in store.audit_for_request(request.id) if e.event == "shadow"] == [
         "TS-1"
     ]
+
+
+def test_a_process_that_starts_stopping_before_the_cancel_leaves_sends_nothing(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    """The stop comes after the re-read, while the cancel waits to leave (for the rate limit):
+    asked again at the last moment, ``may_send`` says no, so no cancel is sent and the order
+    stays queued, never ``sending``; the runner that takes the request over sends it once."""
+    request = approved(store, clock, "TS-1")
+    answers = iter([True])  # yes at the re-read, no from then on: the signal came meanwhile
+    stopped = execution.execute(
+        orders, store, clock, request.id, may_send=lambda: next(answers, False)
+    )
+    assert orders.cancels == [] and orders.reads == ["TS-1"]
+    assert item_states(stopped) == {"TS-1": ItemState.QUEUED}
+    assert stopped is not None and stopped.state is RequestState.EXECUTING
+    done = execution.execute(orders, store, clock, request.id)
+    assert orders.cancels == ["TS-1"] and item_states(done) == {"TS-1": ItemState.CANCELED}
+
+
+def test_a_cancel_retried_after_the_stop_goes_back_to_the_queue_unsent(
+    store: Store, clock: FrozenClock, orders: HeldOrders
+) -> None:
+    """The client asks ``go_ahead`` before each attempt: the first (which marks the order
+    ``sending``) surely never left (a refused connection), and before the retry the process
+    began stopping; nothing was sent, so the order goes back to ``queued``, saying why."""
+    request = approved(store, clock, "TS-1")
+    stopping = [False]
+    send = orders.cancel_sending
+
+    def first_attempt_refused_then_retried(ref: str, *, go_ahead: Any = None) -> Any:
+        assert go_ahead is not None and go_ahead()  # first attempt: marked sending, then refused
+        assert item_states(store.get_request(request.id)) == {"TS-1": ItemState.SENDING}
+        stopping[0] = True  # SIGTERM before the retry
+        return send(ref, go_ahead=go_ahead)
+
+    orders.cancel_sending = first_attempt_refused_then_retried  # type: ignore[method-assign]
+    stopped = execution.execute(orders, store, clock, request.id, may_send=lambda: not stopping[0])
+    assert orders.cancels == []
+    assert stopped is not None and stopped.items[0].state is ItemState.QUEUED
+    assert stopped.items[0].detail == execution.STOPPED_UNSENT
+    orders.cancel_sending = send  # type: ignore[method-assign]
+    done = execution.execute(orders, store, clock, request.id)
+    assert orders.cancels == ["TS-1"] and item_states(done) == {"TS-1": ItemState.CANCELED}

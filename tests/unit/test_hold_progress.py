@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.cartrover.errors import Withheld
 from bot.cartrover.models import CancelOutcome, CancelReply, Order
 from bot.holds import flow, requests
 from bot.store.records import ItemState, RequestState
@@ -26,7 +28,11 @@ class Book:
     def get_orders(self, refs: list[str], created: Any = None) -> dict[str, Order]:
         return {ref: self.get_order(ref) for ref in refs}
 
-    def cancel_sending(self, ref: str) -> CancelReply:
+    def cancel_sending(
+        self, ref: str, *, go_ahead: Callable[[], bool] | None = None
+    ) -> CancelReply:
+        if go_ahead is not None and not go_ahead():
+            raise Withheld("not sent")
         self.canceled[ref] += 1
         return CancelReply(CancelOutcome.ACCEPTED, "", "PID-1")
 
