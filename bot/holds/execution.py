@@ -242,15 +242,16 @@ def _send(run: _Run, request: HoldRequest, item: HoldItem) -> tuple[bool, _Look 
         return _finish(run, request, ref, ItemState.WOULD_CANCEL, SHADOW, ()), None
     if not run.may_send():
         return False, None  # stopping
-    marked: list[bool] = []  # `sending` in the store, from the last moment before the call
+    marked: bool | None = None  # not asked yet; then whether the item is `sending` in the store
 
     def go_ahead() -> bool:  # asked by the client just before each attempt leaves
-        if not marked:
-            marked.append(run.may_send() and run.store.start_item(request.id, ref, run.clock.now()))
-        return marked[0] and run.may_send()
+        nonlocal marked
+        if marked is None:
+            marked = run.may_send() and run.store.start_item(request.id, ref, run.clock.now())
+        return bool(marked) and run.may_send()
 
     answer = _cancel(run, request, ref, go_ahead)
-    sent = bool(marked) and marked[0]  # `sending` in the store: the call may have left
+    sent = bool(marked)  # `sending` in the store: the call may have left
     if isinstance(answer, _Limited):
         run.store.requeue_item(request.id, ref, detail=RATE_LIMIT_WAIT, at=run.clock.now())
         return sent, answer
@@ -373,24 +374,9 @@ def _audit(
 
 
 def _audit_answer(run: _Run, request: HoldRequest, ref: str, reply: CancelReply) -> None:
-    audit(
-        run.store,
-        run.clock.now(),
-        "cancel_answer",
-        request_id=request.id,
-        cust_ref=ref,
-        detail=f"{reply.outcome.value}: {reply.raw}",
-        process_id=reply.process_id,
-    )
+    pids = (reply.process_id,) if reply.process_id else ()
+    _audit(run, request, ref, "cancel_answer", f"{reply.outcome.value}: {reply.raw}", pids)
 
 
 def _audit_error(run: _Run, request: HoldRequest, ref: str, step: str, exc: CartRoverError) -> None:
-    audit(
-        run.store,
-        run.clock.now(),
-        "cartrover_error",
-        request_id=request.id,
-        cust_ref=ref,
-        detail=f"{step}: {exc}",
-        process_id=exc.process_id,
-    )
+    _audit(run, request, ref, "cartrover_error", f"{step}: {exc}", _pids(exc))
