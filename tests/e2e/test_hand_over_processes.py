@@ -20,12 +20,8 @@ import httpx
 import pytest
 
 from bot.dev.loopback.signing import SlackRequests
-from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.slack import LocalSlack
 from bot.dev.sandbox import (
-    SANDBOX_API_KEY,
-    SANDBOX_API_USER,
-    SANDBOX_CANCEL_API_KEY,
-    SANDBOX_CANCEL_API_USER,
     OrderBook,
     SandboxServer,
     generate_orders,
@@ -34,7 +30,7 @@ from bot.slack import ids
 from bot.store import open_store
 from bot.store.records import HoldRequest, RequestState
 from bot.times import SystemClock
-from tests.environment import process_environ
+from tests.environment import loopback_environ
 from tests.processes import free_port, start_cli
 
 pytestmark = pytest.mark.slow
@@ -76,16 +72,11 @@ class Deployment:
         sandbox = SandboxServer(self.book, capacity=1000, refill_seconds=0.001).start()
         sandbox.faults.latency = LATENCY
         port = free_port()
-        env = process_environ(
-            SLACK_BOT_TOKEN=GOOD_TOKEN,
+        env = loopback_environ(
+            self.slack.url,
+            sandbox.url,
+            self.database_url,
             SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=self.slack.url,
-            CARTROVER_API_URL=sandbox.url,
-            CARTROVER_API_USER=SANDBOX_API_USER,
-            CARTROVER_API_KEY=SANDBOX_API_KEY,
-            CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
-            CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
-            DATABASE_URL=self.database_url,
             APPROVERS=APPROVER,
         )
         log = self.tmp_path / f"{name}.log"

@@ -14,13 +14,9 @@ import pytest
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import (
-    SANDBOX_API_KEY,
-    SANDBOX_API_USER,
-    SANDBOX_CANCEL_API_KEY,
-    SANDBOX_CANCEL_API_USER,
     SandboxServer,
 )
-from tests.environment import process_environ
+from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli, start_cli
 
 pytestmark = pytest.mark.slow
@@ -44,16 +40,11 @@ def test_socket_and_clock_answer_liveness_and_readiness_on_the_health_port(
 ) -> None:
     slack, sandbox = world
     port = free_port()
-    env = process_environ(
-        SLACK_BOT_TOKEN=GOOD_TOKEN,
+    env = loopback_environ(
+        slack.url,
+        sandbox.url,
+        f"sqlite:///{tmp_path / 'bot.db'}",
         SLACK_APP_TOKEN="xapp-1-A0LOOPBACK-1-fakefakefake",
-        SLACK_API_URL=slack.url,
-        CARTROVER_API_URL=sandbox.url,
-        CARTROVER_API_USER=SANDBOX_API_USER,
-        CARTROVER_API_KEY=SANDBOX_API_KEY,
-        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
-        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         HEALTH_PORT=str(port),
     )
     log = tmp_path / "bot.log"

@@ -25,9 +25,9 @@ from bot import __version__
 from bot.cartrover.errors import __all__ as cartrover_errors
 from bot.cartrover.exchange import ENDPOINTS
 from bot.dev.loopback.signing import SlackRequests
-from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.slack import LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_CANCEL_API_KEY, SANDBOX_CANCEL_API_USER, SandboxServer
+from bot.dev.sandbox import SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.holds.flow import MAINTENANCE_BEAT
 from bot.holds.rules import RefusalReason
@@ -36,7 +36,7 @@ from bot.store.migrations import MIGRATIONS
 from bot.store.postgres import MIGRATION_LOCK
 from bot.store.records import ItemState, RequestState
 from handlers import SUBCOMMANDS
-from tests.environment import process_environ
+from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli
 from tests.sqlite_files import sqlite_file
 
@@ -221,16 +221,12 @@ def test_a_fresh_serve_process_exports_every_series_and_logs_json_with_context(
     level under LOG_LEVEL_KEY."""
     slack, sandbox = world
     port, db = free_port(), tmp_path / "bot.db"
-    env = process_environ(
-        SLACK_BOT_TOKEN=GOOD_TOKEN,
+    env = loopback_environ(
+        slack.url,
+        sandbox.url,
+        f"sqlite:///{db}",
+        api_key=API_KEY,
         SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=slack.url,
-        CARTROVER_API_URL=sandbox.url,
-        CARTROVER_API_USER="sandbox",
-        CARTROVER_API_KEY=API_KEY,
-        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
-        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
-        DATABASE_URL=f"sqlite:///{db}",
         LOG_FORMAT="json",
         LOG_LEVEL_KEY="severity",
     )

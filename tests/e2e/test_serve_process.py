@@ -18,10 +18,10 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SANDBOX_CANCEL_API_KEY, SANDBOX_CANCEL_API_USER, SandboxServer
+from bot.dev.sandbox import SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
-from tests.environment import process_environ
+from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli
 
 pytestmark = pytest.mark.slow
@@ -30,22 +30,16 @@ SECRET = "0123456789abcdef0123456789abcdef"
 API_KEY = "cr-key-9f8e7d6c5b4a"
 
 
-def _env(tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer, **extra: str) -> dict[str, str]:
-    env = process_environ(
-        SLACK_BOT_TOKEN=GOOD_TOKEN,
+def _env(tmp_path: Path, slack: LocalSlack, sandbox: SandboxServer) -> dict[str, str]:
+    return loopback_environ(
+        slack.url,
+        sandbox.url,
+        f"sqlite:///{tmp_path / 'bot.db'}",
+        api_key=API_KEY,
         SLACK_SIGNING_SECRET=SECRET,
-        SLACK_API_URL=slack.url,
-        CARTROVER_API_URL=sandbox.url,
-        CARTROVER_API_USER="sandbox",
-        CARTROVER_API_KEY=API_KEY,
-        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
-        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
         APPROVERS="UAPPROVE1",
         LOG_LEVEL="DEBUG",
     )
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

@@ -11,17 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
+from bot.dev.loopback.slack import LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
 from bot.dev.sandbox import (
-    SANDBOX_CANCEL_API_KEY,
-    SANDBOX_CANCEL_API_USER,
     TEST_PATTERN,
     TEST_SOURCE,
     SandboxServer,
 )
 from bot.dev.sandbox.server import banner
-from tests.environment import process_environ
+from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli
 
 pytestmark = pytest.mark.slow
@@ -45,16 +43,12 @@ def busy_port() -> Iterator[int]:
 
 
 def _serve_env(tmp_path: Path, slack_url: str, sandbox: SandboxServer) -> dict[str, str]:
-    return process_environ(
-        SLACK_BOT_TOKEN=GOOD_TOKEN,
+    return loopback_environ(
+        slack_url,
+        sandbox.url,
+        f"sqlite:///{tmp_path / 'bot.db'}",
+        api_key=API_KEY,
         SLACK_SIGNING_SECRET="0123456789abcdef0123456789abcdef",
-        SLACK_API_URL=slack_url,
-        CARTROVER_API_URL=sandbox.url,
-        CARTROVER_API_USER="sandbox",
-        CARTROVER_API_KEY=API_KEY,
-        CARTROVER_CANCEL_API_USER=SANDBOX_CANCEL_API_USER,
-        CARTROVER_CANCEL_API_KEY=SANDBOX_CANCEL_API_KEY,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
     )
 
 
