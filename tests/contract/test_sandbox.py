@@ -64,17 +64,6 @@ class FakeMonotonic:
         return self.now
 
 
-@pytest.fixture
-def book(clock: FrozenClock) -> OrderBook:
-    return OrderBook.seeded(clock)
-
-
-@pytest.fixture
-def server(book: OrderBook) -> Iterator[SandboxServer]:
-    with SandboxServer(book) as started:
-        yield started
-
-
 class LevelAuth(httpx.Auth):
     """The merchant pair for merchant calls, the Cart API pair for cart calls, as the bot does."""
 

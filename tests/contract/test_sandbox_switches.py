@@ -31,17 +31,6 @@ NOTHING = "/v1/merchant/orders/list/new?to_date=2000-01-01T00%3A00%3A00%2B00%3A0
 
 
 @pytest.fixture
-def book(clock: FrozenClock) -> OrderBook:
-    return OrderBook.seeded(clock)
-
-
-@pytest.fixture
-def server(book: OrderBook) -> Iterator[SandboxServer]:
-    with SandboxServer(book) as started:
-        yield started
-
-
-@pytest.fixture
 def http(server: SandboxServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, auth=AUTH, timeout=2.0) as client:
         yield client
