@@ -21,11 +21,7 @@ import pytest
 
 from bot.dev.loopback.signing import SlackRequests
 from bot.dev.loopback.slack import LocalSlack
-from bot.dev.sandbox import (
-    OrderBook,
-    SandboxServer,
-    generate_orders,
-)
+from bot.dev.sandbox import OrderBook, SandboxServer, generate_orders
 from bot.slack import ids
 from bot.store import open_store
 from bot.store.records import HoldRequest, RequestState

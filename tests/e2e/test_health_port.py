@@ -13,9 +13,7 @@ import pytest
 
 from bot.dev.loopback.slack import GOOD_TOKEN, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import (
-    SandboxServer,
-)
+from bot.dev.sandbox import SandboxServer
 from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli, start_cli
 

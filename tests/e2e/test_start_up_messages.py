@@ -13,11 +13,7 @@ import pytest
 
 from bot.dev.loopback.slack import LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import (
-    TEST_PATTERN,
-    TEST_SOURCE,
-    SandboxServer,
-)
+from bot.dev.sandbox import TEST_PATTERN, TEST_SOURCE, SandboxServer
 from bot.dev.sandbox.server import banner
 from tests.environment import loopback_environ, process_environ
 from tests.processes import free_port, run_cli
