@@ -35,8 +35,9 @@ def orders(clock: FrozenClock) -> HeldOrders:
     return HeldOrders(*(HeldOrders.new(f"TS-{n}", created) for n in range(1, 4)))
 
 
-def approved(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
-    request = requests.open_request(
+def opened(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
+    """A request for ``refs``, waiting for an approver."""
+    return requests.open_request(
         store,
         clock,
         ttl=timedelta(hours=24),
@@ -46,6 +47,10 @@ def approved(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
         refs=refs,
         source="command",
     )
+
+
+def approved(store: Store, clock: FrozenClock, *refs: str) -> HoldRequest:
+    request = opened(store, clock, *refs)
     assert store.decide(request.id, to=RequestState.EXECUTING, actor=APPROVER, at=clock.now())
     return request
 
@@ -196,16 +201,7 @@ def test_a_failed_re_read_sends_nothing_and_a_failed_verify_is_not_confirmed(
 def test_only_an_executing_request_runs(
     store: Store, clock: FrozenClock, orders: HeldOrders
 ) -> None:
-    pending = requests.open_request(
-        store,
-        clock,
-        ttl=timedelta(hours=24),
-        requester=REQUESTER,
-        channel_id="C0HOLDS",
-        reason="",
-        refs=["TS-1"],
-        source="command",
-    )
+    pending = opened(store, clock, "TS-1")
     assert execution.execute(orders, store, clock, pending.id) == pending
     assert execution.execute(orders, store, clock, 999) is None
     assert orders.cancels == [] and orders.reads == []
