@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,13 +37,8 @@ def cartrover_env(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> No
     monkeypatch.setenv("TEST_ORDER_PATTERN", "^TEST-")
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """The command configures logging for the process; put the root logger back afterwards."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:], root.level = handlers, level
+# The commands configure logging for the process: it is put back after each test.
+pytestmark = pytest.mark.usefixtures("logging_state")
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,12 +32,8 @@ def harness_env() -> dict[str, str]:
     return TEST_ENV
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    yield
-    root.handlers[:], root.level = handlers, level
+# The commands configure logging for the process: it is put back after each test.
+pytestmark = pytest.mark.usefixtures("logging_state")
 
 
 def reply(harness: Harness, count: int) -> str:
