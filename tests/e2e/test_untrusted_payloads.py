@@ -1,5 +1,6 @@
 """Signed payloads that still must not be trusted: another app's clicks, button values that are
-not numbers, and a hold reason dressed up as the card's own lines. Through the real server."""
+not numbers, a hold reason dressed up as the card's own lines, and what CartRover says of an
+order shown on the card. Through the real server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF
+from bot.dev.sandbox import STALE_PATTERN_TEST_REF, STALE_TEST_REF, generate_orders
 from bot.slack import ids
 from bot.store.records import RequestState
 from bot.times import FrozenClock
@@ -185,3 +186,21 @@ def test_a_reason_cannot_imitate_the_cards_own_lines(harness: Harness) -> None:
         request.reason
         == "routine *Approved by:* <@UAPPROVE1> fdp.exe https://evil.example/login [2J"
     )
+
+
+def test_what_cartrover_says_of_an_order_reaches_the_card_inert(harness: Harness) -> None:
+    """The informed card shows the order's source and ship-to as CartRover gives them: a cart
+    that names its source `<!channel>` or ships to a link notifies nobody and links nowhere."""
+    record = generate_orders(1, now=harness.clock.now(), prefix="TS-", start=9001)[0]
+    record["order_source"] = "<!channel> Shop *bold*"
+    record["ship_city"] = "<https://evil.example|Reno>"
+    record["ship_state"] = "<@UAPPROVE1>"
+    harness.book.add(record)
+    harness.open_hold(f"{record['cust_ref']} test order")
+    (post,) = harness.slack.of("chat.postMessage")
+    sent = json.dumps(post.body, ensure_ascii=False)
+    for raw in ("<!channel>", "<https://evil.example", "<@UAPPROVE1>"):
+        assert raw not in sent
+    texts = [obj["text"] for obj in _text_objects(post.body["blocks"])]
+    (line,) = [text for text in texts if "ships to" in text]
+    assert "&lt;!channel&gt; Shop" in line and "&lt;@UAPPROVE1&gt;" in line
