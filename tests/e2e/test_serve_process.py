@@ -18,7 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.dev.loopback.slack import GOOD_TOKEN, TEAM_ID, LocalSlack
 from bot.dev.loopback.world import LoopbackWorld
-from bot.dev.sandbox import SandboxServer
+from bot.dev.sandbox import SANDBOX_CANCEL_API_KEY, SandboxServer
 from bot.dev.sandbox.seed import STALE_TEST_REF
 from bot.store import open_store
 from tests.environment import loopback_environ, process_environ
@@ -145,7 +145,7 @@ def test_whole_hold_at_debug_leaks_no_secret_and_sigterm_is_graceful(
     assert process.returncode == 0, output
     assert time.monotonic() - started < 25
     assert len(sandbox.cancel_requests(STALE_TEST_REF)) == 1
-    for secret in (SECRET, GOOD_TOKEN, API_KEY, "Basic "):
+    for secret in (SECRET, GOOD_TOKEN, API_KEY, SANDBOX_CANCEL_API_KEY, "Basic "):
         assert secret not in output, f"{secret[:6]}… leaked into the output"
     assert "DEBUG" in output  # the run really logged at DEBUG
 
