@@ -35,6 +35,7 @@ from bot.log import setup_logging
 from bot.runners.check_record import RecordFolderError, Replies, prepare_folder
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, check_url, origin, print_table
 from bot.settings import ConfigError, Settings
+from bot.words import agree
 
 __all__ = ["MODES", "check_all", "run_check"]
 
@@ -96,8 +97,8 @@ def check_all(
             skipped = "Slack, CartRover and the database are tried once it is valid"
             return [*malformed, Row("the rest", Status.SKIP, skipped), *Replies(record).rows()], []
         names = ", ".join(name.upper() for name in exc.variables)
-        note = f"{names} at {'its default' if len(exc.variables) == 1 else 'their defaults'}"
-        malformed.append(Row("the rest", Status.WARN, f"checked with {note}"))
+        defaults = agree(len(exc.variables), "its default", "their defaults")
+        malformed.append(Row("the rest", Status.WARN, f"checked with {names} at {defaults}"))
     secrets = settings.secrets() + _basic_auth_values(settings)
     if configure_logging:
         setup_logging("ERROR", secrets)

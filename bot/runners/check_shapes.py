@@ -23,6 +23,7 @@ from typing import Any
 from bot.cartrover.errors import UnexpectedReply
 from bot.cartrover.replies import MESSAGE_FIELDS, decode_orders
 from bot.runners.check_table import Row, Status
+from bot.words import plural
 
 __all__ = ["LISTING_KEYS", "SLACK_KEYS", "Reply", "reply_row"]
 
@@ -112,7 +113,7 @@ def _listing(body: Mapping[str, Any]) -> tuple[Status, str]:
     lacking = sorted(
         {k for r in records for k in LISTING_KEYS if not isinstance(r, Mapping) or k not in r}
     )
-    count = f"{len(records)} record{'s' if len(records) != 1 else ''}"
+    count = plural(len(records), "record")
     if lacking:
         return Status.FAIL, f"{count}; lacking {', '.join(lacking)}"
     return Status.OK, f"has success_code; {count}, each with {', '.join(LISTING_KEYS)}"
