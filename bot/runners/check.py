@@ -223,11 +223,12 @@ def _cartrover_failed(exc: CartRoverError, site: str, url: str) -> Row:
 
 
 def _database(settings: Settings) -> Row:
-    from bot.store import StoreError, open_store
+    from bot.store import StoreError, open_store, sqlite_path
 
     where = _database_site(settings.database_url)
     fix = "check DATABASE_URL: sqlite:///path/to/file.db or postgresql://user@host/dbname"
-    path = _sqlite_path(settings.database_url)
+    file = sqlite_path(settings.database_url)
+    path = Path(file) if file is not None else None
     if path is not None and settings.dyno:
         return Row(
             "database",
@@ -310,36 +311,32 @@ def _modes(settings: Settings, mode: str | None) -> list[Row]:
 def _default_digest(settings: Settings) -> list[Row]:
     """Which subscription applies to DIGEST_CHANNEL, as the next start will decide it."""
     from bot.digest.default import default_digest, default_digest_text
-    from bot.store import StoreError, open_store
+    from bot.store import StoreError, open_existing
     from bot.times import SystemClock
 
     if not settings.digest_channel:
         return []
     current = None
-    path = _sqlite_path(settings.database_url)
-    if path is None or path.exists():
-        try:
-            store = open_store(settings.database_url, migrate=False)
+    try:
+        store = open_existing(settings.database_url, migrate=False)
+        if store is not None:
             try:
                 current = store.subscription(settings.digest_channel)
             finally:
                 store.close()
-        except (StoreError, ImportError):
-            return []  # the database row says what is wrong
+    except (StoreError, ImportError):
+        return []  # the database row says what is wrong
     decided = default_digest(settings, current, SystemClock().now())
     if decided is None:
         return []
     return [Row("digest", Status.OK, default_digest_text(decided, ahead=True))]
 
 
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-
-
 def _database_site(url: str) -> str:
+    from bot.store import sqlite_path
+
+    path = sqlite_path(url)  # every sqlite URL that passed Settings (it needs three slashes)
+    if path is not None:
+        return f"SQLite {path}"
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return f"SQLite {url.removeprefix('sqlite:///').split('?', 1)[0]}"
     return f"PostgreSQL {parts.hostname or 'localhost'}{parts.path}"
