@@ -6,7 +6,6 @@ pydantic, the Slack SDK or the database drivers, and each command imports what i
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import sys
@@ -150,6 +149,8 @@ def demo(verbose: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="print the digest instead of posting it")
 def digest(channel: str | None, dry_run: bool) -> None:
     """Build the digest once; print it with --dry-run, else post it (needs SLACK_BOT_TOKEN)."""
+    import logging
+
     from bot.runners.digest import run_digest_once
     from bot.settings import ConfigError
 

@@ -135,7 +135,7 @@ def refs_in_text(text: str) -> list[str]:
         if len(found) >= MAX_FOUND:
             break
         word = _core(raw)
-        if not _REF.fullmatch(word) or word in seen or not any(c in "0123456789" for c in word):
+        if not looks_like_order(word) or word in seen:
             continue
         if (_NUMBER.fullmatch(word) and len(word) < 4) or _DATE.fullmatch(word):
             continue

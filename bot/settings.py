@@ -189,11 +189,7 @@ class Settings(BaseSettings):
                 f"'cartrover-bot {command}'{cancel}; set {agree(count, 'it', 'them')} in the "
                 "environment or in .env"
             )
-        if (
-            command in ("serve", "socket", "clock")
-            and self.slack_client_id
-            and (self.slack_client_secret)
-        ):
+        if command in RUNNERS and self.slack_client_id and self.slack_client_secret:
             raise ConfigError(
                 "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: cartrover-bot is a "
                 "single-workspace bot using SLACK_BOT_TOKEN and does not support OAuth installs; "

@@ -16,7 +16,6 @@ unless decisions themselves fill it. :meth:`Workers.load` reports each lane's qu
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import uuid
@@ -27,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot import metrics
+from bot.logcontext import carried
 
 __all__ = ["DECISION_WORKERS", "Lane", "LaneLoad", "Workers"]
 
@@ -89,7 +89,6 @@ class Workers:
     ) -> bool:
         """Run ``job`` on ``lane``; False (and nothing runs) once shutdown has begun."""
         pool = self._pools[lane]
-        context = contextvars.copy_context()
 
         def run() -> None:
             self._count(pool, queued=-1, running=+1)
@@ -115,7 +114,7 @@ class Workers:
             if self._closed:
                 return False
             pool.queued += 1
-            future = pool.executor.submit(context.run, run)
+            future = pool.executor.submit(carried(run))
             pool.in_flight.add(future)
         future.add_done_callback(lambda done: self._done(pool, done))
         return True

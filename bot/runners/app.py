@@ -288,7 +288,6 @@ class Runtime:
     deps: Deps
     app: App
     web_client: WebClient
-    store: Store  # the one place that sees every role of the store, and closes it
     identity: AppIdentity = field(default_factory=AppIdentity)
     closers: list[Any] = field(default_factory=list)
     scheduler: BaseScheduler | None = None  # the in-process scheduler, if this process runs one
@@ -332,7 +331,6 @@ class Runtime:
             deps=deps,
             app=app,
             web_client=web_client,
-            store=store,
             identity=identity,
             closers=[cartrover, store],
         )

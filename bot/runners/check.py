@@ -35,6 +35,7 @@ from bot.log import setup_logging
 from bot.runners.check_record import RecordFolderError, Replies, prepare_folder
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, check_url, origin, print_table
 from bot.settings import ConfigError, Settings
+from bot.words import agree
 
 __all__ = ["MODES", "check_all", "run_check"]
 
@@ -96,8 +97,8 @@ def check_all(
             skipped = "Slack, CartRover and the database are tried once it is valid"
             return [*malformed, Row("the rest", Status.SKIP, skipped), *Replies(record).rows()], []
         names = ", ".join(name.upper() for name in exc.variables)
-        note = f"{names} at {'its default' if len(exc.variables) == 1 else 'their defaults'}"
-        malformed.append(Row("the rest", Status.WARN, f"checked with {note}"))
+        defaults = agree(len(exc.variables), "its default", "their defaults")
+        malformed.append(Row("the rest", Status.WARN, f"checked with {names} at {defaults}"))
     secrets = settings.secrets() + _basic_auth_values(settings)
     if configure_logging:
         setup_logging("ERROR", secrets)
@@ -222,11 +223,12 @@ def _cartrover_failed(exc: CartRoverError, site: str, url: str) -> Row:
 
 
 def _database(settings: Settings) -> Row:
-    from bot.store import StoreError, open_store
+    from bot.store import StoreError, open_store, sqlite_path
 
     where = _database_site(settings.database_url)
     fix = "check DATABASE_URL: sqlite:///path/to/file.db or postgresql://user@host/dbname"
-    path = _sqlite_path(settings.database_url)
+    file = sqlite_path(settings.database_url)
+    path = Path(file) if file is not None else None
     if path is not None and settings.dyno:
         return Row(
             "database",
@@ -309,36 +311,32 @@ def _modes(settings: Settings, mode: str | None) -> list[Row]:
 def _default_digest(settings: Settings) -> list[Row]:
     """Which subscription applies to DIGEST_CHANNEL, as the next start will decide it."""
     from bot.digest.default import default_digest, default_digest_text
-    from bot.store import StoreError, open_store
+    from bot.store import StoreError, open_existing
     from bot.times import SystemClock
 
     if not settings.digest_channel:
         return []
     current = None
-    path = _sqlite_path(settings.database_url)
-    if path is None or path.exists():
-        try:
-            store = open_store(settings.database_url, migrate=False)
+    try:
+        store = open_existing(settings.database_url, migrate=False)
+        if store is not None:
             try:
                 current = store.subscription(settings.digest_channel)
             finally:
                 store.close()
-        except (StoreError, ImportError):
-            return []  # the database row says what is wrong
+    except (StoreError, ImportError):
+        return []  # the database row says what is wrong
     decided = default_digest(settings, current, SystemClock().now())
     if decided is None:
         return []
     return [Row("digest", Status.OK, default_digest_text(decided, ahead=True))]
 
 
-def _sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite:///"):
-        return None
-    return Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-
-
 def _database_site(url: str) -> str:
+    from bot.store import sqlite_path
+
+    path = sqlite_path(url)  # every sqlite URL that passed Settings (it needs three slashes)
+    if path is not None:
+        return f"SQLite {path}"
     parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        return f"SQLite {url.removeprefix('sqlite:///').split('?', 1)[0]}"
     return f"PostgreSQL {parts.hostname or 'localhost'}{parts.path}"

@@ -30,6 +30,7 @@ from bot.runners.check_shapes import Reply, reply_row
 from bot.runners.check_table import Row, Status
 from bot.runners.check_wire import RecordingWebClient, recording_http
 from bot.settings import Settings
+from bot.words import plural
 
 if TYPE_CHECKING:
     from bot.cartrover.client import CartRoverClient
@@ -122,7 +123,7 @@ class Replies:
             for n, reply in enumerate(received, 1)
         ]
         if self.folder is not None:
-            count = f"{len(received)} repl{'y' if len(received) == 1 else 'ies'}"
+            count = plural(len(received), "reply", "replies")
             if received:
                 detail = f"{count} written to {self.folder}, secrets and personal data removed"
                 rows.append(Row("record", Status.OK, detail))

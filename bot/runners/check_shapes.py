@@ -7,10 +7,11 @@ need ``view.id`` and ``view.hash``. A refusal (``ok: false``) is not looked at h
 made the call says what it means.
 
 CartRover: every reply needs ``success_code``. A listing's records need ``cust_ref``,
-``order_status``, ``sending_canceled`` and ``created_date_time``; an empty page (no ``response``,
-``null``, ``[]`` or ``{}``) has no records to look at. An order needs ``cust_ref`` and
-``sending_canceled``, a status reply ``order_status``, a cancel ``response.success``. An error
-envelope should carry ``message`` (or ``status_message``): it is what the bot shows.
+``order_status``, ``sending_canceled`` and ``created_date_time``; an empty page (whatever the
+client reads as one: no ``response``, ``null``, ``[]``, ``{}`` or ``""``) has no records to look
+at. An order needs ``cust_ref`` and ``sending_canceled``, a status reply ``order_status``, a
+cancel ``response.success``. An error envelope should carry a ``message`` (or
+``status_message``) that is not blank: it is what the bot shows.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.cartrover.errors import UnexpectedReply
+from bot.cartrover.replies import MESSAGE_FIELDS, decode_orders
 from bot.runners.check_table import Row, Status
+from bot.words import plural
 
 __all__ = ["LISTING_KEYS", "SLACK_KEYS", "Reply", "reply_row"]
 
@@ -87,7 +91,8 @@ def _cartrover(call: str, body: Mapping[str, Any]) -> tuple[Status, str]:
     if "success_code" not in body:
         return Status.FAIL, "lacks success_code"
     if body.get("success_code") is not True:
-        if any(isinstance(body.get(k), str) and body.get(k) for k in ("message", "status_message")):
+        said = (body.get(name) for name in MESSAGE_FIELDS)
+        if any(isinstance(text, str) and text.strip() for text in said):
             return Status.OK, "an error reply with its message"
         return Status.WARN, "an error reply without message or status_message"
     path = call.split(" ", 1)[-1]
@@ -99,14 +104,16 @@ def _cartrover(call: str, body: Mapping[str, Any]) -> tuple[Status, str]:
 
 def _listing(body: Mapping[str, Any]) -> tuple[Status, str]:
     records = body.get("response")
-    if records in (None, [], {}):
+    if not isinstance(records, list) or not records:
+        try:  # the client's own reading: an empty page, or no list of records at all
+            decode_orders(records)
+        except UnexpectedReply:
+            return Status.FAIL, "response is not a list of order records"
         return Status.OK, "has success_code; an empty page, no records to look at"
-    if not isinstance(records, list):
-        return Status.FAIL, "response is not a list of order records"
     lacking = sorted(
         {k for r in records for k in LISTING_KEYS if not isinstance(r, Mapping) or k not in r}
     )
-    count = f"{len(records)} record{'s' if len(records) != 1 else ''}"
+    count = plural(len(records), "record")
     if lacking:
         return Status.FAIL, f"{count}; lacking {', '.join(lacking)}"
     return Status.OK, f"has success_code; {count}, each with {', '.join(LISTING_KEYS)}"

@@ -24,6 +24,7 @@ from bot.runners.check_record import Replies
 from bot.runners.check_table import CHECK_TIMEOUT, Row, Status, check_url, origin
 from bot.settings import Settings
 from bot.slack.webapi import SlackFailed, SlackPoster
+from bot.words import plural
 
 __all__ = ["slack_rows"]
 
@@ -90,8 +91,7 @@ def _group(poster: SlackPoster, group: str) -> Row:
         detail = "the group has no members, so nobody in it can approve"
         fix = "add the approvers to the group in Slack, or list their user ids (U…) in APPROVERS"
         return Row(what, Status.FAIL, detail, fix)
-    count = len(members)
-    return Row(what, Status.OK, f"{count} member{'s' if count != 1 else ''} may approve")
+    return Row(what, Status.OK, f"{plural(len(members), 'member')} may approve")
 
 
 _GROUP_REFUSALS = {

@@ -10,6 +10,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from bot.log import redact
+from bot.words import plural
 
 __all__ = ["CHECK_TIMEOUT", "Row", "Status", "origin", "print_table"]
 
@@ -49,9 +50,8 @@ def print_table(rows: list[Row], out: TextIO, secrets: Sequence[str] = ()) -> No
     failed = sum(row.status is Status.FAIL for row in rows)
     lines.append("")
     if failed:
-        problems = "problem" if failed == 1 else "problems"
         lines.append(
-            f"{failed} {problems}: fix as shown above, then run cartrover-bot check again."
+            f"{plural(failed, 'problem')}: fix as shown above, then run cartrover-bot check again."
         )
     else:
         lines.append("All checks passed.")

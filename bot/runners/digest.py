@@ -17,7 +17,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
@@ -27,7 +26,7 @@ from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
 from bot.slack.webapi import SetupProblem, SlackFailed, SlackPoster, make_web_client
-from bot.store import Store, StoreError, open_store
+from bot.store import Store, StoreError, open_existing, open_store
 from bot.store.records import DigestSubscription
 from bot.times import Clock, SystemClock
 from bot.words import plural
@@ -91,13 +90,8 @@ def _build_and_send(
 
 def _existing_store(settings: Settings) -> Store | None:
     """The database for the scan's mark, if it already exists (a dry run creates nothing)."""
-    url = settings.database_url
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///").split("?", 1)[0])
-        if path.name in ("", ":memory:") or not path.exists():
-            return None
     try:
-        return open_store(url)
+        return open_existing(settings.database_url, migrate=True)
     except (StoreError, ImportError):
         return None
 

@@ -3,12 +3,15 @@
 :func:`open_store` picks the backend from ``DATABASE_URL``: ``sqlite:///relative.db`` or
 ``sqlite:////absolute/path.db`` for :class:`~bot.store.sqlite.SqliteStore`, ``postgresql://…`` or
 ``postgres://…`` for :class:`~bot.store.postgres.PostgresStore` (psycopg is imported only then).
-The store it returns is already migrated.
+The store it returns is already migrated. :func:`open_existing` opens it only if it is already
+there (a SQLite file is created by opening it); :func:`sqlite_path` is the file a SQLite URL
+names.
 """
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from bot.store.contracts import DigestStore, HoldStore, Store, SurfaceStore, audit
 from bot.store.records import (
@@ -50,7 +53,9 @@ __all__ = [
     "StoreError",
     "SurfaceStore",
     "audit",
+    "open_existing",
     "open_store",
+    "sqlite_path",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,13 +64,30 @@ _SQLITE = "sqlite:///"
 _POSTGRES = ("postgresql://", "postgres://")
 
 
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///`` URL names (as written, without its ``?…``); None for any other
+    URL."""
+    if not url.startswith(_SQLITE):
+        return None
+    return url.removeprefix(_SQLITE).split("?", 1)[0]
+
+
+def open_existing(url: str, *, migrate: bool) -> Store | None:
+    """:func:`open_store`, unless ``url`` names a SQLite file that does not exist (yet): then
+    None, and no file is created. Raises as :func:`open_store` does."""
+    path = sqlite_path(url)
+    if path is not None and not Path(path).exists():
+        return None
+    return open_store(url, migrate=migrate)
+
+
 def open_store(url: str, *, migrate: bool = True) -> Store:
     """The store behind ``url``, migrated unless ``migrate=False``; StoreError if unusable."""
     store: Store
-    if url.startswith(_SQLITE):
+    path = sqlite_path(url)
+    if path is not None:
         from bot.store.sqlite import SqliteStore
 
-        path = url.removeprefix(_SQLITE).split("?", 1)[0]
         if not path or path == ":memory:":
             raise StoreError("DATABASE_URL must name a SQLite file: sqlite:///path/to/bot.db")
         store = SqliteStore(path)

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from bot.store import AuditEntry, ItemState, RequestState, StoreError, open_store
+from bot.store import (
+    AuditEntry,
+    ItemState,
+    RequestState,
+    StoreError,
+    open_existing,
+    open_store,
+    sqlite_path,
+)
 from bot.store.migrations import MIGRATIONS
 from bot.store.sqlite import SqliteStore
 from tests.sqlite_files import sqlite_file
@@ -241,6 +249,19 @@ class TestSqliteStore(StoreContract, SurfaceStoreContract, FollowUpStoreContract
         store = open_store("sqlite:///relative.db")
         store.close()
         assert Path("relative.db").is_file()
+
+    def test_open_existing_creates_no_file(self, tmp_path: Path) -> None:
+        """A SQLite file not there yet is not opened (None) and not created; once it is there,
+        it is opened as open_store opens it."""
+        url = f"sqlite:///{tmp_path / 'bot.db'}?mode=rw"
+        assert sqlite_path(url) == str(tmp_path / "bot.db")
+        assert sqlite_path("postgresql://host/db") is None
+        assert open_existing(url, migrate=True) is None
+        assert not (tmp_path / "bot.db").exists()
+        open_store(url).close()
+        store = open_existing(url, migrate=False)
+        assert store is not None
+        store.close()
 
     @pytest.mark.parametrize(
         "url", ["sqlite:///:memory:", "sqlite:///", "mysql://u:pw@host/db", "bot.db"]

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.cartrover.errors import UnexpectedReply
+from bot.cartrover.replies import decode_orders
 from bot.runners.check_record import RecordFolderError, Replies, prepare_folder
 from bot.runners.check_redact import REMOVED, redact_headers, redact_value
 from bot.runners.check_shapes import LISTING_KEYS, Reply, reply_row
@@ -172,11 +174,20 @@ LIST = "GET /v1/merchant/orders/list/new"
         {"success_code": True, "response": None},
         {"success_code": True, "response": []},
         {"success_code": True, "response": {}},
+        {"success_code": True, "response": ""},
     ],
 )
 def test_every_empty_listing_shape_is_an_empty_page(body: object) -> None:
     status, detail = _row("cartrover", LIST, body)
     assert status is Status.OK and "empty page" in detail
+
+
+@pytest.mark.parametrize("response", [{"orders": []}, "none", 0, False])
+def test_a_listing_response_the_client_cannot_read_fails(response: object) -> None:
+    body = {"success_code": True, "response": response}
+    with pytest.raises(UnexpectedReply):
+        decode_orders(response)
+    assert _row("cartrover", LIST, body) == (Status.FAIL, "response is not a list of order records")
 
 
 def test_listing_records_need_the_keys_the_bot_reads() -> None:
@@ -195,6 +206,8 @@ def test_error_envelopes_and_unanswered_calls() -> None:
     refused = {"success_code": False, "error_code": "x", "message": "Invalid API key"}
     assert _row("cartrover", LIST, refused) == (Status.OK, "an error reply with its message")
     assert _row("cartrover", LIST, {"success_code": False})[0] is Status.WARN
+    blank = {"success_code": False, "message": " ", "status_message": ""}  # the bot shows nothing
+    assert _row("cartrover", LIST, blank)[0] is Status.WARN
     assert _row("cartrover", LIST, "<html>")[0] is Status.SKIP
     lost = reply_row(2, Reply("cartrover", LIST, error="no answer: ConnectError"), recording=False)
     assert lost.status is Status.SKIP and "ConnectError" in lost.detail
