@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
 from bot.store.contracts import DigestStore, HoldStore
-from bot.store.records import DigestPost, HoldRequest, RequestState, StoreError
+from bot.store.records import DigestPost, HoldRequest, StoreError
 
 __all__ = ["Composing", "compose", "post", "post_now", "waiting_requests"]
 
@@ -36,9 +36,7 @@ class Composing:
 
 def waiting_requests(holds: HoldStore) -> list[HoldRequest]:
     """The open hold requests a digest names: waiting for an approver, or being carried out."""
-    return holds.requests_in_state(RequestState.PENDING) + holds.requests_in_state(
-        RequestState.EXECUTING
-    )
+    return holds.open_requests()
 
 
 def compose(

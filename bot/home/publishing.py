@@ -62,8 +62,7 @@ class _Shared:
 
 
 def _shared(deps: Deps) -> _Shared:
-    open_requests = deps.holds.requests_in_state(RequestState.PENDING)
-    open_requests += deps.holds.requests_in_state(RequestState.EXECUTING)
+    open_requests = deps.holds.open_requests()
     pulse = deps.pulse.pulse if deps.pulse is not None else None
     health = Health(
         cartrover_answered_at=pulse.answered_at if pulse else None,
