@@ -26,7 +26,7 @@ metrics.start_at_zero(metrics.DIGESTS, [("now",)])
 
 @dataclass(frozen=True)
 class Composing:
-    """What posting a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
+    """What composing a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
 
     settings: Settings
     poster: Poster
@@ -54,13 +54,7 @@ def compose(
     return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone)
 
 
-def post(
-    deps: Deps | Composing,
-    report: StaleReport,
-    channel_id: str,
-    title: str,
-    now: datetime,
-) -> str:
+def post(deps: Deps, report: StaleReport, channel_id: str, title: str, now: datetime) -> str:
     """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
     counted is kept as the channel's last digest (the App Home shows it)."""
     message = compose(deps, report, channel_id, title, now)
