@@ -29,7 +29,7 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.slack.mrkdwn import code, date_token, escape, literal, user
 from bot.store.records import DigestSubscription, HoldRequest, RequestState
-from bot.times import format_age, hours, old, parse_zone
+from bot.times import format_age, hours, old, zone_or_none
 from bot.words import agree, listing, plural
 
 __all__ = [
@@ -347,7 +347,7 @@ def subscription_message(
     else:
         lines.append(f"Digest in this channel at {when}, {days} (DIGEST_DAYS).")
     if next_at is not None:
-        lines.append(f"Next one: {date_token(next_at, zone=_zone(subscription.timezone))}.")
+        lines.append(f"Next one: {date_token(next_at, zone=zone_or_none(subscription.timezone))}.")
     if subscription.created_by:
         lines.append(f"Set by {user(subscription.created_by)}.")
     elif subscription.from_config:
@@ -358,10 +358,3 @@ def subscription_message(
     )
     text = "\n".join(lines)
     return Message.note(text)
-
-
-def _zone(name: str) -> tzinfo | None:
-    try:
-        return parse_zone(name)
-    except ValueError:
-        return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.holds.card import decision_buttons
@@ -32,7 +32,7 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import OPEN_HOLD_FORM
 from bot.slack.mrkdwn import code, date_token, one_line, user
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
-from bot.times import ago, old, parse_zone
+from bot.times import ago, old, zone_or_none
 from bot.words import plural
 
 __all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "SHADOW_MODE_LINE", "Health", "HomeFacts", "home_view"]
@@ -215,7 +215,7 @@ def _digests(facts: HomeFacts) -> str:
             counted = plural(last.test_count, "stale test order")
             if last.non_test_count:
                 counted += f", {last.non_test_count} stale non-test"
-            zone = _zone(sub.timezone)
+            zone = zone_or_none(sub.timezone)  # its last digest's time reads in its own zone
             line += f" · last {date_token(last.posted_at, zone=zone)}: {counted}"
         lines.append(line)
     return title + lines_within(lines, limit=2900)
@@ -238,14 +238,6 @@ def _health_line(health: Health, now: datetime) -> str:
     else:
         scheduler = f"scheduler ran {ago(now - ran)}"
     return f"*Health:* {cartrover} · {scheduler}"
-
-
-def _zone(name: str) -> tzinfo | None:
-    """A subscription's zone, so its last digest's time reads in the zone of its own time."""
-    try:
-        return parse_zone(name)
-    except ValueError:
-        return None
 
 
 def _link(request: HoldRequest) -> str:
