@@ -1,4 +1,6 @@
 """The digest and ``stale`` messages, and the subscription replies. Pure: the report holds its time.
+An open request's row (:func:`request_row`) is written here once, for the digest, ``pending`` and
+the App Home alike.
 
 Long lists are summarised, never refused: the oldest orders that fit a character budget are listed
 (sections of at most 2,900 characters, about 8,000 in all, well under Slack's ~13k practical
@@ -41,6 +43,9 @@ __all__ = [
     "listed_in_message",
     "offered",
     "order_line",
+    "request_link",
+    "request_refs",
+    "request_row",
     "scanned_words",
     "subscription_message",
 ]
@@ -210,22 +215,36 @@ def _already(report: StaleReport, waiting: Sequence[HoldRequest], count: int) ->
     )
 
 
+def request_link(request: HoldRequest) -> str:
+    """``#12``, linked to the request's card once it is posted."""
+    label = f"#{request.id}"
+    if not request.message_ts:
+        return label
+    return archive_link(request.channel_id, request.message_ts, label)
+
+
+def request_refs(request: HoldRequest, shown: int) -> str:
+    """The request's first ``shown`` orders, then how many more: ``A1``, ``B2`` +3."""
+    refs = ", ".join(code(ref) for ref in request.cust_refs[:shown])
+    more = len(request.cust_refs) - shown
+    return refs + (f" +{more}" if more > 0 else "")
+
+
+def request_row(request: HoldRequest, now: datetime, shown: int) -> str:
+    """One open request in a list (the digest's, ``pending``'s, the App Home's): its linked
+    number, first ``shown`` orders, who asked and how long ago."""
+    return (
+        f"{request_link(request)} · {request_refs(request, shown)} · "
+        f"by {user(request.requester)} · {old(now - request.created_at)}"
+    )
+
+
 def _waiting(waiting: Sequence[HoldRequest], now: datetime) -> Block | None:
     """The hold requests still waiting for an approver, oldest first."""
     pending = [r for r in waiting if r.state is RequestState.PENDING]
     if not pending:
         return None
-    rows = []
-    for request in pending:
-        number = f"#{request.id}"
-        if request.message_ts:
-            number = archive_link(request.channel_id, request.message_ts, number)
-        refs = ", ".join(code(ref) for ref in request.cust_refs[:3])
-        if len(request.cust_refs) > 3:
-            refs += f" +{len(request.cust_refs) - 3}"
-        rows.append(
-            f"{number} · {refs} · by {user(request.requester)} · {old(now - request.created_at)}"
-        )
+    rows = [request_row(request, now, 3) for request in pending]
     title = f"*Waiting for an approver ({len(pending)}):*\n"
     return section(title + lines_within(rows, limit=1500))
 
