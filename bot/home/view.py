@@ -174,9 +174,8 @@ def _own_requests(facts: HomeFacts) -> str:
     lines = []
     for request in facts.own_requests:
         outcome = _ENDING_WORDS[ending(request)] + _tally(request)
-        if request.state is RequestState.REJECTED and request.decided_by:
-            verb = "withdrawn" if request.decided_by == request.requester else "rejected"
-            outcome = f"{verb} by {user(request.decided_by)}"
+        if request.state is RequestState.REJECTED and request.decided_by:  # withdrawn or rejected
+            outcome += f" by {user(request.decided_by)}"
             why = one_line(request.decision_reason)
             if why:
                 outcome += f": {code(why)}"
