@@ -60,12 +60,16 @@ _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
 
 def offered(report: StaleReport, waiting: Sequence[HoldRequest]) -> list[str]:
     """The orders "Request hold for all" offers: those not already in an open request."""
-    held = {ref for request in waiting for ref in request.cust_refs}
-    return [ref for ref in report.hold_refs if ref not in held]
+    return _offered(report, _held_in(waiting))
 
 
 def _held_in(waiting: Sequence[HoldRequest]) -> dict[str, int]:
+    """Each order already in an open request, and that request's number."""
     return {ref: request.id for request in waiting for ref in request.cust_refs}
+
+
+def _offered(report: StaleReport, held_in: Mapping[str, int]) -> list[str]:
+    return [ref for ref in report.hold_refs if ref not in held_in]
 
 
 def order_line(order: StaleOrder, now: datetime, held_in: Mapping[str, int] | None = None) -> str:
@@ -198,12 +202,12 @@ def _button(report: StaleReport, snapshot_id: int, count: int) -> Block:
     }
 
 
-def _already(report: StaleReport, waiting: Sequence[HoldRequest], count: int) -> Block | None:
+def _already(report: StaleReport, held_in: Mapping[str, int], count: int) -> Block | None:
     """How many listed orders the button leaves out, being in open requests already."""
     already = len(report.hold_refs) - count
     if not already:
         return None
-    numbers = sorted({r.id for r in waiting for ref in r.cust_refs if ref in report.hold_refs})
+    numbers = sorted({held_in[ref] for ref in report.hold_refs if ref in held_in})
     named = listing([f"#{number}" for number in numbers[:5]])
     them = agree(already, "it", "them")
     which = agree(already, "is", "are")
@@ -292,10 +296,12 @@ def digest_message(
     *,
     waiting: Sequence[HoldRequest] = (),
     zone: tzinfo = UTC,
+    chosen: Sequence[str] | None = None,
 ) -> Message:
     """The digest (or ``stale`` reply): oldest stale test orders (those in an open request
     marked so), the non-test warning naming them, the requests ``waiting`` for an approver, and
-    "Request hold for all" for the orders not yet requested when ``snapshot_id`` is given."""
+    "Request hold for all" for the orders not yet requested when ``snapshot_id`` is given
+    (``chosen``: those orders, when :func:`offered` already chose them from ``waiting``)."""
     count = report.test_count
     held_in = _held_in(waiting)
     blocks: list[Block] = []
@@ -321,12 +327,12 @@ def digest_message(
     pending = _waiting(waiting, report.now)
     if pending is not None:
         blocks.append(pending)
-    chosen = len(offered(report, waiting))
-    already = _already(report, waiting, chosen)
+    offering = len(_offered(report, held_in) if chosen is None else chosen)
+    already = _already(report, held_in, offering)
     if already is not None:
         blocks.append(already)
-    if chosen and snapshot_id is not None:
-        blocks.append(_button(report, snapshot_id, chosen))
+    if offering and snapshot_id is not None:
+        blocks.append(_button(report, snapshot_id, offering))
     blocks.append(context(_footer(report, snapshot_id, zone)))
     return Message(text=_fallback(report, title), blocks=blocks)
 

@@ -51,7 +51,7 @@ def compose(
         created = {ref: report.hold_created[ref] for ref in chosen if ref in report.hold_created}
         snapshot_id = deps.digests.save_snapshot(channel_id, chosen, now, created)
     zone = deps.settings.zone
-    return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone)
+    return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone, chosen=chosen)
 
 
 def post(deps: Deps, report: StaleReport, channel_id: str, title: str, now: datetime) -> str:
