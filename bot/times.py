@@ -26,6 +26,7 @@ __all__ = [
     "parse_hhmm",
     "parse_zone",
     "time_left",
+    "zone_or_none",
 ]
 
 
@@ -122,6 +123,15 @@ def parse_zone(name: str) -> ZoneInfo:
         raise ValueError(
             f"{name!r} is not a known IANA time zone; expected a name like Europe/Berlin or UTC"
         ) from None
+
+
+def zone_or_none(name: str) -> ZoneInfo | None:
+    """:func:`parse_zone`, or None for a name it refuses: a subscription's stored zone, whose
+    times are then shown in their own zone rather than refused."""
+    try:
+        return parse_zone(name)
+    except ValueError:
+        return None
 
 
 @functools.cache

@@ -22,7 +22,6 @@ from bot.lookup import StatusLine, history_message, status_message
 from bot.slack.blocks.help import help_message, usage_error
 from bot.slack.blocks.message import Message
 from bot.spelling import suggestions
-from bot.store.records import RequestState
 from bot.workers import Lane
 from handlers.replies import Asker, cartrover_problem, report_failure, tell, telling_not_saved
 
@@ -120,9 +119,7 @@ def run_hold(deps: Deps, asker: Asker, command: Command) -> None:
 
 
 def run_pending(deps: Deps, asker: Asker, command: Command) -> None:
-    requests = deps.holds.requests_in_state(RequestState.PENDING)
-    requests += deps.holds.requests_in_state(RequestState.EXECUTING)
-    tell(deps, asker, pending_message(requests, deps.clock.now()))
+    tell(deps, asker, pending_message(deps.holds.open_requests(), deps.clock.now()))
 
 
 def run_history(deps: Deps, asker: Asker, command: Command) -> None:

@@ -264,6 +264,29 @@ class StoreContract:
         assert store.requests_in_state(PENDING) == [earlier, later]
         assert [r.id for r in store.requests_in_state(EXECUTING)] == [decided.id]
 
+    def test_open_requests_lists_pending_then_executing_each_oldest_first(
+        self, store: Store
+    ) -> None:
+        """Every open request with its items: the pending ones oldest first, then the executing
+        ones oldest first, whatever their ages across the two states; closed ones are left out."""
+        late_pending = make_request(store, ["P2"], created_at=T0 + HOUR)
+        late_running = make_request(store, ["X2", "X3"], created_at=T0 + 2 * HOUR)
+        early_pending = make_request(store, ["P1", "P0"], created_at=T0)
+        early_running = make_request(store, ["X1"], created_at=T0 - HOUR)
+        rejected = make_request(store, ["R1"], created_at=T0 - 2 * HOUR)
+        twin = make_request(store, ["P3"], created_at=T0)  # same age: the lower id first
+        for running in (late_running, early_running):
+            assert store.decide(running.id, to=EXECUTING, actor="UAPP", at=running.created_at)
+        rejecting = rejected.created_at
+        assert store.decide(rejected.id, to=RequestState.REJECTED, actor="UAPP", at=rejecting)
+        found = store.open_requests()
+        assert [r.id for r in found] == [
+            early_pending.id, twin.id, late_pending.id, early_running.id, late_running.id,
+        ]  # fmt: skip
+        assert found == store.requests_in_state(PENDING) + store.requests_in_state(EXECUTING)
+        assert found[0] == early_pending
+        assert found[-1].cust_refs == ["X2", "X3"]
+
     def test_open_requests_for_lists_pending_and_executing_requests(self, store: Store) -> None:
         """Only unfinished requests that include the order are returned."""
         rejected = make_request(store, ["X1"])

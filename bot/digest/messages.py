@@ -1,4 +1,6 @@
 """The digest and ``stale`` messages, and the subscription replies. Pure: the report holds its time.
+An open request's row (:func:`request_row`) is written here once, for the digest, ``pending`` and
+the App Home alike.
 
 Long lists are summarised, never refused: the oldest orders that fit a character budget are listed
 (sections of at most 2,900 characters, about 8,000 in all, well under Slack's ~13k practical
@@ -29,7 +31,7 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import COMMAND, REQUEST_HOLD_ALL
 from bot.slack.mrkdwn import code, date_token, escape, literal, user
 from bot.store.records import DigestSubscription, HoldRequest, RequestState
-from bot.times import format_age, hours, old, parse_zone
+from bot.times import format_age, hours, old, zone_or_none
 from bot.words import agree, listing, plural
 
 __all__ = [
@@ -41,6 +43,9 @@ __all__ = [
     "listed_in_message",
     "offered",
     "order_line",
+    "request_link",
+    "request_refs",
+    "request_row",
     "scanned_words",
     "subscription_message",
 ]
@@ -55,12 +60,16 @@ _CHUNK = 2900  # characters of order lines in one section (Slack allows 3000)
 
 def offered(report: StaleReport, waiting: Sequence[HoldRequest]) -> list[str]:
     """The orders "Request hold for all" offers: those not already in an open request."""
-    held = {ref for request in waiting for ref in request.cust_refs}
-    return [ref for ref in report.hold_refs if ref not in held]
+    return _offered(report, _held_in(waiting))
 
 
 def _held_in(waiting: Sequence[HoldRequest]) -> dict[str, int]:
+    """Each order already in an open request, and that request's number."""
     return {ref: request.id for request in waiting for ref in request.cust_refs}
+
+
+def _offered(report: StaleReport, held_in: Mapping[str, int]) -> list[str]:
+    return [ref for ref in report.hold_refs if ref not in held_in]
 
 
 def order_line(order: StaleOrder, now: datetime, held_in: Mapping[str, int] | None = None) -> str:
@@ -193,12 +202,12 @@ def _button(report: StaleReport, snapshot_id: int, count: int) -> Block:
     }
 
 
-def _already(report: StaleReport, waiting: Sequence[HoldRequest], count: int) -> Block | None:
+def _already(report: StaleReport, held_in: Mapping[str, int], count: int) -> Block | None:
     """How many listed orders the button leaves out, being in open requests already."""
     already = len(report.hold_refs) - count
     if not already:
         return None
-    numbers = sorted({r.id for r in waiting for ref in r.cust_refs if ref in report.hold_refs})
+    numbers = sorted({held_in[ref] for ref in report.hold_refs if ref in held_in})
     named = listing([f"#{number}" for number in numbers[:5]])
     them = agree(already, "it", "them")
     which = agree(already, "is", "are")
@@ -210,22 +219,36 @@ def _already(report: StaleReport, waiting: Sequence[HoldRequest], count: int) ->
     )
 
 
+def request_link(request: HoldRequest) -> str:
+    """``#12``, linked to the request's card once it is posted."""
+    label = f"#{request.id}"
+    if not request.message_ts:
+        return label
+    return archive_link(request.channel_id, request.message_ts, label)
+
+
+def request_refs(request: HoldRequest, shown: int) -> str:
+    """The request's first ``shown`` orders, then how many more: ``A1``, ``B2`` +3."""
+    refs = ", ".join(code(ref) for ref in request.cust_refs[:shown])
+    more = len(request.cust_refs) - shown
+    return refs + (f" +{more}" if more > 0 else "")
+
+
+def request_row(request: HoldRequest, now: datetime, shown: int) -> str:
+    """One open request in a list (the digest's, ``pending``'s, the App Home's): its linked
+    number, first ``shown`` orders, who asked and how long ago."""
+    return (
+        f"{request_link(request)} · {request_refs(request, shown)} · "
+        f"by {user(request.requester)} · {old(now - request.created_at)}"
+    )
+
+
 def _waiting(waiting: Sequence[HoldRequest], now: datetime) -> Block | None:
     """The hold requests still waiting for an approver, oldest first."""
     pending = [r for r in waiting if r.state is RequestState.PENDING]
     if not pending:
         return None
-    rows = []
-    for request in pending:
-        number = f"#{request.id}"
-        if request.message_ts:
-            number = archive_link(request.channel_id, request.message_ts, number)
-        refs = ", ".join(code(ref) for ref in request.cust_refs[:3])
-        if len(request.cust_refs) > 3:
-            refs += f" +{len(request.cust_refs) - 3}"
-        rows.append(
-            f"{number} · {refs} · by {user(request.requester)} · {old(now - request.created_at)}"
-        )
+    rows = [request_row(request, now, 3) for request in pending]
     title = f"*Waiting for an approver ({len(pending)}):*\n"
     return section(title + lines_within(rows, limit=1500))
 
@@ -273,10 +296,12 @@ def digest_message(
     *,
     waiting: Sequence[HoldRequest] = (),
     zone: tzinfo = UTC,
+    chosen: Sequence[str] | None = None,
 ) -> Message:
     """The digest (or ``stale`` reply): oldest stale test orders (those in an open request
     marked so), the non-test warning naming them, the requests ``waiting`` for an approver, and
-    "Request hold for all" for the orders not yet requested when ``snapshot_id`` is given."""
+    "Request hold for all" for the orders not yet requested when ``snapshot_id`` is given
+    (``chosen``: those orders, when :func:`offered` already chose them from ``waiting``)."""
     count = report.test_count
     held_in = _held_in(waiting)
     blocks: list[Block] = []
@@ -302,12 +327,12 @@ def digest_message(
     pending = _waiting(waiting, report.now)
     if pending is not None:
         blocks.append(pending)
-    chosen = len(offered(report, waiting))
-    already = _already(report, waiting, chosen)
+    offering = len(_offered(report, held_in) if chosen is None else chosen)
+    already = _already(report, held_in, offering)
     if already is not None:
         blocks.append(already)
-    if chosen and snapshot_id is not None:
-        blocks.append(_button(report, snapshot_id, chosen))
+    if offering and snapshot_id is not None:
+        blocks.append(_button(report, snapshot_id, offering))
     blocks.append(context(_footer(report, snapshot_id, zone)))
     return Message(text=_fallback(report, title), blocks=blocks)
 
@@ -347,7 +372,7 @@ def subscription_message(
     else:
         lines.append(f"Digest in this channel at {when}, {days} (DIGEST_DAYS).")
     if next_at is not None:
-        lines.append(f"Next one: {date_token(next_at, zone=_zone(subscription.timezone))}.")
+        lines.append(f"Next one: {date_token(next_at, zone=zone_or_none(subscription.timezone))}.")
     if subscription.created_by:
         lines.append(f"Set by {user(subscription.created_by)}.")
     elif subscription.from_config:
@@ -358,10 +383,3 @@ def subscription_message(
     )
     text = "\n".join(lines)
     return Message.note(text)
-
-
-def _zone(name: str) -> tzinfo | None:
-    try:
-        return parse_zone(name)
-    except ValueError:
-        return None

@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.slack.blocks.message import Message
 from bot.slack.webapi import Poster
 from bot.store.contracts import DigestStore, HoldStore
-from bot.store.records import DigestPost, HoldRequest, RequestState, StoreError
+from bot.store.records import DigestPost, HoldRequest, StoreError
 
 __all__ = ["Composing", "compose", "post", "post_now", "waiting_requests"]
 
@@ -26,7 +26,7 @@ metrics.start_at_zero(metrics.DIGESTS, [("now",)])
 
 @dataclass(frozen=True)
 class Composing:
-    """What posting a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
+    """What composing a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
 
     settings: Settings
     poster: Poster
@@ -36,9 +36,7 @@ class Composing:
 
 def waiting_requests(holds: HoldStore) -> list[HoldRequest]:
     """The open hold requests a digest names: waiting for an approver, or being carried out."""
-    return holds.requests_in_state(RequestState.PENDING) + holds.requests_in_state(
-        RequestState.EXECUTING
-    )
+    return holds.open_requests()
 
 
 def compose(
@@ -53,16 +51,10 @@ def compose(
         created = {ref: report.hold_created[ref] for ref in chosen if ref in report.hold_created}
         snapshot_id = deps.digests.save_snapshot(channel_id, chosen, now, created)
     zone = deps.settings.zone
-    return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone)
+    return digest_message(report, title, snapshot_id, waiting=waiting, zone=zone, chosen=chosen)
 
 
-def post(
-    deps: Deps | Composing,
-    report: StaleReport,
-    channel_id: str,
-    title: str,
-    now: datetime,
-) -> str:
+def post(deps: Deps, report: StaleReport, channel_id: str, title: str, now: datetime) -> str:
     """Post the digest to ``channel_id``; its ts. Slack's refusals raise ``SlackFailed``. What it
     counted is kept as the channel's last digest (the App Home shows it)."""
     message = compose(deps, report, channel_id, title, now)

@@ -153,41 +153,25 @@ class StaleScan:
 
     def add(self, order: Order) -> None:
         self.listed += 1
+        created = order.created_at
         if order.is_new and not order.is_sending_canceled:
-            created = order.created_at
             if created is None:
                 self.unplaced = True
             elif self.oldest_waiting is None or created < self.oldest_waiting:
                 self.oldest_waiting = created
-        if not is_stale(order, self.cutoff) or order.created_at is None:
+        if not is_stale(order, self.cutoff) or created is None:
             return
         reason = self.rule.reason(order)
+        found = _stale_order(order, created, reason or "")
+        key, seq = -created.timestamp(), next(self._seq)
         if reason is None:
             self.non_test_count += 1
-            found = StaleOrder(
-                order.cust_ref, order.cust_po_no, order.order_source, order.created_at,
-                order.on_hold is Flag.YES, "", _holdable(order.cust_ref),
-            )  # fmt: skip
-            entry = (-order.created_at.timestamp(), next(self._seq), found)
-            _keep_oldest(self._non_test, entry, NON_TEST_SHOWN)
+            _keep_oldest(self._non_test, (key, seq, found), NON_TEST_SHOWN)
             return
         self.test_count += 1
-        on_hold = order.on_hold is Flag.YES
-        self.on_hold_count += on_hold
-        holdable = _holdable(order.cust_ref)
-        found = StaleOrder(
-            order.cust_ref,
-            order.cust_po_no,
-            order.order_source,
-            order.created_at,
-            on_hold,
-            reason,
-            holdable,
-        )
-        created = order.created_at
-        key, seq = -created.timestamp(), next(self._seq)
+        self.on_hold_count += found.on_hold
         _keep_oldest(self._shown, (key, seq, found), self._shown_limit)
-        if holdable:
+        if found.holdable:
             _keep_oldest(self._hold, (key, seq, (order.cust_ref, created)), self._hold_limit)
 
     def report(
@@ -281,6 +265,15 @@ def _keep_oldest(
         heapq.heappush(heap, entry)
     elif limit > 0 and entry[:2] > heap[0][:2]:
         heapq.heapreplace(heap, entry)
+
+
+def _stale_order(order: Order, created: datetime, reason: str) -> StaleOrder:
+    """``order`` as listed, created at ``created``; ``reason``: why it is a test order ("" for
+    one that is not)."""
+    return StaleOrder(
+        order.cust_ref, order.cust_po_no, order.order_source, created, order.on_hold is Flag.YES,
+        reason, _holdable(order.cust_ref),
+    )  # fmt: skip
 
 
 def _holdable(ref: str) -> bool:

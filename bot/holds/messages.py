@@ -7,14 +7,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 
+from bot.digest.messages import request_row
 from bot.holds.endings import withdrawn
 from bot.holds.outcomes import Asked, Posting
 from bot.holds.requests import Refusal
 from bot.holds.rules import RefusalReason
-from bot.slack.blocks.message import SECTION_LIMIT, Message, archive_link, lines_within, section
+from bot.slack.blocks.message import SECTION_LIMIT, Message, lines_within, section
 from bot.slack.mrkdwn import code, date_token, escape, user
 from bot.store.records import HoldRequest, RequestState
-from bot.times import old
 from bot.words import plural
 
 __all__ = [
@@ -41,22 +41,12 @@ def pending_message(requests: Sequence[HoldRequest], now: datetime) -> Message:
         return Message(text="No open hold requests.", blocks=[section("No open hold requests.")])
     rows = []
     for request in requests:
-        link = (
-            archive_link(request.channel_id, request.message_ts, f"#{request.id}")
-            if request.message_ts
-            else f"#{request.id}"
-        )
-        refs = ", ".join(code(r) for r in request.cust_refs[:5])
-        more = f" +{len(request.cust_refs) - 5}" if len(request.cust_refs) > 5 else ""
         standing = (
             "waiting for an approver"
             if request.state is RequestState.PENDING
             else "approved, stopping sending"
         )
-        rows.append(
-            f"{link} · {refs}{more} · by {user(request.requester)} · "
-            f"{old(now - request.created_at)} · {standing}"
-        )
+        rows.append(f"{request_row(request, now, 5)} · {standing}")
     title = f"*Open hold requests ({len(requests)})*\n"
     text = title + lines_within(rows, limit=SECTION_LIMIT - len(title))
     return Message(text=plural(len(requests), "open hold request"), blocks=[section(text)])

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["PUBLISH_GAP", "PublishPacer"]
+__all__ = ["PUBLISH_GAP", "PublishPacer", "run_later"]
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ class _Person:
     notice: str = ""  # the latest notice asked for, not shown yet
 
 
-def _timer(seconds: float, run: Callable[[], None]) -> None:
+def run_later(seconds: float, run: Callable[[], None]) -> None:
+    """Run ``run`` on a daemon timer thread after ``seconds`` (the default :data:`Later`)."""
     timer = threading.Timer(seconds, run)
     timer.daemon = True
     timer.start()
@@ -49,7 +50,7 @@ class PublishPacer:
         *,
         gap: float = PUBLISH_GAP,
         monotonic: Callable[[], float] = time.monotonic,
-        later: Later = _timer,
+        later: Later = run_later,
     ) -> None:
         self.gap = gap
         self._monotonic = monotonic

@@ -26,7 +26,7 @@ from datetime import timedelta
 from bot.deps import Deps
 from bot.holds.approvers import refusal_to_approve
 from bot.holds.flow import MAINTENANCE_BEAT
-from bot.home.pacing import PublishPacer
+from bot.home.pacing import PublishPacer, run_later
 from bot.home.view import Health, HomeFacts, home_view
 from bot.slack.webapi import SlackFailed
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, RequestState
@@ -62,8 +62,7 @@ class _Shared:
 
 
 def _shared(deps: Deps) -> _Shared:
-    open_requests = deps.holds.requests_in_state(RequestState.PENDING)
-    open_requests += deps.holds.requests_in_state(RequestState.EXECUTING)
+    open_requests = deps.holds.open_requests()
     pulse = deps.pulse.pulse if deps.pulse is not None else None
     health = Health(
         cartrover_answered_at=pulse.answered_at if pulse else None,
@@ -162,9 +161,7 @@ class Refresher:
             def queue() -> None:
                 deps.workers.submit(run, what="publish an App Home", lane=Lane.READS)
 
-            timer = threading.Timer(seconds, queue)
-            timer.daemon = True
-            timer.start()
+            run_later(seconds, queue)
 
         self.pacer.request(user_id, now, notice=notice, later=later)
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.digest.messages import request_link, request_refs, request_row
 from bot.holds.card import decision_buttons
 from bot.holds.endings import Ending, ending
 from bot.slack.blocks.message import (
     Block,
-    archive_link,
     context,
     divider,
     header,
@@ -32,7 +32,7 @@ from bot.slack.blocks.message import (
 from bot.slack.ids import OPEN_HOLD_FORM
 from bot.slack.mrkdwn import code, date_token, one_line, user
 from bot.store.records import DigestPost, DigestSubscription, HoldRequest, ItemState, RequestState
-from bot.times import ago, old, parse_zone
+from bot.times import ago, zone_or_none
 from bot.words import plural
 
 __all__ = ["MAX_HOME_BLOCKS", "OPEN_SHOWN", "SHADOW_MODE_LINE", "Health", "HomeFacts", "home_view"]
@@ -148,10 +148,7 @@ def _open_requests(facts: HomeFacts) -> list[Block]:
 
 
 def _open_request(facts: HomeFacts, request: HoldRequest, yours: bool) -> list[Block]:
-    line = (
-        f"{_link(request)} · {_refs(request)} · by {user(request.requester)} · "
-        f"{old(facts.now - request.created_at)} · {_ENDING_WORDS[ending(request)]}"
-    )
+    line = f"{request_row(request, facts.now, 5)} · {_ENDING_WORDS[ending(request)]}"
     if request.state is RequestState.EXECUTING:
         done = sum(1 for item in request.items if item.state.is_final)
         line += f" ({done} of {len(request.items)})"
@@ -177,14 +174,13 @@ def _own_requests(facts: HomeFacts) -> str:
     lines = []
     for request in facts.own_requests:
         outcome = _ENDING_WORDS[ending(request)] + _tally(request)
-        if request.state is RequestState.REJECTED and request.decided_by:
-            verb = "withdrawn" if request.decided_by == request.requester else "rejected"
-            outcome = f"{verb} by {user(request.decided_by)}"
+        if request.state is RequestState.REJECTED and request.decided_by:  # withdrawn or rejected
+            outcome += f" by {user(request.decided_by)}"
             why = one_line(request.decision_reason)
             if why:
                 outcome += f": {code(why)}"
         age = ago(facts.now - request.created_at)
-        lines.append(f"{_link(request)} · {_refs(request)} · {outcome} · {age}")
+        lines.append(f"{request_link(request)} · {request_refs(request, 5)} · {outcome} · {age}")
     return title + lines_within(lines, limit=2900)
 
 
@@ -215,7 +211,7 @@ def _digests(facts: HomeFacts) -> str:
             counted = plural(last.test_count, "stale test order")
             if last.non_test_count:
                 counted += f", {last.non_test_count} stale non-test"
-            zone = _zone(sub.timezone)
+            zone = zone_or_none(sub.timezone)  # its last digest's time reads in its own zone
             line += f" · last {date_token(last.posted_at, zone=zone)}: {counted}"
         lines.append(line)
     return title + lines_within(lines, limit=2900)
@@ -238,24 +234,3 @@ def _health_line(health: Health, now: datetime) -> str:
     else:
         scheduler = f"scheduler ran {ago(now - ran)}"
     return f"*Health:* {cartrover} · {scheduler}"
-
-
-def _zone(name: str) -> tzinfo | None:
-    """A subscription's zone, so its last digest's time reads in the zone of its own time."""
-    try:
-        return parse_zone(name)
-    except ValueError:
-        return None
-
-
-def _link(request: HoldRequest) -> str:
-    label = f"#{request.id}"
-    return (
-        archive_link(request.channel_id, request.message_ts, label) if request.message_ts else label
-    )
-
-
-def _refs(request: HoldRequest) -> str:
-    refs = ", ".join(code(ref) for ref in request.cust_refs[:5])
-    more = f" +{len(request.cust_refs) - 5}" if len(request.cust_refs) > 5 else ""
-    return refs + more

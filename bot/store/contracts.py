@@ -79,6 +79,10 @@ class HoldStore(Protocol):
     def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
         """Requests in ``state``, oldest first (``pending`` to list, ``executing`` to resume)."""
 
+    def open_requests(self) -> list[HoldRequest]:
+        """Every open request, read at once: the pending ones oldest first, then the executing
+        ones oldest first."""
+
     def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
         """Pending or executing requests that include ``cust_ref``."""
 

@@ -43,6 +43,7 @@ from bot.store.sql import (
     LOOK_AGAIN,
     MARK_RENDERED,
     NOTICE_DONE,
+    OPEN_REQUESTS,
     OPEN_REQUESTS_FOR,
     REQUESTS_BY,
     REQUESTS_IN_STATE,
@@ -146,6 +147,9 @@ class HoldRows(Primitives):
 
     def requests_in_state(self, state: RequestState) -> list[HoldRequest]:
         return self._requests(REQUESTS_IN_STATE, (RequestState(state).value,))
+
+    def open_requests(self) -> list[HoldRequest]:
+        return self._requests(OPEN_REQUESTS, ())
 
     def open_requests_for(self, cust_ref: str) -> list[HoldRequest]:
         return self._requests(OPEN_REQUESTS_FOR, (cust_ref,))

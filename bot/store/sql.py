@@ -40,6 +40,11 @@ GET_REQUEST = """
 SELECT * FROM hold_request_rows WHERE id = ? ORDER BY item_position"""
 REQUESTS_IN_STATE = """
 SELECT * FROM hold_request_rows WHERE state = ? ORDER BY created_at, id, item_position"""
+# Every open request in one snapshot: the pending ones, then the executing ones, each oldest first.
+OPEN_REQUESTS = """
+SELECT * FROM hold_request_rows
+WHERE state IN ('pending', 'executing')
+ORDER BY CASE state WHEN 'pending' THEN 0 ELSE 1 END, created_at, id, item_position"""
 OPEN_REQUESTS_FOR = """
 SELECT * FROM hold_request_rows
 WHERE state IN ('pending', 'executing')
