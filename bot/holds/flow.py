@@ -279,9 +279,10 @@ def maintain(deps: Deps) -> None:
     and every process's readiness that a scheduler runs somewhere. (Approved holds nobody runs
     are every process's takeover's to resume, scheduler or not.)"""
     deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
-    if followup.follow(deps):
+    waiting = deps.holds.requests_in_state(RequestState.PENDING)
+    if followup.follow(deps, waiting):
         deps.home.changed(deps)
-    reach.remind_due(deps)
+    reach.remind_due(deps, waiting)  # a request followed up and ended meanwhile is not claimed
     keep_up(deps)
     events.forget_old(deps.surfaces, deps.clock)
 

@@ -14,6 +14,7 @@ are left this minute, so people's commands come first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import metrics
@@ -34,15 +35,16 @@ RESERVE = 20  # CartRover calls left this minute below which the pass waits for 
 NO_LONGER_KNOWN = "is no longer known to CartRover — check it there"
 
 
-def follow(deps: Deps) -> list[int]:
-    """One pass (see the module docstring); the ids of the requests whose orders changed."""
+def follow(deps: Deps, waiting: Sequence[HoldRequest]) -> list[int]:
+    """One pass (see the module docstring) over ``waiting``, the requests waiting for an
+    approver as just read; the ids of the requests whose orders changed."""
     pulse = deps.pulse.pulse if deps.pulse is not None else None
     if pulse is not None and pulse.remaining is not None and pulse.remaining < RESERVE:
         return []
     now = deps.clock.now()
     changed: list[int] = []
     budget = FOLLOW_ORDERS
-    for request in _due(deps, now):
+    for request in _due(waiting, now):
         queued = [item for item in request.items if item.state is ItemState.QUEUED]
         if queued and len(queued) > budget and budget < FOLLOW_ORDERS:
             break  # the next pass starts with it
@@ -58,14 +60,14 @@ def follow(deps: Deps) -> list[int]:
     return changed
 
 
-def _due(deps: Deps, now: datetime) -> list[HoldRequest]:
-    waiting = [
+def _due(waiting: Sequence[HoldRequest], now: datetime) -> list[HoldRequest]:
+    due = [
         request
-        for request in deps.holds.requests_in_state(RequestState.PENDING)
+        for request in waiting
         if request.message_ts
         and (request.followed_at is None or now - request.followed_at >= FOLLOW_EVERY)
     ]
-    return sorted(waiting, key=lambda r: (r.followed_at or r.created_at, r.id))
+    return sorted(due, key=lambda r: (r.followed_at or r.created_at, r.id))
 
 
 def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
