@@ -23,7 +23,7 @@ from bot.cartrover.models import Order
 from bot.deps import Deps
 from bot.holds.rules import moved_on
 from bot.store.contracts import audit
-from bot.store.records import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 
 __all__ = ["FOLLOW_EVERY", "FOLLOW_ORDERS", "RESERVE", "follow"]
 
@@ -50,13 +50,14 @@ def follow(deps: Deps, waiting: Sequence[HoldRequest]) -> list[int]:
             break  # the next pass starts with it
         budget -= len(queued)
         try:
-            moved = _reread(deps, request, now) if queued else False
+            moved = _reread(deps, request, queued, now) if queued else False
         except CartRoverError as exc:
             log.warning("following hold #%s up: CartRover failed: %s", request.id, exc)
             break
         if moved:
             changed.append(request.id)
-        _end_if_nothing_left(deps, request.id, now, moved)
+        if moved or not queued:  # else none of its orders changed here: nothing to end or mark
+            _end_if_nothing_left(deps, request.id, now, moved)
     return changed
 
 
@@ -70,9 +71,8 @@ def _due(waiting: Sequence[HoldRequest], now: datetime) -> list[HoldRequest]:
     return sorted(due, key=lambda r: (r.followed_at or r.created_at, r.id))
 
 
-def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
-    """Re-read the request's queued orders; set aside those that moved on. Whether any did."""
-    queued = [item for item in request.items if item.state is ItemState.QUEUED]
+def _reread(deps: Deps, request: HoldRequest, queued: Sequence[HoldItem], now: datetime) -> bool:
+    """Re-read the request's ``queued`` orders; set aside those that moved on. Whether any did."""
     created = {i.cust_ref: i.order_created_at for i in queued if i.order_created_at is not None}
     reads = deps.cartrover.get_orders([item.cust_ref for item in queued], created)
     deps.holds.mark_followed(request.id, now)
