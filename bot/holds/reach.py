@@ -25,7 +25,7 @@ from bot.slack.webapi import SlackFailed
 from bot.store.contracts import audit
 from bot.store.records import HoldRequest
 from bot.times import time_left
-from bot.words import plural
+from bot.words import first_few, plural
 
 __all__ = ["DM_AT_MOST", "REMIND_AT", "card_context", "dm_approvers", "remind_due"]
 
@@ -47,9 +47,7 @@ def card_context(settings: Settings) -> CardContext:
 
 def _ask(request: HoldRequest, settings: Settings, *, reminder: bool) -> str:
     """What an approver is asked, by direct message (mrkdwn, escaped)."""
-    refs = ", ".join(code(ref) for ref in request.cust_refs[:5])
-    if len(request.cust_refs) > 5:
-        refs += f" and {len(request.cust_refs) - 5} more"
+    refs = first_few(request.cust_refs, code)
     where = f"its card in <#{request.channel_id}>"
     if request.message_ts:
         card = archive_link(request.channel_id, request.message_ts, "its card")
