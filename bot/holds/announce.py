@@ -32,7 +32,7 @@ from bot import metrics
 from bot.holds.card import CardContext, hold_message, order_listing
 from bot.holds.notices import outcome_list, outcome_notice
 from bot.holds.outcomes import Posted, Posting
-from bot.slack.blocks.message import context
+from bot.slack.blocks.message import Message, context
 from bot.slack.error_words import slack_error_words
 from bot.slack.webapi import FATAL_AUTH_ERRORS, Poster, SetupProblem, SlackFailed
 from bot.store.contracts import HoldStore, audit
@@ -176,7 +176,9 @@ def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -
         log.warning("could not tell the outcome of hold #%s: %s", request.id, exc.error)
         if how is Notice.REFUSED:
             detail = f"chat.postMessage in the thread of {thread} in {current.channel_id}: "
-            how = _tell_directly(poster, store, clock, current, exc.error, detail + exc.error)
+            how = _tell_directly(
+                poster, store, clock, current, notice, exc.error, detail + exc.error
+            )
         store.notice_done(request.id, how, clock.now())
         return how
     store.notice_done(request.id, Notice.POSTED, clock.now())
@@ -192,18 +194,24 @@ def tell(poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest) -
 
 
 def _tell_directly(
-    poster: Poster, store: HoldStore, clock: Clock, request: HoldRequest, error: str, detail: str
+    poster: Poster,
+    store: HoldStore,
+    clock: Clock,
+    request: HoldRequest,
+    notice: Message,
+    error: str,
+    detail: str,
 ) -> Notice:
-    """The thread cannot take the notice (archived, deleted, the bot removed): the requester gets
-    it as a direct message from the app instead (R67)."""
-    notice = outcome_notice(request)
+    """The thread cannot take the ``notice`` (archived, deleted, the bot removed): the requester
+    gets it as a direct message from the app instead (R67). Its failures count as the thread's
+    do: a lost answer as told, never twice."""
     why = f"I could not post this in the thread of its card in <#{request.channel_id}>: "
     blocks = [*notice.blocks, context(why + slack_error_words(error) + ".")]
     try:
         poster.direct(request.requester, notice.text, blocks)
     except SlackFailed as exc:
         _audit(store, clock, request, "outcome_not_told", f"{detail}; direct message: {exc.error}")
-        return Notice.FAILED if exc.error in RETRY_LATER else Notice.REFUSED
+        return _notice_failure(exc)
     _audit(store, clock, request, "told_by_direct_message", detail)
     return Notice.POSTED
 

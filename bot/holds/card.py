@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from bot.holds.endings import ending, withdrawn
-from bot.holds.items import ITEMS_LIMIT, NEEDS_A_LOOK, card_lines, checking, item_line, tally
+from bot.holds.items import (
+    ITEMS_LIMIT,
+    NEEDS_A_LOOK,
+    card_lines,
+    checking,
+    item_line,
+    tally,
+    within_card,
+)
 from bot.holds.rules import MANUAL_FALLBACK
 from bot.slack.blocks.message import Block, Message, context, header, lines_within, section
 from bot.slack.ids import APPROVE_HOLD, REJECT_HOLD
@@ -116,9 +124,14 @@ def _summary_by_source(items: Sequence[HoldItem]) -> str:
     return f"*By source:* {by_source}\n{counted}" if by_source else counted
 
 
-def _waiting_orders(request: HoldRequest, now: datetime, zone: tzinfo) -> list[Block]:
+def _order_lines(request: HoldRequest, now: datetime, zone: tzinfo) -> tuple[list[str], bool]:
+    """Every order of a waiting request as a line, and whether the card has room for them all."""
     lines = [order_line(item, now, zone) for item in _not_test_first(request.items)]
-    shown = lines_within(lines, limit=ITEMS_LIMIT)
+    return lines, within_card(lines)[1]
+
+
+def _waiting_orders(request: HoldRequest, now: datetime, zone: tzinfo) -> list[Block]:
+    lines, fits = _order_lines(request, now, zone)
     blocks: list[Block] = []
     items = _waiting(request)  # the warning is about the orders still to decide on
     others = sum(1 for item in items if item.facts is not None and not item.facts.is_test)
@@ -131,7 +144,8 @@ def _waiting_orders(request: HoldRequest, now: datetime, zone: tzinfo) -> list[B
             what = agree(others, "is not a test order", "are not test orders")
             warning = f"{others} of {len(items)} orders {what}"
         blocks.append(section(f"⚠ *{warning}* — check before approving."))
-    if shown != "\n".join(lines):
+    shown = "\n".join(lines)
+    if not fits:
         shown = _summary_by_source(items) + "\n" + lines_within(lines, limit=ITEMS_LIMIT - 400)
         shown += "\nEvery order is listed in this message's thread."
     blocks.append(section(shown, block_id=f"hold-{request.id}-pending-orders"))
@@ -141,9 +155,8 @@ def _waiting_orders(request: HoldRequest, now: datetime, zone: tzinfo) -> list[B
 def order_listing(request: HoldRequest, now: datetime, zone: tzinfo = UTC) -> list[Message]:
     """Every order of a waiting request, :data:`LISTING_CHUNK` to a reply, for the card's
     thread when the card could not list them all; else nothing."""
-    items = _not_test_first(request.items)
-    lines = [order_line(item, now, zone) for item in items]
-    if lines_within(lines, limit=ITEMS_LIMIT) == "\n".join(lines):
+    lines, fits = _order_lines(request, now, zone)
+    if fits:
         return []
     return thread_replies(request, lines, f"Hold request #{request.id}, waiting: orders")
 

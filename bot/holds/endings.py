@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from bot.holds.items import checking, shadowed
 from bot.store.records import HoldRequest, ItemState, RequestState
 
 __all__ = ["STOPPED", "Ending", "ending", "withdrawn"]
@@ -60,8 +61,7 @@ def ending(request: HoldRequest) -> Ending:
     if state is RequestState.PENDING:
         return Ending.WAITING
     if state is RequestState.EXECUTING:
-        checking = any(item.state is ItemState.CHECKING for item in request.items)
-        return Ending.CHECKING if checking else Ending.RUNNING
+        return Ending.CHECKING if checking(request) else Ending.RUNNING
     if state is RequestState.REJECTED:
         return Ending.WITHDRAWN if withdrawn(request) else Ending.REJECTED
     if state is RequestState.EXPIRED:
@@ -71,6 +71,6 @@ def ending(request: HoldRequest) -> Ending:
         return Ending.UNCONFIRMED
     if state is RequestState.FAILED:
         return Ending.PARTLY if stopped else Ending.FAILED
-    if not stopped and any(item.state is ItemState.WOULD_CANCEL for item in request.items):
+    if not stopped and shadowed(request):
         return Ending.SHADOW
     return Ending.DONE if stopped else Ending.MOVED_ON

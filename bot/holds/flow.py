@@ -1,7 +1,8 @@
 """The approval flow end to end, as the handlers and the scheduled jobs start it: ask for a hold
 (check the orders, open a request, post its card), decide a click (find the request, decide it,
 show the decision), run an approved request with throttled progress, and keep up: expire the
-overdue, bring lagging cards up to date, resume what a stopped process left.
+overdue, bring lagging cards up to date. (What a stopped process left running is resumed by
+:mod:`~bot.holds.takeover`.)
 
 It coordinates the feature's modules and holds no rule of its own: the rules are in
 :mod:`~bot.holds.requests` and :mod:`~bot.holds.execution`, Slack is :mod:`~bot.holds.announce`,
@@ -37,7 +38,6 @@ __all__ = [
     "keep_up",
     "maintain",
     "new_runner",
-    "resume_unfinished",
     "run_approved",
 ]
 
@@ -260,18 +260,6 @@ def keep_up(deps: Deps) -> list[HoldRequest]:
     return expired
 
 
-def resume_unfinished(deps: Deps) -> list[int]:
-    """Finish, one after another, the approved requests no live runner holds: a stopped process
-    left them, cleanly (its leases released) or not (its leases lapsed). Never resends a
-    cancel. (Running processes hand each to a runner of its own: :mod:`bot.holds.takeover`.)"""
-    resumed = []
-    for request in deps.holds.resumable(deps.clock.now()):
-        log.info("resuming hold #%s", request.id)
-        if run_approved(deps, request.id) is not None:
-            resumed.append(request.id)
-    return resumed
-
-
 def maintain(deps: Deps) -> None:
     """The scheduler's maintenance job: follow waiting requests' orders up (ending those with
     nothing left to hold), remind approvers whose requests run out, keep up, forget Events API
@@ -279,9 +267,10 @@ def maintain(deps: Deps) -> None:
     and every process's readiness that a scheduler runs somewhere. (Approved holds nobody runs
     are every process's takeover's to resume, scheduler or not.)"""
     deps.surfaces.beat(MAINTENANCE_BEAT, deps.clock.now())
-    if followup.follow(deps):
+    waiting = deps.holds.requests_in_state(RequestState.PENDING)
+    if followup.follow(deps, waiting):
         deps.home.changed(deps)
-    reach.remind_due(deps)
+    reach.remind_due(deps, waiting)  # a request followed up and ended meanwhile is not claimed
     keep_up(deps)
     events.forget_old(deps.surfaces, deps.clock)
 

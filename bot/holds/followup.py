@@ -14,6 +14,7 @@ are left this minute, so people's commands come first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from bot import metrics
@@ -22,7 +23,7 @@ from bot.cartrover.models import Order
 from bot.deps import Deps
 from bot.holds.rules import moved_on
 from bot.store.contracts import audit
-from bot.store.records import HoldRequest, ItemState, RequestState
+from bot.store.records import HoldItem, HoldRequest, ItemState, RequestState
 
 __all__ = ["FOLLOW_EVERY", "FOLLOW_ORDERS", "RESERVE", "follow"]
 
@@ -34,43 +35,44 @@ RESERVE = 20  # CartRover calls left this minute below which the pass waits for 
 NO_LONGER_KNOWN = "is no longer known to CartRover — check it there"
 
 
-def follow(deps: Deps) -> list[int]:
-    """One pass (see the module docstring); the ids of the requests whose orders changed."""
+def follow(deps: Deps, waiting: Sequence[HoldRequest]) -> list[int]:
+    """One pass (see the module docstring) over ``waiting``, the requests waiting for an
+    approver as just read; the ids of the requests whose orders changed."""
     pulse = deps.pulse.pulse if deps.pulse is not None else None
     if pulse is not None and pulse.remaining is not None and pulse.remaining < RESERVE:
         return []
     now = deps.clock.now()
     changed: list[int] = []
     budget = FOLLOW_ORDERS
-    for request in _due(deps, now):
+    for request in _due(waiting, now):
         queued = [item for item in request.items if item.state is ItemState.QUEUED]
         if queued and len(queued) > budget and budget < FOLLOW_ORDERS:
             break  # the next pass starts with it
         budget -= len(queued)
         try:
-            moved = _reread(deps, request, now) if queued else False
+            moved = _reread(deps, request, queued, now) if queued else False
         except CartRoverError as exc:
             log.warning("following hold #%s up: CartRover failed: %s", request.id, exc)
             break
         if moved:
             changed.append(request.id)
-        _end_if_nothing_left(deps, request.id, now, moved)
+        if moved or not queued:  # else none of its orders changed here: nothing to end or mark
+            _end_if_nothing_left(deps, request.id, now, moved)
     return changed
 
 
-def _due(deps: Deps, now: datetime) -> list[HoldRequest]:
-    waiting = [
+def _due(waiting: Sequence[HoldRequest], now: datetime) -> list[HoldRequest]:
+    due = [
         request
-        for request in deps.holds.requests_in_state(RequestState.PENDING)
+        for request in waiting
         if request.message_ts
         and (request.followed_at is None or now - request.followed_at >= FOLLOW_EVERY)
     ]
-    return sorted(waiting, key=lambda r: (r.followed_at or r.created_at, r.id))
+    return sorted(due, key=lambda r: (r.followed_at or r.created_at, r.id))
 
 
-def _reread(deps: Deps, request: HoldRequest, now: datetime) -> bool:
-    """Re-read the request's queued orders; set aside those that moved on. Whether any did."""
-    queued = [item for item in request.items if item.state is ItemState.QUEUED]
+def _reread(deps: Deps, request: HoldRequest, queued: Sequence[HoldItem], now: datetime) -> bool:
+    """Re-read the request's ``queued`` orders; set aside those that moved on. Whether any did."""
     created = {i.cust_ref: i.order_created_at for i in queued if i.order_created_at is not None}
     reads = deps.cartrover.get_orders([item.cust_ref for item in queued], created)
     deps.holds.mark_followed(request.id, now)

@@ -34,7 +34,7 @@ from bot.slack.ids import (
 )
 from bot.slack.mrkdwn import code, escape, one_line
 from bot.store.records import HoldRequest
-from bot.words import plural
+from bot.words import first_few, plural
 
 __all__ = [
     "MAX_REASON",
@@ -228,8 +228,7 @@ def reject_form(request: HoldRequest, click: Click) -> View:
         origin["v"] = click.view_id
     else:
         origin.update(c=click.channel_id, t=click.message_ts)
-    refs = ", ".join(code(ref) for ref in request.cust_refs[:5])
-    more = f" and {len(request.cust_refs) - 5} more" if len(request.cust_refs) > 5 else ""
+    refs = first_few(request.cust_refs, code)
     withdraw = click.user == request.requester
     verb = "Withdraw" if withdraw else "Reject"
     return {
@@ -240,9 +239,7 @@ def reject_form(request: HoldRequest, click: Click) -> View:
         "submit": plain(verb, 24),
         "close": plain("Cancel", 24),
         "blocks": [
-            section(
-                f"{verb} hold request *#{request.id}* ({refs}{more})? Nothing is sent to CartRover."
-            ),
+            section(f"{verb} hold request *#{request.id}* ({refs})? Nothing is sent to CartRover."),
             _text_input(
                 REJECT_REASON_FIELD,
                 "Reason",

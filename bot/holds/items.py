@@ -22,6 +22,7 @@ __all__ = [
     "ordered",
     "shadowed",
     "tally",
+    "within_card",
 ]
 
 ITEMS_LIMIT = 2600  # characters of order lines on the card
@@ -76,11 +77,16 @@ def ordered(items: Sequence[HoldItem]) -> list[HoldItem]:
     return sorted(items, key=lambda item: item.state not in NEEDS_A_LOOK)
 
 
-def card_lines(request: HoldRequest) -> tuple[str, bool]:
-    """The order lines the card shows, and whether they are all of them."""
-    lines = [item_line(item) for item in ordered(request.items)]
+def within_card(lines: list[str]) -> tuple[str, bool]:
+    """As many of ``lines`` as the card has room for (:data:`ITEMS_LIMIT`), and whether they
+    are all of them."""
     shown = lines_within(lines, limit=ITEMS_LIMIT)
     return shown, shown == "\n".join(lines)
+
+
+def card_lines(request: HoldRequest) -> tuple[str, bool]:
+    """The order lines the card shows, and whether they are all of them."""
+    return within_card([item_line(item) for item in ordered(request.items)])
 
 
 def shadowed(request: HoldRequest) -> bool:

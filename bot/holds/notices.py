@@ -13,6 +13,7 @@ show them. Pure, like :mod:`bot.holds.card`.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from bot.holds.card import LISTING_CHUNK, decision_reason, thread_replies
 from bot.holds.endings import Ending, ending
@@ -71,7 +72,6 @@ def outcome_notice(request: HoldRequest) -> Message:
 def _verdict(request: HoldRequest, how: Ending) -> str:
     """What became of the orders of an approved (or self-ended) request, truthfully."""
     counts = Counter(item.state for item in request.items)
-    stopped = counts[ItemState.CANCELED]
     words = {
         Ending.DONE: "is done",
         Ending.SHADOW: "ended without stopping anything",
@@ -81,18 +81,15 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
         Ending.UNCONFIRMED: "has ended, but not every cancel is confirmed",
     }[how]
     parts = []
-    named = [code(i.cust_ref) for i in request.items if i.state is ItemState.CANCELED]
-    if 0 < stopped <= 3:
-        parts.append(f"sending to the WMS is stopped for {listing(named)}")
-    elif stopped:
-        parts.append(f"sending to the WMS is stopped for {plural(stopped, 'order')}")
+    stopped = [code(i.cust_ref) for i in request.items if i.state is ItemState.CANCELED]
+    if stopped:
+        parts.append(f"sending to the WMS is stopped for {_named_or_counted(stopped)}")
     if counts[ItemState.ORDER_CANCELED]:
         themselves = plural(counts[ItemState.ORDER_CANCELED], "order")
         parts.append(f"{ORDER_CANCELED} ({themselves} canceled themselves)")
     shadowed = [code(i.cust_ref) for i in request.items if i.state is ItemState.WOULD_CANCEL]
     if shadowed:
-        which = listing(shadowed) if len(shadowed) <= 3 else plural(len(shadowed), "order")
-        parts.append(f"{SHADOW} for {which}")
+        parts.append(f"{SHADOW} for {_named_or_counted(shadowed)}")
     failed = counts[ItemState.FAILED]
     if failed:
         parts.append(f"{plural(failed, 'order')} FAILED (still going to the WMS)")
@@ -110,6 +107,11 @@ def _verdict(request: HoldRequest, how: Ending) -> str:
         which = agree(trouble, "that order", "those orders")
         text += f"\nCheck {which} by hand. {escape(MANUAL_FALLBACK)}"
     return text
+
+
+def _named_or_counted(refs: Sequence[str]) -> str:
+    """Up to three orders named (``a, b and c``), more counted (``5 orders``)."""
+    return listing(refs) if len(refs) <= 3 else plural(len(refs), "order")
 
 
 def _got_through(request: HoldRequest) -> str:

@@ -14,6 +14,7 @@ claims the reminder, so several processes send it once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from bot.deps import Deps
 from bot.holds.card import CardContext, named_approvers
@@ -22,9 +23,9 @@ from bot.slack.blocks.message import Message, archive_link
 from bot.slack.mrkdwn import code, date_token, user
 from bot.slack.webapi import SlackFailed
 from bot.store.contracts import audit
-from bot.store.records import HoldRequest, RequestState
+from bot.store.records import HoldRequest
 from bot.times import time_left
-from bot.words import plural
+from bot.words import first_few, plural
 
 __all__ = ["DM_AT_MOST", "REMIND_AT", "card_context", "dm_approvers", "remind_due"]
 
@@ -46,9 +47,7 @@ def card_context(settings: Settings) -> CardContext:
 
 def _ask(request: HoldRequest, settings: Settings, *, reminder: bool) -> str:
     """What an approver is asked, by direct message (mrkdwn, escaped)."""
-    refs = ", ".join(code(ref) for ref in request.cust_refs[:5])
-    if len(request.cust_refs) > 5:
-        refs += f" and {len(request.cust_refs) - 5} more"
+    refs = first_few(request.cust_refs, code)
     where = f"its card in <#{request.channel_id}>"
     if request.message_ts:
         card = archive_link(request.channel_id, request.message_ts, "its card")
@@ -76,15 +75,16 @@ def dm_approvers(deps: Deps, request: HoldRequest, *, reminder: bool = False) ->
     return sent
 
 
-def remind_due(deps: Deps) -> list[int]:
-    """Remind the approvers of every waiting request with a tenth of its time left, once; the
-    ids reminded."""
+def remind_due(deps: Deps, waiting: Sequence[HoldRequest]) -> list[int]:
+    """Remind the approvers of every request of ``waiting`` (those waiting for an approver, as
+    read a moment ago) with a tenth of its time left, once; the ids reminded. The store claims
+    each reminder only while its request still waits, so a request ended since is left alone."""
     notify = deps.settings.notify_approvers
     if notify == "off":
         return []
     now = deps.clock.now()
     reminded = []
-    for request in deps.holds.requests_in_state(RequestState.PENDING):
+    for request in waiting:
         ttl = request.expires_at - request.created_at
         due = request.expires_at - ttl / REMIND_AT
         if request.reminded_at or not request.message_ts or not due <= now < request.expires_at:

@@ -11,7 +11,6 @@ import pytest
 
 from bot.dev.loopback.slack import Call
 from bot.dev.sandbox import STALE_TEST_REF
-from bot.holds import flow
 from bot.holds.verdicts import RECHECK_AFTER
 from bot.slack import ids
 from bot.slack.blocks.text import render_blocks
@@ -46,10 +45,10 @@ def approved(harness: Harness) -> HoldRequest:
 
 
 def second_look(harness: Harness) -> None:
-    """About a minute passes; the bot resumes unfinished holds, as its maintenance job does."""
+    """About a minute passes; the bot's takeover, looking, resumes the unfinished hold."""
     harness.wait_until(lambda: harness.bot.deps.workers.busy == 0)
     harness.clock.advance(RECHECK_AFTER)
-    flow.resume_unfinished(harness.bot.deps)
+    harness.bot.takeover.look()
 
 
 # -- an order that moved on between the re-read and the cancel (unknown #16) -----------------
@@ -120,7 +119,7 @@ def test_a_cancel_that_shows_late_is_confirmed_at_the_second_look(harness: Harne
     assert "Hold request approved: checking again" in shown
     assert "NOT CONFIRMED" not in shown
     assert harness.request(request.id).items[0].state is ItemState.CHECKING
-    assert flow.resume_unfinished(harness.bot.deps) == []  # not due yet: nothing read
+    assert harness.bot.takeover.look() == []  # not due yet: nothing read
     harness.book.wms_cancel(STALE_TEST_REF)  # CartRover shows the cancel late
     second_look(harness)
     done = harness.wait_state(request.id, RequestState.DONE)

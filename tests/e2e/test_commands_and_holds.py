@@ -16,7 +16,6 @@ import pytest
 from bot.dev.loopback.slack import Failure
 from bot.dev.loopback.webapi import MISSING_USERGROUP_ERRORS
 from bot.dev.sandbox import AT_WMS_REF, SHIPPED_REF, STALE_PATTERN_TEST_REF, STALE_TEST_REF
-from bot.holds import flow
 from bot.holds.verdicts import RECHECK_AFTER
 from bot.slack import ids
 from bot.store.records import ItemState, RequestState
@@ -406,7 +405,7 @@ def test_silent_no_op_cancel_is_reported_not_confirmed(harness: Harness) -> None
     )
     assert harness.request(request.id).items[0].state is ItemState.CHECKING
     harness.clock.advance(RECHECK_AFTER)
-    flow.resume_unfinished(harness.bot.deps)  # what the maintenance job does every minute
+    harness.bot.takeover.look()  # what the bot's takeover does every few seconds
     done = harness.wait_state(request.id, RequestState.UNKNOWN)
     (item,) = done.items
     assert item.state is ItemState.NOT_CONFIRMED

@@ -31,6 +31,7 @@ from bot.dev.sandbox import (
     SandboxServer,
 )
 from bot.holds import flow
+from bot.holds.takeover import Takeover
 from bot.runners.app import build_deps
 from bot.settings import Settings
 from bot.slack.webapi import make_web_client
@@ -164,7 +165,8 @@ class HoldMachine(RuleBasedStateMachine):
     def restart(self) -> None:
         self._stop()
         self.deps = self._start()
-        flow.resume_unfinished(self.deps)
+        Takeover(self.deps).look()  # what a starting process does: take over holds nobody runs
+        assert self.deps.workers.drain(30)
 
     # -- invariants
     @invariant()

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.dev.loopback.slack import Call
+from bot.dev.loopback.slack import Call, Failure
 from bot.dev.sandbox import ON_HOLD_REF, STALE_TEST_REF
-from bot.holds import flow
+from bot.holds import announce, flow
 from bot.holds.followup import RESERVE
 from bot.slack import ids
 from bot.store.records import HoldRequest, ItemState, RequestState
@@ -219,6 +219,30 @@ def test_the_requester_is_told_by_direct_message_when_the_thread_cannot_take_it(
     assert "told_by_direct_message" in events and "outcome_not_told" not in events
     flow.maintain(harness.bot.deps)
     assert len([c for c in harness.slack.of("chat.postMessage") if c.body["channel"] == dm]) == 1
+
+
+def test_a_direct_message_whose_answer_was_lost_is_never_sent_again(harness: Harness) -> None:
+    """The archived thread refuses the notice and the direct message's answer is lost on the way
+    back: it may have reached the requester, so, as for a notice in the thread, the sweep never
+    sends it again."""
+    request = harness.open_hold(STALE_TEST_REF)
+    harness.slack.conversations.archive(CHANNEL)
+    harness.slack.fail_next("chat.postMessage", Failure(error="is_archived"))  # as Slack says
+    harness.slack.fail_next("chat.postMessage", Failure(reset=True))  # then the DM's answer
+    harness.reject(request, APPROVER)
+    harness.wait_until(lambda: harness.slack.conversations.dm_with(REQUESTER) is not None)
+    harness.settled()
+    dm = harness.slack.conversations.dm_with(REQUESTER)
+
+    def direct() -> list[Call]:
+        return [c for c in harness.slack.of("chat.postMessage") if c.body["channel"] == dm]
+
+    (sent,) = direct()
+    assert sent.reply is None and sent.lost_reply and sent.lost_reply["ok"]
+    harness.clock.advance(announce.NOTICE_RETRY_AFTER * 4)
+    flow.maintain(harness.bot.deps)
+    harness.settled()
+    assert len(direct()) == 1 and len(in_thread(harness, request)) == 1
 
 
 def test_a_requester_who_cannot_be_reached_at_all_is_recorded(harness: Harness) -> None:

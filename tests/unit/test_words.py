@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.words import agree, plural
+from bot.words import agree, first_few, plural
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,14 @@ def test_irregular_plurals_and_agreement() -> None:
     assert plural(1, "entry", "entries") == "1 entry"
     assert plural(3, "entry", "entries") == "3 entries"
     assert (agree(1, "is", "are"), agree(2, "is", "are")) == ("is", "are")
+
+
+def test_the_first_few_are_named_and_the_rest_counted() -> None:
+    """Up to five named, each as the caller writes it; more are counted after them."""
+    refs = [f"TS-{n}" for n in range(1, 9)]
+    assert first_few(refs[:2]) == "TS-1, TS-2"
+    assert first_few(refs[:5]) == "TS-1, TS-2, TS-3, TS-4, TS-5"
+    assert (
+        first_few(refs, lambda ref: f"`{ref}`")
+        == "`TS-1`, `TS-2`, `TS-3`, `TS-4`, `TS-5` and 3 more"
+    )
