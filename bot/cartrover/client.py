@@ -3,8 +3,9 @@
 A thin I/O layer over :mod:`bot.cartrover.protocol` (gidgethub's model): one private ``_call``
 sends one request through the leaky bucket and returns the raw reply; reads hand it to
 ``replies.decode`` and are retried (tenacity) on ConnectionFailed, Unavailable and RateLimited;
-``wms_cancel`` goes to ``replies.decode_cancel`` and is resent only when the request surely never
-left. httpx exceptions are translated here and never escape.
+``wms_cancel`` goes to ``replies.decode_cancel`` (a RateLimit answer is raised, as for any call)
+and is resent only when the request surely never left. httpx exceptions are translated here and
+never escape.
 
 Reading one order takes two calls, the status call and the single-order call, made concurrently
 (the single-order reply carries no status). Reading many goes through :mod:`bot.cartrover.reads`.
@@ -281,8 +282,9 @@ class CartRoverClient:
         self, ref: str, *, go_ahead: Callable[[], bool] | None = None
     ) -> CancelReply:
         """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
-        failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
-        ``replies.decode_cancel``); no complete answer raises ConnectionFailed, whose
+        failure that proves nothing was sent. Any answer becomes a CancelReply (see
+        ``replies.decode_cancel``) but a rate limit, raised as RateLimited (CartRover did
+        nothing; it is not resent here); no complete answer raises ConnectionFailed, whose
         ``request_sent`` says whether CartRover may have received it; without the cancel keys,
         NotConfigured and nothing is sent. ``go_ahead`` is asked just before each attempt
         leaves (after the wait for the rate limit): False raises Withheld, nothing sent."""
