@@ -50,6 +50,7 @@ __all__ = [
     "looks_like_auth_failure",
     "looks_like_not_found",
     "says_no_orders",
+    "words_in",
 ]
 
 log = logging.getLogger("bot.cartrover")
@@ -113,10 +114,25 @@ def _message(payload: Mapping[str, Any]) -> str:
     return ""
 
 
+def _words(payload: Any) -> str:
+    """The envelope's message, else its ``response``'s; "" when neither has one."""
+    if not isinstance(payload, Mapping):
+        return ""
+    response = payload.get("response")
+    return _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
+
+
+def words_in(body: str | bytes) -> str:
+    """CartRover's own words in a reply's body (as the audit trail keeps a cancel's answer): the
+    envelope's message (:data:`MESSAGE_FIELDS`), else its ``response``'s, on one line, clipped;
+    "" when it has none or is not JSON."""
+    return _words(_json(body))
+
+
 _NOT_JSON = object()
 
 
-def _json(body: bytes) -> Any:
+def _json(body: str | bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -331,8 +347,7 @@ def decode_key_probe(status: int, headers: Mapping[str, str], body: bytes) -> Ke
     if not isinstance(payload, Mapping):
         verdict = KeyVerdict.REFUSED if status in (401, 403) else KeyVerdict.UNCLEAR
         return KeyProbe(verdict, _raw(status, body), pid, status)
-    response = payload.get("response")
-    said = _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
+    said = _words(payload)
     raw_code = payload.get("error_code")
     code = raw_code.strip().lower() if isinstance(raw_code, str) else ""
     refused = status in (401, 403) or bool(
