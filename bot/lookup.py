@@ -34,7 +34,7 @@ from bot.slack.blocks.message import (
     lines_within,
     section,
 )
-from bot.slack.error_words import slack_error_words
+from bot.slack.error_words import known_slack_error
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 from bot.store.records import AuditEntry, HoldRequest, RequestState
 from bot.times import ago
@@ -253,7 +253,7 @@ def _detail(entry: AuditEntry) -> str:
         said = replies.words_in(body)
         return f"{_ANSWER_WORDS[outcome]} (HTTP {status})" + (f": {literal(said)}" if said else "")
     found = _SLACK_DETAIL.match(entry.detail)
-    if found and not slack_error_words(found.group(2)).startswith("Slack answered"):
+    if found and (words := known_slack_error(found.group(2))):
         channel, error = found.groups()
-        return f"in channel {escape(channel)}: {slack_error_words(error)} ({escape(error)})"
+        return f"in channel {escape(channel)}: {words} ({escape(error)})"
     return literal(entry.detail)
