@@ -190,8 +190,8 @@ class CartRoverClient:
 
     @property
     def stats(self) -> dict[str, int]:
-        """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending), retries,
-        failures."""
+        """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending,
+        cancel_probe), retries, failures, rate_limited."""
         return self._exchange.stats
 
     # -- the calls

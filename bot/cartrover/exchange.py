@@ -26,7 +26,7 @@ log = logging.getLogger("bot.cartrover")
 
 # The kinds of call the client makes, and what a call can come to: the label values of the
 # CartRover series, each exported from 0.
-ENDPOINTS = ("get_status", "get_order", "list_orders", "cancel_sending")
+ENDPOINTS = ("get_status", "get_order", "list_orders", "cancel_sending", "cancel_probe")
 RESULTS = ("ok", "no_answer", *errors.__all__)
 metrics.start_at_zero(metrics.CARTROVER_CALLS, [(e, r) for e in ENDPOINTS for r in RESULTS])
 metrics.start_at_zero(metrics.CARTROVER_SECONDS, [(e,) for e in ENDPOINTS])
