@@ -46,8 +46,9 @@ from bot.cartrover.listing import OrderListing
 from bot.cartrover.models import CancelOutcome, CancelReply, KeyProbe, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.reads import ListingReads, Read, read_orders
-from bot.cartrover.retrying import ReadWait, StopAtDeadline
+from bot.cartrover.retrying import ReadWait
 from bot.logcontext import carried
+from bot.retrying import StopAtDeadline
 from bot.settings import ConfigError, Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
