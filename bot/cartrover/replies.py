@@ -348,14 +348,12 @@ def decode_key_probe(status: int, headers: Mapping[str, str], body: bytes) -> Ke
         verdict = KeyVerdict.REFUSED if status in (401, 403) else KeyVerdict.UNCLEAR
         return KeyProbe(verdict, _raw(status, body), pid, status)
     said = _words(payload)
-    raw_code = payload.get("error_code")
-    code = raw_code.strip().lower() if isinstance(raw_code, str) else ""
     refused = status in (401, 403) or bool(
         said and (looks_like_auth_failure(said) or _KEYS_REFUSED.search(said))
     )
     if refused:
         verdict = KeyVerdict.REFUSED
-    elif status == 429 or code == "ratelimit" or status >= 500 or not 200 <= status < 500:
+    elif status == 429 or _is_rate_limit(payload) or not 200 <= status < 500:
         verdict = KeyVerdict.UNCLEAR
     elif payload.get("success_code") in (True, False):
         verdict = KeyVerdict.ACCEPTED
