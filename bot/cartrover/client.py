@@ -41,13 +41,14 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw
+from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw, closed_error
 from bot.cartrover.listing import OrderListing
 from bot.cartrover.models import CancelOutcome, CancelReply, KeyProbe, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.reads import ListingReads, Read, read_orders
 from bot.cartrover.retrying import ReadWait
 from bot.logcontext import carried
+from bot.orderref import MAX_ORDERS_PER_COMMAND
 from bot.retrying import StopAtDeadline
 from bot.settings import ConfigError, Settings
 
@@ -56,9 +57,9 @@ __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 log = logging.getLogger("bot.cartrover")
 
 # Orders read at once by get_orders (each read is two concurrent calls): as many as one command
-# names (MAX_ORDERS_PER_COMMAND), so `status` of 20 orders takes one round trip, not three. The
-# leaky bucket still paces every call, and the transport's pool holds 100 connections.
-READ_THREADS = 20
+# names, so `status` of 20 orders takes one round trip, not three. The leaky bucket still paces
+# every call, and the transport's pool holds 100 connections.
+READ_THREADS = MAX_ORDERS_PER_COMMAND
 _T = TypeVar("_T")
 
 
@@ -68,14 +69,15 @@ class _Reply(NamedTuple):
     status: int
 
 
-def _reply(raw: Raw) -> _Reply:
-    data = replies.decode(raw.status, raw.headers, raw.body)
+def _reply(
+    raw: Raw, decode: Callable[[int, Mapping[str, str], bytes], Any] = replies.decode
+) -> _Reply:
+    data = decode(raw.status, raw.headers, raw.body)
     return _Reply(data, protocol.process_id(raw.headers), raw.status)
 
 
 def _listing_reply(raw: Raw) -> _Reply:
-    data = replies.decode_listing(raw.status, raw.headers, raw.body)
-    return _Reply(data, protocol.process_id(raw.headers), raw.status)
+    return _reply(raw, replies.decode_listing)
 
 
 def _cancel_reply(raw: Raw) -> CancelReply:
@@ -88,10 +90,6 @@ def _key_probe(raw: Raw) -> KeyProbe:
 
 def _reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-
-
-def _closed() -> ConnectionFailed:
-    return ConnectionFailed("the CartRover client is closed", request_sent=False)
 
 
 class CartRoverClient:
@@ -211,7 +209,7 @@ class CartRoverClient:
         try:
             status = self._status_pool.submit(carried(self.get_status), ref)
         except RuntimeError:  # closed meanwhile: the pool takes no more work
-            raise _closed() from None
+            raise closed_error() from None
         details: _Reply | CartRoverError
         try:
             details = self._read("get_order", path)
@@ -245,7 +243,7 @@ class CartRoverClient:
                 tracker=self.listing_reads,
             )
         except RuntimeError:  # closed meanwhile: the pools take no more work
-            raise _closed() from None
+            raise closed_error() from None
 
     def iter_orders(
         self,
@@ -338,7 +336,7 @@ class CartRoverClient:
     def _refuse_if_closed(self) -> None:
         """Before handing work to the pools, which refuse it with a RuntimeError once closed."""
         if self.closed:
-            raise _closed()
+            raise closed_error()
 
     def _read(
         self, kind: str, path: str, query: str = "", decode: Callable[[Raw], _Reply] = _reply
