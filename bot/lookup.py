@@ -9,12 +9,12 @@ suggesting another hold.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from bot.cartrover import replies
 from bot.cartrover.errors import (
     AuthenticationFailed,
     CartRoverError,
@@ -34,7 +34,7 @@ from bot.slack.blocks.message import (
     lines_within,
     section,
 )
-from bot.slack.error_words import slack_error_words
+from bot.slack.error_words import known_slack_error
 from bot.slack.mrkdwn import code, date_token, escape, literal, truncate, user
 from bot.store.records import AuditEntry, HoldRequest, RequestState
 from bot.times import ago
@@ -73,12 +73,14 @@ _EVENTS = {
     "outcome_list_incomplete": "outcome list incomplete",
 }
 _SLACK_DETAIL = re.compile(r"^chat\.\w+(?: of \S+)? in (\w+): (\w+)$")
-# A cancel's answer as the audit trail keeps it: "accepted: HTTP 200: {...}".
-_CANCEL_ANSWER = re.compile(r"^(accepted|refused|unclear): HTTP (\d{3}): (.*)$", re.S)
+# A cancel's answer as the audit trail keeps it: "accepted: HTTP 200: {...}". Rows written before
+# a RateLimit answer became a CartRover error row say "rate_limited".
+_CANCEL_ANSWER = re.compile(r"^(accepted|refused|unclear|rate_limited): HTTP (\d{3}): (.*)$", re.S)
 _ANSWER_WORDS = {
     "accepted": "CartRover accepted it",
     "refused": "CartRover refused it",
     "unclear": "CartRover's answer could not be read, so the order was re-read",
+    "rate_limited": "CartRover's rate limit turned it away: nothing was done",
 }
 
 
@@ -248,24 +250,10 @@ def _detail(entry: AuditEntry) -> str:
     answer = _CANCEL_ANSWER.match(entry.detail) if entry.event == "cancel_answer" else None
     if answer is not None:
         outcome, status, body = answer.groups()
-        said = _said(body)
+        said = replies.words_in(body)
         return f"{_ANSWER_WORDS[outcome]} (HTTP {status})" + (f": {literal(said)}" if said else "")
     found = _SLACK_DETAIL.match(entry.detail)
-    if found and not slack_error_words(found.group(2)).startswith("Slack answered"):
+    if found and (words := known_slack_error(found.group(2))):
         channel, error = found.groups()
-        return f"in channel {escape(channel)}: {slack_error_words(error)} ({escape(error)})"
+        return f"in channel {escape(channel)}: {words} ({escape(error)})"
     return literal(entry.detail)
-
-
-def _said(body: str) -> str:
-    """CartRover's own message in an answer's body, when it has one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return ""
-    for place in (data, data.get("response") if isinstance(data, dict) else None):
-        if isinstance(place, dict):
-            for key in ("message", "error_message"):
-                if isinstance(place.get(key), str) and place[key].strip():
-                    return truncate(place[key].strip(), 300)
-    return ""

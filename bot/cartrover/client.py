@@ -3,8 +3,9 @@
 A thin I/O layer over :mod:`bot.cartrover.protocol` (gidgethub's model): one private ``_call``
 sends one request through the leaky bucket and returns the raw reply; reads hand it to
 ``replies.decode`` and are retried (tenacity) on ConnectionFailed, Unavailable and RateLimited;
-``wms_cancel`` goes to ``replies.decode_cancel`` and is resent only when the request surely never
-left. httpx exceptions are translated here and never escape.
+``wms_cancel`` goes to ``replies.decode_cancel`` (a RateLimit answer is raised, as for any call)
+and is resent only when the request surely never left. httpx exceptions are translated here and
+never escape.
 
 Reading one order takes two calls, the status call and the single-order call, made concurrently
 (the single-order reply carries no status). Reading many goes through :mod:`bot.cartrover.reads`.
@@ -40,13 +41,15 @@ from bot.cartrover.errors import (
     Unavailable,
     UnexpectedReply,
 )
-from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw
+from bot.cartrover.exchange import DEFAULT_TIMEOUT, Exchange, Raw, closed_error
 from bot.cartrover.listing import OrderListing
 from bot.cartrover.models import CancelOutcome, CancelReply, KeyProbe, Order, OrderStatus
 from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.reads import ListingReads, Read, read_orders
-from bot.cartrover.retrying import ReadWait, StopAtDeadline
+from bot.cartrover.retrying import ReadWait
 from bot.logcontext import carried
+from bot.orderref import MAX_ORDERS_PER_COMMAND
+from bot.retrying import StopAtDeadline
 from bot.settings import ConfigError, Settings
 
 __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
@@ -54,9 +57,9 @@ __all__ = ["DEFAULT_TIMEOUT", "READ_THREADS", "CartRoverClient", "OrderListing"]
 log = logging.getLogger("bot.cartrover")
 
 # Orders read at once by get_orders (each read is two concurrent calls): as many as one command
-# names (MAX_ORDERS_PER_COMMAND), so `status` of 20 orders takes one round trip, not three. The
-# leaky bucket still paces every call, and the transport's pool holds 100 connections.
-READ_THREADS = 20
+# names, so `status` of 20 orders takes one round trip, not three. The leaky bucket still paces
+# every call, and the transport's pool holds 100 connections.
+READ_THREADS = MAX_ORDERS_PER_COMMAND
 _T = TypeVar("_T")
 
 
@@ -66,14 +69,15 @@ class _Reply(NamedTuple):
     status: int
 
 
-def _reply(raw: Raw) -> _Reply:
-    data = replies.decode(raw.status, raw.headers, raw.body)
+def _reply(
+    raw: Raw, decode: Callable[[int, Mapping[str, str], bytes], Any] = replies.decode
+) -> _Reply:
+    data = decode(raw.status, raw.headers, raw.body)
     return _Reply(data, protocol.process_id(raw.headers), raw.status)
 
 
 def _listing_reply(raw: Raw) -> _Reply:
-    data = replies.decode_listing(raw.status, raw.headers, raw.body)
-    return _Reply(data, protocol.process_id(raw.headers), raw.status)
+    return _reply(raw, replies.decode_listing)
 
 
 def _cancel_reply(raw: Raw) -> CancelReply:
@@ -86,10 +90,6 @@ def _key_probe(raw: Raw) -> KeyProbe:
 
 def _reveal(secret: str | SecretStr) -> str:
     return secret.get_secret_value() if isinstance(secret, SecretStr) else secret
-
-
-def _closed() -> ConnectionFailed:
-    return ConnectionFailed("the CartRover client is closed", request_sent=False)
 
 
 class CartRoverClient:
@@ -189,8 +189,8 @@ class CartRoverClient:
 
     @property
     def stats(self) -> dict[str, int]:
-        """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending), retries,
-        failures."""
+        """HTTP calls made by kind (get_order, get_status, list_orders, cancel_sending,
+        cancel_probe), retries, failures, rate_limited."""
         return self._exchange.stats
 
     # -- the calls
@@ -209,7 +209,7 @@ class CartRoverClient:
         try:
             status = self._status_pool.submit(carried(self.get_status), ref)
         except RuntimeError:  # closed meanwhile: the pool takes no more work
-            raise _closed() from None
+            raise closed_error() from None
         details: _Reply | CartRoverError
         try:
             details = self._read("get_order", path)
@@ -243,7 +243,7 @@ class CartRoverClient:
                 tracker=self.listing_reads,
             )
         except RuntimeError:  # closed meanwhile: the pools take no more work
-            raise _closed() from None
+            raise closed_error() from None
 
     def iter_orders(
         self,
@@ -281,8 +281,9 @@ class CartRoverClient:
         self, ref: str, *, go_ahead: Callable[[], bool] | None = None
     ) -> CancelReply:
         """``wms_cancel`` with the cancel credentials, sent at most once: resent only after a
-        failure that proves nothing was sent. Any answer at all becomes a CancelReply (see
-        ``replies.decode_cancel``); no complete answer raises ConnectionFailed, whose
+        failure that proves nothing was sent. Any answer becomes a CancelReply (see
+        ``replies.decode_cancel``) but a rate limit, raised as RateLimited (CartRover did
+        nothing; it is not resent here); no complete answer raises ConnectionFailed, whose
         ``request_sent`` says whether CartRover may have received it; without the cancel keys,
         NotConfigured and nothing is sent. ``go_ahead`` is asked just before each attempt
         leaves (after the wait for the rate limit): False raises Withheld, nothing sent."""
@@ -335,7 +336,7 @@ class CartRoverClient:
     def _refuse_if_closed(self) -> None:
         """Before handing work to the pools, which refuse it with a RuntimeError once closed."""
         if self.closed:
-            raise _closed()
+            raise closed_error()
 
     def _read(
         self, kind: str, path: str, query: str = "", decode: Callable[[Raw], _Reply] = _reply

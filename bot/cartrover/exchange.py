@@ -20,20 +20,26 @@ from bot.cartrover.pacing import LeakyBucket
 from bot.cartrover.retrying import translate
 from bot.cartrover.transport import DEADLINE, DeadlineTransport
 
-__all__ = ["DEFAULT_TIMEOUT", "ENDPOINTS", "MAX_BODY_BYTES", "Exchange", "Raw"]
+__all__ = ["DEFAULT_TIMEOUT", "ENDPOINTS", "MAX_BODY_BYTES", "Exchange", "Raw", "closed_error"]
 
 log = logging.getLogger("bot.cartrover")
 
 # The kinds of call the client makes, and what a call can come to: the label values of the
 # CartRover series, each exported from 0.
-ENDPOINTS = ("get_status", "get_order", "list_orders", "cancel_sending")
+ENDPOINTS = ("get_status", "get_order", "list_orders", "cancel_sending", "cancel_probe")
 RESULTS = ("ok", "no_answer", *errors.__all__)
 metrics.start_at_zero(metrics.CARTROVER_CALLS, [(e, r) for e in ENDPOINTS for r in RESULTS])
 metrics.start_at_zero(metrics.CARTROVER_SECONDS, [(e,) for e in ENDPOINTS])
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=15.0, write=10.0, pool=2.0)
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_CLOSED = "the CartRover client is closed"
 _T = TypeVar("_T")
+
+
+def closed_error() -> ConnectionFailed:
+    """What a call raises once the client is closed: nothing was sent."""
+    return ConnectionFailed(_CLOSED, request_sent=False)
 
 
 class Raw(NamedTuple):
@@ -110,7 +116,7 @@ class Exchange:
         ``go_ahead`` is asked once the request may leave, just before it is sent: False sends
         nothing and raises :class:`Withheld`."""
         if self.closed:
-            raise ConnectionFailed("the CartRover client is closed", request_sent=False)
+            raise closed_error()
         left = deadline_at - self._monotonic()
         if left <= 0:
             raise ConnectionFailed("the deadline passed before sending", request_sent=False)
@@ -151,7 +157,7 @@ class Exchange:
             self._sending += 1
         try:
             if self.closed:
-                raise httpx.ConnectError("the CartRover client is closed")
+                raise httpx.ConnectError(_CLOSED)
             request = self._http.build_request(
                 "GET", self.base_url + target, headers=headers, timeout=httpx.Timeout(**limits)
             )

@@ -293,7 +293,6 @@ class CancelOutcome(StrEnum):
 
     ACCEPTED = "accepted"  # response.success is true
     REFUSED = "refused"  # CartRover clearly said no: an error envelope or response.success false
-    RATE_LIMITED = "rate_limited"  # RateLimit (or HTTP 429): CartRover did nothing, try later
     UNCLEAR = "unclear"  # any other answer: CartRover may or may not have acted
 
 
@@ -306,7 +305,6 @@ class CancelReply:
     process_id: str | None = None
     http_status: int | None = None
     raw: str = ""  # the body as received: one line, clipped, never credentials
-    retry_after: float | None = None  # a RATE_LIMITED answer's Retry-After, in seconds
 
     @property
     def accepted(self) -> bool:

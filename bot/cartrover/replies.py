@@ -3,8 +3,9 @@
 :func:`decode` is the single place that decides whether a reply is data or a precise
 :class:`~bot.cartrover.errors.CartRoverError` (the model is gidgethub's ``decipher_response``);
 the ``decode_*`` functions turn data into models, never guessing a field a reply does not carry;
-:func:`decode_cancel` reads a cancel-sending answer without ever raising. The known unknowns about
-replies (see ``docs/cartrover.md``) live here, each named, with its number in a comment.
+:func:`decode_cancel` reads a cancel-sending answer, raising only for a rate limit. The known
+unknowns about replies (see ``docs/cartrover.md``) live here, each named, with its number in a
+comment.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "looks_like_auth_failure",
     "looks_like_not_found",
     "says_no_orders",
+    "words_in",
 ]
 
 log = logging.getLogger("bot.cartrover")
@@ -112,10 +114,25 @@ def _message(payload: Mapping[str, Any]) -> str:
     return ""
 
 
+def _words(payload: Any) -> str:
+    """The envelope's message, else its ``response``'s; "" when neither has one."""
+    if not isinstance(payload, Mapping):
+        return ""
+    response = payload.get("response")
+    return _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
+
+
+def words_in(body: str | bytes) -> str:
+    """CartRover's own words in a reply's body (as the audit trail keeps a cancel's answer): the
+    envelope's message (:data:`MESSAGE_FIELDS`), else its ``response``'s, on one line, clipped;
+    "" when it has none or is not JSON."""
+    return _words(_json(body))
+
+
 _NOT_JSON = object()
 
 
-def _json(body: bytes) -> Any:
+def _json(body: str | bytes) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -128,14 +145,11 @@ def decode(status: int, headers: Mapping[str, str], body: bytes) -> Any:
     Success only when the body is a JSON object with ``success_code is True`` *and* the HTTP
     status is 2xx; errors may come with HTTP 200.
     """
-    pid = process_id(headers)
     payload = _json(body)
-    if isinstance(payload, Mapping):
-        if payload.get("success_code") is True and 200 <= status < 300:
-            return payload.get("response")
-        raise _envelope_error(status, headers, payload, pid)
-    what = "a non-JSON body" if payload is _NOT_JSON else "JSON that is not an envelope"
-    raise _status_error(status, headers, f"CartRover answered HTTP {status} with {what}", pid)
+    success = isinstance(payload, Mapping) and payload.get("success_code") is True
+    if success and 200 <= status < 300:
+        return payload.get("response")
+    raise _error(status, headers, payload)
 
 
 def decode_listing(status: int, headers: Mapping[str, str], body: bytes) -> Any:
@@ -147,6 +161,15 @@ def decode_listing(status: int, headers: Mapping[str, str], body: bytes) -> Any:
         if says_no_orders(exc.message):
             return []
         raise
+
+
+def _error(status: int, headers: Mapping[str, str], payload: Any) -> CartRoverError:
+    """The precise error of a reply that is not a success (``payload``: its decoded body)."""
+    pid = process_id(headers)
+    if isinstance(payload, Mapping):
+        return _envelope_error(status, headers, payload, pid)
+    what = "a non-JSON body" if payload is _NOT_JSON else "JSON that is not an envelope"
+    return _status_error(status, headers, f"CartRover answered HTTP {status} with {what}", pid)
 
 
 def _envelope_error(
@@ -278,24 +301,22 @@ def _raw(status: int, body: bytes) -> str:
 
 
 def decode_cancel(status: int, headers: Mapping[str, str], body: bytes) -> CancelReply:
-    """Any answer to cancel sending → CancelReply; never raises.
+    """Any answer to cancel sending → CancelReply, except a rate limit, raised as RateLimited.
 
     Unknown #1: the only known success signal is ``response.success`` (true: ACCEPTED, false:
     REFUSED). An error envelope (``success_code: false``, with any HTTP status below 500) is a
-    clear REFUSED — except ``error_code: RateLimit`` (or HTTP 429), which is RATE_LIMITED:
-    CartRover did nothing, so the cancel may be sent again once the rate limit allows.
-    Everything else — a bare ``{"success_code": true}``, an empty ``response``, HTML, truncated
-    JSON, a 5xx — is UNCLEAR: CartRover may have acted, so the caller re-reads the order and
-    never resends.
+    clear REFUSED — except ``error_code: RateLimit`` (or HTTP 429), raised as
+    :class:`~bot.cartrover.errors.RateLimited` like any other call's: CartRover did nothing, so
+    the cancel may be sent again once the rate limit allows. Everything else — a bare
+    ``{"success_code": true}``, an empty ``response``, HTML, truncated JSON, a 5xx — is UNCLEAR:
+    CartRover may have acted, so the caller re-reads the order and never resends.
     """
     pid, raw = process_id(headers), _raw(status, body)
     payload = _json(body)
     outcome, message = CancelOutcome.UNCLEAR, ""
     envelope = payload if isinstance(payload, Mapping) else {}
-    limited = envelope.get("success_code") is False and _is_rate_limit(envelope)
-    if status == 429 or limited:
-        said = _message(envelope) if envelope else ""
-        return CancelReply(CancelOutcome.RATE_LIMITED, said, pid, status, raw, retry_after(headers))
+    if status == 429 or (envelope.get("success_code") is False and _is_rate_limit(envelope)):
+        raise _error(status, headers, payload)  # RateLimited, as decode() says it
     if isinstance(payload, Mapping):
         code = payload.get("success_code")
         response = payload.get("response")
@@ -326,16 +347,13 @@ def decode_key_probe(status: int, headers: Mapping[str, str], body: bytes) -> Ke
     if not isinstance(payload, Mapping):
         verdict = KeyVerdict.REFUSED if status in (401, 403) else KeyVerdict.UNCLEAR
         return KeyProbe(verdict, _raw(status, body), pid, status)
-    response = payload.get("response")
-    said = _message(payload) or (_message(response) if isinstance(response, Mapping) else "")
-    raw_code = payload.get("error_code")
-    code = raw_code.strip().lower() if isinstance(raw_code, str) else ""
+    said = _words(payload)
     refused = status in (401, 403) or bool(
         said and (looks_like_auth_failure(said) or _KEYS_REFUSED.search(said))
     )
     if refused:
         verdict = KeyVerdict.REFUSED
-    elif status == 429 or code == "ratelimit" or status >= 500 or not 200 <= status < 500:
+    elif status == 429 or _is_rate_limit(payload) or not 200 <= status < 500:
         verdict = KeyVerdict.UNCLEAR
     elif payload.get("success_code") in (True, False):
         verdict = KeyVerdict.ACCEPTED

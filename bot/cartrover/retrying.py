@@ -1,19 +1,18 @@
-"""How the client retries and what it says when the network fails: tenacity policies bounded by
-an operation's deadline, and httpx exceptions translated into :mod:`bot.cartrover.errors`."""
+"""How the client retries and what it says when the network fails: tenacity policies (bounded by
+an operation's deadline with :class:`bot.retrying.StopAtDeadline`), and httpx exceptions
+translated into :mod:`bot.cartrover.errors`."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import httpx
 import tenacity
-from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
 from bot.cartrover.errors import CartRoverError, ConnectionFailed, RateLimited, UnexpectedReply
 
-__all__ = ["NOT_SENT", "ReadWait", "StopAtDeadline", "translate"]
+__all__ = ["NOT_SENT", "ReadWait", "translate"]
 
 # The request surely never left: the one case in which even a cancel may be tried again.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -37,16 +36,6 @@ def translate(exc: Exception, deadline: float | None) -> CartRoverError:
     else:
         message = f"could not reach CartRover; nothing was sent ({_detail(exc)})"
     return ConnectionFailed(message, request_sent=sent)
-
-
-class StopAtDeadline(stop_base):
-    """Stop when the next wait would end past the operation's deadline."""
-
-    def __init__(self, monotonic: Callable[[], float], deadline_at: float) -> None:
-        self._monotonic, self._deadline_at = monotonic, deadline_at
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self._monotonic() + retry_state.upcoming_sleep >= self._deadline_at
 
 
 class ReadWait(wait_base):

@@ -278,15 +278,13 @@ def _cancel(
         return None
     except CartRoverError as exc:
         _audit_error(run, request, ref, "cancel sending", exc)
-        if isinstance(exc, RateLimited):  # no room in the bucket: nothing was sent
+        if isinstance(exc, RateLimited):  # nothing done: RateLimit, or a full bucket
             return _Limited(exc.retry_after)
         if isinstance(exc, ConnectionFailed) and exc.request_sent:
             return Sent(ref, False, f"the cancel call got no clear answer ({exc.message})")
         return Sent(ref, True, f"nothing was sent to CartRover ({exc.message})")
     _audit_answer(run, request, ref, reply)
     pids = (reply.process_id,) if reply.process_id else ()
-    if reply.outcome is CancelOutcome.RATE_LIMITED:
-        return _Limited(reply.retry_after)
     if reply.outcome is CancelOutcome.ACCEPTED:
         return Sent(ref, False, "", pids)
     if reply.outcome is CancelOutcome.REFUSED:

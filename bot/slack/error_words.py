@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["slack_error_words"]
+__all__ = ["known_slack_error", "slack_error_words"]
 
 _ERROR_WORDS = {
     "not_in_channel": "the bot is not in that channel",
@@ -17,6 +17,11 @@ _ERROR_WORDS = {
 }
 
 
+def known_slack_error(error: str) -> str | None:
+    """A Slack error code in words, or None when the bot has none for it."""
+    return _ERROR_WORDS.get(error)
+
+
 def slack_error_words(error: str) -> str:
     """A Slack error code in words (the code itself when it has none)."""
-    return _ERROR_WORDS.get(error, f"Slack answered {error}")
+    return known_slack_error(error) or f"Slack answered {error}"

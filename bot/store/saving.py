@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import tenacity
 
+from bot.retrying import StopAtDeadline
 from bot.store.records import StoreError
 
 __all__ = ["WRITE_RETRY_SECONDS", "NotSaved", "saving"]
@@ -37,17 +38,6 @@ class NotSaved(StoreError):
         self.what = what
 
 
-class _Within(tenacity.stop.stop_base):
-    """Stop when the next try would start more than ``within`` seconds after the first."""
-
-    def __init__(self, within: float, monotonic: Callable[[], float]) -> None:
-        self._monotonic = monotonic
-        self._until = monotonic() + within
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self._monotonic() + (retry_state.upcoming_sleep or 0.0) > self._until
-
-
 def saving(
     write: Callable[[], _T],
     *,
@@ -60,7 +50,7 @@ def saving(
     first try; NotSaved when it still fails."""
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(lambda e: isinstance(e, StoreError) and e.transient),
-        stop=_Within(within, monotonic),
+        stop=StopAtDeadline(monotonic, monotonic() + within),
         wait=tenacity.wait_exponential(multiplier=0.05, max=0.5),
         sleep=sleep,
         reraise=True,

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import metrics
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import (
     AuthenticationFailed,
@@ -509,19 +510,50 @@ def test_cancel_is_not_resent_after_a_reset(
     assert book.cancel_count("TS-000001") == 1
 
 
-@pytest.mark.parametrize(
-    ("fault", "outcome"),
-    [("fail_5xx", CancelOutcome.UNCLEAR), ("rate_limit_next", CancelOutcome.RATE_LIMITED)],
-)
-def test_cancel_is_not_retried_on_5xx_or_rate_limit(
-    server: SandboxServer, connect: Any, fault: str, outcome: CancelOutcome
-) -> None:
-    """A 5xx (it may have acted: UNCLEAR) or a RateLimit answer (nothing was done:
-    RATE_LIMITED, for the hold's runner to send again when the pacing allows) to the cancel is
-    returned after exactly one request: the client itself never sends a cancel twice."""
-    setattr(server.faults, fault, 1)
-    assert connect(server.url).cancel_sending("TS-000001").outcome is outcome
+def test_cancel_is_not_retried_on_5xx(server: SandboxServer, connect: Any) -> None:
+    """A 5xx to the cancel (it may have acted: UNCLEAR) is returned after exactly one request:
+    the client itself never sends a cancel twice."""
+    server.faults.fail_5xx = 1
+    assert connect(server.url).cancel_sending("TS-000001").outcome is CancelOutcome.UNCLEAR
     assert len(server.cancel_requests()) == 1
+
+
+def _calls(endpoint: str, result: str) -> float:
+    labels = {"endpoint": endpoint, "result": result}
+    return metrics.REGISTRY.get_sample_value("cartrover_bot_cartrover_calls_total", labels) or 0
+
+
+@pytest.mark.parametrize("http_429", [False, True])
+def test_a_rate_limit_answer_to_a_cancel_is_raised_once_and_counted(
+    server: SandboxServer, connect: Any, http_429: bool
+) -> None:
+    """A RateLimit answer to the cancel (HTTP 200, or 429 with Retry-After) says CartRover did
+    nothing: it is raised as RateLimited after exactly one request, for the hold's runner to send
+    again when the pacing allows (the client itself never sends a cancel twice), and counted as
+    rate limited, in the client's stats and the calls metric, as any call's would be."""
+    server.faults.rate_limit_http_429 = http_429
+    server.faults.rate_limit_cancel = 1
+    client = connect(server.url)
+    limited, ok = _calls("cancel_sending", "RateLimited"), _calls("cancel_sending", "ok")
+    with pytest.raises(RateLimited) as info:
+        client.cancel_sending("TS-000001")
+    assert info.value.retry_after == (1.0 if http_429 else None)
+    assert len(server.cancel_requests()) == 1
+    assert client.stats == {"cancel_sending": 1, "rate_limited": 1}
+    assert _calls("cancel_sending", "RateLimited") == limited + 1
+    assert _calls("cancel_sending", "ok") == ok
+
+
+def test_a_rate_limit_answer_to_a_cancel_empties_the_bucket(connect: Any) -> None:
+    """A RateLimit answer to the cancel, even without the remaining-hits header, tells the
+    bucket that no call is left, as a read's does."""
+    bucket = LeakyBucket(100, 0.6)
+    limit = {"success_code": False, "error_code": "RateLimit", "message": "Rate limit exceeded"}
+    http, received = scripted(envelope(limit))
+    with pytest.raises(RateLimited):
+        connect("https://cr.test", http=http, bucket=bucket).cancel_sending("A-1")
+    assert len(received) == 1
+    assert bucket.level() > 90
 
 
 def test_cancel_is_retried_when_the_connection_is_refused(connect: Any, sleeps: Sleeps) -> None:

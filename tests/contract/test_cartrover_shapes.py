@@ -150,7 +150,6 @@ def test_every_empty_listing_shape_is_an_empty_page(name: str) -> None:
         ("cancel_refused.json", CancelOutcome.REFUSED),
         ("cancel_bare.json", CancelOutcome.UNCLEAR),
         ("error_failure.json", CancelOutcome.REFUSED),
-        ("error_rate_limit.json", CancelOutcome.RATE_LIMITED),
     ],
 )
 def test_cancel_answers_decode_to_their_outcome(name: str, outcome: CancelOutcome) -> None:
@@ -158,6 +157,15 @@ def test_cancel_answers_decode_to_their_outcome(name: str, outcome: CancelOutcom
     reply = replies.decode_cancel(200, PID, body(name))
     assert (reply.outcome, reply.process_id) == (outcome, "PID-7")
     assert reply.raw.startswith("HTTP 200: {")
+
+
+def test_a_rate_limit_answer_to_a_cancel_is_raised() -> None:
+    """RateLimit to a cancel is no answer about the order: it is raised as RateLimited, with
+    CartRover's words and the Process-ID, as it would be for any call."""
+    with pytest.raises(RateLimited) as info:
+        replies.decode_cancel(200, PID, body("error_rate_limit.json"))
+    said = json.loads(body("error_rate_limit.json"))
+    assert (info.value.message, info.value.process_id) == (said["message"], "PID-7")
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,10 @@ def test_a_rate_limited_cancel_is_sent_again_and_is_no_failure(
     assert len(harness.sandbox.cancel_requests(STALE_TEST_REF)) == 3
     trail = harness.bot.store.audit_for_request(request_id)
     answers = [e.detail.split(":")[0] for e in trail if e.event == "cancel_answer"]
-    assert answers == ["rate_limited", "rate_limited", "accepted"]
+    assert answers == ["accepted"]
+    limited = [e.detail for e in trail if e.event == "cartrover_error"]
+    assert len(limited) == 2
+    assert all(d.startswith("cancel sending: ") and "error_code=RateLimit" in d for d in limited)
     assert [e.detail.split(":")[0] for e in trail if e.event == "outcome"] == ["canceled"]
     cards = json.dumps([c.body for c in harness.slack.of("chat.update")], ensure_ascii=False)
     assert "waiting: for CartRover's rate limit" in cards  # what the card said meanwhile

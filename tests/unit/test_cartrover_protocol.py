@@ -461,10 +461,11 @@ def test_decode_cancel_of_a_rate_limit_says_nothing_was_done(
     status: int, body: bytes, headers: dict[str, str]
 ) -> None:
     """RateLimit (HTTP 200 or 429) or any 429: CartRover did nothing, unlike an unclear answer,
-    so the cancel may go again; Retry-After is kept."""
-    reply = replies.decode_cancel(status, headers, body)
-    assert reply.outcome is CancelOutcome.RATE_LIMITED
-    assert reply.retry_after == (7.0 if headers else None)
+    so the cancel may go again: raised as RateLimited, as for any call; Retry-After is kept."""
+    with pytest.raises(RateLimited) as info:
+        replies.decode_cancel(status, headers, body)
+    assert info.value.retry_after == (7.0 if headers else None)
+    assert info.value.http_status == status
 
 
 @pytest.mark.parametrize("status", [200, 400])

@@ -420,6 +420,34 @@ def test_history_escapes_event_and_detail(clock: FrozenClock) -> None:
     assert f"by <@{REQUESTER}>" in body
 
 
+@pytest.mark.parametrize(
+    ("detail", "words"),
+    [
+        (
+            'refused: HTTP 200: {"success_code": false, "status_message": "Order is <shipped>"}',
+            "CartRover refused it (HTTP 200): Order is &lt;shipped&gt;",
+        ),
+        (
+            'accepted: HTTP 200: {"success_code": true, "response": {"message": "Done"}}',
+            "CartRover accepted it (HTTP 200): Done",
+        ),
+        (
+            'rate_limited: HTTP 429: {"success_code": false, "message": "Slow down"}',
+            "CartRover's rate limit turned it away: nothing was done (HTTP 429): Slow down",
+        ),
+    ],
+)
+def test_history_says_a_cancel_s_answer_with_cartrover_s_words(
+    clock: FrozenClock, detail: str, words: str
+) -> None:
+    """CartRover's words in a cancel's answer are the ones the client reads (`message`, or the
+    older `status_message`; the envelope's, else its response's); rows kept before a RateLimit
+    answer became a CartRover error read in words too."""
+    entry = AuditEntry(at=clock.now(), event="cancel_answer", cust_ref="TEST-1001", detail=detail)
+    body = history_message("TEST-1001", [entry]).blocks[1]["text"]["text"]
+    assert body.endswith(f"CartRover's answer to the cancel: {words}")
+
+
 def test_a_usage_error_escapes_the_problem(clock: FrozenClock) -> None:
     """The problem text of a usage error arrives escaped, with the usage line."""
     message = usage_error("'<!channel>' is not an order reference", "status <order>", [])

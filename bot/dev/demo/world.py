@@ -35,7 +35,7 @@ from bot.runners.app import Runtime
 from bot.runners.http.wsgi import bolt_request
 from bot.runners.scheduler import guarded
 from bot.settings import Settings
-from bot.times import FrozenClock, parse_zone
+from bot.times import FrozenClock
 
 __all__ = ["SETTLE_TIMEOUT", "World", "demo_settings"]
 
@@ -188,14 +188,11 @@ class World:
 
     def _digest_times(self, start: datetime, end: datetime) -> list[datetime]:
         """Every daily digest time of every subscription after ``start``, before ``end``."""
-        times = set()
+        times, days = set(), self.deps.settings.digest_weekdays
         for subscription in self.deps.digests.subscriptions():
-            zone = parse_zone(subscription.timezone)
-            day = start.astimezone(zone).date()
-            while (at := schedule.scheduled_instant(subscription, day)) < end:
-                if at > start and day.weekday() in self.deps.settings.digest_weekdays:
-                    times.add(at.astimezone(UTC))
-                day += timedelta(days=1)
+            at = start
+            while (at := schedule.next_run(subscription, at, days)) < end:
+                times.add(at.astimezone(UTC))
         return sorted(times)
 
     def run_scheduled_jobs(self) -> None:

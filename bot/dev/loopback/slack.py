@@ -75,7 +75,6 @@ class Call:
     lost_reply: dict[str, Any] | None = None  # what it did but never answered (a reset)
     args: dict[str, Any] = field(default_factory=dict)  # the arguments the method saw
     encoding: str = ""  # "json", "form" or "none"
-    verb: str = "POST"
     json_ignored: bool = False  # a JSON body to a method that reads none (seen as no arguments)
 
 
@@ -254,12 +253,7 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
             finally:
                 slack._busy(-1)
 
-        def do_GET(self) -> None:
-            slack._busy(+1)
-            try:
-                self._answer_call()
-            finally:
-                slack._busy(-1)
+        do_GET = do_POST
 
         def _answer_call(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -283,7 +277,6 @@ def _handler(slack: LocalSlack) -> type[BaseHTTPRequestHandler]:
                 path=self.path,
                 args=args.values,
                 encoding=args.encoding,
-                verb=self.command,
                 json_ignored=args.json_ignored,
             )
             slack.record(call)

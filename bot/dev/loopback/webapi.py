@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 __all__ = [
-    "FORM_ONLY_METHODS",
     "JSON_METHODS",
     "METHOD_SCOPES",
     "MISSING_USERGROUP_ERRORS",
@@ -42,7 +41,9 @@ __all__ = [
     "refusal",
 ]
 
-# Reference pages listing application/json among the accepted content types.
+# Reference pages listing application/json among the accepted content types. Every other method
+# is read as a form (application/x-www-form-urlencoded, the only type the pages of
+# conversations.info, usergroups.list, usergroups.users.list and users.info list).
 JSON_METHODS = frozenset(
     {
         "auth.test",
@@ -56,11 +57,6 @@ JSON_METHODS = frozenset(
         "views.push",
         "views.update",
     }
-)
-# Read methods whose pages list only application/x-www-form-urlencoded (named here for the
-# record; every method outside JSON_METHODS is read this way).
-FORM_ONLY_METHODS = frozenset(
-    {"conversations.info", "usergroups.list", "usergroups.users.list", "users.info"}
 )
 # The bot-token scope each method's reference page requires (checked when the local Slack knows
 # the token's scopes).

@@ -365,16 +365,6 @@ class OrderBook:
         if self._sorted is None:
             self._sorted = sorted(self._orders, key=lambda ref: (self._created[ref], ref))
         wanted = STATUS_FILTERS[status]
-        if by_order_date:
-            by_day = [
-                ref
-                for ref in self._sorted
-                if self._orders[ref].get("order_status") in wanted
-                and order_source in (None, self._orders[ref].get("order_source"))
-                and _within_days(self._orders[ref].get("order_date"), from_date, to_date)
-            ]
-            self._queries[key] = by_day
-            return by_day
         field = _DATE_FIELD[status]
         by_created, created = field == "created_date_time", self._created
         result: list[str] = []
@@ -384,7 +374,10 @@ class OrderBook:
                 continue
             if order_source is not None and record.get("order_source") != order_source:
                 continue
-            if from_date is not None or to_date is not None:
+            if by_order_date:
+                if not _within_days(record.get("order_date"), from_date, to_date):
+                    continue
+            elif from_date is not None or to_date is not None:
                 when = created[ref] if by_created else _filter_date(record, field)
                 if when is None or (from_date is not None and when < from_date):
                     continue

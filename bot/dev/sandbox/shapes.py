@@ -97,11 +97,10 @@ SHIPMENT_ITEM_KEYS = (
     "package_weight_lbs", "quantity",
 )  # fmt: skip
 # A listing's shipments: the status call's keys and three more; ``date`` is inferred (the public
-# model of a listing has it commented out). Their items add ``lot_code``.
+# model of a listing has it commented out). Their items add ``lot_code``. Being supersets of the
+# other views' keys, they are also what the sandbox keeps per shipment.
 LIST_SHIPMENT_KEYS = tuple(sorted({*SHIPMENT_KEYS, "custom_2", "custom_3", "tracking_url"}))
 LIST_SHIPMENT_ITEM_KEYS = tuple(sorted({*SHIPMENT_ITEM_KEYS, "custom_1", "lot_code"}))
-_SHIPMENT_RECORD_KEYS = tuple(sorted({*SHIPMENT_KEYS, *LIST_SHIPMENT_KEYS}))
-_SHIPMENT_ITEM_RECORD_KEYS = tuple(sorted({*SHIPMENT_ITEM_KEYS, *LIST_SHIPMENT_ITEM_KEYS}))
 
 # Values the public examples show where a field is not simply null.
 _DEFAULTS: Mapping[str, Any] = {
@@ -144,7 +143,7 @@ def complete(record: Mapping[str, Any]) -> dict[str, Any]:
         for item in full["items"] or []
     ]
     full["shipments"] = [
-        _shipment(shipment, _SHIPMENT_RECORD_KEYS, _SHIPMENT_ITEM_RECORD_KEYS)
+        _shipment(shipment, LIST_SHIPMENT_KEYS, LIST_SHIPMENT_ITEM_KEYS)
         for shipment in full["shipments"] or []
     ]
     return full
