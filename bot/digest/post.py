@@ -13,11 +13,10 @@ from bot.digest.messages import NOW_TITLE, digest_message, offered
 from bot.digest.stale import StaleReport, build_report
 from bot.settings import Settings
 from bot.slack.blocks.message import Message
-from bot.slack.webapi import Poster
 from bot.store.contracts import DigestStore, HoldStore
-from bot.store.records import DigestPost, HoldRequest, StoreError
+from bot.store.records import DigestPost, StoreError
 
-__all__ = ["Composing", "compose", "post", "post_now", "waiting_requests"]
+__all__ = ["Composing", "compose", "post", "post_now"]
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +28,8 @@ class Composing:
     """What composing a digest needs, for ``cartrover-bot digest`` (which has no ``Deps``)."""
 
     settings: Settings
-    poster: Poster
     holds: HoldStore
     digests: DigestStore
-
-
-def waiting_requests(holds: HoldStore) -> list[HoldRequest]:
-    """The open hold requests a digest names: waiting for an approver, or being carried out."""
-    return holds.open_requests()
 
 
 def compose(
@@ -44,7 +37,7 @@ def compose(
 ) -> Message:
     """The message for ``channel_id``, with a fresh snapshot behind its button of the orders
     not already in an open request."""
-    waiting = waiting_requests(deps.holds)
+    waiting = deps.holds.open_requests()  # waiting for an approver, or being carried out
     chosen = offered(report, waiting)
     snapshot_id = None
     if chosen:

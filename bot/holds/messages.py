@@ -15,7 +15,7 @@ from bot.holds.rules import RefusalReason
 from bot.slack.blocks.message import SECTION_LIMIT, Message, lines_within, section
 from bot.slack.mrkdwn import code, date_token, escape, user
 from bot.store.records import HoldRequest, RequestState
-from bot.words import plural
+from bot.words import first_few, plural
 
 __all__ = [
     "ambiguous_word",
@@ -158,9 +158,7 @@ def _why_not(refused: Sequence[tuple[str, str]]) -> list[str]:
         grouped.setdefault(why, []).append(ref)
     lines = []
     for why, refs in grouped.items():
-        named = ", ".join(code(ref) for ref in refs[:5])
-        if len(refs) > 5:
-            named += f" and {len(refs) - 5} more"
+        named = first_few(refs, code)
         lines.append(f"{named}: each {escape(why)}" if len(refs) > 1 else f"{named} {escape(why)}")
     return lines
 

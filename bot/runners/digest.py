@@ -21,7 +21,7 @@ from datetime import datetime
 from bot.cartrover.client import CartRoverClient
 from bot.cartrover.errors import CartRoverError
 from bot.digest.messages import NOW_TITLE, digest_message, listed_in_message, order_line
-from bot.digest.post import Composing, compose, waiting_requests
+from bot.digest.post import Composing, compose
 from bot.digest.stale import SHOWN_LIMIT, StaleReport, build_report
 from bot.settings import ConfigError, Settings
 from bot.slack.blocks.text import for_terminal, readable, render_plain
@@ -76,7 +76,7 @@ def _build_and_send(
             return 1
         calls = cartrover.stats.get("list_orders", 0)
     if dry_run or store is None:
-        waiting = waiting_requests(store) if store is not None else []
+        waiting = store.open_requests() if store is not None else []
         message = digest_message(report, NOW_TITLE, None, waiting=waiting, zone=settings.zone)
         echo(render_plain(message.blocks))
         if report.test_count > listed_in_message(report):
@@ -102,7 +102,7 @@ def _post_everywhere(
     token = settings.slack_bot_token
     assert token is not None  # checked by run_digest_once
     poster = SlackPoster(make_web_client(token.get_secret_value(), settings.slack_api_url))
-    composing = Composing(settings, poster, store, store)
+    composing = Composing(settings, store, store)
     targets = [channel] if channel else _subscribed(settings, store.subscriptions())
     if not targets:
         echo("No channel: pass --channel C… or subscribe one with /cartrover digest subscribe")
